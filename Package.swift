@@ -1,0 +1,37 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "halab",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "HALab", targets: ["HALab"]),
+        .executable(name: "halab", targets: ["halab"]),
+        .executable(name: "halab-init", targets: ["halab-init"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .target(
+            name: "HALab",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "halab",
+            dependencies: [
+                "HALab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // PID 1 of every lab node: tiny, no Foundation, so each node stays light.
+        .executableTarget(name: "halab-init"),
+        .testTarget(name: "HALabTests", dependencies: ["HALab"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

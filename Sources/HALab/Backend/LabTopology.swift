@@ -1,0 +1,80 @@
+/// What a backend builds: segments (switches) and nodes with their interfaces, files and
+/// services. It knows nothing of VRRP; the scenario layer derives it from a lab folder.
+public struct LabTopology: Sendable, Codable, Equatable {
+    public var name: String
+    public var segments: [String]
+    public var nodes: [NodeSpec]
+
+    public init(name: String, segments: [String], nodes: [NodeSpec]) {
+        self.name = name
+        self.segments = segments
+        self.nodes = nodes
+    }
+
+    /// The services a node can run.
+    public static var knownServices: Set<String> { Set(NodeFiles.knownServices.keys) }
+
+    public func node(_ name: String) throws -> NodeSpec {
+        guard let node = nodes.first(where: { $0.name == name }) else {
+            throw HALabError.unknownNode(name, lab: self.name)
+        }
+        return node
+    }
+}
+
+public struct NodeSpec: Sendable, Codable, Equatable {
+    public var name: String
+    public var interfaces: [InterfaceSpec]
+    /// Started at boot in this order, stopped in the reverse one.
+    public var services: [String]
+    /// Folders mirrored onto the node's file system at their absolute paths; the first wins.
+    public var fileLayers: [String]
+
+    public init(name: String, interfaces: [InterfaceSpec], services: [String], fileLayers: [String]) {
+        self.name = name
+        self.interfaces = interfaces
+        self.services = services
+        self.fileLayers = fileLayers
+    }
+}
+
+public struct InterfaceSpec: Sendable, Codable, Equatable {
+    /// The name inside the node, as its configs name it (`eth1`).
+    public var name: String
+    public var segment: String
+    /// IPv4 address with prefix length, `10.33.1.11/24`.
+    public var address: String
+
+    public init(name: String, segment: String, address: String) {
+        self.name = name
+        self.segment = segment
+        self.address = address
+    }
+}
+
+/// A backend builds a topology and acts on its nodes. One protocol, so a lab runs the same
+/// on namespaces or VMs.
+public protocol LabBackend: Sendable {
+    /// Names of the labs that are up.
+    func labsUp() -> [String]
+    /// The lab folder a lab that is up was built from.
+    func source(of lab: String) throws -> String
+    func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws
+    /// Removes everything the lab's journal names; idempotent. Returns false if nothing was up.
+    @discardableResult func down(_ lab: String) async throws -> Bool
+    func topology(of lab: String) throws -> LabTopology
+    /// Runs a command inside a node and collects its output.
+    func exec(_ lab: String, node: String, _ command: [String]) async throws -> CommandResult
+    /// Runs a command inside a node on halab's own terminal; returns its exit code.
+    func execAttached(_ lab: String, node: String, _ command: [String]) async throws -> Int32
+    /// Every process of the node killed at once, its links dead: a power cut.
+    func crash(_ lab: String, node: String) async throws
+    /// Boots a crashed node again in the same network namespace.
+    func revive(_ lab: String, node: String) async throws
+    func isRunning(_ lab: String, node: String) -> Bool
+    func processes(_ lab: String, node: String) -> [HostProcess]
+    /// IPv4 addresses (with prefix) on the node's lab interfaces.
+    func addresses(_ lab: String, node: String) async throws -> [String]
+    /// A file the node wrote (a log), read from the host; nil if it has none.
+    func readFile(_ lab: String, node: String, path: String) -> String?
+}

@@ -1,0 +1,267 @@
+import Foundation
+
+/// Nodes as Linux namespaces on this machine. A node is a process tree in its own network,
+/// PID, mount and UTS namespaces; its network namespace is pinned as `/run/netns/halab-LAB-NODE`
+/// so it outlives a crash. Each segment is a bridge in a namespace of its own. Nothing is ever
+/// created in the host's network namespace: every `ip` call names its namespace.
+public struct NamespaceBackend: LabBackend {
+    public let stateRoot: String
+    /// The node supervisor (halab-init), PID 1 of every node.
+    public let initProgram: String
+
+    public init(stateRoot: String = "/run/halab", initProgram: String) {
+        self.stateRoot = stateRoot
+        self.initProgram = initProgram
+    }
+
+    static let netnsFolder = "/run/netns"
+
+    func labFolder(_ lab: String) -> String { "\(stateRoot)/\(lab)" }
+    func journal(_ lab: String) -> StateJournal { StateJournal(path: "\(labFolder(lab))/journal") }
+    func nodeFolder(_ lab: String, _ node: String) -> String { "\(labFolder(lab))/nodes/\(node)" }
+    static func netns(_ lab: String, _ name: String) -> String { "halab-\(lab)-\(name)" }
+
+    public func labsUp() -> [String] {
+        FileSystem.list(stateRoot).filter { FileSystem.exists("\(labFolder($0))/journal") }
+    }
+
+    public func source(of lab: String) throws -> String {
+        for case .source(let folder) in journal(lab).records() { return folder }
+        throw HALabError.labNotUp(lab)
+    }
+
+    public func topology(of lab: String) throws -> LabTopology {
+        let path = "\(labFolder(lab))/topology.json"
+        guard let data = FileManager.default.contents(atPath: path) else { throw HALabError.labNotUp(lab) }
+        return try JSONDecoder().decode(LabTopology.self, from: data)
+    }
+
+    // MARK: Bring-up
+
+    public static func checkPrerequisites(for topology: LabTopology) throws {
+        guard geteuid() == 0 else { throw HALabError.notRoot }
+        let apt = "install it with 'apt-get install -y"
+        var programs = [("ip", "iproute2"), ("nsenter", "util-linux"), ("unshare", "util-linux"), ("setsid", "util-linux"), ("curl", "curl")]
+        let services = Set(topology.nodes.flatMap(\.services))
+        if services.contains("nginx") { programs.append(("nginx", "nginx")) }
+        if services.contains("keepalived") { programs.append(("keepalived", "keepalived")) }
+        for (program, package) in programs where !Command.exists(program) {
+            throw HALabError.missingProgram(program, fix: "\(apt) \(package)'")
+        }
+    }
+
+    public func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws {
+        try Self.checkPrerequisites(for: topology)
+        guard FileSystem.isExecutable(initProgram) else {
+            throw HALabError.missingProgram(initProgram, fix: "build it with 'swift build' (it sits next to halab)")
+        }
+        let lab = topology.name
+        if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab) }
+        try FileSystem.makeDirectory(labFolder(lab))
+        let journal = journal(lab)
+        try journal.append(.source(source))
+        try FileSystem.write(String(decoding: try JSONEncoder().encode(topology), as: UTF8.self),
+                             to: "\(labFolder(lab))/topology.json")
+        if !FileSystem.isMountPoint(Self.netnsFolder) { try journal.append(.netnsMount) }
+
+        progress("switches: \(topology.segments.joined(separator: ", "))")
+        for segment in topology.segments {
+            let ns = Self.netns(lab, segment)
+            try journal.append(.netns(ns))
+            try await Command.run("ip", ["netns", "add", ns])
+            try await ip(ns, batch: ["link add br0 type bridge", "link set br0 up", "link set lo up"])
+        }
+        progress("nodes: \(topology.nodes.map(\.name).joined(separator: ", "))")
+        for (nodeIndex, node) in topology.nodes.enumerated() {
+            let ns = Self.netns(lab, node.name)
+            try journal.append(.netns(ns))
+            try await Command.run("ip", ["netns", "add", ns])
+            var switchPorts: [String: [String]] = [:]
+            for (index, interface) in node.interfaces.enumerated() {
+                let port = Self.portName(node: node.name, interface: interface.name, nodeIndex: nodeIndex, interfaceIndex: index)
+                // Both ends are made inside lab namespaces: the port in the switch's, the
+                // node's end moved straight into the node's.
+                let switchNS = Self.netns(lab, interface.segment)
+                try await ip(switchNS, batch: [
+                    "link add \(port) type veth peer name \(interface.name) netns \(ns)",
+                ])
+                switchPorts[switchNS, default: []].append("link set \(port) master br0 up")
+            }
+            for (switchNS, commands) in switchPorts { try await ip(switchNS, batch: commands) }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for node in topology.nodes {
+                group.addTask { try await boot(lab, node) }
+            }
+            try await group.waitForAll()
+        }
+        progress("booted: \(topology.nodes.map(\.name).joined(separator: ", "))")
+    }
+
+    /// Interface names are at most 15 characters; a switch port falls back to a short name
+    /// (unique within its switch's namespace).
+    static func portName(node: String, interface: String, nodeIndex: Int, interfaceIndex: Int) -> String {
+        let preferred = "\(node)-\(interface)"
+        return preferred.utf8.count <= 15 ? preferred : "port\(nodeIndex)-\(interfaceIndex)"
+    }
+
+    func ip(_ ns: String, batch commands: [String]) async throws {
+        try await Command.run("ip", ["-n", ns, "-batch", "-"], input: commands.joined(separator: "\n") + "\n")
+    }
+
+    /// Starts a node in its pinned network namespace: its links get their static addresses
+    /// (as a booting machine's would), then a new PID, mount and UTS namespace runs the boot
+    /// script, which becomes halab-init.
+    func boot(_ lab: String, _ node: NodeSpec) async throws {
+        let ns = Self.netns(lab, node.name)
+        var commands = ["link set lo up"]
+        for interface in node.interfaces {
+            commands += ["addr flush dev \(interface.name)", "addr add \(interface.address) dev \(interface.name)",
+                         "link set \(interface.name) up"]
+        }
+        try await ip(ns, batch: commands)
+
+        let folder = nodeFolder(lab, node.name)
+        try FileSystem.makeDirectory("\(folder)/sbin")
+        try FileSystem.write(NodeFiles.rcService(services: node.services), to: "\(folder)/sbin/rc-service", executable: true)
+        try FileSystem.write(NodeFiles.pidof, to: "\(folder)/sbin/pidof", executable: true)
+        for mount in NodeFiles.overlayMounts(node: node, stateDirectory: folder) where mount.options.contains("upperdir") {
+            let writable = "\(folder)/rw\(mount.target)"
+            try FileSystem.makeDirectory("\(writable)/upper")
+            try FileSystem.makeDirectory("\(writable)/work")
+        }
+        let bootScript = "\(folder)/boot.sh"
+        try FileSystem.write(NodeFiles.bootScript(node: node, stateDirectory: folder, initProgram: initProgram),
+                             to: bootScript, executable: true)
+        try? FileSystem.remove("\(folder)/ready")
+        // setsid -f: the node is nobody's child but init's, and outlives this halab process.
+        let start = "exec setsid -f nsenter --net=\(Self.netnsFolder)/\(ns) -- unshare --pid --mount --uts --fork"
+            + " --mount-proc --propagation private -- /bin/sh \(bootScript) >>\(folder)/console.log 2>&1 </dev/null"
+        try await Command.run("/bin/sh", ["-c", start])
+        try await waitUntilReady(lab, node)
+    }
+
+    /// halab-init writes `/run/halab-init.status` in the node once its services are started:
+    /// one line per service, `NAME ok` or `NAME failed`.
+    func waitUntilReady(_ lab: String, _ node: NodeSpec) async throws {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            if let pid = initPid(lab, node.name),
+               let status = try? String(contentsOfFile: "/proc/\(pid)/root/run/halab-init.status", encoding: .utf8) {
+                let failed = status.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map { $0.split(separator: " ")[0] }
+                guard failed.isEmpty else {
+                    let logs = failed.map { readFile(lab, node: node.name, path: "/var/log/\($0).log") ?? "" }
+                    throw HALabError.commandFailed(
+                        command: "rc-service \(failed.joined(separator: ", ")) start on \(node.name)", status: "failed",
+                        output: logs.joined(separator: "\n").split(separator: "\n").suffix(10).joined(separator: "\n"))
+                }
+                return
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let console = (try? FileSystem.read("\(nodeFolder(lab, node.name))/console.log")) ?? ""
+        throw HALabError.commandFailed(command: "boot of node \(node.name)", status: "not ready after 15 s",
+                                       output: String(console.suffix(2000)))
+    }
+
+    // MARK: Nodes
+
+    /// The host pid of the node's PID 1, if the node runs.
+    func initPid(_ lab: String, _ node: String) -> Int32? {
+        ProcessTable.processes(inNetworkNamespace: "\(Self.netnsFolder)/\(Self.netns(lab, node))")
+            .first { $0.pidInNamespace == 1 && $0.pid != 1 }?.pid
+    }
+
+    public func isRunning(_ lab: String, node: String) -> Bool { initPid(lab, node) != nil }
+
+    public func processes(_ lab: String, node: String) -> [HostProcess] {
+        ProcessTable.processes(inNetworkNamespace: "\(Self.netnsFolder)/\(Self.netns(lab, node))")
+            .filter { $0.pidInNamespace != $0.pid }  // inside the node's PID namespace
+    }
+
+    func nsenterArguments(_ lab: String, _ node: String, _ command: [String]) throws -> [String] {
+        _ = try topology(of: lab).node(node)
+        guard let pid = initPid(lab, node) else { throw HALabError.nodeNotRunning(node) }
+        return ["--target", "\(pid)", "--net", "--pid", "--mount", "--uts", "--", "env", "PATH=\(Command.path)"] + command
+    }
+
+    public func exec(_ lab: String, node: String, _ command: [String]) async throws -> CommandResult {
+        try await Command.run("nsenter", try nsenterArguments(lab, node, command), check: false)
+    }
+
+    public func execAttached(_ lab: String, node: String, _ command: [String]) async throws -> Int32 {
+        try await Command.runAttached("nsenter", try nsenterArguments(lab, node, command))
+    }
+
+    public func crash(_ lab: String, node: String) async throws {
+        let spec = try topology(of: lab).node(node)
+        guard let pid = initPid(lab, node) else { throw HALabError.nodeNotRunning(node) }
+        // SIGKILL to a PID namespace's init kills every process in it at once: no clean shutdown.
+        kill(pid, SIGKILL)
+        try await killAll(inNetns: Self.netns(lab, node))
+        // A powered-off machine's links go dark.
+        try await ip(Self.netns(lab, node), batch: spec.interfaces.map { "link set \($0.name) down" })
+    }
+
+    public func revive(_ lab: String, node: String) async throws {
+        let spec = try topology(of: lab).node(node)
+        guard !isRunning(lab, node: node) else { throw HALabError.usage("node '\(node)' is running already") }
+        try await boot(lab, spec)
+    }
+
+    public func addresses(_ lab: String, node: String) async throws -> [String] {
+        let spec = try topology(of: lab).node(node)
+        let result = try await Command.run("ip", ["-n", Self.netns(lab, node), "-4", "-o", "addr", "show"])
+        let names = Set(spec.interfaces.map(\.name))
+        return result.output.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count > 3, names.contains(String(fields[1])), fields[2] == "inet" else { return nil }
+            return String(fields[3])
+        }
+    }
+
+    public func readFile(_ lab: String, node: String, path: String) -> String? {
+        let parts = path.split(separator: "/", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        return try? FileSystem.read("\(nodeFolder(lab, node))/rw/\(parts[0])/upper/\(parts[1])")
+    }
+
+    // MARK: Tear-down
+
+    @discardableResult public func down(_ lab: String) async throws -> Bool {
+        let journal = journal(lab)
+        let records = journal.records()
+        guard FileSystem.exists(labFolder(lab)) else { return false }
+        let namespaces = records.compactMap { record -> String? in
+            if case .netns(let name) = record { return name } else { return nil }
+        }
+        for ns in namespaces.reversed() { try await killAll(inNetns: ns) }
+        for ns in namespaces.reversed() where FileSystem.exists("\(Self.netnsFolder)/\(ns)") {
+            try await Command.run("ip", ["netns", "delete", ns])
+        }
+        if records.contains(.netnsMount), FileSystem.list(Self.netnsFolder).isEmpty, FileSystem.isMountPoint(Self.netnsFolder) {
+            try await Command.run("umount", [Self.netnsFolder])
+            try? FileManager.default.removeItem(atPath: Self.netnsFolder)
+        }
+        try FileSystem.remove(labFolder(lab))
+        if FileSystem.list(stateRoot).isEmpty { try FileSystem.remove(stateRoot) }
+        return true
+    }
+
+    /// Kills every process living in the named network namespace, and waits until they are gone.
+    func killAll(inNetns ns: String) async throws {
+        let path = "\(Self.netnsFolder)/\(ns)"
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            // A process is listed until it has left its namespaces: then it is gone, or a zombie.
+            let alive = ProcessTable.processes(inNetworkNamespace: path)
+            if alive.isEmpty { return }
+            guard ContinuousClock.now < deadline else {
+                throw HALabError.commandFailed(command: "kill processes of \(ns)", status: "still alive after 5 s",
+                                               output: alive.map { "\($0.pid) \($0.command)" }.joined(separator: ", "))
+            }
+            for process in alive { kill(process.pid, SIGKILL) }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}

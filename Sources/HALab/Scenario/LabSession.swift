@@ -1,0 +1,196 @@
+import Foundation
+
+/// A lab that is up: the loaded lab folder plus the backend that built it. Everything the
+/// CLI does to a running lab goes through here.
+public struct LabSession: Sendable {
+    public let lab: Lab
+    public let backend: any LabBackend
+
+    public init(lab: Lab, backend: any LabBackend) {
+        self.lab = lab
+        self.backend = backend
+    }
+
+    /// The session of a lab that is up: the one named, or the only one.
+    public static func attach(_ name: String?, backend: any LabBackend) throws -> LabSession {
+        let up = backend.labsUp()
+        let chosen: String
+        if let name {
+            let labName = name.contains("/") ? URL(fileURLWithPath: name).lastPathComponent : name
+            guard up.contains(labName) else { throw HALabError.labNotUp(labName) }
+            chosen = labName
+        } else {
+            guard up.count == 1 else { throw HALabError.whichLab(up: up) }
+            chosen = up[0]
+        }
+        return LabSession(lab: try Lab.load(folder: try backend.source(of: chosen)), backend: backend)
+    }
+
+    // MARK: Up and down
+
+    public struct Convergence: Sendable {
+        /// Seconds from the start of `up` until halab had started every node.
+        public var started: Double
+        /// Seconds from the start of `up` until every VIP answered from its expected holder.
+        public var answered: Double
+    }
+
+    /// Builds the lab and waits until each VIP answers from the node that should hold it.
+    /// A failure leaves nothing behind.
+    public static func up(_ lab: Lab, backend: any LabBackend, progress: @escaping @Sendable (String) -> Void)
+        async throws -> (LabSession, Convergence)
+    {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let session = LabSession(lab: lab, backend: backend)
+        do {
+            try await backend.up(lab.topology, source: lab.folder, progress: progress)
+            let started = (clock.now - start).seconds
+            let deadline = lab.startBound
+            for (address, node) in lab.healthyHolders {
+                progress("waiting for \(address) to answer from \(node) (VRRP's election; at most \(String(format: "%.1f", deadline)) s)")
+                let expectation = Scenario.Expectation(url: "http://\(address)/", from: try session.client(),
+                                                       status: 200, server: nil, body: node)
+                let outcome = try await session.await(expectation, deadline: deadline)
+                guard outcome.passed else {
+                    throw HALabError.notConverged("\(address) did not answer from \(node) within \(String(format: "%.1f", deadline)) s; last seen: \(outcome.seen)")
+                }
+            }
+            return (session, Convergence(started: started, answered: (clock.now - start).seconds))
+        } catch {
+            // Nothing half-built: a lab we failed to bring up is taken down again. A lab that
+            // was already up was not ours to touch.
+            if !((error as? HALabError).map({ if case .labAlreadyUp = $0 { true } else { false } }) ?? false) {
+                _ = try? await backend.down(lab.name)
+            }
+            throw error
+        }
+    }
+
+    // MARK: Clients
+
+    public func client() throws -> String {
+        guard let node = lab.clientNode else {
+            throw HALabError.usage("lab '\(lab.name)' has no node with role client: name one with --from")
+        }
+        return node
+    }
+
+    /// What one curl saw.
+    public struct CurlResponse: Sendable, Equatable {
+        public var exitCode: Int32
+        public var status: Int?
+        public var server: String?
+        public var body: String
+        /// Everything curl printed, as it printed it.
+        public var transcript: String
+        public var error: String
+
+        public var summary: String {
+            exitCode != 0 ? "curl failed (exit \(exitCode)): \(error.trimmingSpaces())"
+                : "status \(status.map(String.init) ?? "?"), Server: \(server ?? "-"), body '\(body.trimmingSpaces())'"
+        }
+    }
+
+    /// Runs curl inside `node`: lab traffic never leaves the lab's namespaces.
+    public func curl(_ url: String, from node: String, timeout: Double = 1) async throws -> CurlResponse {
+        let result = try await backend.exec(lab.name, node: node,
+                                            ["curl", "-s", "-S", "-i", "--max-time", String(timeout), url])
+        return Self.parseCurl(result)
+    }
+
+    static func parseCurl(_ result: CommandResult) -> CurlResponse {
+        var response = CurlResponse(exitCode: result.exitCode, status: nil, server: nil, body: "",
+                                    transcript: result.output, error: result.errorOutput)
+        guard result.succeeded else { return response }
+        let text = result.output.replacingOccurrences(of: "\r\n", with: "\n")
+        let (head, body) = text.range(of: "\n\n").map { (String(text[..<$0.lowerBound]), String(text[$0.upperBound...])) }
+            ?? (text, "")
+        let lines = head.split(separator: "\n")
+        response.status = lines.first.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) }
+        response.server = lines.dropFirst().first { $0.lowercased().hasPrefix("server:") }
+            .map { String($0.dropFirst("server:".count)).trimmingSpaces() }
+        response.body = body
+        return response
+    }
+
+    /// Whether a response is what an expectation asks for.
+    public static func matches(_ response: CurlResponse, _ expected: Scenario.Expectation) -> Bool {
+        guard response.exitCode == 0 else { return false }
+        if let status = expected.status, response.status != status { return false }
+        if let server = expected.server, response.server != server { return false }
+        if let body = expected.body, response.body.trimmingSpaces() != body { return false }
+        return true
+    }
+
+    public struct Outcome: Sendable {
+        public var passed: Bool
+        /// Seconds until the expectation held (or until the deadline passed).
+        public var elapsed: Double
+        /// The last response, summarised.
+        public var seen: String
+    }
+
+    /// Polls until `expected` holds or `deadline` seconds have passed.
+    public func await(_ expected: Scenario.Expectation, deadline: Double) async throws -> Outcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var seen = "nothing"
+        while true {
+            let response = try await curl(expected.url, from: expected.from, timeout: 0.5)
+            seen = response.summary
+            let elapsed = (clock.now - start).seconds
+            if Self.matches(response, expected) { return Outcome(passed: true, elapsed: elapsed, seen: seen) }
+            if elapsed >= deadline { return Outcome(passed: false, elapsed: elapsed, seen: seen) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    // MARK: Chaos
+
+    public func perform(_ action: ChaosAction) async throws {
+        _ = try lab.topology.node(action.node)
+        switch action {
+        case .stopService(let service, let node), .startService(let service, let node):
+            let verb = if case .stopService = action { "stop" } else { "start" }
+            let result = try await backend.exec(lab.name, node: node, ["rc-service", service, verb])
+            guard result.succeeded else {
+                throw HALabError.commandFailed(command: "rc-service \(service) \(verb) on \(node)",
+                                               status: "exit \(result.exitCode)", output: result.output + result.errorOutput)
+            }
+        case .kill(let node): try await backend.crash(lab.name, node: node)
+        case .revive(let node): try await backend.revive(lab.name, node: node)
+        }
+    }
+
+    // MARK: Observation
+
+    /// The nodes that carry each VIP on an interface right now (more than one: split brain).
+    public func vipHolders() async throws -> [(address: String, nodes: [String])] {
+        var carried: [String: [String]] = [:]
+        for node in lab.topology.nodes {
+            for address in try await backend.addresses(lab.name, node: node.name) {
+                carried[String(address.split(separator: "/")[0]), default: []].append(node.name)
+            }
+        }
+        return lab.virtualAddresses.map { ($0.address, carried[$0.address] ?? []) }
+    }
+
+    /// The last lines of each keepalived node's log, for a failure report.
+    public func keepalivedLogTails(lines: Int = 8) -> [(node: String, lines: [String])] {
+        lab.topology.nodes.filter { $0.services.contains("keepalived") }.map { node in
+            let log = backend.readFile(lab.name, node: node.name, path: "/var/log/keepalived.log") ?? ""
+            return (node.name, log.split(separator: "\n").suffix(lines).map(String.init))
+        }
+    }
+}
+
+extension Lab {
+    /// How long a fresh lab may take to elect: keepalived starts every instance as BACKUP and
+    /// the highest takes over after Master_Down_Interval; plus the settle bound for the checks.
+    var startBound: Double { settleBound + 2 }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// What `halab verify` found: per step, the action and each expectation's outcome.
+public struct VerifyReport: Sendable, Codable {
+    public var lab: String
+    public var backend: String
+    public var seconds: Double
+    public var steps: [StepResult]
+    public var passed: Bool { steps.allSatisfy(\.passed) }
+
+    public struct StepResult: Sendable, Codable {
+        public var name: String
+        public var action: String?
+        /// Set when the action itself failed.
+        public var actionError: String?
+        public var seconds: Double
+        public var checks: [CheckResult]
+        /// The last keepalived log lines of the lab's nodes, kept when the step failed.
+        public var logs: [String: [String]]?
+        public var passed: Bool { actionError == nil && checks.allSatisfy(\.passed) }
+    }
+
+    public struct CheckResult: Sendable, Codable {
+        public var expected: String
+        public var seen: String
+        public var passed: Bool
+        /// Seconds from the step's action until the expectation held.
+        public var heldAfter: Double
+        public var deadline: Double
+    }
+}
+
+/// Runs a lab's scenario against the running lab: each step's action, then each expectation
+/// polled until it holds or its deadline (from the configs' VRRP timers) passes.
+public enum Verifier {
+    public static func run(_ session: LabSession, backend name: String,
+                           progress: @escaping @Sendable (String) -> Void) async throws -> VerifyReport {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = session.lab.settleBound + slack
+        var report = VerifyReport(lab: session.lab.name, backend: name, seconds: 0, steps: [])
+        for step in session.lab.scenario.steps {
+            let stepStart = clock.now
+            var result = VerifyReport.StepResult(name: step.name, action: step.action?.description, actionError: nil,
+                                                 seconds: 0, checks: [], logs: nil)
+            progress("▶ \(step.name)" + (step.action.map { " — \($0)" } ?? ""))
+            do {
+                switch step.action {
+                case .run(let node, let command)?:
+                    let output = try await session.backend.exec(session.lab.name, node: node, ["/bin/sh", "-c", command])
+                    if !output.succeeded {
+                        result.actionError = "'\(command)' on \(node) exited \(output.exitCode): \(output.output)\(output.errorOutput)"
+                    }
+                case .chaos(let action)?: try await session.perform(action)
+                case nil: break
+                }
+            } catch let error as HALabError {
+                result.actionError = error.description
+            }
+            if result.actionError == nil {
+                for expectation in step.expectations {
+                    let outcome = try await session.await(expectation, deadline: deadline)
+                    result.checks.append(.init(expected: expectation.description, seen: outcome.seen,
+                                               passed: outcome.passed, heldAfter: outcome.elapsed, deadline: deadline))
+                    progress(outcome.passed
+                        ? "  ✓ \(expectation) (held after \(String(format: "%.2f", outcome.elapsed)) s, deadline \(String(format: "%.1f", deadline)) s)"
+                        : "  ✗ \(expectation)\n      seen: \(outcome.seen) after \(String(format: "%.1f", outcome.elapsed)) s")
+                }
+            } else {
+                progress("  ✗ action failed: \(result.actionError!)")
+            }
+            if !result.passed {
+                result.logs = Dictionary(uniqueKeysWithValues: session.keepalivedLogTails().map { ($0.node, $0.lines) })
+                for (node, lines) in result.logs!.sorted(by: { $0.key < $1.key }) {
+                    progress("    last keepalived log lines of \(node):")
+                    lines.forEach { progress("      \($0)") }
+                }
+            }
+            result.seconds = (clock.now - stepStart).seconds
+            report.steps.append(result)
+        }
+        report.seconds = (clock.now - start).seconds
+        return report
+    }
+
+    /// Added to the VRRP timer bound: a node's boot on revive and the processes' own start.
+    public static let slack = 2.0
+}

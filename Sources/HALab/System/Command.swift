@@ -1,0 +1,88 @@
+import Subprocess
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// What a finished command left behind.
+public struct CommandResult: Sendable {
+    public var exitCode: Int32
+    public var output: String
+    public var errorOutput: String
+    public var succeeded: Bool { exitCode == 0 }
+}
+
+/// Runs system programs. Every external program halab uses goes through here.
+public enum Command {
+    /// The PATH halab's children get: sbin directories included, whatever the caller's PATH.
+    static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// Runs `program` and collects what it prints. Throws `.commandFailed` on a non-zero
+    /// exit unless `check` is false.
+    @discardableResult
+    public static func run(
+        _ program: String, _ arguments: [String], input: String? = nil, check: Bool = true
+    ) async throws -> CommandResult {
+        let result: CommandResult
+        do {
+            let environment = Environment.inherit.updating(["PATH": path])
+            let executed = try await Subprocess.run(
+                .named(program), arguments: Arguments(arguments), environment: environment,
+                input: .string(input ?? ""),
+                output: .string(limit: 1 << 22), error: .string(limit: 1 << 20))
+            result = CommandResult(
+                exitCode: code(of: executed.terminationStatus),
+                output: executed.standardOutput, errorOutput: executed.standardError)
+        } catch {
+            throw HALabError.commandFailed(
+                command: describe(program, arguments), status: "could not start", output: "\(error)")
+        }
+        if check && !result.succeeded {
+            throw HALabError.commandFailed(
+                command: describe(program, arguments), status: "exit \(result.exitCode)",
+                output: result.errorOutput.isEmpty ? result.output : result.errorOutput)
+        }
+        return result
+    }
+
+    /// Runs `program` with halab's own standard input, output and error (for `halab exec`),
+    /// and returns its exit code.
+    public static func runAttached(_ program: String, _ arguments: [String]) async throws -> Int32 {
+        do {
+            let executed = try await Subprocess.run(
+                .named(program), arguments: Arguments(arguments),
+                environment: Environment.inherit.updating(["PATH": path]),
+                input: .currentStandardInput, output: .currentStandardOutput,
+                error: .currentStandardError)
+            return code(of: executed.terminationStatus)
+        } catch {
+            throw HALabError.commandFailed(
+                command: describe(program, arguments), status: "could not start", output: "\(error)")
+        }
+    }
+
+    /// Whether `program` is found on halab's PATH.
+    public static func exists(_ program: String) -> Bool {
+        path.split(separator: ":").contains { FileSystem.isExecutable("\($0)/\(program)") }
+    }
+
+    static func describe(_ program: String, _ arguments: [String]) -> String {
+        ([program] + arguments).joined(separator: " ")
+    }
+
+    private static func code(of status: TerminationStatus) -> Int32 {
+        switch status {
+        case .exited(let code): return code
+        case .signaled(let signal): return 128 + signal
+        }
+    }
+}
+
+extension Executable {
+    /// A path if `program` has a '/', else a name looked up on PATH.
+    static func named(_ program: String) -> Executable {
+        program.contains("/") ? .path(FilePath(program)) : .name(program)
+    }
+}

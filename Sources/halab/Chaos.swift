@@ -1,0 +1,25 @@
+import ArgumentParser
+import HALab
+
+struct Chaos: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Break (or mend) a running lab.",
+        discussion: """
+            stop SERVICE NODE     rc-service SERVICE stop inside NODE (the document's failure)
+            start SERVICE NODE    rc-service SERVICE start inside NODE
+            kill NODE             crash NODE: every process killed at once, its links dead
+            revive NODE           boot a crashed NODE again
+            """)
+
+    @OptionGroup var options: LabOption
+
+    @Argument(help: "The action and its words, such as: kill nginx-1")
+    var action: [String]
+
+    func run() async throws {
+        let action = try ChaosAction.parse(action)
+        let session = try options.session()
+        try await session.perform(action)
+        print("\(action): done")
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import HALab
+
+@main
+struct HALabCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "halab",
+        abstract: "Build high-availability labs (nginx + keepalived) on this machine, break them, prove what clients see.",
+        subcommands: [Up.self, Down.self, Status.self, Logs.self, Exec.self, Curl.self, Chaos.self, Verify.self])
+}
+
+/// What every command needs: where labs are, and the backend.
+enum Environment {
+    static var executableFolder: String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    }
+
+    static var backend: NamespaceBackend { NamespaceBackend(initProgram: "\(executableFolder)/halab-init") }
+
+    /// Named labs are looked up in ./labs, $HALAB_LABS, and the labs/ of the checkout halab was built in.
+    static var labFolders: [String] {
+        var folders = [FileManager.default.currentDirectoryPath + "/labs"]
+        if let extra = ProcessInfo.processInfo.environment["HALAB_LABS"] { folders.append(extra) }
+        folders.append(URL(fileURLWithPath: executableFolder + "/../../../labs").standardizedFileURL.path)
+        return folders
+    }
+
+    static func loadLab(_ nameOrPath: String) throws -> Lab {
+        try Lab.load(folder: try Lab.locate(nameOrPath, searchFolders: labFolders))
+    }
+}
+
+/// Progress goes to standard error, so standard output stays what a script reads.
+func progress(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+func formatSeconds(_ value: Double) -> String { String(format: "%.2f s", value) }
+
+struct LabOption: ParsableArguments {
+    @Option(name: .long, help: "The lab to act on (needed only when several are up).")
+    var lab: String?
+
+    func session() throws -> LabSession { try LabSession.attach(lab, backend: Environment.backend) }
+}

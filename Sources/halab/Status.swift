@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import HALab
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Nodes, their processes, and who holds each VIP.")
+
+    @OptionGroup var options: LabOption
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    struct NodeStatus: Codable {
+        var name: String
+        var running: Bool
+        var addresses: [String]
+        var processes: [String]
+        var memoryKiB: Int
+    }
+
+    struct VIPStatus: Codable {
+        var address: String
+        var holders: [String]
+        var splitBrain: Bool
+    }
+
+    struct LabStatus: Codable {
+        var lab: String
+        var nodes: [NodeStatus]
+        var vips: [VIPStatus]
+    }
+
+    func run() async throws {
+        let session = try options.session()
+        let lab = session.lab.name
+        var nodes: [NodeStatus] = []
+        for node in session.lab.topology.nodes {
+            let processes = session.backend.processes(lab, node: node.name)
+            nodes.append(NodeStatus(
+                name: node.name, running: session.backend.isRunning(lab, node: node.name),
+                addresses: try await session.backend.addresses(lab, node: node.name),
+                processes: processes.map { "\($0.command)[\($0.pidInNamespace)]" },
+                memoryKiB: processes.map(\.residentKiB).reduce(0, +)))
+        }
+        let vips = try await session.vipHolders().map { VIPStatus(address: $0.address, holders: $0.nodes, splitBrain: $0.nodes.count > 1) }
+        let status = LabStatus(lab: lab, nodes: nodes, vips: vips)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            return
+        }
+        print("lab \(lab)")
+        for node in nodes {
+            print("  \(node.name)  \(node.running ? "running" : "DOWN")  \(node.addresses.joined(separator: " "))")
+            if node.running {
+                print("    processes: \(node.processes.joined(separator: " "))  (\(node.memoryKiB / 1024) MiB resident)")
+            }
+        }
+        for vip in vips {
+            let holders = vip.holders.isEmpty ? "nobody" : vip.holders.joined(separator: " and ")
+            print("  VIP \(vip.address) → \(holders)\(vip.splitBrain ? "  ← SPLIT BRAIN" : "")")
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import HALab
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a lab's scenario with real processes and assert every outcome; exit 0 only if all hold.",
+        discussion: "Brings the lab up first (and down after) unless it is up already.")
+
+    @Argument(help: "A lab name or path.")
+    var lab: String
+
+    @Option(help: "Write a JUnit XML report here.")
+    var junit: String?
+
+    @Option(help: "Write a JSON report here.")
+    var json: String?
+
+    @Flag(help: "Leave the lab up afterwards.")
+    var keep = false
+
+    func run() async throws {
+        let lab = try Environment.loadLab(lab)
+        let backend = Environment.backend
+        let wasUp = backend.labsUp().contains(lab.name)
+        let session: LabSession
+        if wasUp {
+            session = LabSession(lab: lab, backend: backend)
+        } else {
+            progress("→ bringing up \(lab.name)")
+            let (started, convergence) = try await LabSession.up(lab, backend: backend) { progress("  \($0)") }
+            progress("  up in \(formatSeconds(convergence.answered))")
+            session = started
+        }
+        let report: VerifyReport
+        do {
+            report = try await Verifier.run(session, backend: "namespaces") { progress($0) }
+        } catch {
+            if !wasUp && !keep { _ = try? await backend.down(lab.name) }
+            throw error
+        }
+        if !wasUp && !keep { try await backend.down(lab.name) }
+        if let junit { try Reports.junit(report).write(toFile: junit, atomically: true, encoding: .utf8) }
+        if let json { try Reports.json(report).write(toFile: json, atomically: true, encoding: .utf8) }
+        let failed = report.steps.filter { !$0.passed }.count
+        print("\(lab.name): \(report.steps.count - failed) passed, \(failed) failed in \(formatSeconds(report.seconds))")
+        if failed > 0 { throw ExitCode.failure }
+    }
+}
