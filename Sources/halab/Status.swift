@@ -40,7 +40,7 @@ struct Status: AsyncParsableCommand {
                 name: node.name, running: session.backend.isRunning(lab, node: node.name),
                 addresses: try await session.backend.addresses(lab, node: node.name),
                 processes: processes.map { "\($0.command)[\($0.pidInNamespace)]" },
-                memoryKiB: processes.map(\.residentKiB).reduce(0, +)))
+                memoryKiB: processes.map(\.proportionalKiB).reduce(0, +)))
         }
         let vips = try await session.vipHolders().map { VIPStatus(address: $0.address, holders: $0.nodes, splitBrain: $0.nodes.count > 1) }
         let status = LabStatus(lab: lab, nodes: nodes, vips: vips)
@@ -54,7 +54,7 @@ struct Status: AsyncParsableCommand {
         for node in nodes {
             print("  \(node.name)  \(node.running ? "running" : "DOWN")  \(node.addresses.joined(separator: " "))")
             if node.running {
-                print("    processes: \(node.processes.joined(separator: " "))  (\(node.memoryKiB / 1024) MiB resident)")
+                print("    processes: \(node.processes.joined(separator: " "))  (\(String(format: "%.1f", Double(node.memoryKiB) / 1024)) MiB, proportional set size)")
             }
         }
         for vip in vips {

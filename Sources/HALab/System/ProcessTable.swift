@@ -6,8 +6,9 @@ public struct HostProcess: Sendable, Equatable {
     public var command: String
     /// The pid as the process's own PID namespace numbers it (1 for a node's init).
     public var pidInNamespace: Int32
-    /// Resident memory in KiB.
-    public var residentKiB: Int
+    /// Proportional set size in KiB: resident memory, with each shared page divided among
+    /// the processes that share it, so a node's figures add up honestly.
+    public var proportionalKiB: Int
 }
 
 /// Finds processes by the namespaces they live in: exact, and needs no PID bookkeeping that
@@ -23,20 +24,27 @@ enum ProcessTable {
                   (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/ns/net")) == wanted,
                   let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8)
             else { continue }
-            found.append(parse(status: status, pid: pid))
+            var process = parse(status: status, pid: pid)
+            process.proportionalKiB = proportionalSize(pid)
+            found.append(process)
         }
         return found
     }
 
+    static func proportionalSize(_ pid: Int32) -> Int {
+        let rollup = (try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)) ?? ""
+        let line = rollup.split(separator: "\n").first { $0.hasPrefix("Pss:") }
+        return line.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) } ?? 0
+    }
+
     static func parse(status: String, pid: Int32) -> HostProcess {
-        var process = HostProcess(pid: pid, command: "", pidInNamespace: pid, residentKiB: 0)
+        var process = HostProcess(pid: pid, command: "", pidInNamespace: pid, proportionalKiB: 0)
         for line in status.split(separator: "\n") {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard let key = fields.first else { continue }
             switch key {
             case "Name:": process.command = fields.dropFirst().joined(separator: " ")
             case "NSpid:": process.pidInNamespace = fields.last.flatMap { Int32($0) } ?? pid
-            case "VmRSS:": process.residentKiB = fields.dropFirst().first.flatMap { Int($0) } ?? 0
             default: break
             }
         }

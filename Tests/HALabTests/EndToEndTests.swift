@@ -1,0 +1,243 @@
+import Foundation
+import Testing
+@testable import HALab
+
+/// What the end-to-end tests need, and why they are skipped where it is missing.
+enum E2E {
+    static let buildFolder = URL(fileURLWithPath: try! FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        .deletingLastPathComponent().path
+    static let halab = "\(buildFolder)/halab"
+    static let backend = NamespaceBackend(initProgram: "\(buildFolder)/halab-init")
+
+    static let missing: String? = {
+        if geteuid() != 0 { return "needs root (namespaces); CI runs it as root" }
+        for program in ["keepalived", "nginx", "curl", "ip", "nsenter", "unshare", "setsid", "nft"] where !Command.exists(program) {
+            return "needs '\(program)' installed (.ci/run installs it)"
+        }
+        for binary in [halab, "\(buildFolder)/halab-init"] where !FileManager.default.isExecutableFile(atPath: binary) {
+            return "needs \(binary) built ('swift build')"
+        }
+        return nil
+    }()
+
+    static var enabled: Bool { missing == nil }
+    static var reason: Comment { Comment(rawValue: "end-to-end test skipped: \(missing ?? "")") }
+
+    /// A copy of a lab under a name of its own, so tests never touch a lab a user has up.
+    static func copy(_ lab: String, as name: String, scenario: String? = nil) throws -> String {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("halab-e2e-\(UUID().uuidString.prefix(8))").path
+        let folder = "\(parent)/\(name)"
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(KeepalivedConfigTests.labs)/\(lab)", toPath: folder)
+        if let scenario { try scenario.write(toFile: "\(folder)/scenario.yaml", atomically: true, encoding: .utf8) }
+        return folder
+    }
+
+    static func removeCopy(_ folder: String) {
+        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path)
+    }
+
+    /// What the host's own network namespace and mount table look like.
+    static func hostSnapshot() async throws -> [String] {
+        var parts: [String] = []
+        for arguments in [["-j", "link"], ["-j", "addr"], ["-j", "route"], ["-6", "-j", "route"], ["netns", "list"]] {
+            parts.append(try await Command.run("ip", arguments).output)
+        }
+        parts.append(try await Command.run("nft", ["list", "ruleset"]).output)
+        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        parts.append(mounts.split(separator: "\n").map { $0.split(separator: " ").dropFirst(4).first.map(String.init) ?? "" }.sorted()
+            .joined(separator: "\n"))
+        parts.append(FileManager.default.fileExists(atPath: "/run/halab") ? "state folder" : "no state folder")
+        return parts
+    }
+
+    /// Every process of a lab: in its nodes and the host-side parents holding their namespaces.
+    static func pids(of topology: LabTopology) -> [Int32] {
+        (topology.nodes.map(\.name) + topology.segments).flatMap {
+            ProcessTable.processes(inNetworkNamespace: "/run/netns/\(NamespaceBackend.netns(topology.name, $0))").map(\.pid)
+        }
+    }
+
+    /// A zombie counts as dead: it has ended, and only waits for the machine's init to collect it.
+    static func alive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+        return !(stat.split(separator: ")").last?.split(separator: " ").first == "Z")
+    }
+
+    /// Brings a lab up, runs `body`, and takes the lab down again whatever happened.
+    static func withLab<T>(_ lab: Lab, _ body: (LabSession, LabSession.Convergence) async throws -> T) async throws -> T {
+        do {
+            let (session, convergence) = try await LabSession.up(lab, backend: backend) { _ in }
+            let result = try await body(session, convergence)
+            try await backend.down(lab.name)
+            return result
+        } catch {
+            _ = try? await backend.down(lab.name)
+            throw error
+        }
+    }
+
+    static func runHalab(_ arguments: [String], asUser user: String? = nil) async throws -> CommandResult {
+        if let user {
+            return try await Command.run("setpriv", ["--reuid=\(user)", "--regid=nogroup", "--clear-groups", halab] + arguments, check: false)
+        }
+        return try await Command.run(halab, arguments, check: false)
+    }
+}
+
+/// Real namespaces, nginx and keepalived. Serialized: they share the machine's CPUs and VRRP timing.
+@Suite(.serialized, .enabled(if: E2E.enabled, E2E.reason))
+struct EndToEndTests {
+    @Test func verifyMasterBackupShowsTheDocumentsOutcomes() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-master-backup")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let report = try await E2E.withLab(lab) { session, convergence in
+            #expect(convergence.started < convergence.answered)
+            return try await Verifier.run(session, backend: "namespaces") { _ in }
+        }
+
+        #expect(report.steps.map(\.name) == lab.scenario.steps.map(\.name))
+        for step in report.steps {
+            #expect(step.passed, "\(step.name): \(step.checks.map(\.seen)) \(step.actionError ?? "")")
+            for check in step.checks { #expect(check.heldAfter <= check.deadline) }
+        }
+        // (a) The document's first curl, headers included.
+        #expect(report.steps[0].checks.first?.seen == "status 200, Server: nginx, body 'nginx-1'")
+        // (b)–(e): who answered after each action.
+        #expect(report.steps.dropFirst().map { $0.checks.first?.seen ?? "" }.map { $0.hasSuffix("body 'nginx-2'") }
+            == [true, false, true, false])
+    }
+
+    @Test func aFailedExpectationShowsExpectedSeenAndLogs() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-failing", scenario: """
+            steps:
+              - name: wrongly expects nginx-2 to hold the VIP
+                expect:
+                  - curl: http://10.33.1.100
+                    body: nginx-2
+            """)
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let report = try await E2E.withLab(lab) { session, _ in
+            try await Verifier.run(session, backend: "namespaces") { _ in }
+        }
+        #expect(!report.passed)
+        let check = try #require(report.steps.first?.checks.first)
+        #expect(!check.passed)
+        #expect(check.expected.contains("body 'nginx-2'"))
+        #expect(check.seen.contains("body 'nginx-1'"))
+        #expect(check.heldAfter >= check.deadline)
+        let logs = try #require(report.steps.first?.logs)
+        #expect(logs.keys.sorted() == ["nginx-1", "nginx-2"])
+        #expect(logs["nginx-1"]?.isEmpty == false)
+    }
+
+    @Test func nodesAreIsolatedAndBehaveLikeAlpineHosts() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-nodes")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        try await E2E.withLab(lab) { session, _ in try await checkNodes(session, folder: folder) }
+    }
+
+    func checkNodes(_ session: LabSession, folder: String) async throws {
+        let lab = session.lab
+        let backend = E2E.backend
+        #expect(try await backend.exec(lab.name, node: "nginx-2", ["hostname"]).output == "nginx-2\n")
+        let config = try await backend.exec(lab.name, node: "nginx-1", ["cat", "/etc/keepalived/keepalived.conf"]).output
+        #expect(config == (try String(contentsOfFile: "\(folder)/nginx-1/etc/keepalived/keepalived.conf", encoding: .utf8)))
+
+        let stop = try await backend.exec(lab.name, node: "nginx-1", ["rc-service", "nginx", "stop"])
+        #expect(stop.succeeded)
+        // pidof answers for its own node only: nginx-1 has none now, nginx-2 still has its own.
+        #expect(try await backend.exec(lab.name, node: "nginx-1", ["pidof", "nginx"]).exitCode == 1)
+        #expect(try await backend.exec(lab.name, node: "nginx-2", ["pidof", "nginx"]).succeeded)
+        #expect(try await backend.exec(lab.name, node: "nginx-1", ["rc-service", "nginx", "status"]).exitCode == 3)
+        #expect(try await backend.exec(lab.name, node: "nginx-1", ["rc-service", "nginx", "start"]).succeeded)
+        #expect(try await backend.exec(lab.name, node: "nginx-1", ["rc-service", "nginx", "status"]).output.contains("started"))
+        #expect(try await backend.exec(lab.name, node: "nginx-1", ["rc-service", "apache2", "start"]).exitCode == 1)
+
+        // The CLI, as a user types it.
+        let curl = try await E2E.runHalab(["curl", "http://10.33.1.100", "-n", "3", "--lab", lab.name])
+        #expect(curl.succeeded, "\(curl.errorOutput)")
+        #expect(curl.output == "nginx-1\nnginx-1\nnginx-1\n")
+        let exec = try await E2E.runHalab(["exec", "--lab", lab.name, "nginx-2", "--", "cat", "/var/www/html/index.html"])
+        #expect(exec.output == "nginx-2\n")
+        let status = try await E2E.runHalab(["status", "--json", "--lab", lab.name])
+        #expect(status.output.contains("\"holders\" : [\n        \"nginx-1\"\n      ]"), "\(status.output)")
+
+        // A second `up` of the same lab is refused and leaves the running lab alone.
+        await #expect(throws: HALabError.labAlreadyUp(lab.name)) {
+            _ = try await LabSession.up(lab, backend: backend) { _ in }
+        }
+        #expect(try await session.vipHolders().map(\.nodes) == [["nginx-1"]])
+    }
+
+    @Test func downLeavesTheHostAsItWas() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-cleanup")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let before = try await E2E.hostSnapshot()
+        _ = try await LabSession.up(lab, backend: E2E.backend) { _ in }
+        let pids = E2E.pids(of: lab.topology)
+        #expect(pids.count >= 10)  // 3 supervisors and their host-side parents, nginx and keepalived
+        #expect(try await E2E.backend.down(lab.name))
+        #expect(pids.filter(E2E.alive).isEmpty)
+        #expect(try await E2E.hostSnapshot() == before)
+        // Idempotent.
+        #expect(try await E2E.backend.down(lab.name) == false)
+        #expect(try await E2E.hostSnapshot() == before)
+    }
+
+    /// Killed while it makes namespaces, or once nodes run and it waits for VRRP.
+    @Test(arguments: ["namespaces", "nodes"])
+    func downCleansUpAfterHalabWasKilledHalfWayThroughUp(killPoint: String) async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-killed")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let before = try await E2E.hostSnapshot()
+        let up = Process()
+        up.executableURL = URL(fileURLWithPath: E2E.halab)
+        up.arguments = ["up", folder]
+        up.standardError = FileHandle.nullDevice
+        up.standardOutput = FileHandle.nullDevice
+        try up.run()
+        let journal = "/run/halab/\(lab.name)/journal"
+        let deadline = Date().addingTimeInterval(10)
+        func reached() -> Bool {
+            killPoint == "namespaces"
+                ? (try? String(contentsOfFile: journal, encoding: .utf8))?.contains("-nginx-1") ?? false
+                : E2E.backend.isRunning(lab.name, node: "nginx-1")
+        }
+        while Date() < deadline, !reached() { try await Task.sleep(for: .milliseconds(1)) }
+        kill(up.processIdentifier, SIGKILL)
+        up.waitUntilExit()
+        #expect(up.terminationReason == .uncaughtSignal)
+        #expect(FileManager.default.fileExists(atPath: journal))
+        let pids = E2E.pids(of: lab.topology)
+        if killPoint == "nodes" { #expect(pids.count >= 2) }
+
+        let down = try await E2E.runHalab(["down", lab.name])
+        #expect(down.succeeded, "\(down.errorOutput)")
+        #expect(down.output == "\(lab.name) is down\n")
+        #expect(pids.filter(E2E.alive).isEmpty)
+        #expect(try await E2E.hostSnapshot() == before)
+    }
+
+    @Test func refusesToRunWithoutRoot() async throws {
+        let result = try await E2E.runHalab(["up", "\(KeepalivedConfigTests.labs)/master-backup"], asUser: "nobody")
+        #expect(result.exitCode != 0)
+        #expect(result.errorOutput.contains("halab needs root to create namespaces: run it with sudo"), "\(result.errorOutput)")
+        #expect(!FileManager.default.fileExists(atPath: "/run/halab/master-backup"))
+    }
+}
+
+/// CLI errors that need no root.
+@Suite struct CommandLineErrorTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built"))
+    func unknownLabGetsOneClearMessage() async throws {
+        let result = try await E2E.runHalab(["up", "no-such-lab"])
+        #expect(result.exitCode != 0)
+        #expect(result.errorOutput == "Error: no lab 'no-such-lab': give a folder under labs/ or a path to a lab folder (one with lab.yaml)\n")
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+@testable import HALab
+
+/// Lab folders, good and bad: a bad one is refused with the file and line to fix.
+@Suite struct LabLoadingTests {
+    @Test func loadsMasterBackup() throws {
+        let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup")
+        #expect(lab.name == "master-backup")
+        #expect(lab.topology.segments == ["lan"])
+        #expect(lab.topology.nodes.map(\.name) == ["nginx-1", "nginx-2", "client"])
+        #expect(lab.clientNode == "client")
+        #expect(lab.topology.nodes[0].services == ["nginx", "keepalived"])
+        #expect(lab.topology.nodes[0].interfaces == [InterfaceSpec(name: "eth1", segment: "lan", address: "10.33.1.11/24")])
+        #expect(lab.topology.nodes[0].fileLayers.map { URL(fileURLWithPath: $0).lastPathComponent } == ["nginx-1", "shared"])
+        #expect(lab.instances.map(\.priority) == [100, 90])
+        #expect(lab.healthyHolders.map(\.node) == ["nginx-1"])
+        #expect(lab.healthyHolders.map(\.address) == ["10.33.1.100"])
+        // chk_nginx every 2 s, then nginx-2's Master_Down_Interval at the lowest priority the
+        // weight allows (70), then one advert.
+        #expect(abs(lab.settleBound - (2 + 3 + (256 - 70) / 256.0 + 1)) < 1e-9)
+        #expect(lab.scenario.steps.count == 5)
+        #expect(lab.scenario.steps[1].action == .run(node: "nginx-1", command: "rc-service nginx stop"))
+        #expect(lab.scenario.steps[3].action == .chaos(.kill(node: "nginx-1")))
+        #expect(lab.scenario.steps[0].expectations.first
+            == Scenario.Expectation(url: "http://10.33.1.100", from: "client", status: 200, server: "nginx", body: "nginx-1"))
+    }
+
+    @Test func locatesNamedLabsAndRefusesUnknownOnes() throws {
+        let folder = try Lab.locate("master-backup", searchFolders: ["/nonexistent", KeepalivedConfigTests.labs])
+        #expect(folder.hasSuffix("/labs/master-backup"))
+        #expect(throws: HALabError.labNotFound("no-such-lab")) {
+            try Lab.locate("no-such-lab", searchFolders: [KeepalivedConfigTests.labs])
+        }
+    }
+
+    /// A copy of master-backup with one file replaced, in a temporary folder.
+    func brokenLab(_ file: String, _ text: String?) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("halab-tests-\(UUID().uuidString.prefix(8).lowercased())/lab").path
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(KeepalivedConfigTests.labs)/master-backup", toPath: folder)
+        if let text { try text.write(toFile: "\(folder)/\(file)", atomically: true, encoding: .utf8) } else {
+            try FileManager.default.removeItem(atPath: "\(folder)/\(file)")
+        }
+        return folder
+    }
+
+    func expectError(_ file: String, _ text: String?, line: Int?, containing words: String) throws {
+        let folder = try brokenLab(file, text)
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path) }
+        let error = try #require(throws: HALabError.self) { try Lab.load(folder: folder) }
+        guard case .badLabFile(let errorFile, let errorLine, let message) = error else {
+            Issue.record("expected a bad lab file error, got \(error)")
+            return
+        }
+        #expect(errorFile.hasSuffix(file == "nginx-1/etc/keepalived/keepalived.conf" && text == nil ? "lab.yaml" : file))
+        #expect(errorLine == line)
+        #expect(message.contains(words), "message: \(message)")
+    }
+
+    static let goodNodes = """
+        nodes:
+          nginx-1:
+            services: [nginx, keepalived]
+            interfaces:
+              eth1: { segment: lan, address: 10.33.1.11/24 }
+          client:
+            role: client
+            interfaces:
+              eth1: { segment: lan, address: 10.33.1.50/24 }
+        """
+
+    @Test func unknownKeyInLabYaml() throws {
+        try expectError("lab.yaml", "segments: [lan]\nnodse: {}\n", line: 2, containing: "unknown key 'nodse'")
+    }
+
+    @Test func unknownKeyInANode() throws {
+        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "role: client", with: "rol: client"),
+                        line: 8, containing: "unknown key 'rol' in node client")
+    }
+
+    @Test func badAddress() throws {
+        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "10.33.1.50/24", with: "10.33.1.500/24"),
+                        line: 10, containing: "'10.33.1.500/24' is not an IPv4 address")
+        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "10.33.1.50/24", with: "10.33.1.50"),
+                        line: 10, containing: "with a prefix length")
+    }
+
+    @Test func duplicateAddress() throws {
+        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "10.33.1.50/24", with: "10.33.1.11/24"),
+                        line: 10, containing: "already nginx-1's")
+    }
+
+    @Test func unknownSegmentAndService() throws {
+        try expectError("lab.yaml", "segments: [wan]\n" + Self.goodNodes, line: 6, containing: "unknown segment 'lan'")
+        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "[nginx, keepalived]", with: "[nginx, haproxy]"),
+                        line: 4, containing: "unknown service 'haproxy'")
+    }
+
+    @Test func invalidYAML() throws {
+        try expectError("lab.yaml", "segments: [lan\nnodes:\n", line: 2, containing: "not valid YAML")
+    }
+
+    @Test func missingKeepalivedConfig() throws {
+        try expectError("nginx-1/etc/keepalived/keepalived.conf", nil, line: 9, containing: "its config")
+    }
+
+    @Test func keepalivedConfigErrorsNameTheirFile() throws {
+        try expectError("nginx-1/etc/keepalived/keepalived.conf", "vrrp_instance VI_1 {\n    virtual_router_id 51\n    priority x\n}\n",
+                        line: 3, containing: "'priority' needs a number")
+    }
+
+    @Test func unknownNodeInAStep() throws {
+        try expectError("scenario.yaml", "steps:\n  - name: x\n    chaos: kill nginx-9\n", line: 3, containing: "unknown node 'nginx-9'")
+        try expectError("scenario.yaml", "steps:\n  - name: x\n    on: nginx-7\n    run: true\n", line: 3, containing: "unknown node 'nginx-7'")
+        try expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - curl: http://10.33.1.100\n        from: nobody\n",
+                        line: 5, containing: "unknown node 'nobody'")
+    }
+
+    @Test func badStepShapes() throws {
+        try expectError("scenario.yaml", "steps:\n  - name: x\n    chaos: explode nginx-1\n", line: 3, containing: "not a chaos action")
+        try expectError("scenario.yaml", "steps:\n  - name: x\n    run: rc-service nginx stop\n", line: 2, containing: "a step does one thing")
+        try expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - curl: http://x\n        body: a\n        satus: 200\n",
+                        line: 6, containing: "unknown key 'satus'")
+    }
+
+    @Test func nodeFilesOnlyInFoldersTheHostHas() throws {
+        let folder = try brokenLab("lab.yaml", nil)
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path) }
+        try FileManager.default.copyItem(atPath: "\(KeepalivedConfigTests.labs)/master-backup/lab.yaml", toPath: "\(folder)/lab.yaml")
+        try FileManager.default.createDirectory(atPath: "\(folder)/nginx-2/proc", withIntermediateDirectories: true)
+        #expect(throws: HALabError.badLabFile(file: "\(folder)/nginx-2/proc", line: nil,
+            message: "a node's files go in folders the host also has, such as etc/ or var/ (not proc, sys, dev, run or tmp)")) {
+            try Lab.load(folder: folder)
+        }
+    }
+}

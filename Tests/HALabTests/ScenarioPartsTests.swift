@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+@testable import HALab
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+@Suite struct ScenarioPartsTests {
+    @Test func chaosVocabulary() throws {
+        #expect(try ChaosAction.parse(["stop", "nginx", "nginx-1"]) == .stopService("nginx", node: "nginx-1"))
+        #expect(try ChaosAction.parse(["start", "nginx", "nginx-1"]) == .startService("nginx", node: "nginx-1"))
+        #expect(try ChaosAction.parse(["kill", "nginx-1"]) == .kill(node: "nginx-1"))
+        #expect(try ChaosAction.parse(["revive", "nginx-1"]) == .revive(node: "nginx-1"))
+        #expect(throws: HALabError.self) { try ChaosAction.parse(["kill"]) }
+        #expect(throws: HALabError.self) { try ChaosAction.parse(["reboot", "nginx-1"]) }
+    }
+
+    @Test func curlTranscriptIsRead() {
+        let transcript = "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 8\r\n\r\nnginx-1\n"
+        let response = LabSession.parseCurl(CommandResult(exitCode: 0, output: transcript, errorOutput: ""))
+        #expect(response.status == 200)
+        #expect(response.server == "nginx")
+        #expect(response.body == "nginx-1\n")
+        let expected = Scenario.Expectation(url: "u", from: "c", status: 200, server: "nginx", body: "nginx-1")
+        #expect(LabSession.matches(response, expected))
+        #expect(!LabSession.matches(response, Scenario.Expectation(url: "u", from: "c", status: 200, server: nil, body: "nginx-2")))
+        #expect(!LabSession.matches(response, Scenario.Expectation(url: "u", from: "c", status: nil, server: "nginx/1.22.1", body: nil)))
+        let failed = LabSession.parseCurl(CommandResult(exitCode: 7, output: "", errorOutput: "curl: (7) Failed to connect"))
+        #expect(!LabSession.matches(failed, Scenario.Expectation(url: "u", from: "c", status: nil, server: nil, body: nil)))
+        #expect(failed.summary.contains("exit 7"))
+    }
+
+    static let report = VerifyReport(lab: "mb", backend: "namespaces", seconds: 3.5, steps: [
+        .init(name: "healthy <a & b>", action: nil, actionError: nil, seconds: 0.1, checks: [
+            .init(expected: "body 'nginx-1'", seen: "body 'nginx-1'", passed: true, heldAfter: 0.05, deadline: 8)], logs: nil),
+        .init(name: "stop \"it\"", action: "on n: rc-service nginx stop", actionError: nil, seconds: 8.2, checks: [
+            .init(expected: "body 'nginx-2'", seen: "body 'nginx-1'\u{1}", passed: false, heldAfter: 8.1, deadline: 8)],
+              logs: ["nginx-1": ["(VI_1) Entering MASTER STATE"]]),
+    ])
+
+    @Test func junitIsWellFormedAndCountsFailures() throws {
+        let xml = Reports.junit(Self.report)
+        let document = try XMLDocument(xmlString: xml)
+        let suite = try #require(try document.nodes(forXPath: "/testsuites/testsuite").first as? XMLElement)
+        #expect(suite.attribute(forName: "tests")?.stringValue == "2")
+        #expect(suite.attribute(forName: "failures")?.stringValue == "1")
+        let cases = try document.nodes(forXPath: "//testcase").compactMap { $0 as? XMLElement }
+        #expect(cases.map { $0.attribute(forName: "name")?.stringValue } == ["healthy <a & b>", "stop \"it\""])
+        let failure = try #require(try document.nodes(forXPath: "//testcase[2]/failure").first as? XMLElement)
+        #expect(failure.attribute(forName: "message")?.stringValue == "expected body 'nginx-2'; seen body 'nginx-1'")
+        #expect(failure.stringValue?.contains("Entering MASTER STATE") == true)
+        #expect(try document.nodes(forXPath: "//testcase[1]/failure").isEmpty)
+    }
+
+    @Test func jsonReportRoundTrips() throws {
+        let json = try Reports.json(Self.report)
+        let decoded = try JSONDecoder().decode(VerifyReport.self, from: Data(json.utf8))
+        #expect(decoded.steps.count == 2)
+        #expect(!decoded.passed)
+        #expect(decoded.steps[1].logs?["nginx-1"] == ["(VI_1) Entering MASTER STATE"])
+    }
+}
+
+@Suite struct BackendPartsTests {
+    @Test func journalKeepsRecordsInOrderAndSkipsATornLine() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("halab-journal-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let journal = StateJournal(path: path)
+        try journal.append(.source("/labs/mb"))
+        try journal.append(.netnsMount)
+        try journal.append(.netns("halab-mb-lan"))
+        try FileSystem.appendLine("netns", to: path)  // what a crash mid-write can leave
+        #expect(journal.records() == [.source("/labs/mb"), .netnsMount, .netns("halab-mb-lan")])
+    }
+
+    @Test func bootScriptMirrorsTheNodesFilesFirst() throws {
+        let labs = KeepalivedConfigTests.labs
+        let node = NodeSpec(name: "nginx-1", interfaces: [], services: ["nginx", "keepalived"],
+                            fileLayers: ["\(labs)/master-backup/nginx-1", "\(labs)/master-backup/shared"])
+        let mounts = NodeFiles.overlayMounts(node: node, stateDirectory: "/run/halab/mb/nodes/nginx-1")
+        #expect(mounts.map(\.target) == ["/etc", "/var", "/usr/local/sbin"])
+        #expect(mounts[0].options == "lowerdir=\(labs)/master-backup/nginx-1/etc:\(labs)/master-backup/shared/etc:/etc,"
+            + "upperdir=/run/halab/mb/nodes/nginx-1/rw/etc/upper,workdir=/run/halab/mb/nodes/nginx-1/rw/etc/work")
+        #expect(mounts[1].options.hasPrefix("lowerdir=\(labs)/master-backup/nginx-1/var:/var,"))
+        #expect(mounts[2].options == "lowerdir=/run/halab/mb/nodes/nginx-1/sbin:/usr/local/sbin")
+        let script = NodeFiles.bootScript(node: node, stateDirectory: "/run/halab/mb/nodes/nginx-1", initProgram: "/x/halab-init")
+        #expect(script.contains("hostname nginx-1\n"))
+        #expect(script.hasSuffix("exec /x/halab-init nginx keepalived\n"))
+    }
+
+    @Test func rcServiceKnowsOnlyTheNodesServices() {
+        let script = NodeFiles.rcService(services: ["nginx"])
+        #expect(script.contains("nginx) pidfile=/run/nginx.pid"))
+        #expect(!script.contains("keepalived)"))
+    }
+
+    @Test func switchPortNamesFitTheKernelsLimit() {
+        #expect(NamespaceBackend.portName(node: "nginx-1", interface: "eth1", nodeIndex: 0, interfaceIndex: 0) == "nginx-1-eth1")
+        let long = NamespaceBackend.portName(node: "a-very-long-node-name", interface: "eth1", nodeIndex: 3, interfaceIndex: 1)
+        #expect(long == "port3-1")
+    }
+}
