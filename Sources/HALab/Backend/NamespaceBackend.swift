@@ -226,6 +226,16 @@ public struct NamespaceBackend: LabBackend {
         return try? FileSystem.read("\(nodeFolder(lab, node))/rw/\(parts[0])/upper/\(parts[1])")
     }
 
+    /// Waits until `address` is added to an interface of `node` (the node's namespace may not
+    /// exist yet) and returns when that happened. For measuring VRRP itself in benchmarks.
+    public func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant {
+        let ns = Self.netns(lab, node)
+        while !FileSystem.exists("\(Self.netnsFolder)/\(ns)") { try await Task.sleep(for: .milliseconds(1)) }
+        let seen = try await Command.watch("ip", ["-n", ns, "monitor", "address"]) { $0.contains(" \(address)/") }
+        guard seen else { throw HALabError.commandFailed(command: "ip -n \(ns) monitor address", status: "ended", output: "") }
+        return ContinuousClock.now
+    }
+
     // MARK: Tear-down
 
     @discardableResult public func down(_ lab: String) async throws -> Bool {

@@ -63,6 +63,30 @@ public enum Command {
         }
     }
 
+    /// Runs `program` until a line it prints satisfies `predicate`, then ends it. Returns
+    /// whether such a line came before the program ended by itself.
+    public static func watch(_ program: String, _ arguments: [String], until predicate: @escaping @Sendable (String) -> Bool)
+        async throws -> Bool
+    {
+        do {
+            let executed = try await Subprocess.run(
+                .named(program), arguments: Arguments(arguments),
+                environment: Environment.inherit.updating(["PATH": path]),
+                input: .none, output: .sequence, error: .discarded
+            ) { execution in
+                for try await line in execution.standardOutput.strings() where predicate(line) {
+                    try? execution.send(signal: .terminate)
+                    return true
+                }
+                return false
+            }
+            return executed.closureResult
+        } catch {
+            throw HALabError.commandFailed(
+                command: describe(program, arguments), status: "could not start", output: "\(error)")
+        }
+    }
+
     /// Whether `program` is found on halab's PATH.
     public static func exists(_ program: String) -> Bool {
         path.split(separator: ":").contains { FileSystem.isExecutable("\($0)/\(program)") }
