@@ -84,9 +84,9 @@ import FoundationXML
             + "upperdir=/run/halab/mb/nodes/nginx-1/rw/etc/upper,workdir=/run/halab/mb/nodes/nginx-1/rw/etc/work")
         #expect(mounts[1].options.hasPrefix("lowerdir=\(labs)/master-backup/nginx-1/var:/var,"))
         #expect(mounts[2].options == "lowerdir=/run/halab/mb/nodes/nginx-1/sbin:/usr/local/sbin")
-        let script = NodeFiles.bootScript(node: node, stateDirectory: "/run/halab/mb/nodes/nginx-1", initProgram: "/x/halab-init")
+        let script = NodeFiles.bootScript(node: node, stateDirectory: "/run/halab/mb/nodes/nginx-1")
         #expect(script.contains("hostname nginx-1\n"))
-        #expect(script.hasSuffix("exec /x/halab-init nginx keepalived\n"))
+        #expect(script.hasSuffix("exec /usr/local/sbin/halab-init nginx keepalived\n"))
     }
 
     @Test func rcServiceKnowsOnlyTheNodesServices() {

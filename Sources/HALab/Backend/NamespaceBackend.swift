@@ -125,13 +125,15 @@ public struct NamespaceBackend: LabBackend {
         try FileSystem.makeDirectory("\(folder)/sbin")
         try FileSystem.write(NodeFiles.rcService(services: node.services), to: "\(folder)/sbin/rc-service", executable: true)
         try FileSystem.write(NodeFiles.pidof, to: "\(folder)/sbin/pidof", executable: true)
+        // Copied in, not run from where it was built: that may be under /tmp, which the node hides.
+        try FileSystem.copy(initProgram, to: "\(folder)/sbin/halab-init")
         for mount in NodeFiles.overlayMounts(node: node, stateDirectory: folder) where mount.options.contains("upperdir") {
             let writable = "\(folder)/rw\(mount.target)"
             try FileSystem.makeDirectory("\(writable)/upper")
             try FileSystem.makeDirectory("\(writable)/work")
         }
         let bootScript = "\(folder)/boot.sh"
-        try FileSystem.write(NodeFiles.bootScript(node: node, stateDirectory: folder, initProgram: initProgram),
+        try FileSystem.write(NodeFiles.bootScript(node: node, stateDirectory: folder),
                              to: bootScript, executable: true)
         try? FileSystem.remove("\(folder)/ready")
         // setsid -f: the node is nobody's child but init's, and outlives this halab process.
@@ -144,8 +146,9 @@ public struct NamespaceBackend: LabBackend {
     /// halab-init writes `/run/halab-init.status` in the node once its services are started:
     /// one line per service, `NAME ok` or `NAME failed`.
     func waitUntilReady(_ lab: String, _ node: NodeSpec) async throws {
-        let deadline = ContinuousClock.now + .seconds(15)
-        while ContinuousClock.now < deadline {
+        let start = ContinuousClock.now
+        let netns = "\(Self.netnsFolder)/\(Self.netns(lab, node.name))"
+        while ContinuousClock.now < start + .seconds(15) {
             if let pid = initPid(lab, node.name),
                let status = try? String(contentsOfFile: "/proc/\(pid)/root/run/halab-init.status", encoding: .utf8) {
                 let failed = status.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map { $0.split(separator: " ")[0] }
@@ -157,10 +160,14 @@ public struct NamespaceBackend: LabBackend {
                 }
                 return
             }
+            // Its boot script failed: nothing lives in the node any more.
+            if ContinuousClock.now > start + .milliseconds(500), ProcessTable.processes(inNetworkNamespace: netns).isEmpty {
+                break
+            }
             try await Task.sleep(for: .milliseconds(10))
         }
         let console = (try? FileSystem.read("\(nodeFolder(lab, node.name))/console.log")) ?? ""
-        throw HALabError.commandFailed(command: "boot of node \(node.name)", status: "not ready after 15 s",
+        throw HALabError.commandFailed(command: "boot of node \(node.name)", status: "it did not come up",
                                        output: String(console.suffix(2000)))
     }
 

@@ -66,7 +66,7 @@ enum NodeFiles {
 
     /// The script that is PID 1 of a node until it becomes halab-init: hostname, the node's
     /// own file system view, then the services.
-    static func bootScript(node: NodeSpec, stateDirectory: String, initProgram: String) -> String {
+    static func bootScript(node: NodeSpec, stateDirectory: String) -> String {
         var lines = [
             "#!/bin/sh",
             "# Boot of halab node \(node.name): PID 1 of its namespaces, then halab-init.",
@@ -82,7 +82,7 @@ enum NodeFiles {
             "mount -n -t tmpfs -o mode=0755 halab /run",
             "mount -n -t tmpfs -o mode=1777 halab /tmp",
             "ip link set lo up",
-            "exec \(initProgram) \(node.services.joined(separator: " "))",
+            "exec /usr/local/sbin/halab-init \(node.services.joined(separator: " "))",
             "",
         ]
         return lines.joined(separator: "\n")
@@ -111,7 +111,7 @@ enum NodeFiles {
                 target: "/\(folder)",
                 options: "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(writable)/upper,workdir=\(writable)/work"))
         }
-        // Read-only: the node's rc-service and pidof, first on PATH.
+        // Read-only: the node's rc-service, pidof and halab-init, first on PATH.
         mounts.append(OverlayMount(
             target: "/usr/local/sbin", options: "lowerdir=\(stateDirectory)/sbin:/usr/local/sbin"))
         return mounts

@@ -41,6 +41,15 @@ enum FileSystem {
         }
     }
 
+    static func copy(_ source: String, to destination: String) throws {
+        do {
+            try? FileManager.default.removeItem(atPath: destination)
+            try FileManager.default.copyItem(atPath: source, toPath: destination)
+        } catch {
+            throw HALabError.commandFailed(command: "cp \(source) \(destination)", status: "failed", output: "\(error)")
+        }
+    }
+
     static func makeDirectory(_ path: String) throws {
         do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
             throw HALabError.commandFailed(command: "mkdir -p \(path)", status: "failed", output: "\(error)")
