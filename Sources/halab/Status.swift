@@ -27,6 +27,7 @@ struct Status: AsyncParsableCommand {
     struct LabStatus: Codable {
         var lab: String
         var nodes: [NodeStatus]
+        var instances: [LabSession.InstanceState]
         var vips: [VIPStatus]
     }
 
@@ -43,7 +44,8 @@ struct Status: AsyncParsableCommand {
                 memoryKiB: processes.map(\.proportionalKiB).reduce(0, +)))
         }
         let vips = try await session.vipHolders().map { VIPStatus(address: $0.address, holders: $0.nodes, splitBrain: $0.nodes.count > 1) }
-        let status = LabStatus(lab: lab, nodes: nodes, vips: vips)
+        let instances = try await session.instanceStates()
+        let status = LabStatus(lab: lab, nodes: nodes, instances: instances, vips: vips)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -57,9 +59,22 @@ struct Status: AsyncParsableCommand {
                 print("    processes: \(node.processes.joined(separator: " "))  (\(String(format: "%.1f", Double(node.memoryKiB) / 1024)) MiB, proportional set size)")
             }
         }
+        for name in instances.map(\.instance).uniqued() {
+            let views = instances.filter { $0.instance == name }
+                .map { "\($0.node) \($0.state)" + ($0.effectivePriority.map { " (priority \($0))" } ?? "") }
+            print("  \(name): \(views.joined(separator: ", "))")
+        }
         for vip in vips {
             let holders = vip.holders.isEmpty ? "nobody" : vip.holders.joined(separator: " and ")
             print("  VIP \(vip.address) → \(holders)\(vip.splitBrain ? "  ← SPLIT BRAIN" : "")")
         }
+    }
+}
+
+extension Array where Element: Hashable {
+    /// The elements in order, each once.
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
     }
 }

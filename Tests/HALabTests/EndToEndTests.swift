@@ -109,6 +109,47 @@ struct EndToEndTests {
             == [true, false, true, false])
     }
 
+    @Test func verifyDualMasterShowsBothVIPsAndTheGatewaysBalancing() async throws {
+        let folder = try E2E.copy("dual-master", as: "e2e-dual-master")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let report = try await E2E.withLab(lab) { session, _ in
+            // The document's transcript, literally: five bodies from the gateway.
+            let curl = try await E2E.runHalab(["curl", "http://11.22.33.44", "-n", "5", "--from", "gateway", "--lab", lab.name])
+            #expect(curl.succeeded, "\(curl.errorOutput)")
+            let bodies = curl.output.split(separator: "\n").map(String.init)
+            #expect(bodies.count == 5 && bodies.allSatisfy { ["nginx-1", "nginx-2"].contains($0) }, "\(bodies)")
+
+            let states = try await session.instanceStates()
+            #expect(states.map { "\($0.instance) \($0.node) \($0.state) \($0.effectivePriority ?? 0)" }.sorted() == [
+                "VI_1 nginx-1 MASTER 100", "VI_1 nginx-2 BACKUP 90", "VI_2 nginx-1 BACKUP 90", "VI_2 nginx-2 MASTER 100"])
+            return try await Verifier.run(session, backend: "namespaces") { _ in }
+        }
+        #expect(report.steps.count == 9)
+        for step in report.steps {
+            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map(\.seen)) \(step.actionError ?? "")")
+        }
+    }
+
+    @Test func statusReportsEachInstanceAfterAFailure() async throws {
+        let folder = try E2E.copy("dual-master", as: "e2e-dm-status")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        try await E2E.withLab(lab) { session, _ in
+            let kill = try await E2E.runHalab(["chaos", "kill", "nginx-1", "--lab", lab.name])
+            #expect(kill.output == "kill nginx-1: done\n", "\(kill.errorOutput)")
+            let takeover = Scenario.Expectation(url: "http://10.33.1.100", from: "client", body: "nginx-2")
+            #expect(try await session.await(takeover, deadline: lab.settleBound + Verifier.slack).passed)
+            let states = try await session.instanceStates()
+            #expect(states.map { "\($0.instance) \($0.node) \($0.state)" }.sorted() == [
+                "VI_1 nginx-1 node down", "VI_1 nginx-2 MASTER", "VI_2 nginx-1 node down", "VI_2 nginx-2 MASTER"])
+            let status = try await E2E.runHalab(["status", "--lab", lab.name])
+            #expect(status.output.contains("  nginx-1  DOWN"), "\(status.output)")
+            #expect(status.output.contains("VIP 10.33.1.100 → nginx-2"))
+            #expect(status.output.contains("VIP 10.33.1.200 → nginx-2"))
+        }
+    }
+
     @Test func aFailedExpectationShowsExpectedSeenAndLogs() async throws {
         let folder = try E2E.copy("master-backup", as: "e2e-failing", scenario: """
             steps:

@@ -135,3 +135,45 @@ import Testing
         }
     }
 }
+
+@Suite struct DualMasterLabTests {
+    @Test func loadsDualMaster() throws {
+        let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/dual-master")
+        #expect(lab.topology.segments == ["lan", "internet"])
+        #expect(lab.instances.map { "\($0.node) \($0.name) \($0.virtualRouterID) \($0.priority)" }
+            == ["nginx-1 VI_1 51 100", "nginx-1 VI_2 52 90", "nginx-2 VI_1 51 90", "nginx-2 VI_2 52 100"])
+        #expect(lab.healthyHolders.map { "\($0.address) \($0.node)" } == ["10.33.1.100 nginx-1", "10.33.1.200 nginx-2"])
+        let gateway = try lab.topology.node("gateway")
+        #expect(gateway.forwarding)
+        #expect(gateway.services == ["local"])
+        #expect(gateway.interfaces.map(\.address) == ["10.33.1.1/24", "11.22.33.44/24"])
+        #expect(try lab.topology.node("nginx-1").routes == ["11.22.33.0/24 via 10.33.1.1"])
+        let first = try #require(lab.scenario.steps.first)
+        #expect(first.expectations[2] == Scenario.Expectation(url: "http://11.22.33.44", from: "gateway", mix: ["nginx-1", "nginx-2"]))
+        #expect(lab.scenario.steps[1].expectations[3] == Scenario.Expectation(url: "http://11.22.33.44", from: "outside", every: "nginx-2"))
+    }
+
+    @Test func gatewayRulesAreTheDocumentsAndRunAtBoot() throws {
+        let script = try String(contentsOfFile: "\(KeepalivedConfigTests.labs)/dual-master/gateway/etc/local.d/lb.start", encoding: .utf8)
+        let rules = script.split(separator: "\n").filter { $0.hasPrefix("iptables") }
+        #expect(rules == [
+            "iptables -t nat -A OUTPUT -p tcp -d 11.22.33.44 --dport 80 -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.33.1.100:80",
+            "iptables -t nat -A OUTPUT -p tcp -d 11.22.33.44 --dport 80 -j DNAT --to-destination 10.33.1.200:80",
+            "iptables -t nat -A PREROUTING -p tcp -d 11.22.33.44 --dport 80 -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.33.1.100:80",
+            "iptables -t nat -A PREROUTING -p tcp -d 11.22.33.44 --dport 80 -j DNAT --to-destination 10.33.1.200:80",
+        ])
+        #expect(FileManager.default.isExecutableFile(atPath: "\(KeepalivedConfigTests.labs)/dual-master/gateway/etc/local.d/lb.start"))
+    }
+
+    @Test func badRoutesAndSampledExpectationsAreRefused() throws {
+        let tests = LabLoadingTests()
+        try tests.expectError("lab.yaml", "segments: [lan]\n" + LabLoadingTests.goodNodes.replacingOccurrences(
+            of: "role: client", with: "role: client\n    routes: [11.22.33.0/24 via gateway]"), line: 9, containing: "route '11.22.33.0/24 via gateway'")
+        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { curl: http://x, mix: [nginx-1, nginx-2], samples: 5 }\n",
+                              line: 4, containing: "samples goes with every (at least 1) or mix (at least 40)")
+        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { curl: http://x, body: a, every: a }\n",
+                              line: 4, containing: "one answer (status, server, body) or many")
+        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { curl: http://x, mix: [a] }\n",
+                              line: 4, containing: "mix names at least two")
+    }
+}

@@ -29,12 +29,19 @@ public struct NodeSpec: Sendable, Codable, Equatable {
     public var services: [String]
     /// Folders mirrored onto the node's file system at their absolute paths; the first wins.
     public var fileLayers: [String]
+    /// Static routes, as `ip route add` takes them: `11.22.33.0/24 via 10.33.1.1`.
+    public var routes: [String]
+    /// Whether the node forwards packets between its interfaces (a router).
+    public var forwarding: Bool
 
-    public init(name: String, interfaces: [InterfaceSpec], services: [String], fileLayers: [String]) {
+    public init(name: String, interfaces: [InterfaceSpec], services: [String], fileLayers: [String],
+                routes: [String] = [], forwarding: Bool = false) {
         self.name = name
         self.interfaces = interfaces
         self.services = services
         self.fileLayers = fileLayers
+        self.routes = routes
+        self.forwarding = forwarding
     }
 }
 

@@ -109,8 +109,8 @@ public struct NamespaceBackend: LabBackend {
         try await Command.run("ip", ["-n", ns, "-batch", "-"], input: commands.joined(separator: "\n") + "\n")
     }
 
-    /// Starts a node in its pinned network namespace: its links get their static addresses
-    /// (as a booting machine's would), then a new PID, mount and UTS namespace runs the boot
+    /// Starts a node in its pinned network namespace: its links get their static addresses and
+    /// routes (as a booting machine's would), then a new PID, mount and UTS namespace runs the boot
     /// script, which becomes halab-init.
     func boot(_ lab: String, _ node: NodeSpec) async throws {
         let ns = Self.netns(lab, node.name)
@@ -119,6 +119,7 @@ public struct NamespaceBackend: LabBackend {
             commands += ["addr flush dev \(interface.name)", "addr add \(interface.address) dev \(interface.name)",
                          "link set \(interface.name) up"]
         }
+        commands += node.routes.map { "route replace \($0)" }
         try await ip(ns, batch: commands)
 
         let folder = nodeFolder(lab, node.name)
@@ -153,7 +154,8 @@ public struct NamespaceBackend: LabBackend {
                let status = try? String(contentsOfFile: "/proc/\(pid)/root/run/halab-init.status", encoding: .utf8) {
                 let failed = status.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map { $0.split(separator: " ")[0] }
                 guard failed.isEmpty else {
-                    let logs = failed.map { readFile(lab, node: node.name, path: "/var/log/\($0).log") ?? "" }
+                    let console = (try? FileSystem.read("\(nodeFolder(lab, node.name))/console.log")) ?? ""
+                    let logs = failed.map { readFile(lab, node: node.name, path: "/var/log/\($0).log") ?? console }
                     throw HALabError.commandFailed(
                         command: "rc-service \(failed.joined(separator: ", ")) start on \(node.name)", status: "failed",
                         output: logs.joined(separator: "\n").split(separator: "\n").suffix(10).joined(separator: "\n"))
@@ -206,8 +208,8 @@ public struct NamespaceBackend: LabBackend {
         // SIGKILL to a PID namespace's init kills every process in it at once: no clean shutdown.
         kill(pid, SIGKILL)
         try await killAll(inNetns: Self.netns(lab, node))
-        // A powered-off machine's links go dark.
-        try await ip(Self.netns(lab, node), batch: spec.interfaces.map { "link set \($0.name) down" })
+        // A powered-off machine's links go dark, and it holds no address, a VIP least of all.
+        try await ip(Self.netns(lab, node), batch: spec.interfaces.flatMap { ["link set \($0.name) down", "addr flush dev \($0.name)"] })
     }
 
     public func revive(_ lab: String, node: String) async throws {

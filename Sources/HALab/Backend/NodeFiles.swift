@@ -1,14 +1,25 @@
 /// The files halab puts into a namespace node: its boot script, and the commands an Alpine
 /// node has that Debian lacks or runs differently.
 enum NodeFiles {
+    struct Service {
+        /// A daemon is running while the process in its pid file lives; a one-shot service
+        /// (no pid file) is started once its start command has run, as OpenRC records it.
+        var pidFile: String?
+        var start: String
+        var stop: String?
+    }
+
     /// The services a node can run, started the way OpenRC starts them on Alpine.
-    static let knownServices: [String: (pidFile: String, start: String)] = [
-        "nginx": ("/run/nginx.pid", "nginx"),
+    static let knownServices: [String: Service] = [
+        "nginx": Service(pidFile: "/run/nginx.pid", start: "nginx"),
         // --dont-fork so that its log goes to a file halab can show; it runs in the background.
-        "keepalived": (
-            "/run/keepalived.pid",
-            "keepalived --dont-fork --log-console --log-detail >>/var/log/keepalived.log 2>&1 &"
-        ),
+        "keepalived": Service(
+            pidFile: "/run/keepalived.pid",
+            start: "keepalived --dont-fork --log-console --log-detail >>/var/log/keepalived.log 2>&1 &"),
+        // Alpine's `local`: runs the executable /etc/local.d/*.start files at boot, *.stop at shutdown.
+        "local": Service(
+            start: #"rc=0; for f in /etc/local.d/*.start; do [ -x "$f" ] || continue; "$f" || { echo " * $f failed"; rc=1; }; done; [ $rc = 0 ]"#,
+            stop: #"for f in /etc/local.d/*.stop; do [ -x "$f" ] && "$f"; done; true"#),
     ]
 
     /// `rc-service NAME start|stop|restart|status`, over the services above.
@@ -16,7 +27,11 @@ enum NodeFiles {
         var cases = ""
         for name in services {
             guard let service = knownServices[name] else { continue }
-            cases += "    \(name)) pidfile=\(service.pidFile); start_cmd='\(service.start)' ;;\n"
+            if let pidFile = service.pidFile {
+                cases += "    \(name)) pidfile=\(pidFile); start_cmd='\(service.start)' ;;\n"
+            } else {
+                cases += "    \(name)) marker=/run/openrc-\(name).started; start_cmd='\(service.start)'; stop_cmd='\(service.stop ?? "true")' ;;\n"
+            }
         }
         return """
             #!/bin/sh
@@ -25,7 +40,11 @@ enum NodeFiles {
             case "$name" in
             \(cases)    *) echo " * rc-service: service \\`$name' does not exist" >&2; exit 1 ;;
             esac
-            running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; }
+            marker=${marker:-}
+            running() {
+                if [ -n "$marker" ]; then [ -f "$marker" ]; return; fi
+                [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null
+            }
             wait_for() { # $1: "up" or "down"; 10 s at most
                 i=0
                 while [ $i -lt 100 ]; do
@@ -38,11 +57,16 @@ enum NodeFiles {
             start)
                 if running; then echo " * WARNING: $name has already been started"; exit 0; fi
                 echo " * Starting $name ..."
+                if [ -n "$marker" ]; then
+                    if eval "$start_cmd"; then touch "$marker"; echo " [ ok ]"; exit 0; fi
+                    echo " * ERROR: $name failed to start"; exit 1
+                fi
                 eval "$start_cmd"
                 if wait_for up; then echo " [ ok ]"; else echo " * ERROR: $name failed to start"; exit 1; fi ;;
             stop)
                 if ! running; then echo " * WARNING: $name is already stopped"; exit 0; fi
                 echo " * Stopping $name ..."
+                if [ -n "$marker" ]; then eval "$stop_cmd"; rm -f "$marker"; echo " [ ok ]"; exit 0; fi
                 kill -TERM "$(cat "$pidfile")"
                 if wait_for down; then rm -f "$pidfile"; echo " [ ok ]"; else echo " * ERROR: $name did not stop"; exit 1; fi ;;
             restart) "$0" "$name" stop && exec "$0" "$name" start ;;
@@ -82,6 +106,9 @@ enum NodeFiles {
             "mount -n -t tmpfs -o mode=0755 halab /run",
             "mount -n -t tmpfs -o mode=1777 halab /tmp",
             "ip link set lo up",
+        ]
+        if node.forwarding { lines.append("echo 1 > /proc/sys/net/ipv4/ip_forward") }
+        lines += [
             "exec /usr/local/sbin/halab-init \(node.services.joined(separator: " "))",
             "",
         ]

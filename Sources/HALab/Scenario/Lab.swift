@@ -52,8 +52,8 @@ public struct Lab: Sendable {
             guard !segments.contains(nodeName), nodeName != "shared" else {
                 throw fail("node name '\(nodeName)' is taken by a segment or the shared folder")
             }
-            let entries = try value.mapping(allowed: ["role", "services", "interfaces"], required: ["interfaces"],
-                                            what: "node \(nodeName)")
+            let entries = try value.mapping(allowed: ["role", "services", "interfaces", "routes", "forwarding"],
+                                            required: ["interfaces"], what: "node \(nodeName)")
             let role = try entries["role"]?.string(what: "role") ?? "server"
             guard nodeRoles.contains(role) else {
                 throw entries["role"]!.fail("role must be one of \(nodeRoles.joined(separator: ", ")), not '\(role)'")
@@ -87,9 +87,15 @@ public struct Lab: Sendable {
                 addresses[parsed.address] = nodeName
                 interfaces.append(InterfaceSpec(name: interfaceName, segment: segment, address: address))
             }
+            let routes = try entries["routes"]?.strings(what: "routes") ?? []
+            for route in routes where !Self.isRoute(route) {
+                throw entries["routes"]!.fail("route '\(route)' must read 'DESTINATION/PREFIX via GATEWAY' or 'default via GATEWAY'")
+            }
+            let forwarding = try entries["forwarding"].map { try $0.bool(what: "forwarding") } ?? false
             let layers = ["\(folder)/\(nodeName)", "\(folder)/shared"].filter(FileSystem.isDirectory)
             try checkFileLayers(layers)
-            nodes.append(NodeSpec(name: nodeName, interfaces: interfaces, services: services, fileLayers: layers))
+            nodes.append(NodeSpec(name: nodeName, interfaces: interfaces, services: services, fileLayers: layers,
+                                  routes: routes, forwarding: forwarding))
             if services.contains("keepalived") {
                 let relative = "\(nodeName)/etc/keepalived/keepalived.conf"
                 let path = "\(folder)/\(relative)"
@@ -105,6 +111,12 @@ public struct Lab: Sendable {
             ? try Scenario.load(scenarioFile, topology: topology, defaultClient: clientNode) : Scenario(steps: [])
         return Lab(name: name, folder: folder, summary: try root["description"]?.string(what: "description") ?? "",
                    topology: topology, clientNode: clientNode, instances: instances, scenario: scenario)
+    }
+
+    static func isRoute(_ route: String) -> Bool {
+        let words = route.split(separator: " ").map(String.init)
+        return words.count == 3 && words[1] == "via" && IPv4.parse(words[2]) != nil
+            && (words[0] == "default" || IPv4.parse(cidr: words[0]) != nil)
     }
 
     /// A node's files are mirrored onto its root: only folders the host has, and not the

@@ -49,8 +49,7 @@ public struct LabSession: Sendable {
             let deadline = lab.startBound
             for (address, node) in lab.healthyHolders {
                 progress("waiting for \(address) to answer from \(node) (VRRP's election; at most \(String(format: "%.1f", deadline)) s)")
-                let expectation = Scenario.Expectation(url: "http://\(address)/", from: try session.client(),
-                                                       status: 200, server: nil, body: node)
+                let expectation = Scenario.Expectation(url: "http://\(address)/", from: try session.client(), status: 200, body: node)
                 let outcome = try await session.await(expectation, deadline: deadline)
                 guard outcome.passed else {
                     throw HALabError.notConverged("\(address) did not answer from \(node) within \(String(format: "%.1f", deadline)) s; last seen: \(outcome.seen)")
@@ -131,19 +130,44 @@ public struct LabSession: Sendable {
         public var seen: String
     }
 
-    /// Polls until `expected` holds or `deadline` seconds have passed.
+    /// Polls until `expected` holds or `deadline` seconds have passed. A `mix` is judged once,
+    /// on its samples: polling it until it passes would wear its false-failure bound away.
     public func await(_ expected: Scenario.Expectation, deadline: Double) async throws -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now
-        var seen = "nothing"
         while true {
-            let response = try await curl(expected.url, from: expected.from, timeout: 0.5)
-            seen = response.summary
+            let passed: Bool
+            let seen: String
+            if let names = expected.mix {
+                let answers = try await sample(expected.url, from: expected.from, count: expected.samples ?? Scenario.Expectation.defaultMixSamples)
+                let range = ShareTest.acceptedRange(samples: answers.count, names: names.count)
+                return Outcome(passed: ShareTest.judge(answers, names: names), elapsed: (clock.now - start).seconds,
+                               seen: Self.tally(answers) + " (each name \(range.lowerBound)…\(range.upperBound) passes)")
+            } else if let name = expected.every {
+                let answers = try await sample(expected.url, from: expected.from, count: expected.samples ?? Scenario.Expectation.defaultEverySamples)
+                (passed, seen) = (answers.allSatisfy { $0 == name }, Self.tally(answers))
+            } else {
+                let response = try await curl(expected.url, from: expected.from, timeout: 0.5)
+                (passed, seen) = (Self.matches(response, expected), response.summary)
+            }
             let elapsed = (clock.now - start).seconds
-            if Self.matches(response, expected) { return Outcome(passed: true, elapsed: elapsed, seen: seen) }
-            if elapsed >= deadline { return Outcome(passed: false, elapsed: elapsed, seen: seen) }
+            if passed || elapsed >= deadline { return Outcome(passed: passed, elapsed: elapsed, seen: seen) }
             try await Task.sleep(for: .milliseconds(50))
         }
+    }
+
+    /// `count` curls from `node`, each on a new connection, in one process inside the node:
+    /// each answer's body (one line), or `curl failed`.
+    public func sample(_ url: String, from node: String, count: Int) async throws -> [String] {
+        let script = #"i=0; while [ $i -lt "$2" ]; do printf '%s\n' "$(curl -s --max-time 1 "$1" || echo 'curl failed')"; i=$((i + 1)); done"#
+        let result = try await backend.exec(lab.name, node: node, ["/bin/sh", "-c", script, "sample", url, String(count)])
+        return result.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
+
+    /// `nginx-1 ×104, nginx-2 ×96 of 200`
+    static func tally(_ answers: [String]) -> String {
+        let counts = Dictionary(grouping: answers, by: { $0 }).mapValues(\.count)
+        return counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") + " of \(answers.count)"
     }
 
     // MARK: Chaos
@@ -174,6 +198,55 @@ public struct LabSession: Sendable {
             }
         }
         return lab.virtualAddresses.map { ($0.address, carried[$0.address] ?? []) }
+    }
+
+    /// One node's view of one VRRP instance, as keepalived itself reports it.
+    public struct InstanceState: Sendable, Codable, Equatable {
+        public var instance: String
+        public var node: String
+        /// MASTER, BACKUP, FAULT …; `node down` or `keepalived stopped` when nobody can say.
+        public var state: String
+        public var effectivePriority: Int?
+    }
+
+    /// Asks each node's keepalived for its state (SIGUSR1 makes it write /tmp/keepalived.data).
+    public func instanceStates() async throws -> [InstanceState] {
+        let dump = #"rm -f /tmp/keepalived.data; kill -USR1 "$(cat /run/keepalived.pid 2>/dev/null)" 2>/dev/null || exit 3; "#
+            + #"i=0; while [ $i -lt 100 ]; do grep -qs '< VRRP Sockpool >' /tmp/keepalived.data && break; sleep 0.02; i=$((i + 1)); done; "#
+            + #"cat /tmp/keepalived.data"#
+        var states: [InstanceState] = []
+        for node in lab.topology.nodes where node.services.contains("keepalived") {
+            let configured = lab.instances.filter { $0.node == node.name }
+            guard backend.isRunning(lab.name, node: node.name) else {
+                states += configured.map { InstanceState(instance: $0.name, node: node.name, state: "node down") }
+                continue
+            }
+            let result = try await backend.exec(lab.name, node: node.name, ["/bin/sh", "-c", dump])
+            guard result.succeeded else {
+                states += configured.map { InstanceState(instance: $0.name, node: node.name, state: "keepalived stopped") }
+                continue
+            }
+            states += Self.parseInstanceStates(result.output, node: node.name)
+        }
+        return states
+    }
+
+    static func parseInstanceStates(_ dump: String, node: String) -> [InstanceState] {
+        var states: [InstanceState] = []
+        var inTopology = false
+        for line in dump.split(separator: "\n") {
+            if line.hasPrefix("------<") { inTopology = line.contains("VRRP Topology") }
+            guard inTopology else { continue }
+            let parts = line.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces() }
+            guard parts.count == 2 else { continue }
+            switch parts[0] {
+            case "VRRP Instance": states.append(InstanceState(instance: parts[1], node: node, state: "?"))
+            case "State" where !states.isEmpty: states[states.count - 1].state = parts[1]
+            case "Effective priority" where !states.isEmpty: states[states.count - 1].effectivePriority = Int(parts[1])
+            default: break
+            }
+        }
+        return states
     }
 
     /// The last lines of each keepalived node's log, for a failure report.

@@ -23,19 +23,41 @@ public struct Scenario: Sendable {
         }
     }
 
-    /// What `curl` from a node must see.
+    /// What `curl` from a node must see: one answer (`status`, `server`, `body`), or, over
+    /// `samples` curls each on a new connection, every body the same (`every`) or a proper
+    /// share of each name (`mix`, judged by `ShareTest`).
     public struct Expectation: Sendable, Equatable, CustomStringConvertible {
         public var url: String
         public var from: String
         public var status: Int?
         public var server: String?
         public var body: String?
+        public var every: String?
+        public var mix: [String]?
+        public var samples: Int?
+
+        public init(url: String, from: String, status: Int? = nil, server: String? = nil, body: String? = nil,
+                    every: String? = nil, mix: [String]? = nil, samples: Int? = nil) {
+            self.url = url
+            self.from = from
+            self.status = status
+            self.server = server
+            self.body = body
+            self.every = every
+            self.mix = mix
+            self.samples = samples
+        }
+
+        public static let defaultEverySamples = 20
+        public static let defaultMixSamples = 200
 
         public var description: String {
             var parts = ["curl \(url) from \(from) →"]
             if let status { parts.append("status \(status)") }
             if let server { parts.append("Server: \(server)") }
             if let body { parts.append("body '\(body)'") }
+            if let every { parts.append("every one of \(samples ?? Self.defaultEverySamples) answers '\(every)'") }
+            if let mix { parts.append("a share of \(mix.map { "'\($0)'" }.joined(separator: " and ")) over \(samples ?? Self.defaultMixSamples) answers") }
             return parts.joined(separator: " ")
         }
     }
@@ -68,16 +90,29 @@ public struct Scenario: Sendable {
                 throw value.fail("a step does one thing: 'run' with 'on' (a command in a node), or 'chaos'")
             }
             for expected in try entries["expect"]?.sequence(what: "expect") ?? [] {
-                let fields = try expected.mapping(allowed: ["curl", "from", "status", "server", "body"], required: ["curl"],
-                                                  what: "an expectation")
+                let fields = try expected.mapping(
+                    allowed: ["curl", "from", "status", "server", "body", "every", "mix", "samples"], required: ["curl"],
+                    what: "an expectation")
                 let from = try fields["from"]?.string(what: "from") ?? defaultClient
                 guard let from else { throw expected.fail("no 'from' given and the lab has no node with role client") }
                 try checkNode(from, fields["from"] ?? expected)
+                let single = ["status", "server", "body"].filter { fields[$0] != nil }
+                let sampled = ["every", "mix"].filter { fields[$0] != nil }
+                guard single.isEmpty || sampled.isEmpty, sampled.count <= 1, !(single.isEmpty && sampled.isEmpty) else {
+                    throw expected.fail("an expectation checks one answer (status, server, body) or many (every, or mix)")
+                }
+                let samples = try fields["samples"]?.int(what: "samples")
+                if let samples, sampled.isEmpty || samples < (fields["mix"] == nil ? 1 : 40) {
+                    throw fields["samples"]!.fail("samples goes with every (at least 1) or mix (at least 40)")
+                }
+                let mix = try fields["mix"]?.strings(what: "mix")
+                if let mix, mix.count < 2 { throw fields["mix"]!.fail("mix names at least two answers") }
                 step.expectations.append(Expectation(
                     url: try fields["curl"]!.string(what: "curl"), from: from,
                     status: try fields["status"]?.int(what: "status"),
                     server: try fields["server"]?.string(what: "server"),
-                    body: try fields["body"]?.string(what: "body")))
+                    body: try fields["body"]?.string(what: "body"),
+                    every: try fields["every"]?.string(what: "every"), mix: mix, samples: samples))
             }
             steps.append(step)
         }

@@ -64,6 +64,7 @@ public enum Verifier {
                                                passed: outcome.passed, heldAfter: outcome.elapsed, deadline: deadline))
                     progress(outcome.passed
                         ? "  ✓ \(expectation) (held after \(String(format: "%.2f", outcome.elapsed)) s, deadline \(String(format: "%.1f", deadline)) s)"
+                            + (expectation.mix == nil ? "" : "\n      seen: \(outcome.seen)")
                         : "  ✗ \(expectation)\n      seen: \(outcome.seen) after \(String(format: "%.1f", outcome.elapsed)) s")
                 }
             } else {

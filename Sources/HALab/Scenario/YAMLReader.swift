@@ -65,6 +65,14 @@ struct YAMLValue {
         return value
     }
 
+    func bool(what: String) throws -> Bool {
+        switch try string(what: what) {
+        case "true", "yes": return true
+        case "false", "no": return false
+        default: throw fail("\(what) must be true or false")
+        }
+    }
+
     func strings(what: String) throws -> [String] {
         try sequence(what: what).map { try $0.string(what: what) }
     }
