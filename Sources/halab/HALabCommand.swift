@@ -7,7 +7,7 @@ struct HALabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "halab",
         abstract: "Build high-availability labs (nginx + keepalived) on this machine, break them, prove what clients see.",
-        subcommands: [Up.self, Down.self, Status.self, Logs.self, Exec.self, Curl.self, Chaos.self, Verify.self, Bench.self])
+        subcommands: [Up.self, Down.self, Status.self, Logs.self, Exec.self, Curl.self, Chaos.self, Verify.self, Check.self, Bench.self])
 }
 
 /// What every command needs: where labs are, and the backend.

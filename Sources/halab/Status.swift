@@ -59,7 +59,7 @@ struct Status: AsyncParsableCommand {
                 print("    processes: \(node.processes.joined(separator: " "))  (\(String(format: "%.1f", Double(node.memoryKiB) / 1024)) MiB, proportional set size)")
             }
         }
-        for name in instances.map(\.instance).uniqued() {
+        for name in instances.map(\.instance).uniqueInOrder() {
             let views = instances.filter { $0.instance == name }
                 .map { "\($0.node) \($0.state)" + ($0.effectivePriority.map { " (priority \($0))" } ?? "") }
             print("  \(name): \(views.joined(separator: ", "))")
@@ -71,10 +71,3 @@ struct Status: AsyncParsableCommand {
     }
 }
 
-extension Array where Element: Hashable {
-    /// The elements in order, each once.
-    func uniqued() -> [Element] {
-        var seen = Set<Element>()
-        return filter { seen.insert($0).inserted }
-    }
-}

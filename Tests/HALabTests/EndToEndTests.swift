@@ -150,6 +150,22 @@ struct EndToEndTests {
         }
     }
 
+    @Test func verifyThreeNodeChecksTheModelLive() async throws {
+        let folder = try E2E.copy("three-node", as: "e2e-three-node")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let report = try await E2E.withLab(lab) { session, _ in try await Verifier.run(session, backend: "namespaces") { _ in } }
+        #expect(report.steps.count == 15)
+        for step in report.steps {
+            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" })")
+        }
+        // The labs.md rows, as seen live.
+        let holders = report.steps.map { $0.checks.first?.seen ?? "" }
+        #expect(holders.prefix(4) == ["held by nginx-1", "held by nginx-2", "held by nginx-3", "held by nginx-1"])
+        #expect(report.steps[3].checks[1].expected.hasSuffix("→ fails"))  // all stopped: nobody serves
+        #expect(holders[8] == "held by nginx-3")  // the other order: nginx-2, then nginx-1
+    }
+
     @Test func aFailedExpectationShowsExpectedSeenAndLogs() async throws {
         let folder = try E2E.copy("master-backup", as: "e2e-failing", scenario: """
             steps:
@@ -273,8 +289,27 @@ struct EndToEndTests {
     }
 }
 
-/// CLI errors that need no root.
-@Suite struct CommandLineErrorTests {
+/// CLI commands that need no root.
+@Suite struct CommandLineTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built"))
+    func checkPassesThreeNodeAndFailsATooSmallWeight() async throws {
+        let good = try await E2E.runHalab(["check", "\(KeepalivedConfigTests.labs)/three-node"])
+        #expect(good.exitCode == 0)
+        #expect(good.output.hasSuffix("0 errors, 0 outage rows\n"))
+        let folder = try E2E.copy("three-node", as: "weak-weight")
+        defer { E2E.removeCopy(folder) }
+        for node in ["nginx-1", "nginx-2", "nginx-3"] {
+            let file = "\(folder)/\(node)/etc/keepalived/keepalived.conf"
+            try (try String(contentsOfFile: file, encoding: .utf8)).replacingOccurrences(of: "weight -30", with: "weight -20")
+                .write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        let bad = try await E2E.runHalab(["check", folder, "--json"])
+        #expect(bad.exitCode == 1)
+        let report = try JSONDecoder().decode(ConfigCheck.Report.self, from: Data(bad.output.utf8))
+        #expect(report.findings.contains { $0.severity == .error && $0.location == "\(folder)/nginx-1/etc/keepalived/keepalived.conf:5" })
+        #expect(report.rows.filter { !$0.outages.isEmpty }.map(\.failures).contains(["stop nginx nginx-2", "stop nginx nginx-1"]))
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built"))
     func unknownLabGetsOneClearMessage() async throws {
         let result = try await E2E.runHalab(["up", "no-such-lab"])

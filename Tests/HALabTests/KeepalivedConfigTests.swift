@@ -5,9 +5,13 @@ import Testing
 @Suite struct KeepalivedConfigTests {
     static let labs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../labs").standardizedFileURL.path
 
+    static func instances(_ text: String, file: String = "k.conf") throws -> [VRRPInstance] {
+        try KeepalivedNodeConfig.read(node: "n", file: file, source: .text(text)).instances
+    }
+
     @Test func readsTheDocumentsMasterConfig() throws {
         let file = "\(Self.labs)/master-backup/nginx-1/etc/keepalived/keepalived.conf"
-        let instances = try VRRPConfigReader.instances(node: "nginx-1", configText: try String(contentsOfFile: file, encoding: .utf8), file: file)
+        let instances = try Self.instances(try String(contentsOfFile: file, encoding: .utf8), file: file)
         #expect(instances.count == 1)
         let instance = try #require(instances.first)
         #expect(instance.name == "VI_1")
@@ -16,7 +20,12 @@ import Testing
         #expect(instance.initialState == "MASTER")
         #expect(instance.advertInterval == 1)
         #expect(instance.virtualAddresses == ["10.33.1.100"])
-        #expect(instance.trackedScripts == [VRRPScript(name: "chk_nginx", command: "pidof nginx", interval: 2, weight: -20)])
+        #expect(instance.trackedScripts == [VRRPScript(name: "chk_nginx", command: "pidof nginx", interval: 2, weight: -20,
+                                                       location: ConfigLocation(file: file, line: 5))])
+        #expect(instance.interface == "eth1")
+        #expect(instance.authType == "PASS")
+        #expect(instance.authPass == "mysecret")
+        #expect(instance.location.line == 11)
     }
 
     @Test func commentsAndQuotedWords() throws {
@@ -58,7 +67,7 @@ import Testing
     }
 
     @Test func trackScriptWeightOverridesTheScripts() throws {
-        let instances = try VRRPConfigReader.instances(node: "n", configText: """
+        let instances = try Self.instances("""
             vrrp_script chk {
                 script "pidof nginx"
                 weight -20
@@ -77,18 +86,18 @@ import Testing
 
     @Test func badValuesNameFileAndLine() {
         #expect(throws: HALabError.badLabFile(file: "k.conf", line: 3, message: "track_script names 'nope', which no vrrp_script defines")) {
-            try VRRPConfigReader.instances(node: "n", configText: "vrrp_instance VI_1 {\n track_script {\n  nope\n }\n}\n", file: "k.conf")
+            try Self.instances("vrrp_instance VI_1 {\n track_script {\n  nope\n }\n}\n", file: "k.conf")
         }
         #expect(throws: HALabError.badLabFile(file: "k.conf", line: 2, message: "'priority' needs a number, not 'high'")) {
-            try VRRPConfigReader.instances(node: "n", configText: "vrrp_instance VI_1 {\n priority high\n}\n", file: "k.conf")
+            try Self.instances("vrrp_instance VI_1 {\n priority high\n}\n", file: "k.conf")
         }
         #expect(throws: HALabError.badLabFile(file: "k.conf", line: 1, message: "vrrp_instance VI_1 has no virtual_router_id")) {
-            try VRRPConfigReader.instances(node: "n", configText: "vrrp_instance VI_1 {\n priority 1\n}\n", file: "k.conf")
+            try Self.instances("vrrp_instance VI_1 {\n priority 1\n}\n", file: "k.conf")
         }
     }
 
     @Test func timersFollowTheRFCs() {
-        var instance = VRRPInstance(name: "VI_1", node: "n", file: "", line: 1, virtualRouterID: 51, priority: 90)
+        var instance = VRRPInstance(name: "VI_1", node: "n", location: ConfigLocation(file: "k", line: 1), virtualRouterID: 51, priority: 90)
         #expect(instance.skewTime(priority: 90) == 166.0 / 256)
         #expect(instance.masterDownInterval(priority: 90) == 3 + 166.0 / 256)
         instance.version = 3

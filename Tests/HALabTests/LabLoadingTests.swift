@@ -172,8 +172,27 @@ import Testing
         try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { curl: http://x, mix: [nginx-1, nginx-2], samples: 5 }\n",
                               line: 4, containing: "samples goes with every (at least 1) or mix (at least 40)")
         try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { curl: http://x, body: a, every: a }\n",
-                              line: 4, containing: "one answer (status, server, body) or many")
+                              line: 4, containing: "one answer (status, server, body, fails) or many")
         try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { curl: http://x, mix: [a] }\n",
                               line: 4, containing: "mix names at least two")
+    }
+}
+
+@Suite struct ThreeNodeLabTests {
+    @Test func everyStepExpectsTheModel() throws {
+        let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/three-node")
+        #expect(lab.scenario.steps.count == 15)
+        #expect(lab.scenario.steps.allSatisfy { $0.expectsModel })
+        #expect(lab.keepalived.map(\.routerID) == ["NGINX_NODE1", "NGINX_NODE1", "NGINX_NODE1"])
+        #expect(lab.instances.map(\.initialState) == ["MASTER", "MASTER", "MASTER"])
+        #expect(lab.instances.map { $0.trackedScripts.first?.weight } == [-30, -30, -30])
+    }
+
+    @Test func theModelCannotFollowAnArbitraryCommand() throws {
+        try LabLoadingTests().expectError("scenario.yaml", """
+            steps:
+              - { name: x, on: nginx-1, run: kill -9 1 }
+              - { name: y, expect: model }
+            """, line: 3, containing: "cannot follow step 'x'")
     }
 }

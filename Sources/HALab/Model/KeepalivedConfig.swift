@@ -1,24 +1,85 @@
 /// keepalived.conf read the way keepalived reads it: line by line, words split on blanks,
 /// `"…"` a single word, `#` or `!` starting a comment, `{` at a line's end opening a block
-/// that a line holding `}` closes. (A one-line `{ … }` block is not keepalived's grammar either.)
+/// that a line holding `}` closes (a one-line `{ … }` block is not keepalived's grammar), and
+/// `include PATTERN` replaced by the files the glob matches, in order.
 public struct ConfigItem: Sendable, Equatable {
     public var words: [String]
+    public var file: String
     public var line: Int
     /// The lines inside the item's `{ … }` block; nil when it has none.
     public var block: [ConfigItem]?
 
     public var keyword: String { words.first ?? "" }
     public var arguments: [String] { Array(words.dropFirst()) }
+    public var location: String { "\(file):\(line)" }
 }
 
 public enum KeepalivedConfig {
+    /// Where a config's files come from: the text of a file, and the files an `include`
+    /// pattern matches (node paths), given the file that includes them.
+    public struct Source: Sendable {
+        public var read: @Sendable (String) throws -> String
+        public var expand: @Sendable (_ pattern: String, _ includingFile: String) -> [String]
+
+        public init(read: @escaping @Sendable (String) throws -> String,
+                    expand: @escaping @Sendable (String, String) -> [String]) {
+            self.read = read
+            self.expand = expand
+        }
+
+        /// One text, no includes: for tests and single files.
+        public static func text(_ text: String) -> Source {
+            Source(read: { _ in text }, expand: { _, _ in [] })
+        }
+    }
+
+    /// Parses `file` and what it includes. `file` is the path messages name.
+    public static func parse(file: String, source: Source) throws -> [ConfigItem] {
+        var lines: [(file: String, line: Int, words: [String])] = []
+        try collect(file: file, source: source, depth: 0, into: &lines)
+        return try blocks(of: lines)
+    }
+
+    /// Parses one text without includes.
     public static func parse(_ text: String, file: String) throws -> [ConfigItem] {
-        var stack: [[ConfigItem]] = [[]]
-        var openedAt: [Int] = []
+        try parse(file: file, source: .text(text))
+    }
+
+    /// Missing include targets, as keepalived warns of them: `(file:line, pattern)`.
+    public static func unmatchedIncludes(file: String, source: Source) throws -> [(location: String, pattern: String)] {
+        var lines: [(file: String, line: Int, words: [String])] = []
+        try collect(file: file, source: source, depth: 0, into: &lines, keepIncludes: true)
+        return lines.filter { $0.words.first == "include" && $0.words.count > 1 && source.expand($0.words[1], $0.file).isEmpty }
+            .map { ("\($0.file):\($0.line)", $0.words[1]) }
+    }
+
+    private static func collect(file: String, source: Source, depth: Int,
+                                into lines: inout [(file: String, line: Int, words: [String])], keepIncludes: Bool = false) throws {
+        guard depth < 8 else {
+            throw HALabError.badLabFile(file: file, line: nil, message: "includes nest more than 8 deep (an include loop?)")
+        }
+        let text = try source.read(file)
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            var words = try words(of: rawLine, file: file, line: lineNumber)
-            guard !words.isEmpty else { continue }
+            let words = try words(of: rawLine, file: file, line: index + 1)
+            if words.first == "include" {
+                guard words.count == 2 else {
+                    throw HALabError.badLabFile(file: file, line: index + 1, message: "include takes one path or glob")
+                }
+                if keepIncludes { lines.append((file, index + 1, words)) }
+                for included in source.expand(words[1], file) {
+                    try collect(file: included, source: source, depth: depth + 1, into: &lines, keepIncludes: keepIncludes)
+                }
+            } else if !words.isEmpty {
+                lines.append((file, index + 1, words))
+            }
+        }
+    }
+
+    private static func blocks(of lines: [(file: String, line: Int, words: [String])]) throws -> [ConfigItem] {
+        var stack: [[ConfigItem]] = [[]]
+        var openedAt: [(file: String, line: Int)] = []
+        for (file, lineNumber, original) in lines {
+            var words = original
             if words == ["}"] {
                 guard stack.count > 1 else {
                     throw HALabError.badLabFile(file: file, line: lineNumber, message: "'}' closes no block")
@@ -31,7 +92,7 @@ public enum KeepalivedConfig {
             // `{` alone continues the previous line's item.
             if words == ["{"], !stack[stack.count - 1].isEmpty {
                 stack.append([])
-                openedAt.append(lineNumber)
+                openedAt.append((file, lineNumber))
                 continue
             }
             let opens = words.last == "{"
@@ -40,14 +101,14 @@ public enum KeepalivedConfig {
                 throw HALabError.badLabFile(file: file, line: lineNumber,
                     message: "keepalived reads '{' only at the end of a line and '}' only on a line of its own")
             }
-            stack[stack.count - 1].append(ConfigItem(words: words, line: lineNumber, block: nil))
+            stack[stack.count - 1].append(ConfigItem(words: words, file: file, line: lineNumber, block: nil))
             if opens {
                 stack.append([])
-                openedAt.append(lineNumber)
+                openedAt.append((file, lineNumber))
             }
         }
-        if let line = openedAt.last {
-            throw HALabError.badLabFile(file: file, line: line, message: "block opened here is never closed with '}'")
+        if let open = openedAt.last {
+            throw HALabError.badLabFile(file: open.file, line: open.line, message: "block opened here is never closed with '}'")
         }
         return stack[0]
     }

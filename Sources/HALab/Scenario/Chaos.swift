@@ -21,6 +21,16 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The same failure as the VRRP model knows it.
+    public var modelEvent: VRRPModel.Event {
+        switch self {
+        case .stopService(let service, let node): return .stopService(service, node: node)
+        case .startService(let service, let node): return .startService(service, node: node)
+        case .kill(let node): return .crash(node: node)
+        case .revive(let node): return .revive(node: node)
+        }
+    }
+
     public var node: String {
         switch self {
         case .stopService(_, let node), .startService(_, let node), .kill(let node), .revive(let node): return node

@@ -9,8 +9,11 @@ public struct Lab: Sendable {
     public var topology: LabTopology
     /// Where `halab curl` runs by default.
     public var clientNode: String?
-    public var instances: [VRRPInstance]
+    /// Each keepalived node's config, the one source of VIPs, VRIDs, priorities and timers.
+    public var keepalived: [KeepalivedNodeConfig]
     public var scenario: Scenario
+
+    public var instances: [VRRPInstance] { keepalived.flatMap(\.instances) }
 
     public var virtualAddresses: [VirtualAddress] { VirtualAddress.group(instances) }
 
@@ -42,7 +45,7 @@ public struct Lab: Sendable {
         let segments = try root["segments"]!.strings(what: "segments")
         var nodes: [NodeSpec] = []
         var clientNode: String?
-        var instances: [VRRPInstance] = []
+        var keepalived: [KeepalivedNodeConfig] = []
         var addresses: [UInt32: String] = [:]
         for (nodeName, line, value) in try root["nodes"]!.namedEntries(what: "nodes") {
             let fail = { (message: String) in HALabError.badLabFile(file: labFile, line: line, message: message) }
@@ -97,12 +100,17 @@ public struct Lab: Sendable {
             nodes.append(NodeSpec(name: nodeName, interfaces: interfaces, services: services, fileLayers: layers,
                                   routes: routes, forwarding: forwarding))
             if services.contains("keepalived") {
-                let relative = "\(nodeName)/etc/keepalived/keepalived.conf"
-                let path = "\(folder)/\(relative)"
-                guard FileSystem.exists(path) else {
-                    throw fail("node \(nodeName) runs keepalived, but its config \(path) is missing")
+                let configFile = "/etc/keepalived/keepalived.conf"
+                guard let layer = layers.first(where: { FileSystem.exists($0 + configFile) }) else {
+                    throw fail("node \(nodeName) runs keepalived, but its config \(folder)/\(nodeName)\(configFile) is missing")
                 }
-                instances += try VRRPConfigReader.instances(node: nodeName, configText: try FileSystem.read(path), file: path)
+                // Messages name the lab's file; included files are named as the node sees them.
+                let source = KeepalivedConfig.Source.layers(layers)
+                let labFile = layer + configFile
+                let named = KeepalivedConfig.Source(
+                    read: { try source.read($0 == labFile ? configFile : $0) },
+                    expand: { source.expand($0, $1 == labFile ? configFile : $1) })
+                keepalived.append(try KeepalivedNodeConfig.read(node: nodeName, file: layer + configFile, source: named))
             }
         }
         let topology = LabTopology(name: name, segments: segments, nodes: nodes)
@@ -110,7 +118,7 @@ public struct Lab: Sendable {
         let scenario = FileSystem.exists(scenarioFile)
             ? try Scenario.load(scenarioFile, topology: topology, defaultClient: clientNode) : Scenario(steps: [])
         return Lab(name: name, folder: folder, summary: try root["description"]?.string(what: "description") ?? "",
-                   topology: topology, clientNode: clientNode, instances: instances, scenario: scenario)
+                   topology: topology, clientNode: clientNode, keepalived: keepalived, scenario: scenario)
     }
 
     static func isRoute(_ route: String) -> Bool {
@@ -139,11 +147,20 @@ public struct Lab: Sendable {
         (try? topology.node(node)).flatMap { $0.interfaces.first }.flatMap { IPv4.parse(cidr: $0.address)?.address } ?? 0
     }
 
-    /// Each VIP with the node that holds it once the lab is healthy.
-    public var healthyHolders: [(address: String, node: String)] {
-        virtualAddresses.compactMap { vip in
-            vip.healthyHolder(primaryAddress: primaryAddress(of:)).map { (vip.address, $0) }
+    /// The VRRP model of this lab, healthy and freshly started.
+    public func vrrpModel() -> VRRPModel {
+        let nodes = topology.nodes.map { node in
+            VRRPModel.Node(name: node.name, services: node.services, primaryAddress: primaryAddress(of: node.name),
+                           addresses: node.interfaces.map { String($0.address.split(separator: "/")[0]) },
+                           segments: Dictionary(uniqueKeysWithValues: node.interfaces.map { ($0.name, $0.segment) }))
         }
+        return VRRPModel(nodes: nodes, instances: instances)
+    }
+
+    /// Each VIP with the node that holds it once the lab is healthy, as the model predicts.
+    public var healthyHolders: [(address: String, node: String)] {
+        let model = vrrpModel()
+        return model.virtualAddresses.compactMap { address in model.holders(of: address).first.map { (address, $0) } }
     }
 
     /// How long any failure or recovery may take to settle, from the configs' VRRP timers.

@@ -115,6 +115,7 @@ public struct LabSession: Sendable {
 
     /// Whether a response is what an expectation asks for.
     public static func matches(_ response: CurlResponse, _ expected: Scenario.Expectation) -> Bool {
+        if expected.fails { return response.exitCode != 0 }
         guard response.exitCode == 0 else { return false }
         if let status = expected.status, response.status != status { return false }
         if let server = expected.server, response.server != server { return false }
@@ -135,6 +136,7 @@ public struct LabSession: Sendable {
     public func await(_ expected: Scenario.Expectation, deadline: Double) async throws -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now
+        var heldSince: Double?
         while true {
             let passed: Bool
             let seen: String
@@ -146,12 +148,25 @@ public struct LabSession: Sendable {
             } else if let name = expected.every {
                 let answers = try await sample(expected.url, from: expected.from, count: expected.samples ?? Scenario.Expectation.defaultEverySamples)
                 (passed, seen) = (answers.allSatisfy { $0 == name }, Self.tally(answers))
+            } else if let holders = expected.holders {
+                let held = try await vipHolders().first { $0.address == expected.host }?.nodes ?? []
+                (passed, seen) = (Set(held) == Set(holders), "held by " + (held.isEmpty ? "nobody" : held.joined(separator: " and ")))
             } else {
                 let response = try await curl(expected.url, from: expected.from, timeout: 0.5)
                 (passed, seen) = (Self.matches(response, expected), response.summary)
             }
             let elapsed = (clock.now - start).seconds
-            if passed || elapsed >= deadline { return Outcome(passed: passed, elapsed: elapsed, seen: seen) }
+            if let holdFor = expected.holdFor {
+                // Once it holds, it must keep holding until `holdFor` after the action.
+                if let since = heldSince, !passed {
+                    return Outcome(passed: false, elapsed: elapsed, seen: "\(seen) after holding from \(String(format: "%.2f", since)) s")
+                }
+                if passed && heldSince == nil { heldSince = elapsed }
+                if let since = heldSince, elapsed >= holdFor { return Outcome(passed: true, elapsed: since, seen: seen) }
+                if heldSince == nil && elapsed >= deadline { return Outcome(passed: false, elapsed: elapsed, seen: seen) }
+            } else if passed || elapsed >= deadline {
+                return Outcome(passed: passed, elapsed: elapsed, seen: seen)
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
     }

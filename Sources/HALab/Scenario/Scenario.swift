@@ -8,12 +8,29 @@ public struct Scenario: Sendable {
         public var line: Int?
         public var action: Action?
         public var expectations: [Expectation]
+        /// `expect: model`: the VRRP model's predicted holders, checked live.
+        public var expectsModel = false
     }
 
     public enum Action: Sendable, Equatable, CustomStringConvertible {
         /// A shell command typed inside a node, such as the document's `rc-service nginx stop`.
         case run(node: String, command: String)
         case chaos(ChaosAction)
+
+        /// The event as the VRRP model knows it; nil for a command it cannot follow.
+        public var modelEvent: VRRPModel.Event? {
+            switch self {
+            case .chaos(let action): return action.modelEvent
+            case .run(let node, let command):
+                let words = command.split(separator: " ").map(String.init)
+                guard words.count == 3, words[0] == "rc-service" else { return nil }
+                switch words[2] {
+                case "stop": return .stopService(words[1], node: node)
+                case "start": return .startService(words[1], node: node)
+                default: return nil
+                }
+            }
+        }
 
         public var description: String {
             switch self {
@@ -35,9 +52,20 @@ public struct Scenario: Sendable {
         public var every: String?
         public var mix: [String]?
         public var samples: Int?
+        /// curl must fail: no node serves the VIP.
+        public var fails = false
+        /// The nodes that must carry the URL's host (a VIP) on an interface.
+        public var holders: [String]?
+        /// Seconds from the action during which the expectation, once it holds, must keep
+        /// holding: how "nothing changes" is checked.
+        public var holdFor: Double?
 
         public init(url: String, from: String, status: Int? = nil, server: String? = nil, body: String? = nil,
-                    every: String? = nil, mix: [String]? = nil, samples: Int? = nil) {
+                    every: String? = nil, mix: [String]? = nil, samples: Int? = nil, fails: Bool = false, holders: [String]? = nil,
+                    holdFor: Double? = nil) {
+            self.fails = fails
+            self.holders = holders
+            self.holdFor = holdFor
             self.url = url
             self.from = from
             self.status = status
@@ -51,8 +79,19 @@ public struct Scenario: Sendable {
         public static let defaultEverySamples = 20
         public static let defaultMixSamples = 200
 
+        /// The host of the URL: `10.33.1.100`.
+        public var host: String {
+            let rest = url.split(separator: "://", maxSplits: 1).last.map(String.init) ?? url
+            return String(rest.split(separator: "/").first?.split(separator: ":").first ?? "")
+        }
+
         public var description: String {
+            if let holders {
+                return "\(host) held by \(holders.isEmpty ? "nobody" : holders.joined(separator: " and "))"
+                    + (holdFor.map { " throughout \(String(format: "%.1f", $0)) s" } ?? "")
+            }
             var parts = ["curl \(url) from \(from) →"]
+            if fails { parts.append("fails") }
             if let status { parts.append("status \(status)") }
             if let server { parts.append("Server: \(server)") }
             if let body { parts.append("body '\(body)'") }
@@ -89,17 +128,29 @@ public struct Scenario: Sendable {
             default:
                 throw value.fail("a step does one thing: 'run' with 'on' (a command in a node), or 'chaos'")
             }
+            if let expect = entries["expect"], case .scalar = expect.node {
+                guard try expect.string(what: "expect") == "model" else {
+                    throw expect.fail("expect is a list of expectations, or 'model'")
+                }
+                if let blind = steps.first(where: { $0.action != nil && $0.action?.modelEvent == nil }) ?? (step.action != nil && step.action?.modelEvent == nil ? step : nil) {
+                    throw expect.fail("the VRRP model cannot follow step '\(blind.name)' (a command other than rc-service start|stop): "
+                        + "write its expectations out")
+                }
+                step.expectsModel = true
+                steps.append(step)
+                continue
+            }
             for expected in try entries["expect"]?.sequence(what: "expect") ?? [] {
                 let fields = try expected.mapping(
-                    allowed: ["curl", "from", "status", "server", "body", "every", "mix", "samples"], required: ["curl"],
+                    allowed: ["curl", "from", "status", "server", "body", "fails", "every", "mix", "samples"], required: ["curl"],
                     what: "an expectation")
                 let from = try fields["from"]?.string(what: "from") ?? defaultClient
                 guard let from else { throw expected.fail("no 'from' given and the lab has no node with role client") }
                 try checkNode(from, fields["from"] ?? expected)
-                let single = ["status", "server", "body"].filter { fields[$0] != nil }
+                let single = ["status", "server", "body", "fails"].filter { fields[$0] != nil }
                 let sampled = ["every", "mix"].filter { fields[$0] != nil }
                 guard single.isEmpty || sampled.isEmpty, sampled.count <= 1, !(single.isEmpty && sampled.isEmpty) else {
-                    throw expected.fail("an expectation checks one answer (status, server, body) or many (every, or mix)")
+                    throw expected.fail("an expectation checks one answer (status, server, body, fails) or many (every, or mix)")
                 }
                 let samples = try fields["samples"]?.int(what: "samples")
                 if let samples, sampled.isEmpty || samples < (fields["mix"] == nil ? 1 : 40) {
@@ -112,7 +163,8 @@ public struct Scenario: Sendable {
                     status: try fields["status"]?.int(what: "status"),
                     server: try fields["server"]?.string(what: "server"),
                     body: try fields["body"]?.string(what: "body"),
-                    every: try fields["every"]?.string(what: "every"), mix: mix, samples: samples))
+                    every: try fields["every"]?.string(what: "every"), mix: mix, samples: samples,
+                    fails: try fields["fails"]?.bool(what: "fails") ?? false))
             }
             steps.append(step)
         }

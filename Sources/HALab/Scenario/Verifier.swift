@@ -39,7 +39,13 @@ public enum Verifier {
         let start = clock.now
         let deadline = session.lab.settleBound + slack
         var report = VerifyReport(lab: session.lab.name, backend: name, seconds: 0, steps: [])
+        var model = session.lab.vrrpModel()
         for step in session.lab.scenario.steps {
+            let before = model
+            if let event = step.action?.modelEvent { model.apply(event) }
+            let expectations = step.expectsModel
+                ? try expectations(from: model, before: before, client: try session.client(), window: session.lab.settleBound)
+                : step.expectations
             let stepStart = clock.now
             var result = VerifyReport.StepResult(name: step.name, action: step.action?.description, actionError: nil,
                                                  seconds: 0, checks: [], logs: nil)
@@ -58,7 +64,7 @@ public enum Verifier {
                 result.actionError = error.description
             }
             if result.actionError == nil {
-                for expectation in step.expectations {
+                for expectation in expectations {
                     let outcome = try await session.await(expectation, deadline: deadline)
                     result.checks.append(.init(expected: expectation.description, seen: outcome.seen,
                                                passed: outcome.passed, heldAfter: outcome.elapsed, deadline: deadline))
@@ -82,6 +88,21 @@ public enum Verifier {
         }
         report.seconds = (clock.now - start).seconds
         return report
+    }
+
+    /// What the model predicts, as checks: each VIP on its predicted holders (where the model
+    /// predicts no move, throughout the time a move would take), and a client's curl answered
+    /// by the holder, or failing where the holder cannot serve.
+    static func expectations(from model: VRRPModel, before: VRRPModel, client: String, window: Double) throws -> [Scenario.Expectation] {
+        model.virtualAddresses.flatMap { address -> [Scenario.Expectation] in
+            let url = "http://\(address)"
+            let holders = model.holders(of: address)
+            let unchanged = Set(holders) == Set(before.holders(of: address))
+            let curl = holders.count == 1 && model.canServe(holders[0])
+                ? Scenario.Expectation(url: url, from: client, status: 200, body: holders[0])
+                : Scenario.Expectation(url: url, from: client, fails: true)
+            return [Scenario.Expectation(url: url, from: client, holders: holders, holdFor: unchanged ? window : nil), curl]
+        }
     }
 
     /// Added to the VRRP timer bound: a node's boot on revive and the processes' own start.

@@ -1,0 +1,174 @@
+/// `halab check`: what a lab's keepalived configs get wrong, found before anything runs, and
+/// where the VIP ends up after every single failure and every ordered pair of failures.
+public enum ConfigCheck {
+    public enum Severity: String, Sendable, Codable, Comparable {
+        case info, warning, error
+        public static func < (a: Severity, b: Severity) -> Bool {
+            [Severity.info, .warning, .error].firstIndex(of: a)! < [Severity.info, .warning, .error].firstIndex(of: b)!
+        }
+    }
+
+    public struct Finding: Sendable, Codable, Equatable {
+        public var severity: Severity
+        public var location: String?
+        public var message: String
+    }
+
+    public struct Row: Sendable, Codable, Equatable {
+        public var failures: [String]
+        /// Each VIP's predicted holders.
+        public var holders: [String: [String]]
+        /// Why this row is an outage: a VIP held by a node that cannot serve (or by none, or
+        /// by two) while another node could. Empty when the row is fine.
+        public var outages: [String]
+        /// A VIP nobody can serve (every node that could has failed): not the design's fault.
+        public var unservable: [String]
+        /// Seconds VRRP may take to settle after the last failure, from the timers.
+        public var bound: Double
+    }
+
+    public struct Report: Sendable, Codable {
+        public var lab: String
+        public var findings: [Finding]
+        public var rows: [Row]
+        public var failed: Bool { findings.contains { $0.severity == .error } || rows.contains { !$0.outages.isEmpty } }
+    }
+
+    public static func run(lab: String, configs: [KeepalivedNodeConfig], model: VRRPModel) -> Report {
+        Report(lab: lab, findings: lint(configs), rows: failureTable(model))
+    }
+
+    // MARK: Lints
+
+    public static func lint(_ configs: [KeepalivedNodeConfig]) -> [Finding] {
+        var findings: [Finding] = []
+        let instances = configs.flatMap(\.instances)
+
+        // Peers of one instance (by name) must agree on its VRID; peers of one VRID on the rest.
+        for (name, peers) in Dictionary(grouping: instances, by: \.name).sorted(by: { $0.key < $1.key }) {
+            let vrids = Set(peers.map(\.virtualRouterID))
+            if vrids.count > 1 {
+                findings.append(Finding(severity: .error, location: peers[0].settings["virtual_router_id"]?.description,
+                    message: "\(name) has different virtual_router_id on its nodes: "
+                        + peers.map { "\($0.node) \($0.virtualRouterID)" }.joined(separator: ", ")))
+            }
+        }
+        for (vrid, peers) in Dictionary(grouping: instances, by: \.virtualRouterID).sorted(by: { $0.key < $1.key }) {
+            func disagree(_ what: String, _ value: (VRRPInstance) -> String, keyword: String) {
+                guard Set(peers.map(value)).count > 1 else { return }
+                findings.append(Finding(severity: .error, location: peers[0].settings[keyword]?.description ?? peers[0].location.description,
+                    message: "the peers of VRID \(vrid) disagree on \(what): " + peers.map { "\($0.node) \(value($0))" }.joined(separator: ", ")
+                        + " (their adverts are discarded: each side becomes MASTER)"))
+            }
+            disagree("the virtual addresses", { $0.virtualAddresses.sorted().joined(separator: " ") }, keyword: "virtual_ipaddress")
+            disagree("advert_int", { "\($0.advertInterval)" }, keyword: "advert_int")
+            disagree("vrrp_version", { "\($0.version)" }, keyword: "vrrp_version")
+            if peers.allSatisfy({ $0.version == 2 }) {
+                disagree("the password", { "\($0.authType ?? "none")/\($0.authPass.map { String($0.prefix(8)) } ?? "")" },
+                         keyword: "authentication")
+            }
+            let masters = peers.filter { $0.initialState == "MASTER" }
+            if masters.count > 1 {
+                findings.append(Finding(severity: .info, location: masters[1].settings["state"]?.description,
+                    message: "VRID \(vrid): \(masters.map(\.node).joined(separator: ", ")) all say state MASTER; keepalived starts "
+                        + "them all as BACKUP and the priorities decide"))
+            }
+            findings += weightFindings(peers)
+        }
+
+        // router_id names a node in logs and notifications; the same one twice confuses both.
+        let byRouterID = Dictionary(grouping: configs.filter { $0.routerID != nil }, by: { $0.routerID! })
+        for (routerID, nodes) in byRouterID.sorted(by: { $0.key < $1.key }) where nodes.count > 1 {
+            findings.append(Finding(severity: .warning, location: nodes[1].routerIDLocation?.description,
+                message: "router_id \(routerID) is set on \(nodes.map(\.node).joined(separator: ", ")); each node should have its own"))
+        }
+        for instance in instances {
+            if let pass = instance.authPass, pass.count > 8 {
+                findings.append(Finding(severity: .warning, location: instance.settings["authentication"]?.description,
+                    message: "auth_pass of \(instance.name) on \(instance.node) is \(pass.count) characters; keepalived uses only the first 8"))
+            }
+            if instance.version == 3 && instance.authType != nil {
+                findings.append(Finding(severity: .warning, location: instance.settings["authentication"]?.description,
+                    message: "\(instance.name) on \(instance.node) uses VRRPv3, which ignores authentication"))
+            }
+        }
+        for config in configs {
+            for script in config.scripts {
+                let program = script.command.split(separator: " ").first.map(String.init) ?? ""
+                if !program.hasPrefix("/") {
+                    findings.append(Finding(severity: .warning, location: script.location?.description,
+                        message: "vrrp_script \(script.name) on \(config.node) runs '\(program)', not an absolute path: keepalived "
+                            + "searches PATH (and Debian's 2.2.7 runs a linked pidof as killall5; halab's nodes work around that)"))
+                }
+            }
+            for (keyword, location) in config.notModelled {
+                findings.append(Finding(severity: .info, location: location.description,
+                                        message: "\(keyword) is kept but not modelled by halab's checks"))
+            }
+        }
+        return findings.sorted { $0.severity > $1.severity }
+    }
+
+    /// A health check must push a failed node below every healthy peer it outranks, or the
+    /// VIP can stay on it (ties keep the incumbent).
+    static func weightFindings(_ peers: [VRRPInstance]) -> [Finding] {
+        var findings: [Finding] = []
+        for node in peers where !node.trackedScripts.isEmpty {
+            guard let lowered = node.effectivePriority(failing: Set(node.trackedScripts.map(\.name))) else { continue }  // FAULT
+            for other in peers where other.node != node.node && other.priority < node.priority && lowered >= other.priority {
+                findings.append(Finding(severity: .error, location: node.trackedScripts[0].location?.description,
+                    message: "with its check failing, \(node.node) falls from \(node.priority) to \(lowered), not below \(other.node)'s "
+                        + "\(other.priority): the VIP can stay on \(node.node) while its service is down (a larger weight fixes it)"))
+            }
+        }
+        return findings
+    }
+
+    // MARK: Failure table
+
+    /// The failures a node can suffer: each service its health checks watch stopped, a crash,
+    /// its link down.
+    public static func failures(_ model: VRRPModel) -> [VRRPModel.Event] {
+        let nodes = model.instances.map(\.node).uniqueInOrder()
+        return nodes.flatMap { node -> [VRRPModel.Event] in
+            let services = model.instances.filter { $0.node == node }.flatMap(\.trackedScripts)
+                .flatMap(VRRPModel.servicesChecked(by:)).uniqueInOrder()
+            return services.map { .stopService($0, node: node) } + [.crash(node: node), .linkDown(node: node)]
+        }
+    }
+
+    /// Every single failure, and every ordered pair of failures on two different nodes.
+    public static func failureTable(_ model: VRRPModel) -> [Row] {
+        let failures = failures(model)
+        var sequences = failures.map { [$0] }
+        for first in failures {
+            for second in failures where second.node != first.node { sequences.append([first, second]) }
+        }
+        return sequences.map { events in
+            var state = model
+            var bound = 0.0
+            for event in events { bound = state.apply(event) }
+            return row(state, events: events, bound: bound)
+        }
+    }
+
+    static func row(_ model: VRRPModel, events: [VRRPModel.Event], bound: Double) -> Row {
+        var row = Row(failures: events.map(\.description), holders: [:], outages: [], unservable: [], bound: bound)
+        for address in model.virtualAddresses {
+            let holders = model.holders(of: address)
+            row.holders[address] = holders
+            let candidates = model.instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder()
+            let servers = candidates.filter(model.canServe)
+            if servers.isEmpty {
+                row.unservable.append(address)
+            } else if holders.count > 1 {
+                row.outages.append("\(address) on \(holders.joined(separator: " and ")) at once: split brain")
+            } else if let holder = holders.first, !model.canServe(holder) {
+                row.outages.append("\(address) stays on \(holder), where \(model.whyNotServing(holder)), while \(servers.joined(separator: ", ")) could serve")
+            } else if holders.isEmpty {
+                row.outages.append("nobody holds \(address) while \(servers.joined(separator: ", ")) could serve")
+            }
+        }
+        return row
+    }
+}

@@ -1,0 +1,288 @@
+/// Predicts what VRRP does: given every node's keepalived instances and a sequence of events,
+/// each instance's role on each node, and so who holds each VIP. A state machine, not a
+/// function of the failures, because VRRP remembers: an incumbent master whose priority fell
+/// to equal a backup's keeps the VIP (RFC 3768 §6.4.2). Rules, from vrrp-facts.md:
+/// - effective priority: base plus script weights, clamped to 1…254 (255 never changes);
+///   a failing script of weight 0, or a down interface, puts the instance in FAULT;
+/// - a backup stays backup while it hears a master of equal or higher priority, or any master
+///   if it is `nopreempt`; otherwise its Master_Down_Timer expires and it becomes master (the
+///   highest priority first: its skew is the shortest);
+/// - two masters that hear each other: the higher priority, then the higher address, stays;
+/// - adverts that cannot arrive (node down, link down, multicast blocked, a mismatched
+///   password, interval or version) are not heard: every side then has its own master.
+/// Every instance starts as BACKUP, as keepalived 2.2.7 does, `state MASTER` included.
+public struct VRRPModel: Sendable {
+    public struct Node: Sendable {
+        public var name: String
+        /// The services it runs (nginx, keepalived …).
+        public var services: [String]
+        /// Its first address, which breaks ties between masters.
+        public var primaryAddress: UInt32
+        /// Its addresses without prefix, to match unicast peers.
+        public var addresses: [String]
+        /// Which segment each interface is on.
+        public var segments: [String: String]
+
+        public init(name: String, services: [String], primaryAddress: UInt32, addresses: [String], segments: [String: String]) {
+            self.name = name
+            self.services = services
+            self.primaryAddress = primaryAddress
+            self.addresses = addresses
+            self.segments = segments
+        }
+    }
+
+    public enum Event: Sendable, Equatable, Codable, CustomStringConvertible {
+        case stopService(String, node: String)
+        case startService(String, node: String)
+        case crash(node: String)
+        case revive(node: String)
+        case linkDown(node: String)
+        case linkUp(node: String)
+        case blockMulticast(node: String)
+        case unblockMulticast(node: String)
+
+        public var node: String {
+            switch self {
+            case .stopService(_, let node), .startService(_, let node), .crash(let node), .revive(let node),
+                 .linkDown(let node), .linkUp(let node), .blockMulticast(let node), .unblockMulticast(let node):
+                return node
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .stopService(let service, let node): return "stop \(service) \(node)"
+            case .startService(let service, let node): return "start \(service) \(node)"
+            case .crash(let node): return "kill \(node)"
+            case .revive(let node): return "revive \(node)"
+            case .linkDown(let node): return "link down \(node)"
+            case .linkUp(let node): return "link up \(node)"
+            case .blockMulticast(let node): return "block-multicast \(node)"
+            case .unblockMulticast(let node): return "unblock-multicast \(node)"
+            }
+        }
+    }
+
+    public enum Role: String, Sendable, Codable {
+        case master = "MASTER", backup = "BACKUP", fault = "FAULT", down = "DOWN"
+    }
+
+    struct NodeState: Sendable {
+        var alive = true
+        var stopped: Set<String> = []
+        var linkUp = true
+        var multicastBlocked = false
+    }
+
+    public let nodes: [String: Node]
+    public let instances: [VRRPInstance]
+    var states: [String: NodeState]
+    var roles: [Int: Role]  // by index into `instances`
+
+    public init(nodes: [Node], instances: [VRRPInstance]) {
+        self.nodes = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0) })
+        self.instances = instances
+        self.states = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, NodeState()) })
+        self.roles = Dictionary(uniqueKeysWithValues: instances.indices.map { ($0, Role.backup) })
+        _ = settle(cause: nil)
+    }
+
+    // MARK: Questions
+
+    public func role(node: String, instance: String) -> Role? {
+        instances.indices.first { instances[$0].node == node && instances[$0].name == instance }.map { roles[$0]! }
+    }
+
+    /// Nil while the instance is down or in FAULT.
+    public func effectivePriority(node: String, instance: String) -> Int? {
+        guard let index = instances.indices.first(where: { instances[$0].node == node && instances[$0].name == instance }),
+              [.master, .backup].contains(roles[index]!) else { return nil }
+        return priority(index)
+    }
+
+    /// The nodes holding `address`: more than one is a split brain, none an outage.
+    public func holders(of address: String) -> [String] {
+        instances.indices.filter { roles[$0] == .master && instances[$0].virtualAddresses.contains(address) }
+            .map { instances[$0].node }.uniqueInOrder()
+    }
+
+    public var virtualAddresses: [String] { instances.flatMap(\.virtualAddresses).uniqueInOrder() }
+
+    /// A node can answer clients: it runs, its link is up, and its services (but keepalived) run.
+    public func canServe(_ node: String) -> Bool {
+        guard let state = states[node], let spec = nodes[node] else { return false }
+        return state.alive && state.linkUp && spec.services.allSatisfy { $0 == "keepalived" || !state.stopped.contains($0) }
+    }
+
+    /// Why a node cannot serve, in words: "its nginx is stopped", "it is down" …
+    public func whyNotServing(_ node: String) -> String {
+        guard let state = states[node] else { return "unknown" }
+        if !state.alive { return "it is down" }
+        if !state.linkUp { return "its link is down" }
+        let stopped = (nodes[node]?.services ?? []).filter { $0 != "keepalived" && state.stopped.contains($0) }
+        return "its \(stopped.joined(separator: " and ")) is stopped"
+    }
+
+    // MARK: Events
+
+    /// Applies an event and returns how long VRRP may take to settle after it, from the
+    /// timers: the health check noticing it (interval × fall or rise), then the new master's
+    /// Master_Down_Interval (only its Skew_Time when the old master left cleanly with a
+    /// priority-0 advert), plus its preempt_delay when it preempts.
+    @discardableResult
+    public mutating func apply(_ event: Event) -> Double {
+        switch event {
+        case .stopService(let service, let node): states[node]?.stopped.insert(service)
+        case .startService(let service, let node): states[node]?.stopped.remove(service)
+        case .crash(let node): states[node]?.alive = false
+        case .revive(let node):
+            states[node]?.alive = true
+            states[node]?.stopped = []
+        case .linkDown(let node): states[node]?.linkUp = false
+        case .linkUp(let node): states[node]?.linkUp = true
+        case .blockMulticast(let node): states[node]?.multicastBlocked = true
+        case .unblockMulticast(let node): states[node]?.multicastBlocked = false
+        }
+        return settle(cause: event)
+    }
+
+    // MARK: Rules
+
+    func failingScripts(_ index: Int) -> Set<String> {
+        let instance = instances[index]
+        let stopped = states[instance.node]?.stopped ?? []
+        return Set(instance.trackedScripts.filter { script in
+            Self.servicesChecked(by: script).contains { stopped.contains($0) }
+        }.map(\.name))
+    }
+
+    /// The services a health check looks at: a word of its command that names a service
+    /// (`pidof nginx`, `/usr/bin/pgrep -x nginx`, `rc-service nginx status`).
+    public static func servicesChecked(by script: VRRPScript) -> [String] {
+        let known = ["nginx", "keepalived", "haproxy", "httpd", "apache2"]
+        return script.command.split(whereSeparator: { $0 == " " || $0 == "'" || $0 == "\"" })
+            .map { String($0.split(separator: "/").last ?? "") }.filter(known.contains)
+    }
+
+    func priority(_ index: Int) -> Int? { instances[index].effectivePriority(failing: failingScripts(index)) }
+
+    /// The role an instance is forced into, or nil while it takes part in elections.
+    func forcedRole(_ index: Int) -> Role? {
+        let instance = instances[index]
+        guard let state = states[instance.node], state.alive, !state.stopped.contains("keepalived") else { return .down }
+        if !state.linkUp || priority(index) == nil { return .fault }
+        return nil
+    }
+
+    func sameGroup(_ a: Int, _ b: Int) -> Bool {
+        let (x, y) = (instances[a], instances[b])
+        return x.virtualRouterID == y.virtualRouterID && segment(a) == segment(b)
+    }
+
+    func segment(_ index: Int) -> String {
+        let instance = instances[index]
+        return nodes[instance.node]?.segments[instance.interface] ?? instance.interface
+    }
+
+    /// Whether `listener` receives and accepts `sender`'s adverts.
+    func hears(_ listener: Int, _ sender: Int) -> Bool {
+        let (l, s) = (instances[listener], instances[sender])
+        guard l.node != s.node, let ls = states[l.node], let ss = states[s.node], ls.linkUp, ss.linkUp else { return false }
+        let unicast = !s.unicastPeers.isEmpty
+        if unicast {
+            guard s.unicastPeers.contains(where: { (nodes[l.node]?.addresses ?? []).contains($0) }) else { return false }
+        } else if ls.multicastBlocked || ss.multicastBlocked {
+            return false
+        }
+        // A mismatch makes the listener discard the advert.
+        guard l.advertInterval == s.advertInterval, l.version == s.version else { return false }
+        if l.version == 2, l.authType != nil || s.authType != nil {
+            guard l.authType == s.authType, l.authPass.map({ String($0.prefix(8)) }) == s.authPass.map({ String($0.prefix(8)) })
+            else { return false }
+        }
+        return true
+    }
+
+    func beats(_ a: Int, _ b: Int) -> Bool {
+        let (pa, pb) = (priority(a) ?? 0, priority(b) ?? 0)
+        return pa != pb ? pa > pb : (nodes[instances[a].node]?.primaryAddress ?? 0) > (nodes[instances[b].node]?.primaryAddress ?? 0)
+    }
+
+    mutating func settle(cause: Event?) -> Double {
+        let mastersBefore = Dictionary(grouping: instances.indices.filter { roles[$0] == .master }, by: groupKey)
+        let prioritiesBefore = Dictionary(uniqueKeysWithValues: instances.indices.map { ($0, [.master, .backup].contains(roles[$0]!) ? priority($0) : nil) })
+        for index in instances.indices {
+            if let forced = forcedRole(index) {
+                roles[index] = forced
+            } else if [.down, .fault].contains(roles[index]!) {
+                roles[index] = .backup  // (re)started: keepalived enters BACKUP first
+            }
+        }
+        for _ in 0..<100 {
+            var changed = false
+            let masters = instances.indices.filter { roles[$0] == .master }
+            // Two masters meeting: the one that loses steps down.
+            let losers = masters.filter { m in masters.contains { x in x != m && sameGroup(x, m) && hears(m, x) && beats(x, m) } }
+            for loser in losers { roles[loser] = .backup; changed = true }
+            // Backups whose Master_Down_Timer expires: no master they hear holds them back.
+            let eligible = instances.indices.filter { b in
+                roles[b] == .backup && !instances.indices.contains { m in
+                    roles[m] == .master && sameGroup(m, b) && hears(b, m)
+                        && (!instances[b].preempt || (priority(m) ?? 0) >= (priority(b) ?? 0))
+                }
+            }
+            // The highest priority's timer expires first (shortest skew); per group.
+            for index in eligible {
+                let rivals = eligible.filter { sameGroup($0, index) && hears(index, $0) }
+                if rivals.allSatisfy({ (priority($0) ?? 0) <= (priority(index) ?? 0) }) {
+                    roles[index] = .master
+                    changed = true
+                }
+            }
+            if !changed { break }
+        }
+        return bound(cause: cause, mastersBefore: mastersBefore, prioritiesBefore: prioritiesBefore)
+    }
+
+    func groupKey(_ index: Int) -> String { "\(instances[index].virtualRouterID)@\(segment(index))" }
+
+    func bound(cause: Event?, mastersBefore: [String: [Int]], prioritiesBefore: [Int: Int?]) -> Double {
+        guard let cause else { return 0 }
+        let mastersAfter = Dictionary(grouping: instances.indices.filter { roles[$0] == .master }, by: groupKey)
+        var bound = 0.0
+        for (group, after) in mastersAfter where Set(after) != Set(mastersBefore[group] ?? []) {
+            for index in after where !(mastersBefore[group] ?? []).contains(index) {
+                let instance = instances[index]
+                let newPriority = priority(index) ?? instance.priority
+                // The health check noticing a service stop or start on the node it changed.
+                var detection = 0.0
+                if case .stopService(let service, let node) = cause {
+                    detection = instances.indices.filter { instances[$0].node == node && sameGroup($0, index) }
+                        .flatMap { instances[$0].trackedScripts }.filter { Self.servicesChecked(by: $0).contains(service) }
+                        .map { $0.interval * Double($0.fall) }.max() ?? 0
+                } else if case .startService(let service, let node) = cause, node == instance.node {
+                    detection = instance.trackedScripts.filter { Self.servicesChecked(by: $0).contains(service) }
+                        .map { $0.interval * Double($0.rise) }.max() ?? 0
+                }
+                // A master that left cleanly (keepalived stopped, FAULT) sent priority 0: skew only.
+                let cleanLeave: Bool = {
+                    if case .stopService("keepalived", _) = cause { return true }
+                    return (mastersBefore[group] ?? []).contains { roles[$0] == .fault }
+                }()
+                let wait = cleanLeave ? instance.skewTime(priority: newPriority) : instance.masterDownInterval(priority: newPriority)
+                let preempting = (mastersBefore[group] ?? []).contains { roles[$0] == .backup }
+                bound = max(bound, detection + wait + (preempting ? instance.preemptDelay : 0))
+            }
+        }
+        return bound
+    }
+}
+
+extension Array where Element: Hashable {
+    /// The elements in order, each once.
+    public func uniqueInOrder() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
+}
