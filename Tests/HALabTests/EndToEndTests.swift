@@ -47,7 +47,8 @@ enum E2E {
         let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         parts.append(mounts.split(separator: "\n").map { $0.split(separator: " ").dropFirst(4).first.map(String.init) ?? "" }.sorted()
             .joined(separator: "\n"))
-        parts.append(FileManager.default.fileExists(atPath: "/run/halab") ? "state folder" : "no state folder")
+        // What halab or the tools it runs could leave in /run (/run/halab, /run/netns, libmount's /run/mount …).
+        parts.append(((try? FileManager.default.contentsOfDirectory(atPath: "/run")) ?? []).sorted().joined(separator: " "))
         return parts
     }
 

@@ -259,7 +259,10 @@ public struct NamespaceBackend: LabBackend {
             try await Command.run("ip", ["netns", "delete", ns])
         }
         if records.contains(.netnsMount), FileSystem.list(Self.netnsFolder).isEmpty, FileSystem.isMountPoint(Self.netnsFolder) {
-            try await Command.run("umount", [Self.netnsFolder])
+            // The system call, not umount(8): that would leave /run/mount (libmount's utab) behind.
+            guard umount2(Self.netnsFolder, 0) == 0 else {
+                throw HALabError.commandFailed(command: "umount \(Self.netnsFolder)", status: "errno \(errno)", output: "")
+            }
             try? FileManager.default.removeItem(atPath: Self.netnsFolder)
         }
         try FileSystem.remove(labFolder(lab))
