@@ -29,6 +29,7 @@ struct Status: AsyncParsableCommand {
         var nodes: [NodeStatus]
         var instances: [LabSession.InstanceState]
         var vips: [VIPStatus]
+        var faults: [String]
     }
 
     func run() async throws {
@@ -45,7 +46,8 @@ struct Status: AsyncParsableCommand {
         }
         let vips = try await session.vipHolders().map { VIPStatus(address: $0.address, holders: $0.nodes, splitBrain: $0.nodes.count > 1) }
         let instances = try await session.instanceStates()
-        let status = LabStatus(lab: lab, nodes: nodes, instances: instances, vips: vips)
+        let faults = session.backend.faults(lab).map(\.description)
+        let status = LabStatus(lab: lab, nodes: nodes, instances: instances, vips: vips, faults: faults)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -64,6 +66,7 @@ struct Status: AsyncParsableCommand {
                 .map { "\($0.node) \($0.state)" + ($0.effectivePriority.map { " (priority \($0))" } ?? "") }
             print("  \(name): \(views.joined(separator: ", "))")
         }
+        print("  faults in force: " + (faults.isEmpty ? "none" : faults.joined(separator: "; ")))
         for vip in vips {
             let holders = vip.holders.isEmpty ? "nobody" : vip.holders.joined(separator: " and ")
             print("  VIP \(vip.address) → \(holders)\(vip.splitBrain ? "  ← SPLIT BRAIN" : "")")

@@ -16,11 +16,18 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Write a JSON report here.")
     var json: String?
 
+    @Option(help: "Run this scenario file instead of the lab's scenario.yaml.")
+    var scenario: String?
+
     @Flag(help: "Leave the lab up afterwards.")
     var keep = false
 
     func run() async throws {
-        let lab = try Environment.loadLab(lab)
+        var lab = try Environment.loadLab(lab)
+        if let scenario {
+            let file = scenario.contains("/") || FileManager.default.fileExists(atPath: scenario) ? scenario : "\(lab.folder)/\(scenario)"
+            lab.scenario = try lab.loadScenario(file)
+        }
         let backend = Environment.backend
         let wasUp = backend.labsUp().contains(lab.name)
         let session: LabSession

@@ -21,6 +21,17 @@ enum E2E {
     }()
 
     static var enabled: Bool { missing == nil }
+
+    /// Whether the kernel can make a netem qdisc, tried in a throwaway network namespace.
+    static let hasNetem: Bool = {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        probe.arguments = ["--net", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
     static var reason: Comment { Comment(rawValue: "end-to-end test skipped: \(missing ?? "")") }
 
     /// A copy of a lab under a name of its own, so tests never touch a lab a user has up.
@@ -165,6 +176,91 @@ struct EndToEndTests {
         #expect(holders.prefix(4) == ["held by nginx-1", "held by nginx-2", "held by nginx-3", "held by nginx-1"])
         #expect(report.steps[3].checks[1].expected.hasSuffix("→ fails"))  // all stopped: nobody serves
         #expect(holders[8] == "held by nginx-3")  // the other order: nginx-2, then nginx-1
+    }
+
+    @Test func networkFaultsOnMasterBackup() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-net-faults")
+        defer { E2E.removeCopy(folder) }
+        var lab = try Lab.load(folder: folder)
+        lab.scenario = try lab.loadScenario("\(folder)/network-faults.yaml")
+        let report = try await E2E.withLab(lab) { session, _ in try await Verifier.run(session, backend: "namespaces") { _ in } }
+        #expect(report.steps.count == lab.scenario.steps.count)
+        for step in report.steps {
+            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" })")
+        }
+        // The split brain is seen, not assumed.
+        #expect(report.steps[1].checks.first?.seen == "held by nginx-1 and nginx-2 (split brain)")
+    }
+
+    @Test func unicastPairSurvivesWhatSplitsTheMulticastOne() async throws {
+        let folder = try E2E.copy("master-backup-unicast", as: "e2e-unicast")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let report = try await E2E.withLab(lab) { session, _ in try await Verifier.run(session, backend: "namespaces") { _ in } }
+        for step in report.steps {
+            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" })")
+        }
+        #expect(report.steps[1].checks.first?.seen == "held by nginx-1")
+    }
+
+    @Test func faultsAreRecordedListedAndHealed() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-faults")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        try await E2E.withLab(lab) { session, _ in
+            let backend = E2E.backend
+            for words in [["loss", "nginx-2", "10"], ["block-multicast", "all"], ["partition", "nginx-1", "/", "client"], ["pause", "nginx-2"]] {
+                try await session.perform(try ChaosAction.parse(words))
+            }
+            #expect(backend.faults(lab.name).map(\.description) == [
+                "10 % loss at nginx-2", "multicast 224.0.0.18 (IP protocol 112) dropped at every switch",
+                "partition nginx-1 / client", "nginx-2 paused"])
+            let status = try await E2E.runHalab(["status", "--lab", lab.name])
+            #expect(status.output.contains("faults in force: 10 % loss at nginx-2; multicast"), "\(status.output)")
+            let states = backend.processes(lab.name, node: "nginx-2").map { pid in
+                (try? String(contentsOfFile: "/proc/\(pid.pid)/stat", encoding: .utf8))?.split(separator: ")").last?.split(separator: " ").first
+            }
+            #expect(!states.isEmpty && states.allSatisfy { $0 == "T" })  // every process stopped
+            let tables = { (ns: String) in
+                try await Command.run("nsenter", ["--net=/run/netns/\(ns)", "nft", "list", "tables"]).output
+            }
+            #expect(try await tables("halab-\(lab.name)-lan") == "table bridge halab-multicast\ntable bridge halab-partition\n")
+            #expect(try await tables("halab-\(lab.name)-nginx-2") == "table inet halab-loss\n")
+
+            try await session.perform(.heal(node: nil))
+            #expect(backend.faults(lab.name).isEmpty)
+            #expect(try await tables("halab-\(lab.name)-lan") == "")
+            #expect(try await tables("halab-\(lab.name)-nginx-2") == "")
+            #expect(try await backend.exec(lab.name, node: "nginx-2", ["pidof", "keepalived"]).succeeded)
+            let resumed = Scenario.Expectation(url: "http://10.33.1.100", from: "client", body: "nginx-1")
+            #expect(try await session.await(resumed, deadline: lab.settleBound + Verifier.slack).passed)
+        }
+    }
+
+    @Test(.enabled(if: E2E.hasNetem, "skipped: this kernel has no netem (sch_netem), so delay cannot be made"))
+    func delayHoldsPacketsBack() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-delay")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        try await E2E.withLab(lab) { session, _ in
+            try await session.perform(.delay(node: "client", milliseconds: 50))
+            #expect(E2E.backend.faults(lab.name) == [.delay(node: "client", milliseconds: 50)])
+            let ping = try await E2E.backend.exec(lab.name, node: "client", ["ping", "-c", "3", "-q", "10.33.1.11"])
+            let average = ping.output.split(separator: "=").last?.split(separator: "/").dropFirst().first.flatMap { Double($0) }
+            #expect((average ?? 0) >= 50, "\(ping.output)")
+        }
+    }
+
+    @Test(.enabled(if: !E2E.hasNetem, "skipped: this kernel has netem, so delay works (delayHoldsPacketsBack)"))
+    func delayWithoutNetemIsOneClearError() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-no-delay")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        try await E2E.withLab(lab) { session, _ in
+            let error = await #expect(throws: HALabError.self) { try await session.perform(.delay(node: "client", milliseconds: 50)) }
+            #expect(error?.description.hasPrefix("delay needs the kernel's netem queueing discipline (sch_netem)") == true)
+            #expect(E2E.backend.faults(lab.name).isEmpty)
+        }
     }
 
     @Test func aFailedExpectationShowsExpectedSeenAndLogs() async throws {

@@ -196,3 +196,35 @@ import Testing
             """, line: 3, containing: "cannot follow step 'x'")
     }
 }
+
+@Suite struct NetworkFaultScenarioTests {
+    @Test func networkFaultsScenarioLoads() throws {
+        let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup")
+        let scenario = try lab.loadScenario("\(lab.folder)/network-faults.yaml")
+        #expect(scenario.steps[1].action == .chaos(.blockMulticast(node: nil)))
+        #expect(scenario.steps[1].expectations == [Scenario.Expectation(url: "http://10.33.1.100", from: "", holders: ["nginx-1", "nginx-2"])])
+        let loss = try #require(scenario.steps.first { $0.action == .chaos(.loss(node: "nginx-1", percent: 30)) })
+        #expect(loss.expectations.map(\.ping) == ["10.33.1.11", nil])
+        #expect(loss.expectations.map(\.loss) == [51, 30])
+        #expect(loss.expectations[1].timeline == 30)
+        #expect(loss.expectations[1].preferred == "nginx-1")
+    }
+
+    @Test func unicastLabExpectsOneHolderThroughout() throws {
+        let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup-unicast")
+        #expect(lab.instances.map(\.unicastPeers) == [["10.33.1.12"], ["10.33.1.11"]])
+        let single = try #require(lab.scenario.steps[1].expectations.first)
+        #expect(single.singleHolder)
+        #expect(single.holdFor == lab.settleBound)
+    }
+
+    @Test func badVipExpectations() throws {
+        let tests = LabLoadingTests()
+        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.100 }\n",
+                              line: 4, containing: "either holders or single: true")
+        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.300, single: true }\n",
+                              line: 4, containing: "vip must be an IPv4 address")
+        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.100, timeline: 5 }\n",
+                              line: 4, containing: "a timeline needs 'preferred'")
+    }
+}

@@ -292,3 +292,62 @@ import Testing
         #expect(config.instances.map(\.name) == ["VI_1", "VI_2"])
     }
 }
+
+@Suite struct NetworkFaultModelTests {
+    @Test func pauseFreezesTheMasterWithItsAddress() {
+        var model = VRRPModelTests.model([100, 90])
+        model.apply(.pause(node: "n1"))
+        // n2 hears nothing and takes over; n1 is frozen as MASTER with the VIP on its interface.
+        #expect(model.holders(of: "10.33.1.100") == ["n1", "n2"])
+        #expect(!model.canServe("n1"))
+        model.apply(.resume(node: "n1"))
+        #expect(model.holders(of: "10.33.1.100") == ["n1"])
+    }
+
+    @Test func partitionSplitsAndHealMends() {
+        var model = VRRPModelTests.model([100, 90, 80])
+        model.apply(.partition([["n1"], ["n2", "n3"]]))
+        #expect(model.holders(of: "10.33.1.100") == ["n1", "n2"])
+        model.apply(.heal(node: nil))
+        #expect(model.holders(of: "10.33.1.100") == ["n1"])
+    }
+
+    @Test func multicastBlockedEverywhereSplitsAMulticastPairButNotAUnicastOne() throws {
+        let nodes = ["n1", "n2"]
+        var multicast = VRRPModelTests.model([100, 90])
+        var unicast = VRRPModelTests.model([100, 90], unicast: true)
+        for event in try #require(ChaosAction.blockMulticast(node: nil).modelEvents(nodes: nodes)) {
+            multicast.apply(event)
+            unicast.apply(event)
+        }
+        #expect(multicast.holders(of: "10.33.1.100") == ["n1", "n2"])
+        #expect(unicast.holders(of: "10.33.1.100") == ["n1"])
+    }
+}
+
+@Suite struct LossPredictionTests {
+    @Test func aBackupNeedsThreeLostAdvertsInARow() {
+        // Master_Down_Interval 3.65 s after the last advert: the three sent before it must be lost.
+        #expect(LossPrediction.consecutiveLosses(advertInterval: 1, masterDownInterval: 3 + 166.0 / 256) == 3)
+        #expect(LossPrediction.consecutiveLosses(advertInterval: 0.1, masterDownInterval: 0.3 + 0.1 * 166 / 256) == 3)
+        #expect(abs(LossPrediction.takeoverRate(loss: 0.3, advertInterval: 1, masterDownInterval: 3.65) - 0.7 * 0.027) < 1e-12)
+        #expect(LossPrediction.takeoverRate(loss: 0, advertInterval: 1, masterDownInterval: 3.65) == 0)
+    }
+
+    @Test(arguments: [0.0, 0.567, 3, 20])
+    func poissonBoundIsTheSmallestBelowOneInAMillion(mean: Double) {
+        let bound = LossPrediction.poissonUpperBound(mean: mean)
+        func above(_ count: Int) -> Double {  // P(X > count)
+            1 - (0...count).reduce(0.0) { $0 + exp(-mean + Double($1) * log(max(mean, 1e-300)) - lgamma(Double($1 + 1))) }
+        }
+        #expect(above(bound) < 1e-6)
+        if bound > 0 { #expect(above(bound - 1) >= 1e-6) }
+    }
+
+    @Test func pingLossBandAroundFiftyOnePercent() {
+        let range = ShareTest.acceptedRange(samples: 200, probability: 0.51)
+        #expect(range.contains(102))
+        #expect(!range.contains(40) && !range.contains(160))
+        #expect(!range.contains(0))  // a loss fault that does nothing fails
+    }
+}

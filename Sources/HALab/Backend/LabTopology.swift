@@ -84,4 +84,8 @@ public protocol LabBackend: Sendable {
     func addresses(_ lab: String, node: String) async throws -> [String]
     /// A file the node wrote (a log), read from the host; nil if it has none.
     func readFile(_ lab: String, node: String, path: String) -> String?
+    /// Puts a fault on the lab and records it; `faults` lists it until `heal` takes it off.
+    func inject(_ lab: String, _ fault: NetworkFault) async throws
+    func heal(_ lab: String, _ fault: NetworkFault) async throws
+    func faults(_ lab: String) -> [NetworkFault]
 }

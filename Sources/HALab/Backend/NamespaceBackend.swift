@@ -208,6 +208,7 @@ public struct NamespaceBackend: LabBackend {
         // SIGKILL to a PID namespace's init kills every process in it at once: no clean shutdown.
         kill(pid, SIGKILL)
         try await killAll(inNetns: Self.netns(lab, node))
+        try record(lab, faults(lab).filter { $0 != .pause(node: node) })  // nothing left to resume
         // A powered-off machine's links go dark, and it holds no address, a VIP least of all.
         try await ip(Self.netns(lab, node), batch: spec.interfaces.flatMap { ["link set \($0.name) down", "addr flush dev \($0.name)"] })
     }

@@ -41,12 +41,23 @@ public struct VRRPModel: Sendable {
         case linkUp(node: String)
         case blockMulticast(node: String)
         case unblockMulticast(node: String)
+        /// Adverts cross no boundary between the groups.
+        case partition([[String]])
+        /// Every process of the node frozen: its instances neither send nor hear, and keep
+        /// their role and addresses until `resume`.
+        case pause(node: String)
+        case resume(node: String)
+        /// Every network fault and pause of the node (of every node when nil) taken off.
+        case heal(node: String?)
 
-        public var node: String {
+        /// The node the event happens to; nil for one that spans nodes.
+        public var node: String? {
             switch self {
             case .stopService(_, let node), .startService(_, let node), .crash(let node), .revive(let node),
-                 .linkDown(let node), .linkUp(let node), .blockMulticast(let node), .unblockMulticast(let node):
+                 .linkDown(let node), .linkUp(let node), .blockMulticast(let node), .unblockMulticast(let node),
+                 .pause(let node), .resume(let node):
                 return node
+            case .partition, .heal: return nil
             }
         }
 
@@ -60,6 +71,10 @@ public struct VRRPModel: Sendable {
             case .linkUp(let node): return "link up \(node)"
             case .blockMulticast(let node): return "block-multicast \(node)"
             case .unblockMulticast(let node): return "unblock-multicast \(node)"
+            case .partition(let groups): return "partition " + groups.map { $0.joined(separator: ",") }.joined(separator: " / ")
+            case .pause(let node): return "pause \(node)"
+            case .resume(let node): return "resume \(node)"
+            case .heal(let node): return "heal" + (node.map { " \($0)" } ?? "")
             }
         }
     }
@@ -73,12 +88,14 @@ public struct VRRPModel: Sendable {
         var stopped: Set<String> = []
         var linkUp = true
         var multicastBlocked = false
+        var paused = false
     }
 
     public let nodes: [String: Node]
     public let instances: [VRRPInstance]
     var states: [String: NodeState]
     var roles: [Int: Role]  // by index into `instances`
+    var partition: [[String]] = []
 
     public init(nodes: [Node], instances: [VRRPInstance]) {
         self.nodes = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0) })
@@ -112,7 +129,8 @@ public struct VRRPModel: Sendable {
     /// A node can answer clients: it runs, its link is up, and its services (but keepalived) run.
     public func canServe(_ node: String) -> Bool {
         guard let state = states[node], let spec = nodes[node] else { return false }
-        return state.alive && state.linkUp && spec.services.allSatisfy { $0 == "keepalived" || !state.stopped.contains($0) }
+        return state.alive && state.linkUp && !state.paused
+            && spec.services.allSatisfy { $0 == "keepalived" || !state.stopped.contains($0) }
     }
 
     /// Why a node cannot serve, in words: "its nginx is stopped", "it is down" …
@@ -120,6 +138,7 @@ public struct VRRPModel: Sendable {
         guard let state = states[node] else { return "unknown" }
         if !state.alive { return "it is down" }
         if !state.linkUp { return "its link is down" }
+        if state.paused { return "it is paused" }
         let stopped = (nodes[node]?.services ?? []).filter { $0 != "keepalived" && state.stopped.contains($0) }
         return "its \(stopped.joined(separator: " and ")) is stopped"
     }
@@ -143,6 +162,16 @@ public struct VRRPModel: Sendable {
         case .linkUp(let node): states[node]?.linkUp = true
         case .blockMulticast(let node): states[node]?.multicastBlocked = true
         case .unblockMulticast(let node): states[node]?.multicastBlocked = false
+        case .partition(let groups): partition = groups
+        case .pause(let node): states[node]?.paused = true
+        case .resume(let node): states[node]?.paused = false
+        case .heal(let node):
+            for name in states.keys where node == nil || name == node {
+                states[name]?.linkUp = true
+                states[name]?.multicastBlocked = false
+                states[name]?.paused = false
+            }
+            if node == nil || partition.contains(where: { $0.contains(node!) }) { partition = [] }
         }
         return settle(cause: event)
     }
@@ -188,7 +217,10 @@ public struct VRRPModel: Sendable {
     /// Whether `listener` receives and accepts `sender`'s adverts.
     func hears(_ listener: Int, _ sender: Int) -> Bool {
         let (l, s) = (instances[listener], instances[sender])
-        guard l.node != s.node, let ls = states[l.node], let ss = states[s.node], ls.linkUp, ss.linkUp else { return false }
+        guard l.node != s.node, let ls = states[l.node], let ss = states[s.node], ls.linkUp, ss.linkUp,
+              !ls.paused, !ss.paused else { return false }
+        let sides = partition.map { $0.contains(l.node) ? 1 : $0.contains(s.node) ? 2 : 0 }
+        if sides.contains(1) && sides.contains(2) { return false }
         let unicast = !s.unicastPeers.isEmpty
         if unicast {
             guard s.unicastPeers.contains(where: { (nodes[l.node]?.addresses ?? []).contains($0) }) else { return false }
@@ -212,7 +244,9 @@ public struct VRRPModel: Sendable {
     mutating func settle(cause: Event?) -> Double {
         let mastersBefore = Dictionary(grouping: instances.indices.filter { roles[$0] == .master }, by: groupKey)
         let prioritiesBefore = Dictionary(uniqueKeysWithValues: instances.indices.map { ($0, [.master, .backup].contains(roles[$0]!) ? priority($0) : nil) })
-        for index in instances.indices {
+        // A paused node's instances are frozen: no role of theirs changes.
+        let frozen = Set(instances.indices.filter { states[instances[$0].node]?.paused == true })
+        for index in instances.indices where !frozen.contains(index) {
             if let forced = forcedRole(index) {
                 roles[index] = forced
             } else if [.down, .fault].contains(roles[index]!) {
@@ -221,13 +255,13 @@ public struct VRRPModel: Sendable {
         }
         for _ in 0..<100 {
             var changed = false
-            let masters = instances.indices.filter { roles[$0] == .master }
+            let masters = instances.indices.filter { roles[$0] == .master && !frozen.contains($0) }
             // Two masters meeting: the one that loses steps down.
             let losers = masters.filter { m in masters.contains { x in x != m && sameGroup(x, m) && hears(m, x) && beats(x, m) } }
             for loser in losers { roles[loser] = .backup; changed = true }
             // Backups whose Master_Down_Timer expires: no master they hear holds them back.
             let eligible = instances.indices.filter { b in
-                roles[b] == .backup && !instances.indices.contains { m in
+                roles[b] == .backup && !frozen.contains(b) && !instances.indices.contains { m in
                     roles[m] == .master && sameGroup(m, b) && hears(b, m)
                         && (!instances[b].preempt || (priority(m) ?? 0) >= (priority(b) ?? 0))
                 }

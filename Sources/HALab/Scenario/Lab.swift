@@ -114,11 +114,17 @@ public struct Lab: Sendable {
             }
         }
         let topology = LabTopology(name: name, segments: segments, nodes: nodes)
+        var lab = Lab(name: name, folder: folder, summary: try root["description"]?.string(what: "description") ?? "",
+                      topology: topology, clientNode: clientNode, keepalived: keepalived, scenario: Scenario(steps: []))
         let scenarioFile = "\(folder)/scenario.yaml"
-        let scenario = FileSystem.exists(scenarioFile)
-            ? try Scenario.load(scenarioFile, topology: topology, defaultClient: clientNode) : Scenario(steps: [])
-        return Lab(name: name, folder: folder, summary: try root["description"]?.string(what: "description") ?? "",
-                   topology: topology, clientNode: clientNode, keepalived: keepalived, scenario: scenario)
+        if FileSystem.exists(scenarioFile) { lab.scenario = try lab.loadScenario(scenarioFile) }
+        return lab
+    }
+
+    /// A scenario for this lab: its `scenario.yaml`, or another file (`verify --scenario`).
+    public func loadScenario(_ file: String) throws -> Scenario {
+        guard FileSystem.exists(file) else { throw HALabError.badLabFile(file: file, line: nil, message: "no such scenario file") }
+        return try Scenario.load(file, topology: topology, defaultClient: clientNode, window: settleBound)
     }
 
     static func isRoute(_ route: String) -> Bool {

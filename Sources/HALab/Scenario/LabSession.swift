@@ -140,7 +140,11 @@ public struct LabSession: Sendable {
         while true {
             let passed: Bool
             let seen: String
-            if let names = expected.mix {
+            if expected.timeline != nil {
+                return try await watchUnderLoss(expected)
+            } else if let address = expected.ping, let loss = expected.loss {
+                return try await pingLoss(address, from: expected.from, count: expected.samples ?? 200, loss: loss)
+            } else if let names = expected.mix {
                 let answers = try await sample(expected.url, from: expected.from, count: expected.samples ?? Scenario.Expectation.defaultMixSamples)
                 let range = ShareTest.acceptedRange(samples: answers.count, names: names.count)
                 return Outcome(passed: ShareTest.judge(answers, names: names), elapsed: (clock.now - start).seconds,
@@ -148,9 +152,13 @@ public struct LabSession: Sendable {
             } else if let name = expected.every {
                 let answers = try await sample(expected.url, from: expected.from, count: expected.samples ?? Scenario.Expectation.defaultEverySamples)
                 (passed, seen) = (answers.allSatisfy { $0 == name }, Self.tally(answers))
-            } else if let holders = expected.holders {
-                let held = try await vipHolders().first { $0.address == expected.host }?.nodes ?? []
-                (passed, seen) = (Set(held) == Set(holders), "held by " + (held.isEmpty ? "nobody" : held.joined(separator: " and ")))
+            } else if expected.holders != nil || expected.singleHolder {
+                let held = try await holders(of: expected.host)
+                passed = expected.holders.map { Set(held) == Set($0) } ?? (held.count == 1)
+                seen = "held by " + (held.isEmpty ? "nobody" : held.joined(separator: " and ")) + (held.count > 1 ? " (split brain)" : "")
+                if expected.singleHolder && !passed {
+                    return Outcome(passed: false, elapsed: (clock.now - start).seconds, seen: seen)
+                }
             } else {
                 let response = try await curl(expected.url, from: expected.from, timeout: 0.5)
                 (passed, seen) = (Self.matches(response, expected), response.summary)
@@ -171,6 +179,57 @@ public struct LabSession: Sendable {
         }
     }
 
+    /// Watches a VIP's holders under packet loss at the preferred node and counts takeovers
+    /// (another node holding it); passes if they are no more than VRRP's prediction allows
+    /// (a Poisson bound, false failure below 1e-6) and the preferred node holds it at the end.
+    func watchUnderLoss(_ expected: Scenario.Expectation) async throws -> Outcome {
+        let (window, preferred, loss) = (expected.timeline!, expected.preferred!, Double(expected.loss!) / 100)
+        let peers = lab.instances.filter { $0.virtualAddresses.contains(expected.host) }
+        let backups = peers.filter { $0.node != preferred }
+        let advert = peers.first?.advertInterval ?? 1
+        // The fastest backup's timer bounds the takeovers from above.
+        let masterDown = backups.map { $0.masterDownInterval(priority: $0.priority) }.min() ?? 3 * advert
+        let rate = LossPrediction.takeoverRate(loss: loss, advertInterval: advert, masterDownInterval: masterDown)
+        let bound = LossPrediction.poissonUpperBound(mean: rate * window)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var takeovers = 0
+        var samples = 0
+        var preferredAlone = 0
+        var last: [String] = []
+        var wasTaken = false
+        while (clock.now - start).seconds < window {
+            last = try await holders(of: expected.host)
+            samples += 1
+            let taken = last.contains { $0 != preferred }
+            if taken && !wasTaken { takeovers += 1 }
+            if last == [preferred] { preferredAlone += 1 }
+            wasTaken = taken
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let passed = takeovers <= bound && last == [preferred]
+        let seen = "\(takeovers) takeovers in \(String(format: "%.0f", window)) s (VRRP predicts \(String(format: "%.2f", rate * window)) on average, "
+            + "at most \(bound)); \(preferred) alone in \(preferredAlone) of \(samples) looks; at the end held by \(last.joined(separator: " and "))"
+        return Outcome(passed: passed, elapsed: (clock.now - start).seconds, seen: seen)
+    }
+
+    /// Pings `address` from `node` and checks the share lost against `loss` percent (a
+    /// binomial bound, false failure below 1e-6): proof that a loss fault is really in force.
+    func pingLoss(_ address: String, from node: String, count: Int, loss: Int) async throws -> Outcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try await backend.exec(lab.name, node: node, ["ping", "-q", "-n", "-c", "\(count)", "-i", "0.01", "-W", "1", address])
+        let summary = result.output.split(separator: "\n").first { $0.contains("packets transmitted") }.map(String.init) ?? ""
+        let numbers = summary.split(separator: ",").compactMap { $0.split(separator: " ").first.flatMap { Int($0) } }
+        guard numbers.count >= 2 else {
+            return Outcome(passed: false, elapsed: (clock.now - start).seconds, seen: "ping said: \(result.output)\(result.errorOutput)")
+        }
+        let lost = numbers[0] - numbers[1]
+        let range = ShareTest.acceptedRange(samples: numbers[0], probability: Double(loss) / 100)
+        return Outcome(passed: range.contains(lost), elapsed: (clock.now - start).seconds,
+                       seen: "\(lost) of \(numbers[0]) lost (\(range.lowerBound)…\(range.upperBound) fit \(loss) %)")
+    }
+
     /// `count` curls from `node`, each on a new connection, in one process inside the node:
     /// each answer's body (one line), or `curl failed`.
     public func sample(_ url: String, from node: String, count: Int) async throws -> [String] {
@@ -188,7 +247,8 @@ public struct LabSession: Sendable {
     // MARK: Chaos
 
     public func perform(_ action: ChaosAction) async throws {
-        _ = try lab.topology.node(action.node)
+        for node in action.nodes { _ = try lab.topology.node(node) }
+        let vrrp = { (node: String?) in NetworkFault.dropMulticast(node: node, group: ChaosAction.vrrpGroup, ipProtocol: ChaosAction.vrrpProtocol) }
         switch action {
         case .stopService(let service, let node), .startService(let service, let node):
             let verb = if case .stopService = action { "stop" } else { "start" }
@@ -199,10 +259,38 @@ public struct LabSession: Sendable {
             }
         case .kill(let node): try await backend.crash(lab.name, node: node)
         case .revive(let node): try await backend.revive(lab.name, node: node)
+        case .link(let node, let interface, let up, let atNode):
+            guard let interface = interface ?? lab.topology.nodes.first(where: { $0.name == node })?.interfaces.first?.name else {
+                throw HALabError.usage("node '\(node)' has no interface")
+            }
+            let fault = NetworkFault.linkDown(node: node, interface: interface, atSwitch: !atNode)
+            if up { try await backend.heal(lab.name, fault) } else { try await backend.inject(lab.name, fault) }
+        case .blockMulticast(let node): try await backend.inject(lab.name, vrrp(node))
+        case .unblockMulticast(let node): try await backend.heal(lab.name, vrrp(node))
+        case .partition(let groups): try await backend.inject(lab.name, .partition(groups))
+        case .loss(let node, let percent): try await backend.inject(lab.name, .loss(node: node, percent: percent))
+        case .delay(let node, let milliseconds): try await backend.inject(lab.name, .delay(node: node, milliseconds: milliseconds))
+        case .pause(let node): try await backend.inject(lab.name, .pause(node: node))
+        case .resume(let node): try await backend.heal(lab.name, .pause(node: node))
+        case .heal(let node):
+            for fault in backend.faults(lab.name) where node == nil || fault.nodes.contains(node!) {
+                try await backend.heal(lab.name, fault)
+            }
         }
     }
 
     // MARK: Observation
+
+    /// The nodes that carry `address` on an interface right now (more than one: split brain).
+    public func holders(of address: String) async throws -> [String] {
+        var holders: [String] = []
+        for node in lab.topology.nodes where try await backend.addresses(lab.name, node: node.name).contains(where: {
+            $0.split(separator: "/").first.map(String.init) == address
+        }) {
+            holders.append(node.name)
+        }
+        return holders
+    }
 
     /// The nodes that carry each VIP on an interface right now (more than one: split brain).
     public func vipHolders() async throws -> [(address: String, nodes: [String])] {

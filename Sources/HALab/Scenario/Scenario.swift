@@ -17,16 +17,16 @@ public struct Scenario: Sendable {
         case run(node: String, command: String)
         case chaos(ChaosAction)
 
-        /// The event as the VRRP model knows it; nil for a command it cannot follow.
-        public var modelEvent: VRRPModel.Event? {
+        /// The events as the VRRP model knows them; nil for an action it cannot follow.
+        public func modelEvents(nodes: [String]) -> [VRRPModel.Event]? {
             switch self {
-            case .chaos(let action): return action.modelEvent
+            case .chaos(let action): return action.modelEvents(nodes: nodes)
             case .run(let node, let command):
                 let words = command.split(separator: " ").map(String.init)
                 guard words.count == 3, words[0] == "rc-service" else { return nil }
                 switch words[2] {
-                case "stop": return .stopService(words[1], node: node)
-                case "start": return .startService(words[1], node: node)
+                case "stop": return [.stopService(words[1], node: node)]
+                case "start": return [.startService(words[1], node: node)]
                 default: return nil
                 }
             }
@@ -56,15 +56,28 @@ public struct Scenario: Sendable {
         public var fails = false
         /// The nodes that must carry the URL's host (a VIP) on an interface.
         public var holders: [String]?
+        /// Exactly one node carries the VIP at every look, from the action on, for `holdFor`:
+        /// no split brain, not even for a moment.
+        public var singleHolder = false
         /// Seconds from the action during which the expectation, once it holds, must keep
         /// holding: how "nothing changes" is checked.
         public var holdFor: Double?
+        /// Watch the VIP's holders this long under `loss` percent packet loss at `preferred`,
+        /// and hold the takeovers seen to what VRRP predicts.
+        public var timeline: Double?
+        public var preferred: String?
+        public var loss: Int?
+        /// `ping` this address `samples` times: the share lost must fit `loss` percent.
+        public var ping: String?
+        /// Seconds to wait for it, when not the step's usual deadline.
+        public var deadline: Double?
 
         public init(url: String, from: String, status: Int? = nil, server: String? = nil, body: String? = nil,
                     every: String? = nil, mix: [String]? = nil, samples: Int? = nil, fails: Bool = false, holders: [String]? = nil,
-                    holdFor: Double? = nil) {
+                    singleHolder: Bool = false, holdFor: Double? = nil) {
             self.fails = fails
             self.holders = holders
+            self.singleHolder = singleHolder
             self.holdFor = holdFor
             self.url = url
             self.from = from
@@ -86,10 +99,15 @@ public struct Scenario: Sendable {
         }
 
         public var description: String {
+            let window = holdFor.map { " throughout \(String(format: "%.1f", $0)) s" } ?? ""
             if let holders {
-                return "\(host) held by \(holders.isEmpty ? "nobody" : holders.joined(separator: " and "))"
-                    + (holdFor.map { " throughout \(String(format: "%.1f", $0)) s" } ?? "")
+                return "\(host) held by \(holders.isEmpty ? "nobody" : holders.joined(separator: " and "))" + window
             }
+            if singleHolder { return "\(host) held by exactly one node" + window }
+            if let timeline, let preferred, let loss {
+                return "\(host) watched for \(String(format: "%.0f", timeline)) s under \(loss) % loss at \(preferred): takeovers within VRRP's prediction"
+            }
+            if let ping, let loss { return "\(samples ?? 200) pings from \(from) to \(ping) → \(loss) % lost" }
             var parts = ["curl \(url) from \(from) →"]
             if fails { parts.append("fails") }
             if let status { parts.append("status \(status)") }
@@ -101,7 +119,7 @@ public struct Scenario: Sendable {
         }
     }
 
-    static func load(_ file: String, topology: LabTopology, defaultClient: String?) throws -> Scenario {
+    static func load(_ file: String, topology: LabTopology, defaultClient: String?, window: Double) throws -> Scenario {
         let root = try YAMLValue.load(file).mapping(allowed: ["steps"], required: ["steps"], what: "scenario.yaml")
         let nodes = topology.nodes.map(\.name)
         func checkNode(_ node: String, _ value: YAMLValue) throws {
@@ -123,7 +141,7 @@ public struct Scenario: Sendable {
                 let words = try chaos.string(what: "chaos").split(separator: " ").map(String.init)
                 let action: ChaosAction
                 do { action = try ChaosAction.parse(words) } catch let error as HALabError { throw chaos.fail(error.description) }
-                try checkNode(action.node, chaos)
+                for node in action.nodes { try checkNode(node, chaos) }
                 step.action = .chaos(action)
             default:
                 throw value.fail("a step does one thing: 'run' with 'on' (a command in a node), or 'chaos'")
@@ -132,7 +150,8 @@ public struct Scenario: Sendable {
                 guard try expect.string(what: "expect") == "model" else {
                     throw expect.fail("expect is a list of expectations, or 'model'")
                 }
-                if let blind = steps.first(where: { $0.action != nil && $0.action?.modelEvent == nil }) ?? (step.action != nil && step.action?.modelEvent == nil ? step : nil) {
+                let blind = (steps + [step]).first { $0.action != nil && $0.action?.modelEvents(nodes: nodes) == nil }
+                if let blind {
                     throw expect.fail("the VRRP model cannot follow step '\(blind.name)' (a command other than rc-service start|stop): "
                         + "write its expectations out")
                 }
@@ -142,8 +161,36 @@ public struct Scenario: Sendable {
             }
             for expected in try entries["expect"]?.sequence(what: "expect") ?? [] {
                 let fields = try expected.mapping(
-                    allowed: ["curl", "from", "status", "server", "body", "fails", "every", "mix", "samples"], required: ["curl"],
+                    allowed: ["curl", "from", "status", "server", "body", "fails", "every", "mix", "samples",
+                              "vip", "holders", "single", "throughout", "timeline", "preferred", "loss", "ping"],
                     what: "an expectation")
+                if let ping = fields["ping"] {
+                    let from = try fields["from"]?.string(what: "from") ?? defaultClient
+                    guard let from, let loss = fields["loss"] else { throw ping.fail("ping needs 'loss' (percent) and a client or 'from'") }
+                    try checkNode(from, fields["from"] ?? expected)
+                    var expectation = Expectation(url: "", from: from, samples: try fields["samples"]?.int(what: "samples"))
+                    expectation.ping = try ping.string(what: "ping")
+                    expectation.loss = try loss.int(what: "loss")
+                    step.expectations.append(expectation)
+                    continue
+                }
+                if let vip = fields["vip"], let timeline = fields["timeline"] {
+                    guard let preferred = fields["preferred"], let loss = fields["loss"] else {
+                        throw timeline.fail("a timeline needs 'preferred' (the node VRRP keeps electing) and 'loss' (percent)")
+                    }
+                    var expectation = Expectation(url: "http://\(try vip.string(what: "vip"))", from: "")
+                    expectation.timeline = Double(try timeline.int(what: "timeline"))
+                    expectation.preferred = try preferred.string(what: "preferred")
+                    try checkNode(expectation.preferred!, preferred)
+                    expectation.loss = try loss.int(what: "loss")
+                    step.expectations.append(expectation)
+                    continue
+                }
+                if let vip = fields["vip"] {
+                    step.expectations.append(try vipExpectation(vip, fields, expected, window: window))
+                    continue
+                }
+                guard fields["curl"] != nil else { throw expected.fail("an expectation needs 'curl' (an answer) or 'vip' (its holders)") }
                 let from = try fields["from"]?.string(what: "from") ?? defaultClient
                 guard let from else { throw expected.fail("no 'from' given and the lab has no node with role client") }
                 try checkNode(from, fields["from"] ?? expected)
@@ -169,5 +216,20 @@ public struct Scenario: Sendable {
             steps.append(step)
         }
         return Scenario(steps: steps)
+    }
+
+    /// `vip: ADDRESS` with `holders: [NODES]` (eventually; with `throughout: true`, then kept
+    /// for the settle window) or `single: true` (exactly one holder all through the window).
+    static func vipExpectation(_ vip: YAMLValue, _ fields: [String: YAMLValue], _ expected: YAMLValue, window: Double) throws -> Expectation {
+        let address = try vip.string(what: "vip")
+        guard IPv4.parse(address) != nil else { throw vip.fail("vip must be an IPv4 address, not '\(address)'") }
+        let extra = fields.keys.filter { !["vip", "holders", "single", "throughout"].contains($0) }
+        guard extra.isEmpty else { throw expected.fail("a vip expectation takes holders, single and throughout, not \(extra.sorted().joined(separator: ", "))") }
+        let single = try fields["single"]?.bool(what: "single") ?? false
+        let holders = try fields["holders"]?.strings(what: "holders")
+        guard single != (holders != nil) else { throw expected.fail("a vip expectation needs either holders or single: true") }
+        let throughout = try fields["throughout"]?.bool(what: "throughout") ?? false
+        return Expectation(url: "http://\(address)", from: "", holders: holders, singleHolder: single,
+                           holdFor: single || throughout ? window : nil)
     }
 }

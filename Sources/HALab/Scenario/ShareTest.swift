@@ -12,8 +12,13 @@ public enum ShareTest {
 
     /// The counts of one name that pass.
     public static func acceptedRange(samples n: Int, names k: Int, falseFailure: Double = defaultFalseFailure) -> ClosedRange<Int> {
-        let p = 1 / Double(max(k, 1))
-        let tail = falseFailure / Double(max(k, 1)) / 2
+        acceptedRange(samples: n, probability: 1 / Double(max(k, 1)), falseFailure: falseFailure / Double(max(k, 1)))
+    }
+
+    /// The counts of an outcome of probability `p` in `n` tries that pass, both tails together
+    /// reached with probability below `falseFailure`.
+    public static func acceptedRange(samples n: Int, probability p: Double, falseFailure: Double = defaultFalseFailure) -> ClosedRange<Int> {
+        let tail = falseFailure / 2
         var low = 0
         while low < n, cumulative(atMost: low, n: n, p: p) <= tail { low += 1 }
         var high = n

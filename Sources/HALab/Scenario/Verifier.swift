@@ -42,7 +42,7 @@ public enum Verifier {
         var model = session.lab.vrrpModel()
         for step in session.lab.scenario.steps {
             let before = model
-            if let event = step.action?.modelEvent { model.apply(event) }
+            for event in step.action?.modelEvents(nodes: session.lab.topology.nodes.map(\.name)) ?? [] { model.apply(event) }
             let expectations = step.expectsModel
                 ? try expectations(from: model, before: before, client: try session.client(), window: session.lab.settleBound)
                 : step.expectations
@@ -65,6 +65,7 @@ public enum Verifier {
             }
             if result.actionError == nil {
                 for expectation in expectations {
+                    let deadline = expectation.deadline ?? deadline
                     let outcome = try await session.await(expectation, deadline: deadline)
                     result.checks.append(.init(expected: expectation.description, seen: outcome.seen,
                                                passed: outcome.passed, heldAfter: outcome.elapsed, deadline: deadline))
@@ -98,12 +99,24 @@ public enum Verifier {
             let url = "http://\(address)"
             let holders = model.holders(of: address)
             let unchanged = Set(holders) == Set(before.holders(of: address))
-            let curl = holders.count == 1 && model.canServe(holders[0])
+            let held = Scenario.Expectation(url: url, from: client, holders: holders, holdFor: unchanged ? window : nil)
+            // Two holders (split brain): which one a client reaches is up to its ARP cache.
+            guard holders.count <= 1 else { return [held] }
+            var curl = holders.count == 1 && model.canServe(holders[0])
                 ? Scenario.Expectation(url: url, from: client, status: 200, body: holders[0])
                 : Scenario.Expectation(url: url, from: client, fails: true)
-            return [Scenario.Expectation(url: url, from: client, holders: holders, holdFor: unchanged ? window : nil), curl]
+            // After a split brain heals, the master that stays sends no gratuitous ARP (it never
+            // stopped being master), so a client that learnt the other node's MAC keeps sending
+            // there until its neighbour entry expires and is probed out.
+            if before.holders(of: address).count > 1 { curl.deadline = slack + arpRecovery }
+            return [held, curl]
         }
     }
+
+    /// The longest a Linux client keeps using a neighbour entry that went bad, with the
+    /// kernel's defaults: reachable for up to 1.5 × base_reachable_time (30 s), then
+    /// delay_first_probe_time (5 s), then ucast_solicit (3) probes retrans_time (1 s) apart.
+    public static let arpRecovery = 1.5 * 30 + 5 + 3 * 1.0
 
     /// Added to the VRRP timer bound: a node's boot on revive and the processes' own start.
     public static let slack = 2.0
