@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "HALab", targets: ["HALab"]),
         .executable(name: "halab", targets: ["halab"]),
         .executable(name: "halab-init", targets: ["halab-init"]),
+        .executable(name: "halab-probe", targets: ["halab-probe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,6 +33,8 @@ let package = Package(
         ),
         // PID 1 of every lab node: tiny, no Foundation, so each node stays light.
         .executableTarget(name: "halab-init"),
+        // The failover probe, run inside a node: one process, no process per request.
+        .executableTarget(name: "halab-probe"),
         .testTarget(
             name: "HALabTests",
             dependencies: ["HALab", .product(name: "PropertyBased", package: "swift-property-based")]

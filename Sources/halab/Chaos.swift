@@ -16,10 +16,22 @@ struct Chaos: AsyncParsableCommand {
     @Argument(help: "The action and its words, such as: kill nginx-1")
     var action: [String]
 
+    @Flag(help: "Probe every VIP from the client every 10 ms around the action and report the outage clients saw.")
+    var measure = false
+
+    @Option(help: "With --measure: seconds to watch after the action (default: the VRRP settle bound + 2 s).")
+    var seconds: Double?
+
     func run() async throws {
         let action = try ChaosAction.parse(action)
         let session = try options.session()
-        try await session.perform(action)
-        print("\(action): done")
+        guard measure else {
+            try await session.perform(action)
+            print("\(action): done")
+            return
+        }
+        for measurement in try await session.measure(action, seconds: seconds) {
+            print("\(action): \(measurement.summary)")
+        }
     }
 }

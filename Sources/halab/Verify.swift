@@ -19,6 +19,9 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Run this scenario file instead of the lab's scenario.yaml.")
     var scenario: String?
 
+    @Option(help: "Probe every VIP from the client every 10 ms through the run; measure each action's outage; write LAB.svg, LAB.html and LAB.probe.txt here.")
+    var timeline: String?
+
     @Flag(help: "Leave the lab up afterwards.")
     var keep = false
 
@@ -41,7 +44,8 @@ struct Verify: AsyncParsableCommand {
         }
         let report: VerifyReport
         do {
-            report = try await Verifier.run(session, backend: "namespaces") { progress($0) }
+            report = try await Verifier.run(session, backend: "namespaces", probe: timeline != nil) { progress($0) }
+            if let timeline { try writeTimeline(report, session: session, folder: timeline) }
         } catch {
             if !wasUp && !keep { _ = try? await backend.down(lab.name) }
             throw error
@@ -52,5 +56,20 @@ struct Verify: AsyncParsableCommand {
         let failed = report.steps.filter { !$0.passed }.count
         print("\(lab.name): \(report.steps.count - failed) passed, \(failed) failed in \(formatSeconds(report.seconds))")
         if failed > 0 { throw ExitCode.failure }
+    }
+
+    func writeTimeline(_ report: VerifyReport, session: LabSession, folder: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let drawing = Verifier.timeline(report, session: session)
+        let measured = report.steps.flatMap { step in (step.outages ?? []).map { (step.name, $0) } }
+        try drawing.svg().write(toFile: "\(folder)/\(report.lab).svg", atomically: true, encoding: .utf8)
+        try drawing.html(measurements: measured).write(toFile: "\(folder)/\(report.lab).html", atomically: true, encoding: .utf8)
+        let raw = report.samples.map { "\($0.start) \($0.end) \($0.address) \($0.status) \($0.answer)" }.joined(separator: "\n")
+        try raw.write(toFile: "\(folder)/\(report.lab).probe.txt", atomically: true, encoding: .utf8)
+        progress("outages (probe every \(String(format: "%.1f", (report.probeInterval ?? 0) * 1000)) ms from the client):")
+        for (step, measurement) in measured {
+            progress("  \(step): \(measurement.summary)\(measurement.withinBound ? "" : "  ← OVER THE TIMER BOUND")")
+        }
+        progress("timeline: \(folder)/\(report.lab).html")
     }
 }

@@ -88,4 +88,8 @@ public protocol LabBackend: Sendable {
     func inject(_ lab: String, _ fault: NetworkFault) async throws
     func heal(_ lab: String, _ fault: NetworkFault) async throws
     func faults(_ lab: String) -> [NetworkFault]
+    /// Runs halab-probe in a node's network: an HTTP GET to each address every `interval`
+    /// milliseconds, until `stop` returns or `seconds` pass. Returns the probe's record.
+    func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+               until stop: @escaping @Sendable () async -> Void) async throws -> String
 }

@@ -230,6 +230,23 @@ public struct NamespaceBackend: LabBackend {
         }
     }
 
+    public func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+                      until stop: @escaping @Sendable () async -> Void) async throws -> String {
+        _ = try topology(of: lab).node(node)
+        let program = URL(fileURLWithPath: initProgram).deletingLastPathComponent().appendingPathComponent("halab-probe").path
+        guard FileSystem.isExecutable(program) else {
+            throw HALabError.missingProgram(program, fix: "build it with 'swift build' (it sits next to halab)")
+        }
+        // Only the node's network is entered: the probe is the client's traffic, nothing else of it.
+        let result = try await Command.run(
+            "nsenter", ["--net=\(Self.netnsFolder)/\(Self.netns(lab, node))", "--", program, "\(interval)", "1000", "\(seconds)"] + addresses,
+            until: stop)
+        guard result.succeeded || result.exitCode == 128 + SIGTERM else {
+            throw HALabError.commandFailed(command: "halab-probe in \(node)", status: "exit \(result.exitCode)", output: result.errorOutput)
+        }
+        return result.output
+    }
+
     public func readFile(_ lab: String, node: String, path: String) -> String? {
         let parts = path.split(separator: "/", maxSplits: 1)
         guard parts.count == 2 else { return nil }

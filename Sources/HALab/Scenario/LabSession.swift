@@ -279,6 +279,36 @@ public struct LabSession: Sendable {
         }
     }
 
+    /// Makes `action` while halab-probe runs from the client, and measures what the client
+    /// saw on each VIP: `seconds` of watching after the action (default: the settle bound + 2 s).
+    public func measure(_ action: ChaosAction, seconds: Double? = nil) async throws -> [OutageMeasurement] {
+        let stop = StopSignal()
+        let addresses = lab.virtualAddresses.map(\.address)
+        async let record = backend.probe(lab.name, node: try client(), addresses: addresses, interval: 10, seconds: 600,
+                                         until: { await stop.wait() })
+        var faultAt = 0.0
+        do {
+            try await Task.sleep(for: .seconds(1))
+            faultAt = Date().timeIntervalSince1970
+            try await perform(action)
+            try await Task.sleep(for: .seconds(seconds ?? lab.settleBound + 2))
+        } catch {
+            await stop.fire()
+            _ = try? await record
+            throw error
+        }
+        await stop.fire()
+        let samples = ProbeSample.parse(try await record)
+        // The timers' bound for this action as the model sees it from a healthy lab; the
+        // worst case when the model predicts no move from there.
+        var model = lab.vrrpModel()
+        let bound = (action.modelEvents(nodes: lab.topology.nodes.map(\.name)) ?? []).map { model.apply($0) }.max() ?? 0
+        return addresses.map {
+            OutageMeasurement.measure(samples, address: $0, faultAt: faultAt, until: .infinity, expected: nil,
+                                      bound: bound > 0 ? bound : lab.settleBound)
+        }
+    }
+
     // MARK: Observation
 
     /// The nodes that carry `address` on an interface right now (more than one: split brain).

@@ -28,8 +28,9 @@ public enum Reports {
                 }
                 xml += "      <failure message=\"\(escape(message))\" type=\"AssertionFailure\">\(escape(detail.joined(separator: "\n")))</failure>\n"
             } else {
-                let held = step.checks.map { "\($0.expected): held after \(seconds($0.heldAfter)) s" }.joined(separator: "\n")
-                xml += "      <system-out>\(escape(held))</system-out>\n"
+                let held = step.checks.map { "\($0.expected): held after \(seconds($0.heldAfter)) s" }
+                    + (step.outages ?? []).map { "outage: \($0.summary)" }
+                xml += "      <system-out>\(escape(held.joined(separator: "\n")))</system-out>\n"
             }
             xml += "    </testcase>\n"
         }

@@ -17,6 +17,40 @@ public struct Scenario: Sendable {
         case run(node: String, command: String)
         case chaos(ChaosAction)
 
+        /// Whether the action puts a fault in force (rather than taking one off).
+        public var injures: Bool {
+            switch self {
+            case .run(_, let command): return command.hasSuffix(" stop")
+            case .chaos(let action):
+                switch action {
+                case .stopService, .kill, .blockMulticast, .partition, .loss, .delay, .pause: return true
+                case .link(_, _, let up, _): return !up
+                case .startService, .revive, .unblockMulticast, .resume, .heal: return false
+                }
+            }
+        }
+
+        /// Whether this action takes off the fault `earlier` put in force.
+        public func heals(_ earlier: Action) -> Bool {
+            switch (earlier, self) {
+            case (.run(let node, let stop), .run(let other, let start)):
+                return node == other && stop.hasSuffix(" stop") && start == stop.dropLast(4) + "start"
+            case (.run(let node, _), .chaos(.revive(let other))): return node == other
+            case (.chaos(let injury), .chaos(let cure)):
+                switch (injury, cure) {
+                case (_, .heal(let node)): return node == nil || injury.nodes.contains(node!)
+                case (.stopService(let service, let node), .startService(let other, let otherNode)): return service == other && node == otherNode
+                case (.stopService(_, let node), .revive(let other)), (.kill(let node), .revive(let other)),
+                     (.pause(let node), .resume(let other)): return node == other
+                case (.link(let node, let interface, false, let side), .link(let other, let otherInterface, true, let otherSide)):
+                    return node == other && interface == otherInterface && side == otherSide
+                case (.blockMulticast(let node), .unblockMulticast(let other)): return node == other
+                default: return false
+                }
+            default: return false
+            }
+        }
+
         /// The events as the VRRP model knows them; nil for an action it cannot follow.
         public func modelEvents(nodes: [String]) -> [VRRPModel.Event]? {
             switch self {

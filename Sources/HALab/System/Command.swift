@@ -87,6 +87,27 @@ public enum Command {
         }
     }
 
+    /// Runs `program`, collecting what it prints, until it ends or `stop` returns; then it is
+    /// sent SIGTERM and waited for.
+    public static func run(_ program: String, _ arguments: [String], until stop: @escaping @Sendable () async -> Void)
+        async throws -> CommandResult
+    {
+        do {
+            let executed = try await Subprocess.run(
+                .named(program), arguments: Arguments(arguments),
+                environment: Environment.inherit.updating(["PATH": path]),
+                input: .none, output: .string(limit: 1 << 26), error: .string(limit: 1 << 16)
+            ) { execution in
+                await stop()
+                try? execution.send(signal: .terminate)
+            }
+            return CommandResult(exitCode: code(of: executed.terminationStatus),
+                                 output: executed.standardOutput, errorOutput: executed.standardError)
+        } catch {
+            throw HALabError.commandFailed(command: describe(program, arguments), status: "could not start", output: "\(error)")
+        }
+    }
+
     /// Whether `program` is found on halab's PATH.
     public static func exists(_ program: String) -> Bool {
         path.split(separator: ":").contains { FileSystem.isExecutable("\($0)/\(program)") }

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+@testable import HALab
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// The measurement logic on recorded probe histories: no lab, no root.
+@Suite struct OutageTests {
+    /// A history on 10.33.1.100, one request every 10 ms from t = 0: `pattern` gives each
+    /// request's answer by time.
+    static func history(seconds: Double, _ answer: (Double) -> String) -> [ProbeSample] {
+        stride(from: 0.0, to: seconds, by: 0.01).map { t in
+            let value = answer(t)
+            let ok = value.hasPrefix("nginx")
+            return ProbeSample(start: 1000 + t, end: 1000 + t + 0.001, address: "10.33.1.100", status: ok ? 200 : 0, answer: value)
+        }
+    }
+
+    @Test func crashFailover() {
+        // Fault at 2 s; timeouts until 5.6 s; nginx-2 from then on.
+        let samples = Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : $0 < 5.6 ? "timeout" : "nginx-2" }
+        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
+        #expect(m.from == "nginx-1")
+        #expect(m.to == "nginx-2")
+        #expect(m.failed == 360)
+        #expect(abs(m.window - 3.61) < 1e-6)      // last good 1.99 → first good 5.60
+        #expect(abs(m.recovery - 3.6) < 1e-6)
+        #expect(m.withinBound)
+        #expect(m.unexpected == 0)
+        #expect(m.flaps == 0)
+        #expect(abs(m.interval - 0.01) < 1e-9)
+    }
+
+    @Test func overTheBoundIsSeen() {
+        let samples = Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : $0 < 7 ? "refused" : "nginx-2" }
+        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
+        #expect(!m.withinBound)
+        #expect(m.summary.contains("outage 5.010 s"))
+    }
+
+    @Test func seamlessMoveHasNoOutage() {
+        let samples = Self.history(seconds: 6) { $0 < 3.5 ? "nginx-2" : "nginx-1" }
+        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1001, until: 1006, expected: "nginx-1", bound: 5.6)
+        #expect(m.failed == 0)
+        #expect(m.window == 0)
+        #expect(m.unexpected == 0)  // nginx-2 answering before the move is not wrong
+        #expect(m.flaps == 0)
+        #expect(m.summary == "10.33.1.100: nginx-2 → nginx-1, no request failed, 0 failed")
+    }
+
+    @Test func flapsAndWrongAnswersAreCounted() {
+        // Split brain: answers alternate between the nodes after the fault.
+        let samples = Self.history(seconds: 4) { $0 < 1 ? "nginx-1" : (Int($0 * 10) % 2 == 0 ? "nginx-1" : "nginx-2") }
+        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1001, until: 1004, expected: "nginx-1", bound: 3.6)
+        #expect(m.flaps > 20)
+        #expect(m.unexpected > 100)
+    }
+
+    @Test func probeRecordIsReadAndSorted() {
+        let text = "2000000000 2100000000 10.33.1.100 200 nginx-2\n1000000000 1000500000 10.33.1.100 0 timeout\nbroken line\n"
+        #expect(ProbeSample.parse(text) == [
+            ProbeSample(start: 1, end: 1.0005, address: "10.33.1.100", status: 0, answer: "timeout"),
+            ProbeSample(start: 2, end: 2.1, address: "10.33.1.100", status: 200, answer: "nginx-2"),
+        ])
+    }
+
+    @Test func keepalivedStateChangesBecomeMarks() {
+        let log = """
+            Wed Nov 25 19:54:36 2026: (VI_1) Entering BACKUP STATE (init)
+            Wed Nov 25 19:54:40 2026: (VI_1) Receive advertisement timeout
+            Wed Nov  5 09:04:40 2026: (VI_1) Entering MASTER STATE
+            """
+        let marks = KeepalivedLog.stateChanges(log, node: "nginx-1")
+        #expect(marks.map(\.text) == ["(VI_1) Entering BACKUP STATE (init)", "(VI_1) Entering MASTER STATE"])
+        let expected = DateComponents(calendar: Calendar(identifier: .gregorian), timeZone: .current,
+                                      year: 2026, month: 11, day: 25, hour: 19, minute: 54, second: 36).date!
+        #expect(marks.first?.time == expected.timeIntervalSince1970)
+    }
+
+    @Test func timelineIsWellFormedSVGAndHTML() throws {
+        let samples = Self.history(seconds: 6) { $0 < 2 ? "nginx-1" : $0 < 5 ? "timeout" : "nginx-2" }
+        let timeline = Timeline(title: "halab verify <mb>", addresses: ["10.33.1.100"], samples: samples,
+                                steps: [("crash & burn", 1002)], bands: [.init(label: "kill nginx-1", from: 1002, to: 1006)],
+                                marks: [.init(time: 1005, node: "nginx-2", text: "(VI_1) Entering MASTER STATE")])
+        let svg = try XMLDocument(xmlString: timeline.svg())
+        let bars = try svg.nodes(forXPath: "//*[local-name()='rect'][*[local-name()='title']]")
+        // The fault band, then three runs: nginx-1, failed, nginx-2.
+        #expect(bars.compactMap { ($0 as? XMLElement)?.elements(forName: "title").first?.stringValue }
+            == ["kill nginx-1", "nginx-1 ×200", "failed (timeout) ×300", "nginx-2 ×100"])
+        let measurement = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1006, expected: "nginx-2", bound: 3.6)
+        let html = timeline.html(measurements: [("crash & burn", measurement)])
+        #expect(html.hasPrefix("<!doctype html>"))
+        #expect(html.contains("<td>crash &amp; burn</td><td>10.33.1.100</td><td>nginx-1 → nginx-2</td>"))
+    }
+}
