@@ -42,8 +42,8 @@ var report = ""
 for name in services {
     report += "\(name) \(rc(name, "start") == 0 ? "ok" : "failed")\n"
 }
-// halab reads this through /proc/PID/root to know the node is up.
-if let file = fopen("/run/halab-init.status", "w") {
+// halab reads this (from the node's writable layer) to know the node is up.
+if let file = fopen("/var/log/halab-init.status", "w") {
     fputs(report, file)
     fclose(file)
 }

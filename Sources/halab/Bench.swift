@@ -4,35 +4,104 @@ import HALab
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time `up` (halab's share vs keepalived's election) and `down` of a lab; print medians.")
+        abstract: "Benchmarks, as medians of several runs: bring-up and teardown, outages per fault, the probe's accuracy.",
+        discussion: """
+            up       bring-up (halab's share vs keepalived's election) and teardown of the labs, and of generated N-node groups
+            outages  the outage each fault costs in master-backup, with the document's config and a tuned VRRPv3 one
+            probe    the probe's first good answer against the moment keepalived set the VIP (ip monitor)
+            """)
 
-    @Argument(help: "A lab name or path.")
-    var lab: String = "master-backup"
+    @Argument(help: "What to measure: up, outages, probe (default: all three).")
+    var parts: [String] = ["up", "outages", "probe"]
 
-    @Option(help: "How many runs (the median is printed).")
+    @Option(help: "Runs per figure (the median is printed).")
     var runs = 5
 
+    @Option(help: "Labs to bring up and down.")
+    var labs = "master-backup,dual-master,three-node"
+
+    @Option(help: "Sizes of generated VRRP groups to bring up and down.")
+    var groups = "2,8,32,64"
+
     func run() async throws {
-        let lab = try Environment.loadLab(lab)
-        var results: [UpDownBenchmark.Run] = []
-        print("run     nodes-started  vip-assigned  answered(up)  harness-share  election  down")
-        for index in 1...max(1, runs) {
-            let run = try await UpDownBenchmark.run(lab, backend: Environment.backend)
-            results.append(run)
-            print(row("\(index)", [run.nodesStarted, run.vipAssigned, run.answered, run.harnessShare, run.electionShare, run.down]))
-        }
-        let median = { (value: (UpDownBenchmark.Run) -> Double) in UpDownBenchmark.median(results.map(value)) }
-        print(row("median", [median(\.nodesStarted), median(\.vipAssigned), median(\.answered), median(\.harnessShare),
-                             median(\.electionShare), median(\.down)]))
-        print("memory per node (proportional set size, median):")
-        for node in lab.topology.nodes {
-            let kib = UpDownBenchmark.median(results.map { Double($0.memoryKiB[node.name] ?? 0) })
-            print("  \(node.name): \(String(format: "%.1f", kib / 1024)) MiB (\(node.services.isEmpty ? "supervisor only" : "supervisor + " + node.services.joined(separator: " + ")))")
-        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("halab-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let template = try Lab.locate("master-backup", searchFolders: Environment.labFolders)
+        if parts.contains("up") { try await upDown(scratch: scratch, template: template) }
+        if parts.contains("outages") { try await outages(scratch: scratch, template: template) }
+        if parts.contains("probe") { try await probe() }
     }
 
-    func row(_ label: String, _ seconds: [Double]) -> String {
-        label.padding(toLength: 8, withPad: " ", startingAt: 0)
-            + seconds.map { String(format: "%.3f s", $0).padding(toLength: 14, withPad: " ", startingAt: 0) }.joined()
+    func upDown(scratch: String, template: String) async throws {
+        var folders = try labs.split(separator: ",").map { try Lab.locate(String($0), searchFolders: Environment.labFolders) }
+        for size in groups.split(separator: ",").compactMap({ Int($0) }) {
+            folders.append(try LabGenerator.group(size: size, in: scratch, sharedFrom: template))
+        }
+        print("bring-up and teardown, median of \(runs) runs (seconds)")
+        print(row("lab", ["nodes", "started", "vip-set", "answered", "halab", "keepalived", "down", "MiB/node"]))
+        for folder in folders {
+            let lab = try Lab.load(folder: folder)
+            var results: [UpDownBenchmark.Run] = []
+            for _ in 0..<runs { results.append(try await UpDownBenchmark.run(lab, backend: Environment.backend)) }
+            let median = { (value: (UpDownBenchmark.Run) -> Double) in UpDownBenchmark.median(results.map(value)) }
+            let servers = lab.topology.nodes.filter { !$0.services.isEmpty }.map(\.name)
+            let memory = UpDownBenchmark.median(results.flatMap { run in servers.map { Double(run.memoryKiB[$0] ?? 0) } }) / 1024
+            print(row(lab.name, ["\(lab.topology.nodes.count)"] + [median(\.nodesStarted), median(\.vipAssigned), median(\.answered),
+                  median(\.harnessShare), median(\.electionShare), median(\.down)].map { String(format: "%.3f", $0) }
+                  + [String(format: "%.1f", memory)]))
+        }
+        print("(started: namespaces made and every node's services running; halab: started + noticing the answer;",
+              "keepalived: from started to setting the VIP; MiB/node: proportional set size of a server node)")
+    }
+
+    func outages(scratch: String, template: String) async throws {
+        let faults: [(make: ChaosAction, mend: ChaosAction)] = [
+            (.stopService("nginx", node: "nginx-1"), .startService("nginx", node: "nginx-1")),
+            (.kill(node: "nginx-1"), .revive(node: "nginx-1")),
+            (.link(node: "nginx-1", interface: nil, up: false, atNode: false), .link(node: "nginx-1", interface: nil, up: true, atNode: false)),
+            (.pause(node: "nginx-1"), .resume(node: "nginx-1")),
+        ]
+        for folder in [template, try LabGenerator.tunedMasterBackup(from: template, in: scratch)] {
+            let lab = try Lab.load(folder: folder)
+            let (session, _) = try await LabSession.up(lab, backend: Environment.backend) { _ in }
+            do {
+                print("\nclient-seen outage in \(lab.name) (advert_int \(lab.instances[0].advertInterval) s, VRRPv\(lab.instances[0].version)), median of \(runs):")
+                print(row("fault", ["outage", "recovered", "bound", "failed", "max-over"]))
+                for (fault, measured) in try await UpDownBenchmark.outages(session, faults: faults, runs: runs) {
+                    let over = measured.map { $0.recovery - $0.bound }.max() ?? 0
+                    print(row(fault.description, [UpDownBenchmark.median(measured.map(\.window)), UpDownBenchmark.median(measured.map(\.recovery)),
+                                                  UpDownBenchmark.median(measured.map(\.bound))].map { String(format: "%.3f", $0) }
+                          + ["\(Int(UpDownBenchmark.median(measured.map { Double($0.failed) })))", String(format: "%+.3f", over)]))
+                }
+            } catch {
+                try await Environment.backend.down(lab.name)
+                throw error
+            }
+            try await Environment.backend.down(lab.name)
+        }
+        print("(outage: last good answer before to first good after; recovered: from the fault; bound: the VRRP timers';",
+              "max-over: the largest recovered − bound of all runs)")
+    }
+
+    func probe() async throws {
+        let lab = try Environment.loadLab("master-backup")
+        let (session, _) = try await LabSession.up(lab, backend: Environment.backend) { _ in }
+        var lags: [Double] = []
+        do {
+            for _ in 0..<runs {
+                lags.append(try await UpDownBenchmark.probeLag(session, backend: Environment.backend, crash: "nginx-1", backup: "nginx-2"))
+            }
+        } catch {
+            try await Environment.backend.down(lab.name)
+            throw error
+        }
+        try await Environment.backend.down(lab.name)
+        print("\nprobe accuracy: first good answer after a crash − keepalived setting the VIP on the backup, median of \(runs): "
+              + String(format: "%.3f s", UpDownBenchmark.median(lags)) + " (runs: " + lags.map { String(format: "%.3f", $0) }.joined(separator: " ") + ")")
+    }
+
+    func row(_ label: String, _ cells: [String]) -> String {
+        label.padding(toLength: 26, withPad: " ", startingAt: 0) + cells.map { $0.padding(toLength: 11, withPad: " ", startingAt: 0) }.joined()
     }
 }

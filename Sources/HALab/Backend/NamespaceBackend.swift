@@ -15,6 +15,7 @@ public struct NamespaceBackend: LabBackend {
     }
 
     static let netnsFolder = "/run/netns"
+    static let initStatus = "/var/log/halab-init.status"
 
     func labFolder(_ lab: String) -> String { "\(stateRoot)/\(lab)" }
     func journal(_ lab: String) -> StateJournal { StateJournal(path: "\(labFolder(lab))/journal") }
@@ -64,31 +65,25 @@ public struct NamespaceBackend: LabBackend {
                              to: "\(labFolder(lab))/topology.json")
         if !FileSystem.isMountPoint(Self.netnsFolder) { try journal.append(.netnsMount) }
 
-        progress("switches: \(topology.segments.joined(separator: ", "))")
+        // Every namespace is journalled first, then all are made by one `ip -batch`.
+        let namespaces = (topology.segments + topology.nodes.map(\.name)).map { Self.netns(lab, $0) }
+        for ns in namespaces { try journal.append(.netns(ns)) }
+        progress("namespaces: \(namespaces.count) (switches: \(topology.segments.joined(separator: ", ")))")
+        try await Command.run("ip", ["-batch", "-"], input: namespaces.map { "netns add \($0)" }.joined(separator: "\n") + "\n")
+        // Per switch, one batch: its bridge, then each port: one end of a veth pair whose other
+        // end is made straight inside the node's namespace, named as the node's config names it.
         for segment in topology.segments {
-            let ns = Self.netns(lab, segment)
-            try journal.append(.netns(ns))
-            try await Command.run("ip", ["netns", "add", ns])
-            try await ip(ns, batch: ["link add br0 type bridge", "link set br0 up", "link set lo up"])
+            var commands = ["link add br0 type bridge", "link set br0 up", "link set lo up"]
+            for (nodeIndex, node) in topology.nodes.enumerated() {
+                for (index, interface) in node.interfaces.enumerated() where interface.segment == segment {
+                    let port = Self.portName(node: node.name, interface: interface.name, nodeIndex: nodeIndex, interfaceIndex: index)
+                    commands += ["link add \(port) type veth peer name \(interface.name) netns \(Self.netns(lab, node.name))",
+                                 "link set \(port) master br0 up"]
+                }
+            }
+            try await ip(Self.netns(lab, segment), batch: commands)
         }
         progress("nodes: \(topology.nodes.map(\.name).joined(separator: ", "))")
-        for (nodeIndex, node) in topology.nodes.enumerated() {
-            let ns = Self.netns(lab, node.name)
-            try journal.append(.netns(ns))
-            try await Command.run("ip", ["netns", "add", ns])
-            var switchPorts: [String: [String]] = [:]
-            for (index, interface) in node.interfaces.enumerated() {
-                let port = Self.portName(node: node.name, interface: interface.name, nodeIndex: nodeIndex, interfaceIndex: index)
-                // Both ends are made inside lab namespaces: the port in the switch's, the
-                // node's end moved straight into the node's.
-                let switchNS = Self.netns(lab, interface.segment)
-                try await ip(switchNS, batch: [
-                    "link add \(port) type veth peer name \(interface.name) netns \(ns)",
-                ])
-                switchPorts[switchNS, default: []].append("link set \(port) master br0 up")
-            }
-            for (switchNS, commands) in switchPorts { try await ip(switchNS, batch: commands) }
-        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for node in topology.nodes {
                 group.addTask { try await boot(lab, node) }
@@ -136,7 +131,7 @@ public struct NamespaceBackend: LabBackend {
         let bootScript = "\(folder)/boot.sh"
         try FileSystem.write(NodeFiles.bootScript(node: node, stateDirectory: folder),
                              to: bootScript, executable: true)
-        try? FileSystem.remove("\(folder)/ready")
+        try? FileSystem.remove("\(folder)/rw/var/upper\(Self.initStatus)")
         // setsid -f: the node is nobody's child but init's, and outlives this halab process.
         let start = "exec setsid -f nsenter --net=\(Self.netnsFolder)/\(ns) -- unshare --pid --mount --uts --fork"
             + " --mount-proc --propagation private -- /bin/sh \(bootScript) >>\(folder)/console.log 2>&1 </dev/null"
@@ -144,14 +139,15 @@ public struct NamespaceBackend: LabBackend {
         try await waitUntilReady(lab, node)
     }
 
-    /// halab-init writes `/run/halab-init.status` in the node once its services are started:
-    /// one line per service, `NAME ok` or `NAME failed`.
+    /// halab-init writes `/var/log/halab-init.status` in the node once its services are started:
+    /// one line per service, `NAME ok` or `NAME failed`. halab reads it where the node's writes
+    /// land, so waiting costs a file check, not a scan of /proc.
     func waitUntilReady(_ lab: String, _ node: NodeSpec) async throws {
         let start = ContinuousClock.now
         let netns = "\(Self.netnsFolder)/\(Self.netns(lab, node.name))"
+        var lastLook = start
         while ContinuousClock.now < start + .seconds(15) {
-            if let pid = initPid(lab, node.name),
-               let status = try? String(contentsOfFile: "/proc/\(pid)/root/run/halab-init.status", encoding: .utf8) {
+            if let status = readFile(lab, node: node.name, path: Self.initStatus) {
                 let failed = status.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map { $0.split(separator: " ")[0] }
                 guard failed.isEmpty else {
                     let console = (try? FileSystem.read("\(nodeFolder(lab, node.name))/console.log")) ?? ""
@@ -162,9 +158,10 @@ public struct NamespaceBackend: LabBackend {
                 }
                 return
             }
-            // Its boot script failed: nothing lives in the node any more.
-            if ContinuousClock.now > start + .milliseconds(500), ProcessTable.processes(inNetworkNamespace: netns).isEmpty {
-                break
+            // Its boot script failed: nothing lives in the node any more (looked at twice a second).
+            if ContinuousClock.now > lastLook + .milliseconds(500) {
+                if ProcessTable.processes(inNetworkNamespace: netns).isEmpty { break }
+                lastLook = ContinuousClock.now
             }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -257,8 +254,12 @@ public struct NamespaceBackend: LabBackend {
     /// exist yet) and returns when that happened. For measuring VRRP itself in benchmarks.
     public func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant {
         let ns = Self.netns(lab, node)
-        while !FileSystem.exists("\(Self.netnsFolder)/\(ns)") { try await Task.sleep(for: .milliseconds(1)) }
-        let seen = try await Command.watch("ip", ["-n", ns, "monitor", "address"]) { $0.contains(" \(address)/") }
+        // `ip netns add` makes the file before it mounts the namespace on it: wait for the mount.
+        while !FileSystem.isMountPoint("\(Self.netnsFolder)/\(ns)") { try await Task.sleep(for: .milliseconds(1)) }
+        // Bounded: it gives up after a minute, whatever happens to the lab.
+        let seen = try await Command.watch("timeout", ["60", "ip", "-n", ns, "monitor", "address"]) {
+            !$0.hasPrefix("Deleted") && $0.contains(" \(address)/")
+        }
         guard seen else { throw HALabError.commandFailed(command: "ip -n \(ns) monitor address", status: "ended", output: "") }
         return ContinuousClock.now
     }

@@ -149,7 +149,7 @@ public struct KeepalivedNodeConfig: Sendable, Equatable {
             case "virtual_router_id": instance.virtualRouterID = Int(try number(setting))
             case "priority": instance.priority = Int(try number(setting))
             case "advert_int": instance.advertInterval = try number(setting)
-            case "vrrp_version": instance.version = try version(setting)
+            case "version", "vrrp_version": instance.version = try version(setting)
             case "nopreempt": instance.preempt = false
             case "preempt_delay": instance.preemptDelay = try number(setting)
             case "unicast_src_ip": instance.unicastSource = try argument(setting)
