@@ -89,6 +89,20 @@ enum E2E {
         }
     }
 
+    /// A lab copy brought up, its scenario (or `scenarioFile` of it) verified, and taken down.
+    static func verify(_ labName: String, as name: String, scenarioFile: String? = nil) async throws -> VerifyReport {
+        let folder = try copy(labName, as: name)
+        defer { removeCopy(folder) }
+        var lab = try Lab.load(folder: folder)
+        if let scenarioFile { lab.scenario = try lab.loadScenario("\(folder)/\(scenarioFile)") }
+        let report = try await withLab(lab) { session, _ in try await Verifier.run(session, backend: "namespaces") { _ in } }
+        #expect(report.steps.count == lab.scenario.steps.count)
+        for step in report.steps {
+            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" }) \(step.actionError ?? "")")
+        }
+        return report
+    }
+
     static func runHalab(_ arguments: [String], asUser user: String? = nil) async throws -> CommandResult {
         if let user {
             return try await Command.run("setpriv", ["--reuid=\(user)", "--regid=nogroup", "--clear-groups", halab] + arguments, check: false)
@@ -101,19 +115,11 @@ enum E2E {
 @Suite(.serialized, .enabled(if: E2E.enabled, E2E.reason))
 struct EndToEndTests {
     @Test func verifyMasterBackupShowsTheDocumentsOutcomes() async throws {
-        let folder = try E2E.copy("master-backup", as: "e2e-master-backup")
-        defer { E2E.removeCopy(folder) }
-        let lab = try Lab.load(folder: folder)
-        let report = try await E2E.withLab(lab) { session, convergence in
-            #expect(convergence.started < convergence.answered)
-            return try await Verifier.run(session, backend: "namespaces") { _ in }
-        }
-
-        #expect(report.steps.map(\.name) == lab.scenario.steps.map(\.name))
-        for step in report.steps {
-            #expect(step.passed, "\(step.name): \(step.checks.map(\.seen)) \(step.actionError ?? "")")
-            for check in step.checks { #expect(check.heldAfter <= check.deadline) }
-        }
+        let report = try await E2E.verify("master-backup", as: "e2e-master-backup")
+        #expect(report.steps.map(\.name) == ["healthy, the VIP answers from nginx-1", "nginx stopped on nginx-1, the VIP answers from nginx-2",
+            "nginx started again on nginx-1, the VIP comes back (preemption)", "nginx-1 crashes, the VIP answers from nginx-2",
+            "nginx-1 boots again, the VIP comes back"])
+        for check in report.steps.flatMap(\.checks) { #expect(check.heldAfter <= check.deadline) }
         // (a) The document's first curl, headers included.
         #expect(report.steps[0].checks.first?.seen == "status 200, Server: nginx, body 'nginx-1'")
         // (b)–(e): who answered after each action.
@@ -163,14 +169,8 @@ struct EndToEndTests {
     }
 
     @Test func verifyThreeNodeChecksTheModelLive() async throws {
-        let folder = try E2E.copy("three-node", as: "e2e-three-node")
-        defer { E2E.removeCopy(folder) }
-        let lab = try Lab.load(folder: folder)
-        let report = try await E2E.withLab(lab) { session, _ in try await Verifier.run(session, backend: "namespaces") { _ in } }
+        let report = try await E2E.verify("three-node", as: "e2e-three-node")
         #expect(report.steps.count == 15)
-        for step in report.steps {
-            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" })")
-        }
         // The labs.md rows, as seen live.
         let holders = report.steps.map { $0.checks.first?.seen ?? "" }
         #expect(holders.prefix(4) == ["held by nginx-1", "held by nginx-2", "held by nginx-3", "held by nginx-1"])
@@ -179,27 +179,13 @@ struct EndToEndTests {
     }
 
     @Test func networkFaultsOnMasterBackup() async throws {
-        let folder = try E2E.copy("master-backup", as: "e2e-net-faults")
-        defer { E2E.removeCopy(folder) }
-        var lab = try Lab.load(folder: folder)
-        lab.scenario = try lab.loadScenario("\(folder)/network-faults.yaml")
-        let report = try await E2E.withLab(lab) { session, _ in try await Verifier.run(session, backend: "namespaces") { _ in } }
-        #expect(report.steps.count == lab.scenario.steps.count)
-        for step in report.steps {
-            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" })")
-        }
+        let report = try await E2E.verify("master-backup", as: "e2e-net-faults", scenarioFile: "network-faults.yaml")
         // The split brain is seen, not assumed.
         #expect(report.steps[1].checks.first?.seen == "held by nginx-1 and nginx-2 (split brain)")
     }
 
     @Test func unicastPairSurvivesWhatSplitsTheMulticastOne() async throws {
-        let folder = try E2E.copy("master-backup-unicast", as: "e2e-unicast")
-        defer { E2E.removeCopy(folder) }
-        let lab = try Lab.load(folder: folder)
-        let report = try await E2E.withLab(lab) { session, _ in try await Verifier.run(session, backend: "namespaces") { _ in } }
-        for step in report.steps {
-            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" })")
-        }
+        let report = try await E2E.verify("master-backup-unicast", as: "e2e-unicast")
         #expect(report.steps[1].checks.first?.seen == "held by nginx-1")
     }
 
@@ -261,6 +247,42 @@ struct EndToEndTests {
             #expect(error?.description.hasPrefix("delay needs the kernel's netem queueing discipline (sch_netem)") == true)
             #expect(E2E.backend.faults(lab.name).isEmpty)
         }
+    }
+
+    @Test func aMeasuredCrashFailoverIsWithinItsTimerBound() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-measure")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        try await E2E.withLab(lab) { session, _ in
+            let measured = try #require(try await session.measure(.kill(node: "nginx-1")).first)
+            #expect(measured.from == "nginx-1")
+            #expect(measured.to == "nginx-2")
+            #expect(measured.failed > 0)
+            // nginx-2's Master_Down_Interval: 3 × 1 s + (256 − 90) / 256 s, from the last advert it heard.
+            #expect(abs(measured.bound - (3 + 166.0 / 256)) < 1e-9)
+            #expect(measured.withinBound, "\(measured.summary)")
+            #expect(measured.recovery > 3 - 1.0)  // the last advert was at most one interval before the crash
+            #expect(measured.interval < 0.015, "probe interval \(measured.interval)")
+        }
+    }
+
+    @Test func verifyWritesATimeline() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-timeline")
+        defer { E2E.removeCopy(folder) }
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("halab-timeline-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let result = try await E2E.runHalab(["verify", folder, "--timeline", output, "--json", "\(output)/report.json"])
+        #expect(result.exitCode == 0, "\(result.errorOutput)")
+        let svg = try String(contentsOfFile: "\(output)/e2e-timeline.svg", encoding: .utf8)
+        #expect(svg.contains("nginx-1 ×") && svg.contains("nginx-2 ×") && svg.contains("failed ("))
+        #expect(svg.contains("Entering MASTER STATE"))  // keepalived's own state changes, as marks
+        let html = try String(contentsOfFile: "\(output)/e2e-timeline.html", encoding: .utf8)
+        #expect(html.contains("<svg"))
+        let report = try JSONDecoder().decode(VerifyReport.self, from: Data(contentsOf: URL(fileURLWithPath: "\(output)/report.json")))
+        let crash = try #require(report.steps.first { $0.action == "chaos kill nginx-1" }?.outages?.first)
+        #expect(crash.withinBound, "\(crash.summary)")
+        #expect(crash.to == "nginx-2")
+        #expect(result.errorOutput.contains("outages (probe every"))
     }
 
     @Test func aFailedExpectationShowsExpectedSeenAndLogs() async throws {

@@ -95,3 +95,29 @@ import FoundationXML
         #expect(html.contains("<td>crash &amp; burn</td><td>10.33.1.100</td><td>nginx-1 → nginx-2</td>"))
     }
 }
+
+@Suite struct LabGeneratorTests {
+    @Test func generatedGroupLoadsWithTheRightHolder() throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("halab-gen-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let folder = try LabGenerator.group(size: 8, in: parent, sharedFrom: "\(KeepalivedConfigTests.labs)/master-backup")
+        let lab = try Lab.load(folder: folder)
+        #expect(lab.name == "group-8")
+        #expect(lab.topology.nodes.count == 9)
+        #expect(lab.instances.map(\.priority) == Array((243...250).reversed()))
+        #expect(lab.healthyHolders.map(\.node) == ["node-1"])
+        #expect(throws: HALabError.self) { try LabGenerator.group(size: 65, in: parent, sharedFrom: folder) }
+    }
+
+    @Test func tunedMasterBackupIsVRRPv3WithFastAdverts() throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("halab-gen-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let lab = try Lab.load(folder: try LabGenerator.tunedMasterBackup(from: "\(KeepalivedConfigTests.labs)/master-backup", in: parent))
+        #expect(lab.instances.map(\.version) == [3, 3])
+        #expect(lab.instances.map(\.advertInterval) == [0.1, 0.1])
+        #expect(lab.instances.map { $0.trackedScripts[0].interval } == [1, 1])
+        // A crash of nginx-1: nginx-2 takes over after 3 × 0.1 + 0.1 × (256 − 90) / 256 s.
+        var model = lab.vrrpModel()
+        #expect(abs(model.apply(.crash(node: "nginx-1")) - (0.3 + 0.1 * 166 / 256)) < 1e-9)
+    }
+}

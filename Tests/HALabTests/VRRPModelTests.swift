@@ -125,7 +125,9 @@ import Testing
 
     @Test func weightZeroMeansFault() {
         var model = Self.model([100, 90], weight: 0)
-        model.apply(.stopService("nginx", node: "n1"))
+        let bound = model.apply(.stopService("nginx", node: "n1"))
+        // The check's 2 s, then only n2's skew: n1 left with a priority-0 advert.
+        #expect(abs(bound - (2 + 166.0 / 256)) < 1e-9)
         #expect(model.role(node: "n1", instance: "VI_1") == .fault)
         #expect(model.holders(of: "10.33.1.100") == ["n2"])
     }
@@ -135,7 +137,8 @@ import Testing
         let bound = model.apply(.linkDown(node: "n1"))
         #expect(model.role(node: "n1", instance: "VI_1") == .fault)
         #expect(model.holders(of: "10.33.1.100") == ["n2"])
-        #expect(bound > 0)
+        // Its link is down, so no priority-0 advert reaches n2: the full Master_Down_Interval.
+        #expect(abs(bound - (3 + 166.0 / 256)) < 1e-9)
         model.apply(.linkUp(node: "n1"))
         #expect(model.holders(of: "10.33.1.100") == ["n1"])
     }

@@ -299,10 +299,11 @@ public struct VRRPModel: Sendable {
                     detection = instance.trackedScripts.filter { Self.servicesChecked(by: $0).contains(service) }
                         .map { $0.interval * Double($0.rise) }.max() ?? 0
                 }
-                // A master that left cleanly (keepalived stopped, FAULT) sent priority 0: skew only.
+                // A master that left cleanly (keepalived stopped, FAULT by a check) sent priority 0:
+                // skew only. One whose link went down could not send it: the full interval.
                 let cleanLeave: Bool = {
                     if case .stopService("keepalived", _) = cause { return true }
-                    return (mastersBefore[group] ?? []).contains { roles[$0] == .fault }
+                    return (mastersBefore[group] ?? []).contains { roles[$0] == .fault && states[instances[$0].node]?.linkUp == true }
                 }()
                 let wait = cleanLeave ? instance.skewTime(priority: newPriority) : instance.masterDownInterval(priority: newPriority)
                 let preempting = (mastersBefore[group] ?? []).contains { roles[$0] == .backup }
