@@ -42,11 +42,11 @@ struct Bench: AsyncParsableCommand {
         print(row("lab", ["nodes", "started", "vip-set", "answered", "halab", "keepalived", "down", "MiB/node"]))
         for folder in folders {
             let lab = try Lab.load(folder: folder)
-            var results: [UpDownBenchmark.Run] = []
-            for _ in 0..<runs { results.append(try await UpDownBenchmark.run(lab, backend: Environment.backend)) }
-            let median = { (value: (UpDownBenchmark.Run) -> Double) in UpDownBenchmark.median(results.map(value)) }
+            var results: [Benchmarks.Run] = []
+            for _ in 0..<runs { results.append(try await Benchmarks.run(lab, backend: Environment.backend)) }
+            let median = { (value: (Benchmarks.Run) -> Double) in Benchmarks.median(results.map(value)) }
             let servers = lab.topology.nodes.filter { !$0.services.isEmpty }.map(\.name)
-            let memory = UpDownBenchmark.median(results.flatMap { run in servers.map { Double(run.memoryKiB[$0] ?? 0) } }) / 1024
+            let memory = Benchmarks.median(results.flatMap { run in servers.map { Double(run.memoryKiB[$0] ?? 0) } }) / 1024
             print(row(lab.name, ["\(lab.topology.nodes.count)"] + [median(\.nodesStarted), median(\.vipAssigned), median(\.answered),
                   median(\.harnessShare), median(\.electionShare), median(\.down)].map { String(format: "%.3f", $0) }
                   + [String(format: "%.1f", memory)]))
@@ -68,11 +68,11 @@ struct Bench: AsyncParsableCommand {
             do {
                 print("\nclient-seen outage in \(lab.name) (advert_int \(lab.instances[0].advertInterval) s, VRRPv\(lab.instances[0].version)), median of \(runs):")
                 print(row("fault", ["outage", "recovered", "bound", "failed", "max-over"]))
-                for (fault, measured) in try await UpDownBenchmark.outages(session, faults: faults, runs: runs) {
+                for (fault, measured) in try await Benchmarks.outages(session, faults: faults, runs: runs) {
                     let over = measured.map { $0.recovery - $0.bound }.max() ?? 0
-                    print(row(fault.description, [UpDownBenchmark.median(measured.map(\.window)), UpDownBenchmark.median(measured.map(\.recovery)),
-                                                  UpDownBenchmark.median(measured.map(\.bound))].map { String(format: "%.3f", $0) }
-                          + ["\(Int(UpDownBenchmark.median(measured.map { Double($0.failed) })))", String(format: "%+.3f", over)]))
+                    print(row(fault.description, [Benchmarks.median(measured.map(\.window)), Benchmarks.median(measured.map(\.recovery)),
+                                                  Benchmarks.median(measured.map(\.bound))].map { String(format: "%.3f", $0) }
+                          + ["\(Int(Benchmarks.median(measured.map { Double($0.failed) })))", String(format: "%+.3f", over)]))
                 }
             } catch {
                 try await Environment.backend.down(lab.name)
@@ -90,7 +90,7 @@ struct Bench: AsyncParsableCommand {
         var lags: [Double] = []
         do {
             for _ in 0..<runs {
-                lags.append(try await UpDownBenchmark.probeLag(session, backend: Environment.backend, crash: "nginx-1", backup: "nginx-2"))
+                lags.append(try await Benchmarks.probeLag(session, backend: Environment.backend, crash: "nginx-1", backup: "nginx-2"))
             }
         } catch {
             try await Environment.backend.down(lab.name)
@@ -98,7 +98,7 @@ struct Bench: AsyncParsableCommand {
         }
         try await Environment.backend.down(lab.name)
         print("\nprobe accuracy: first good answer after a crash − keepalived setting the VIP on the backup, median of \(runs): "
-              + String(format: "%.3f s", UpDownBenchmark.median(lags)) + " (runs: " + lags.map { String(format: "%.3f", $0) }.joined(separator: " ") + ")")
+              + String(format: "%.3f s", Benchmarks.median(lags)) + " (runs: " + lags.map { String(format: "%.3f", $0) }.joined(separator: " ") + ")")
     }
 
     func row(_ label: String, _ cells: [String]) -> String {

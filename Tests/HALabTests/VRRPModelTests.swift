@@ -275,9 +275,13 @@ import Testing
             virtual_server 10.0.0.1 80 {
                 delay_loop 6
             }
+            vrrp_instance VI_1 {
+                virtual_router_id 51
+                garp_master_delay 1
+            }
             """))
-        #expect(config.notModelled.map(\.keyword) == ["enable_script_security", "virtual_server"])
-        #expect(ConfigCheck.lint([config]).map(\.location) == ["k.conf:2", "k.conf:4"])
+        #expect(config.notModelled.map(\.keyword) == ["enable_script_security", "virtual_server", "garp_master_delay"])
+        #expect(ConfigCheck.lint([config]).map(\.location) == ["k.conf:2", "k.conf:4", "k.conf:9"])
     }
 
     @Test func includesFollowGlobsInTheNodesFiles() throws {

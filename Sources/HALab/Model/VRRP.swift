@@ -127,7 +127,7 @@ public struct KeepalivedNodeConfig: Sendable, Equatable {
         for item in items {
             switch item.keyword {
             case "global_defs", "vrrp_script": continue
-            case "vrrp_instance": config.instances.append(try instance(item, node: node, scripts: scripts, defaultVersion: defaultVersion))
+            case "vrrp_instance": config.instances.append(try instance(item, node: node, scripts: scripts, defaultVersion: defaultVersion, note: note))
             case "vrrp_sync_group":
                 let group = (item.block ?? []).first { $0.keyword == "group" }
                 config.syncGroups.append(VRRPSyncGroup(name: try argument(item), instances: (group?.block ?? []).map(\.keyword),
@@ -138,7 +138,8 @@ public struct KeepalivedNodeConfig: Sendable, Equatable {
         return config
     }
 
-    static func instance(_ item: ConfigItem, node: String, scripts: [String: VRRPScript], defaultVersion: Int) throws -> VRRPInstance {
+    static func instance(_ item: ConfigItem, node: String, scripts: [String: VRRPScript], defaultVersion: Int,
+                         note: (ConfigItem) -> Void) throws -> VRRPInstance {
         var instance = VRRPInstance(name: try argument(item), node: node, location: location(item))
         instance.version = defaultVersion
         for setting in item.block ?? [] {
@@ -173,7 +174,7 @@ public struct KeepalivedNodeConfig: Sendable, Equatable {
                     }
                     instance.trackedScripts.append(script)
                 }
-            default: break  // garp_*, notify*, … change no outcome halab models
+            default: note(setting)  // garp_*, notify*, …: kept, reported, not modelled
             }
         }
         guard instance.virtualRouterID > 0 else {

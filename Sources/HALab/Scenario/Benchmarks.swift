@@ -1,7 +1,8 @@
 import Foundation
 
-/// Times `up` and `down` of a lab, and splits `up` into halab's share and keepalived's.
-public enum UpDownBenchmark {
+/// What `halab bench` measures: `up` and `down` (halab's share split from keepalived's), the
+/// outage each fault costs, and the probe against keepalived itself.
+public enum Benchmarks {
     public struct Run: Sendable {
         /// From the start of `up` until every node's services were started (keepalived running).
         public var nodesStarted: Double
