@@ -181,7 +181,7 @@ public struct NamespaceBackend: LabBackend {
     public func isRunning(_ lab: String, node: String) -> Bool { initPid(lab, node) != nil }
 
     public func processes(_ lab: String, node: String) -> [HostProcess] {
-        ProcessTable.processes(inNetworkNamespace: "\(Self.netnsFolder)/\(Self.netns(lab, node))")
+        ProcessTable.processes(inNetworkNamespace: "\(Self.netnsFolder)/\(Self.netns(lab, node))", measuringMemory: true)
             .filter { $0.pidInNamespace != $0.pid }  // inside the node's PID namespace
     }
 

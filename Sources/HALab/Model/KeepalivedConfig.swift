@@ -45,16 +45,8 @@ public enum KeepalivedConfig {
         try parse(file: file, source: .text(text))
     }
 
-    /// Missing include targets, as keepalived warns of them: `(file:line, pattern)`.
-    public static func unmatchedIncludes(file: String, source: Source) throws -> [(location: String, pattern: String)] {
-        var lines: [(file: String, line: Int, words: [String])] = []
-        try collect(file: file, source: source, depth: 0, into: &lines, keepIncludes: true)
-        return lines.filter { $0.words.first == "include" && $0.words.count > 1 && source.expand($0.words[1], $0.file).isEmpty }
-            .map { ("\($0.file):\($0.line)", $0.words[1]) }
-    }
-
     private static func collect(file: String, source: Source, depth: Int,
-                                into lines: inout [(file: String, line: Int, words: [String])], keepIncludes: Bool = false) throws {
+                                into lines: inout [(file: String, line: Int, words: [String])]) throws {
         guard depth < 8 else {
             throw HALabError.badLabFile(file: file, line: nil, message: "includes nest more than 8 deep (an include loop?)")
         }
@@ -65,9 +57,8 @@ public enum KeepalivedConfig {
                 guard words.count == 2 else {
                     throw HALabError.badLabFile(file: file, line: index + 1, message: "include takes one path or glob")
                 }
-                if keepIncludes { lines.append((file, index + 1, words)) }
                 for included in source.expand(words[1], file) {
-                    try collect(file: included, source: source, depth: depth + 1, into: &lines, keepIncludes: keepIncludes)
+                    try collect(file: included, source: source, depth: depth + 1, into: &lines)
                 }
             } else if !words.isEmpty {
                 lines.append((file, index + 1, words))

@@ -313,24 +313,26 @@ public struct LabSession: Sendable {
 
     /// The nodes that carry `address` on an interface right now (more than one: split brain).
     public func holders(of address: String) async throws -> [String] {
-        var holders: [String] = []
-        for node in lab.topology.nodes where try await backend.addresses(lab.name, node: node.name).contains(where: {
-            $0.split(separator: "/").first.map(String.init) == address
-        }) {
-            holders.append(node.name)
-        }
-        return holders
+        try await carriers(of: [address])[address] ?? []
     }
 
     /// The nodes that carry each VIP on an interface right now (more than one: split brain).
     public func vipHolders() async throws -> [(address: String, nodes: [String])] {
+        let addresses = lab.virtualAddresses.map(\.address)
+        let carried = try await carriers(of: Set(addresses))
+        return addresses.map { ($0, carried[$0] ?? []) }
+    }
+
+    /// Which nodes have each of `addresses` on their interfaces: one look at every node.
+    func carriers(of addresses: Set<String>) async throws -> [String: [String]] {
         var carried: [String: [String]] = [:]
         for node in lab.topology.nodes {
             for address in try await backend.addresses(lab.name, node: node.name) {
-                carried[String(address.split(separator: "/")[0]), default: []].append(node.name)
+                let bare = String(address.split(separator: "/")[0])
+                if addresses.contains(bare) { carried[bare, default: []].append(node.name) }
             }
         }
-        return lab.virtualAddresses.map { ($0.address, carried[$0.address] ?? []) }
+        return carried
     }
 
     /// One node's view of one VRRP instance, as keepalived itself reports it.

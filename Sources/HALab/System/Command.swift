@@ -25,19 +25,11 @@ public enum Command {
     public static func run(
         _ program: String, _ arguments: [String], input: String? = nil, check: Bool = true
     ) async throws -> CommandResult {
-        let result: CommandResult
-        do {
-            let environment = Environment.inherit.updating(["PATH": path])
+        let result = try await launching(program, arguments) {
             let executed = try await Subprocess.run(
-                .named(program), arguments: Arguments(arguments), environment: environment,
-                input: .string(input ?? ""),
-                output: .string(limit: 1 << 22), error: .string(limit: 1 << 20))
-            result = CommandResult(
-                exitCode: code(of: executed.terminationStatus),
-                output: executed.standardOutput, errorOutput: executed.standardError)
-        } catch {
-            throw HALabError.commandFailed(
-                command: describe(program, arguments), status: "could not start", output: "\(error)")
+                $0, input: .string(input ?? ""), output: .string(limit: 1 << 22), error: .string(limit: 1 << 20))
+            return CommandResult(exitCode: code(of: executed.terminationStatus),
+                                 output: executed.standardOutput, errorOutput: executed.standardError)
         }
         if check && !result.succeeded {
             throw HALabError.commandFailed(
@@ -50,16 +42,10 @@ public enum Command {
     /// Runs `program` with halab's own standard input, output and error (for `halab exec`),
     /// and returns its exit code.
     public static func runAttached(_ program: String, _ arguments: [String]) async throws -> Int32 {
-        do {
+        try await launching(program, arguments) {
             let executed = try await Subprocess.run(
-                .named(program), arguments: Arguments(arguments),
-                environment: Environment.inherit.updating(["PATH": path]),
-                input: .currentStandardInput, output: .currentStandardOutput,
-                error: .currentStandardError)
+                $0, input: .currentStandardInput, output: .currentStandardOutput, error: .currentStandardError)
             return code(of: executed.terminationStatus)
-        } catch {
-            throw HALabError.commandFailed(
-                command: describe(program, arguments), status: "could not start", output: "\(error)")
         }
     }
 
@@ -68,22 +54,14 @@ public enum Command {
     public static func watch(_ program: String, _ arguments: [String], until predicate: @escaping @Sendable (String) -> Bool)
         async throws -> Bool
     {
-        do {
-            let executed = try await Subprocess.run(
-                .named(program), arguments: Arguments(arguments),
-                environment: Environment.inherit.updating(["PATH": path]),
-                input: .none, output: .sequence, error: .discarded
-            ) { execution in
+        try await launching(program, arguments) {
+            try await Subprocess.run($0, input: .none, output: .sequence, error: .discarded) { execution in
                 for try await line in execution.standardOutput.strings() where predicate(line) {
                     try? execution.send(signal: .terminate)
                     return true
                 }
                 return false
-            }
-            return executed.closureResult
-        } catch {
-            throw HALabError.commandFailed(
-                command: describe(program, arguments), status: "could not start", output: "\(error)")
+            }.closureResult
         }
     }
 
@@ -92,25 +70,35 @@ public enum Command {
     public static func run(_ program: String, _ arguments: [String], until stop: @escaping @Sendable () async -> Void)
         async throws -> CommandResult
     {
-        do {
+        try await launching(program, arguments) {
             let executed = try await Subprocess.run(
-                .named(program), arguments: Arguments(arguments),
-                environment: Environment.inherit.updating(["PATH": path]),
-                input: .none, output: .string(limit: 1 << 26), error: .string(limit: 1 << 16)
+                $0, input: .none, output: .string(limit: 1 << 26), error: .string(limit: 1 << 16)
             ) { execution in
                 await stop()
                 try? execution.send(signal: .terminate)
             }
             return CommandResult(exitCode: code(of: executed.terminationStatus),
                                  output: executed.standardOutput, errorOutput: executed.standardError)
-        } catch {
-            throw HALabError.commandFailed(command: describe(program, arguments), status: "could not start", output: "\(error)")
         }
     }
 
     /// Whether `program` is found on halab's PATH.
     public static func exists(_ program: String) -> Bool {
         path.split(separator: ":").contains { FileSystem.isExecutable("\($0)/\(program)") }
+    }
+
+    /// Runs `body` with the program's configuration (halab's PATH); a failure to start it
+    /// becomes one `.commandFailed` naming the command.
+    private static func launching<T>(_ program: String, _ arguments: [String],
+                                     _ body: (Configuration) async throws -> T) async throws -> T {
+        let configuration = Configuration(
+            executable: program.contains("/") ? .path(FilePath(program)) : .name(program),
+            arguments: Arguments(arguments), environment: Environment.inherit.updating(["PATH": path]))
+        do {
+            return try await body(configuration)
+        } catch {
+            throw HALabError.commandFailed(command: describe(program, arguments), status: "could not start", output: "\(error)")
+        }
     }
 
     static func describe(_ program: String, _ arguments: [String]) -> String {
@@ -125,9 +113,3 @@ public enum Command {
     }
 }
 
-extension Executable {
-    /// A path if `program` has a '/', else a name looked up on PATH.
-    static func named(_ program: String) -> Executable {
-        program.contains("/") ? .path(FilePath(program)) : .name(program)
-    }
-}

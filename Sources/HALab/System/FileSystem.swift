@@ -67,12 +67,6 @@ enum FileSystem {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
     }
 
-    /// Every regular file below `path`, as paths relative to it.
-    static func filesBelow(_ path: String) -> [String] {
-        guard let walker = FileManager.default.enumerator(atPath: path) else { return [] }
-        return walker.compactMap { $0 as? String }.filter { !isDirectory("\(path)/\($0)") }.sorted()
-    }
-
     /// The inode of a file, to tell namespaces apart.
     static func inode(_ path: String) -> UInt64? {
         var info = stat()

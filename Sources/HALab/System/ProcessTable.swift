@@ -14,8 +14,9 @@ public struct HostProcess: Sendable, Equatable {
 /// Finds processes by the namespaces they live in: exact, and needs no PID bookkeeping that
 /// a crash of halab could lose.
 enum ProcessTable {
-    /// Every process whose network namespace is the one pinned at `netnsPath`.
-    static func processes(inNetworkNamespace netnsPath: String) -> [HostProcess] {
+    /// Every process whose network namespace is the one pinned at `netnsPath`; with
+    /// `measuringMemory`, its proportional set size too (reading smaps is not free).
+    static func processes(inNetworkNamespace netnsPath: String, measuringMemory: Bool = false) -> [HostProcess] {
         guard let inode = FileSystem.inode(netnsPath) else { return [] }
         let wanted = "net:[\(inode)]"
         var found: [HostProcess] = []
@@ -25,7 +26,7 @@ enum ProcessTable {
                   let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8)
             else { continue }
             var process = parse(status: status, pid: pid)
-            process.proportionalKiB = proportionalSize(pid)
+            if measuringMemory { process.proportionalKiB = proportionalSize(pid) }
             found.append(process)
         }
         return found
