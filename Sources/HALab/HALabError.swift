@@ -20,6 +20,8 @@ public enum HALabError: Error, CustomStringConvertible, Equatable {
     case commandFailed(command: String, status: String, output: String)
     /// The words of a command (CLI or scenario step) are off.
     case usage(String)
+    /// A libvirt call failed; `message` is libvirt's own.
+    case libvirt(operation: String, message: String)
     /// `halab up` saw the lab start, but the VIPs did not answer as expected in time.
     case notConverged(String)
 
@@ -52,6 +54,8 @@ public enum HALabError: Error, CustomStringConvertible, Equatable {
             return "'\(command)' failed (\(status))" + (detail.isEmpty ? "" : ": \(detail)")
         case .usage(let message):
             return message
+        case .libvirt(let operation, let message):
+            return "libvirt could not \(operation): \(message)"
         case .notConverged(let message):
             return message
         }

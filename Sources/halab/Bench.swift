@@ -43,7 +43,7 @@ struct Bench: AsyncParsableCommand {
         for folder in folders {
             let lab = try Lab.load(folder: folder)
             var results: [Benchmarks.Run] = []
-            for _ in 0..<runs { results.append(try await Benchmarks.run(lab, backend: Environment.backend)) }
+            for _ in 0..<runs { results.append(try await Benchmarks.run(lab, backend: Environment.namespaces)) }
             let median = { (value: (Benchmarks.Run) -> Double) in Benchmarks.median(results.map(value)) }
             let servers = lab.topology.nodes.filter { !$0.services.isEmpty }.map(\.name)
             let memory = Benchmarks.median(results.flatMap { run in servers.map { Double(run.memoryKiB[$0] ?? 0) } }) / 1024
@@ -64,7 +64,7 @@ struct Bench: AsyncParsableCommand {
         ]
         for folder in [template, try LabGenerator.tunedMasterBackup(from: template, in: scratch)] {
             let lab = try Lab.load(folder: folder)
-            let (session, _) = try await LabSession.up(lab, backend: Environment.backend) { _ in }
+            let (session, _) = try await LabSession.up(lab, backend: Environment.namespaces) { _ in }
             do {
                 print("\nclient-seen outage in \(lab.name) (advert_int \(lab.instances[0].advertInterval) s, VRRPv\(lab.instances[0].version)), median of \(runs):")
                 print(row("fault", ["outage", "recovered", "bound", "failed", "max-over"]))
@@ -75,10 +75,10 @@ struct Bench: AsyncParsableCommand {
                           + ["\(Int(Benchmarks.median(measured.map { Double($0.failed) })))", String(format: "%+.3f", over)]))
                 }
             } catch {
-                try await Environment.backend.down(lab.name)
+                try await Environment.namespaces.down(lab.name)
                 throw error
             }
-            try await Environment.backend.down(lab.name)
+            try await Environment.namespaces.down(lab.name)
         }
         print("(outage: last good answer before to first good after; recovered: from the fault; bound: the VRRP timers';",
               "max-over: the largest recovered − bound of all runs)")
@@ -86,17 +86,17 @@ struct Bench: AsyncParsableCommand {
 
     func probe() async throws {
         let lab = try Environment.loadLab("master-backup")
-        let (session, _) = try await LabSession.up(lab, backend: Environment.backend) { _ in }
+        let (session, _) = try await LabSession.up(lab, backend: Environment.namespaces) { _ in }
         var lags: [Double] = []
         do {
             for _ in 0..<runs {
-                lags.append(try await Benchmarks.probeLag(session, backend: Environment.backend, crash: "nginx-1", backup: "nginx-2"))
+                lags.append(try await Benchmarks.probeLag(session, backend: Environment.namespaces, crash: "nginx-1", backup: "nginx-2"))
             }
         } catch {
-            try await Environment.backend.down(lab.name)
+            try await Environment.namespaces.down(lab.name)
             throw error
         }
-        try await Environment.backend.down(lab.name)
+        try await Environment.namespaces.down(lab.name)
         print("\nprobe accuracy: first good answer after a crash − keepalived setting the VIP on the backup, median of \(runs): "
               + String(format: "%.3f s", Benchmarks.median(lags)) + " (runs: " + lags.map { String(format: "%.3f", $0) }.joined(separator: " ") + ")")
     }

@@ -3,7 +3,7 @@ import HALab
 
 struct Down: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Remove a lab: every namespace, process and file it made. Safe to repeat; works after a crash of halab.")
+        abstract: "Remove a lab: every namespace, process, VM and file it made. Safe to repeat; works after a crash of halab.")
 
     @Argument(help: "The lab (default: the only one up).")
     var lab: String?
@@ -12,7 +12,7 @@ struct Down: AsyncParsableCommand {
     var all = false
 
     func run() async throws {
-        let backend = Environment.backend
+        let backend = Environment.namespaces
         let labs: [String]
         if all {
             labs = backend.labsUp()
@@ -25,7 +25,7 @@ struct Down: AsyncParsableCommand {
         }
         if labs.isEmpty { print("no lab is up") }
         for lab in labs {
-            let removed = try await backend.down(lab)
+            let removed = try await Environment.backend(ofLab: lab).down(lab)
             print(removed ? "\(lab) is down" : "\(lab) was not up")
         }
     }

@@ -7,7 +7,8 @@ struct HALabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "halab",
         abstract: "Build high-availability labs (nginx + keepalived) on this machine, break them, prove what clients see.",
-        subcommands: [Up.self, Down.self, Status.self, Logs.self, Exec.self, Curl.self, Chaos.self, Verify.self, Check.self, Bench.self])
+        subcommands: [Up.self, Down.self, Status.self, Logs.self, Exec.self, Curl.self, Chaos.self, Verify.self, Check.self, Bench.self,
+                      Image.self])
 }
 
 /// What every command needs: where labs are, and the backend.
@@ -17,7 +18,12 @@ enum Environment {
         return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
 
-    static var backend: NamespaceBackend { NamespaceBackend(initProgram: "\(executableFolder)/halab-init") }
+    static var namespaces: NamespaceBackend { NamespaceBackend(initProgram: "\(executableFolder)/halab-init") }
+
+    /// The backend a lab that is up was built on (the journal says); namespaces otherwise.
+    static func backend(ofLab lab: String) -> any LabBackend {
+        LibvirtBackend.uri(ofLab: lab).map { LibvirtBackend(uri: $0) } ?? namespaces
+    }
 
     /// Named labs are looked up in ./labs, $HALAB_LABS, and the labs/ of the checkout halab was built in.
     static var labFolders: [String] {
@@ -43,5 +49,34 @@ struct LabOption: ParsableArguments {
     @Option(name: .long, help: "The lab to act on (needed only when several are up).")
     var lab: String?
 
-    func session() throws -> LabSession { try LabSession.attach(lab, backend: Environment.backend) }
+    func session() throws -> LabSession {
+        // Every backend keeps its labs under /run/halab: find the lab, then its backend.
+        let found = try LabSession.attach(lab, backend: Environment.namespaces)
+        return LabSession(lab: found.lab, backend: Environment.backend(ofLab: found.lab.name))
+    }
+}
+
+/// Where a new lab is built.
+struct BackendOptions: ParsableArguments {
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case namespaces, libvirt
+    }
+
+    @Option(help: "namespaces (each node a set of Linux namespaces) or libvirt (each node a VM).")
+    var backend: Kind = .namespaces
+
+    @Option(help: "The libvirt URI, for --backend libvirt (qemu+ssh://HOST/system for another host).")
+    var connect = "qemu:///system"
+
+    @Option(help: "The libvirt domain type, kvm or qemu (default: KVM if it really runs a guest here, else qemu).")
+    var domainType: String?
+
+    var name: String { backend == .libvirt ? "libvirt" : "namespaces" }
+
+    func make() -> any LabBackend {
+        switch backend {
+        case .namespaces: Environment.namespaces
+        case .libvirt: LibvirtBackend(uri: connect, domainType: domainType)
+        }
+    }
 }

@@ -8,10 +8,12 @@ struct Up: AsyncParsableCommand {
     @Argument(help: "A lab name (a folder under labs/) or a path to a lab folder.")
     var lab: String
 
+    @OptionGroup var backend: BackendOptions
+
     func run() async throws {
         let lab = try Environment.loadLab(lab)
-        progress("→ bringing up \(lab.name) (\(lab.topology.nodes.count) nodes)")
-        let (session, convergence) = try await LabSession.up(lab, backend: Environment.backend) { progress("  \($0)") }
+        progress("→ bringing up \(lab.name) (\(lab.topology.nodes.count) nodes, \(backend.name))")
+        let (session, convergence) = try await LabSession.up(lab, backend: backend.make()) { progress("  \($0)") }
         try await printOverview(session)
         print("up in \(formatSeconds(convergence.answered)) (nodes started after \(formatSeconds(convergence.started)); the rest is VRRP's election)")
     }

@@ -25,14 +25,16 @@ struct Verify: AsyncParsableCommand {
     @Flag(help: "Leave the lab up afterwards.")
     var keep = false
 
+    @OptionGroup var backendOptions: BackendOptions
+
     func run() async throws {
         var lab = try Environment.loadLab(lab)
         if let scenario {
             let file = scenario.contains("/") || FileManager.default.fileExists(atPath: scenario) ? scenario : "\(lab.folder)/\(scenario)"
             lab.scenario = try lab.loadScenario(file)
         }
-        let backend = Environment.backend
-        let wasUp = backend.labsUp().contains(lab.name)
+        let wasUp = Environment.namespaces.labsUp().contains(lab.name)
+        let backend = wasUp ? Environment.backend(ofLab: lab.name) : backendOptions.make()
         let session: LabSession
         if wasUp {
             session = LabSession(lab: lab, backend: backend)
@@ -44,7 +46,7 @@ struct Verify: AsyncParsableCommand {
         }
         let report: VerifyReport
         do {
-            report = try await Verifier.run(session, backend: "namespaces", probe: timeline != nil) { progress($0) }
+            report = try await Verifier.run(session, backend: backend is LibvirtBackend ? "libvirt" : "namespaces", probe: timeline != nil) { progress($0) }
             if let timeline { try writeTimeline(report, session: session, folder: timeline) }
         } catch {
             if !wasUp && !keep { _ = try? await backend.down(lab.name) }

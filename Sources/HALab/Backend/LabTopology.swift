@@ -45,6 +45,18 @@ public struct NodeSpec: Sendable, Codable, Equatable {
     }
 }
 
+extension NodeSpec {
+    /// The IPv4 addresses (with prefix) on the node's lab interfaces, from `ip -4 -o addr show`.
+    func labAddresses(in ipOutput: String) -> [String] {
+        let names = Set(interfaces.map(\.name))
+        return ipOutput.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count > 3, names.contains(String(fields[1])), fields[2] == "inet" else { return nil }
+            return String(fields[3])
+        }
+    }
+}
+
 public struct InterfaceSpec: Sendable, Codable, Equatable {
     /// The name inside the node, as its configs name it (`eth1`).
     public var name: String

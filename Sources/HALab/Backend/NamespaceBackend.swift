@@ -219,12 +219,7 @@ public struct NamespaceBackend: LabBackend {
     public func addresses(_ lab: String, node: String) async throws -> [String] {
         let spec = try topology(of: lab).node(node)
         let result = try await Command.run("ip", ["-n", Self.netns(lab, node), "-4", "-o", "addr", "show"])
-        let names = Set(spec.interfaces.map(\.name))
-        return result.output.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ")
-            guard fields.count > 3, names.contains(String(fields[1])), fields[2] == "inet" else { return nil }
-            return String(fields[3])
-        }
+        return spec.labAddresses(in: result.output)
     }
 
     public func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,

@@ -4,16 +4,11 @@ import Foundation
 /// own (one per fault kind, inside the lab's namespaces, so healing removes exactly them),
 /// delay by netem, pauses by SIGSTOP. Recorded in `/run/halab/LAB/faults.json`.
 extension NamespaceBackend {
-    func faultsFile(_ lab: String) -> String { "\(labFolder(lab))/faults.json" }
+    func faultFile(_ lab: String) -> FaultFile { FaultFile(path: "\(labFolder(lab))/faults.json") }
 
-    public func faults(_ lab: String) -> [NetworkFault] {
-        guard let data = FileManager.default.contents(atPath: faultsFile(lab)) else { return [] }
-        return (try? JSONDecoder().decode([NetworkFault].self, from: data)) ?? []
-    }
+    public func faults(_ lab: String) -> [NetworkFault] { faultFile(lab).read() }
 
-    func record(_ lab: String, _ faults: [NetworkFault]) throws {
-        try FileSystem.write(String(decoding: try JSONEncoder().encode(faults), as: UTF8.self), to: faultsFile(lab))
-    }
+    func record(_ lab: String, _ faults: [NetworkFault]) throws { try faultFile(lab).write(faults) }
 
     public func inject(_ lab: String, _ fault: NetworkFault) async throws {
         let topology = try topology(of: lab)
@@ -112,13 +107,7 @@ extension NamespaceBackend {
 
     /// Adds (or deletes) an nftables table of halab's own in a lab namespace.
     func nftables(_ ns: String, table: String, on: Bool, chains: [String: [String]]) async throws {
-        var script = on ? "add table \(table)\n" : "delete table \(table)\n"
-        if on {
-            for (hook, rules) in chains.sorted(by: { $0.key < $1.key }) {
-                script += "add chain \(table) \(hook) { type filter hook \(hook) priority 0; }\n"
-                script += rules.map { "add rule \(table) \(hook) \($0)\n" }.joined()
-            }
-        }
+        let script = NftablesScript.table(table, on: on, chains: chains)
         let result = try await Command.run("nsenter", ["--net=\(Self.netnsFolder)/\(ns)", "nft", "-f", "-"], input: script, check: false)
         // Healing a table that is gone already (its node crashed and was revived) is fine.
         if !result.succeeded && (on || !result.errorOutput.contains("No such file")) {

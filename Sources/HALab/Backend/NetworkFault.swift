@@ -1,3 +1,5 @@
+import Foundation
+
 /// A failure a backend can put on a running lab's network or nodes, and take off again. Plain
 /// network terms: the scenario layer says which packets VRRP sends.
 public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible {
@@ -35,5 +37,33 @@ public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible 
         case .delay(let node, let milliseconds): return "\(milliseconds) ms delay at \(node)"
         case .pause(let node): return "\(node) paused"
         }
+    }
+}
+
+/// The faults in force on a lab, as JSON in its state folder (`faults.json`).
+struct FaultFile {
+    let path: String
+
+    func read() -> [NetworkFault] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return (try? JSONDecoder().decode([NetworkFault].self, from: data)) ?? []
+    }
+
+    func write(_ faults: [NetworkFault]) throws {
+        try FileSystem.write(String(decoding: try JSONEncoder().encode(faults), as: UTF8.self), to: path)
+    }
+}
+
+/// nftables scripts for faults: a table of halab's own per fault kind, so healing deletes exactly it.
+enum NftablesScript {
+    static func table(_ table: String, on: Bool, chains: [String: [String]]) -> String {
+        var script = on ? "add table \(table)\n" : "delete table \(table)\n"
+        if on {
+            for (hook, rules) in chains.sorted(by: { $0.key < $1.key }) {
+                script += "add chain \(table) \(hook) { type filter hook \(hook) priority 0; }\n"
+                script += rules.map { "add rule \(table) \(hook) \($0)\n" }.joined()
+            }
+        }
+        return script
     }
 }

@@ -144,3 +144,24 @@ enum NodeFiles {
         return mounts
     }
 }
+
+extension NodeFiles {
+    /// `/etc/halab/node.sh` of a VM node, read by the image's init: name, links (MAC=NAME=ADDRESS),
+    /// routes, forwarding, services.
+    static func guestSettings(node: NodeSpec, macs: [String]) -> String {
+        let links = zip(macs, node.interfaces).map { "\($0)=\($1.name)=\($1.address)" }
+        var routes = node.routes.map { "    ip route replace \($0)" }
+        if node.forwarding { routes.append("    echo 1 > /proc/sys/net/ipv4/ip_forward") }
+        return """
+            # Settings of halab VM node \(node.name), read by /init.
+            HALAB_NODE='\(node.name)'
+            HALAB_LINKS='\(links.joined(separator: " "))'
+            HALAB_SERVICES='\(node.services.joined(separator: " "))'
+            halab_routes() {
+                true
+            \(routes.joined(separator: "\n"))
+            }
+
+            """
+    }
+}

@@ -9,6 +9,11 @@ struct StateJournal {
         case netnsMount
         /// A named network namespace, `/run/netns/NAME`.
         case netns(String)
+        /// The lab runs on libvirt, at this URI.
+        case libvirt(String)
+        /// A libvirt network (one per segment) or domain (one per node).
+        case network(String)
+        case domain(String)
     }
 
     let path: String
@@ -19,6 +24,9 @@ struct StateJournal {
         case .source(let folder): line = "source \(folder)"
         case .netnsMount: line = "mount /run/netns"
         case .netns(let name): line = "netns \(name)"
+        case .libvirt(let uri): line = "libvirt \(uri)"
+        case .network(let name): line = "network \(name)"
+        case .domain(let name): line = "domain \(name)"
         }
         try FileSystem.appendLine(line, to: path)
     }
@@ -32,6 +40,9 @@ struct StateJournal {
             case "source": return .source(parts[1])
             case "mount": return .netnsMount
             case "netns": return .netns(parts[1])
+            case "libvirt": return .libvirt(parts[1])
+            case "network": return .network(parts[1])
+            case "domain": return .domain(parts[1])
             default: return nil
             }
         }
