@@ -214,10 +214,13 @@ public struct LibvirtBackend: LabBackend {
     /// A VM's processes are not this machine's: none are listed.
     public func processes(_ lab: String, node: String) -> [HostProcess] { [] }
 
-    /// A paused VM cannot be asked; it is listed with none.
+    func pausedAddresses(_ lab: String, _ node: String) -> String { "\(labFolder(lab))/vm/\(node).paused-addresses" }
+
+    /// A paused VM cannot be asked: it has the addresses it had when it was paused.
     public func addresses(_ lab: String, node: String) async throws -> [String] {
         let domain = try domain(lab, node)
-        guard domain.isActive, !domain.isPaused else { return [] }
+        guard domain.isActive else { return [] }
+        if domain.isPaused { return ((try? FileSystem.read(pausedAddresses(lab, node))) ?? "").split(separator: "\n").map(String.init) }
         let result = try await domain.run(["ip", "-4", "-o", "addr", "show"])
         return try topology(of: lab).node(node).labAddresses(in: result.output)
     }
@@ -309,7 +312,13 @@ public struct LibvirtBackend: LabBackend {
             guard domain.isActive else {
                 if on { throw HALabError.nodeNotRunning(node) } else { return }  // crashed meanwhile: nothing to resume
             }
-            if on { try domain.suspend() } else if domain.isPaused { try domain.resume() }
+            // A frozen machine's addresses cannot change: the ones it had when it froze are shown.
+            if on {
+                try FileSystem.write(try await addresses(lab, node: node).joined(separator: "\n"), to: pausedAddresses(lab, node))
+                try domain.suspend()
+            } else if domain.isPaused {
+                try domain.resume()
+            }
         }
     }
 

@@ -40,7 +40,8 @@ public struct NodeImage: Sendable {
     /// Kernel modules: virtio devices, netfilter (iptables and nft), queueing disciplines.
     static let moduleFolders = ["kernel/drivers/virtio", "kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko",
                                 "kernel/net/core/failover.ko", "kernel/drivers/char/virtio_console.ko", "kernel/net/netfilter",
-                                "kernel/net/ipv4/netfilter", "kernel/net/ipv6/netfilter", "kernel/net/sched"]
+                                "kernel/net/ipv4/netfilter", "kernel/net/ipv6/netfilter", "kernel/net/sched",
+                                "kernel/crypto/crc32c_generic.ko"]
     static let packages = ["/bin/busybox": "busybox-static", "/usr/sbin/qemu-ga": "qemu-guest-agent", "/usr/sbin/nft": "nftables",
                            "/usr/sbin/xtables-nft-multi": "iptables", "/usr/bin/ping": "iputils-ping", "/usr/sbin/tc": "iproute2",
                            "/usr/bin/cpio": "cpio", "/usr/sbin/depmod": "kmod", "/usr/bin/curl": "curl"]
@@ -87,9 +88,9 @@ public struct NodeImage: Sendable {
             try FileManager.default.createSymbolicLink(atPath: "\(root)\(applet)", withDestinationPath: "/bin/busybox")
         }
         progress("kernel \(version) and its modules")
-        let modules = (Self.moduleFolders + ["modules.builtin", "modules.builtin.modinfo", "modules.order"])
-            .map { "/lib/modules/\(version)/\($0)" }.filter(FileSystem.exists)
-        try await Self.copy(modules, into: root)
+        let modules = try Self.modulesWithDependencies(version: version)
+        try await Self.copy((modules + ["modules.builtin", "modules.builtin.modinfo", "modules.order"])
+            .map { "/lib/modules/\(version)/\($0)" }.filter(FileSystem.exists), into: root)
         try await Command.run("depmod", ["-b", root, version])
         try FileSystem.write(Self.initScript, to: "\(root)/init", executable: true)
         progress("archive")
@@ -105,6 +106,23 @@ public struct NodeImage: Sendable {
     static func shadowed(_ applet: String, in root: String) -> Bool {
         let name = URL(fileURLWithPath: applet).lastPathComponent
         return ["/usr/local/sbin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].contains { FileSystem.exists("\(root)\($0)/\(name)") }
+    }
+
+    /// The modules under `moduleFolders` and every module they need, by the kernel's modules.dep
+    /// (paths relative to /lib/modules/VERSION).
+    static func modulesWithDependencies(version: String) throws -> [String] {
+        var needs: [String: [String]] = [:]
+        for line in try FileSystem.read("/lib/modules/\(version)/modules.dep").split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            needs[String(parts[0])] = parts.count > 1 ? parts[1].split(separator: " ").map(String.init) : []
+        }
+        var wanted = Set(needs.keys.filter { module in moduleFolders.contains { module == $0 || module.hasPrefix($0 + "/") } })
+        var added = wanted
+        while !added.isEmpty {
+            added = Set(added.flatMap { needs[$0] ?? [] }).subtracting(wanted)
+            wanted.formUnion(added)
+        }
+        return wanted.sorted()
     }
 
     /// The newest kernel in /boot with its modules installed.
@@ -157,7 +175,8 @@ public struct NodeImage: Sendable {
         mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
         mkdir -p /dev/pts; mount -t devpts devpts /dev/pts
         mount -t tmpfs -o mode=0755 tmpfs /run; mount -t tmpfs -o mode=1777 tmpfs /tmp
-        modprobe -a virtio_pci virtio_net virtio_console
+        # crc32c first: nf_tables needs libcrc32c, whose soft dependency busybox's modprobe does not follow.
+        modprobe -a virtio_pci virtio_net virtio_console crc32c_generic
         # A kernel-check boot (does this domain type run a guest?) ends here.
         grep -q halab.check /proc/cmdline && poweroff -f
         . /etc/halab/node.sh
