@@ -9,9 +9,10 @@ struct Bench: AsyncParsableCommand {
             up       bring-up (halab's share vs keepalived's election) and teardown of the labs, and of generated N-node groups
             outages  the outage each fault costs in master-backup, with the document's config and a tuned VRRPv3 one
             probe    the probe's first good answer against the moment keepalived set the VIP (ip monitor)
+            vm-up    bring-up and teardown of the labs as VMs (libvirt backend; not in the default set)
             """)
 
-    @Argument(help: "What to measure: up, outages, probe (default: all three).")
+    @Argument(help: "What to measure: up, outages, probe, vm-up (default: the first three).")
     var parts: [String] = ["up", "outages", "probe"]
 
     @Option(help: "Runs per figure (the median is printed).")
@@ -23,6 +24,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Sizes of generated VRRP groups to bring up and down.")
     var groups = "2,8,32,64"
 
+    @Option(help: "For vm-up: the libvirt URI.")
+    var connect = "qemu:///system"
+
     func run() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("halab-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -31,6 +35,27 @@ struct Bench: AsyncParsableCommand {
         if parts.contains("up") { try await upDown(scratch: scratch, template: template) }
         if parts.contains("outages") { try await outages(scratch: scratch, template: template) }
         if parts.contains("probe") { try await probe() }
+        if parts.contains("vm-up") { try await vmUp() }
+    }
+
+    func vmUp() async throws {
+        let backend = LibvirtBackend(uri: connect)
+        print("VM bring-up and teardown on \(connect), median of \(runs) runs (seconds)")
+        print(row("lab", ["VMs", "booted", "answered", "down"]))
+        for name in labs.split(separator: ",") {
+            let lab = try Environment.loadLab(String(name))
+            var booted: [Double] = [], answered: [Double] = [], down: [Double] = []
+            for _ in 0..<runs {
+                let (_, convergence) = try await LabSession.up(lab, backend: backend) { _ in }
+                let start = Date()
+                try await backend.down(lab.name)
+                booted.append(convergence.started)
+                answered.append(convergence.answered)
+                down.append(Date().timeIntervalSince(start))
+            }
+            print(row(lab.name, ["\(lab.topology.nodes.count)"] + [booted, answered, down].map { String(format: "%.3f", Benchmarks.median($0)) }))
+        }
+        print("(booted: every VM's guest agent answering and its services started; answered: each VIP answering from its holder)")
     }
 
     func upDown(scratch: String, template: String) async throws {

@@ -77,7 +77,8 @@ enum E2E {
     }
 
     /// Brings a lab up, runs `body`, and takes the lab down again whatever happened.
-    static func withLab<T>(_ lab: Lab, _ body: (LabSession, LabSession.Convergence) async throws -> T) async throws -> T {
+    static func withLab<T>(_ lab: Lab, on backend: any LabBackend = backend,
+                           _ body: (LabSession, LabSession.Convergence) async throws -> T) async throws -> T {
         do {
             let (session, convergence) = try await LabSession.up(lab, backend: backend) { _ in }
             let result = try await body(session, convergence)
@@ -90,12 +91,15 @@ enum E2E {
     }
 
     /// A lab copy brought up, its scenario (or `scenarioFile` of it) verified, and taken down.
-    static func verify(_ labName: String, as name: String, scenarioFile: String? = nil) async throws -> VerifyReport {
+    static func verify(_ labName: String, as name: String, scenarioFile: String? = nil,
+                       on backend: any LabBackend = backend) async throws -> VerifyReport {
         let folder = try copy(labName, as: name)
         defer { removeCopy(folder) }
         var lab = try Lab.load(folder: folder)
         if let scenarioFile { lab.scenario = try lab.loadScenario("\(folder)/\(scenarioFile)") }
-        let report = try await withLab(lab) { session, _ in try await Verifier.run(session, backend: "namespaces") { _ in } }
+        let report = try await withLab(lab, on: backend) { session, _ in
+            try await Verifier.run(session, backend: backend is LibvirtBackend ? "libvirt" : "namespaces") { _ in }
+        }
         #expect(report.steps.count == lab.scenario.steps.count)
         for step in report.steps {
             #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" }) \(step.actionError ?? "")")

@@ -12,6 +12,9 @@ public struct LibvirtBackend: LabBackend {
     /// `qemu` or `kvm`; nil: what really runs a guest here, found out once per URI.
     public let domainType: String?
     public let memoryMiB = 512
+    /// no_timer_check: under software emulation on a busy machine the kernel's IO-APIC timer
+    /// check can fail and panic the boot.
+    static let kernelCommandLine = "console=ttyS0 quiet panic=-1 no_timer_check"
 
     public init(uri: String, image: NodeImage = NodeImage(), stateRoot: String = "/run/halab", domainType: String? = nil) {
         self.uri = uri
@@ -110,7 +113,7 @@ public struct LibvirtBackend: LabBackend {
         try await image.nodeInitramfs(nodeFiles: files, to: initramfs)
         return LibvirtXML.domain(LibvirtXML.Domain(
             name: LibvirtXML.domainName(lab: lab, node: node.name), type: type, memoryMiB: memoryMiB, kernel: image.kernel,
-            initramfs: initramfs, commandLine: "console=ttyS0 quiet panic=-1", console: console(lab, node.name),
+            initramfs: initramfs, commandLine: Self.kernelCommandLine, console: console(lab, node.name),
             interfaces: zip(node.interfaces, macs).map { (LibvirtXML.networkName(lab: lab, segment: $0.segment), $1) }))
     }
 
@@ -161,7 +164,7 @@ public struct LibvirtBackend: LabBackend {
             try journal(lab).append(.domain(name))
             let domain = try connection.createDomain(xml: LibvirtXML.domain(LibvirtXML.Domain(
                 name: name, type: "kvm", memoryMiB: memoryMiB, kernel: image.kernel, initramfs: image.initramfs,
-                commandLine: "console=ttyS0 quiet panic=-1 halab.check", console: console(lab, "kvm-check"), interfaces: [])))
+                commandLine: Self.kernelCommandLine + " halab.check", console: console(lab, "kvm-check"), interfaces: [])))
             let deadline = ContinuousClock.now + .seconds(30)
             while domain.isActive && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
             if domain.isActive { try domain.destroy() } else { type = "kvm" }
