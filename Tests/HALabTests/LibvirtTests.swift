@@ -37,7 +37,8 @@ import Testing
         #expect(LibvirtXML.escape("a<b>&'c") == "a&lt;b&gt;&amp;&apos;c")
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: validator), "needs virt-xml-validate (apt: libvirt-clients)"))
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: validator) && Command.exists("xmllint"),
+                   "needs virt-xml-validate and xmllint (apt: libvirt-clients libxml2-utils)"))
     func theXMLPassesLibvirtsSchema() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("halab-xml-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -18,10 +18,14 @@ public final class LibvirtConnection: @unchecked Sendable {
 
     deinit { virConnectClose(pointer) }
 
-    /// The error libvirt recorded for the call that just failed, on this thread.
+    /// The error libvirt recorded for the call that just failed, on this thread. Read it before
+    /// any other libvirt call: each one clears it.
     static func failure(_ operation: String) -> HALabError {
-        let message = virGetLastError().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "unknown error"
-        return .libvirt(operation: operation, message: message)
+        .libvirt(operation: operation, message: lastErrorMessage())
+    }
+
+    static func lastErrorMessage() -> String {
+        virGetLastError().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "unknown error"
     }
 
     static func lastErrorCode() -> Int32 { virGetLastError()?.pointee.code ?? 0 }
@@ -105,7 +109,9 @@ public final class LibvirtDomain: @unchecked Sendable {
     public var name: String { virDomainGetName(pointer).map { String(cString: $0) } ?? "?" }
 
     func check(_ result: Int32, _ operation: String) throws {
-        if result != 0 { throw LibvirtConnection.failure("\(operation) \(name)") }
+        guard result != 0 else { return }
+        let message = LibvirtConnection.lastErrorMessage()  // before `name`, another libvirt call
+        throw HALabError.libvirt(operation: "\(operation) \(name)", message: message)
     }
 
     public func start() throws { try check(virDomainCreate(pointer), "start") }
@@ -133,7 +139,8 @@ public final class LibvirtDomain: @unchecked Sendable {
     /// One command to the QEMU guest agent inside the domain; its JSON answer.
     public func agentCommand(_ json: String, timeoutSeconds: Int32 = 5) throws -> String {
         guard let answer = virDomainQemuAgentCommand(pointer, json, timeoutSeconds, 0) else {
-            throw LibvirtConnection.failure("guest agent command on")
+            let message = LibvirtConnection.lastErrorMessage()
+            throw HALabError.libvirt(operation: "reach the guest agent of \(name)", message: message)
         }
         defer { free(answer) }
         return String(cString: answer)
