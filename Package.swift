@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(name: "halab-probe"),
         .testTarget(
             name: "HALabTests",
-            dependencies: ["HALab", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["HALab", .product(name: "PropertyBased", package: "swift-property-based"), .product(name: "Yams", package: "Yams")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -71,12 +71,15 @@ struct BackendOptions: ParsableArguments {
     @Option(help: "The libvirt domain type, kvm or qemu (default: KVM if it really runs a guest here, else qemu).")
     var domainType: String?
 
+    @Option(help: "For --backend libvirt: boot this Alpine cloud image (qcow2, nocloud) instead of halab's node image.")
+    var image: String?
+
     var name: String { backend == .libvirt ? "libvirt" : "namespaces" }
 
     func make() -> any LabBackend {
         switch backend {
         case .namespaces: Environment.namespaces
-        case .libvirt: LibvirtBackend(uri: connect, domainType: domainType)
+        case .libvirt: LibvirtBackend(uri: connect, cloudImage: image.map(CloudImage.init(base:)), domainType: domainType)
         }
     }
 }

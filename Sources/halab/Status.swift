@@ -57,7 +57,7 @@ struct Status: AsyncParsableCommand {
         print("lab \(lab)")
         for node in nodes {
             print("  \(node.name)  \(node.running ? "running" : "DOWN")  \(node.addresses.joined(separator: " "))")
-            if node.running {
+            if node.running && !node.processes.isEmpty {  // a VM's processes are not this machine's
                 print("    processes: \(node.processes.joined(separator: " "))  (\(String(format: "%.1f", Double(node.memoryKiB) / 1024)) MiB, proportional set size)")
             }
         }

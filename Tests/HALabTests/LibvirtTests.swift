@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Yams
 @testable import HALab
 
 /// The libvirt XML halab writes, and libvirt's own schema check of it.
@@ -7,8 +8,9 @@ import Testing
     static let validator = "/usr/bin/virt-xml-validate"
 
     static let sampleDomain = LibvirtXML.Domain(
-        name: "halab-unit-nginx-1", type: "qemu", memoryMiB: 512, kernel: "/var/lib/halab/image/vmlinuz",
-        initramfs: "/run/halab/unit/vm/nginx-1.initramfs", commandLine: LibvirtBackend.kernelCommandLine,
+        name: "halab-unit-nginx-1", type: "qemu", memoryMiB: 512,
+        boot: .kernel("/var/lib/halab/image/vmlinuz", initramfs: "/run/halab/unit/vm/nginx-1.initramfs",
+                      commandLine: LibvirtBackend.kernelCommandLine),
         console: "/run/halab/unit/vm/nginx-1.console", interfaces: [("halab-unit-lan", "52:54:00:01:00:00")])
 
     @Test func aSegmentIsAnIsolatedNetworkWithoutAddressDHCPOrNAT() {
@@ -175,5 +177,117 @@ struct VirtualMachineTests {
             try await session.perform(.heal(node: nil))
             #expect(VM.backend.faults(lab.name).isEmpty)
         }
+    }
+}
+
+extension VirtualMachineTests {
+    @Test func downCleansUpAfterHalabWasKilledWhileVMsBooted() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-vm-killed")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let up = Process()
+        up.executableURL = URL(fileURLWithPath: E2E.halab)
+        up.arguments = ["up", folder, "--backend", "libvirt"]
+        up.standardError = FileHandle.nullDevice
+        up.standardOutput = FileHandle.nullDevice
+        try up.run()
+        let connection = try LibvirtConnection(uri: VM.backend.uri)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !((try connection.domain(named: "halab-e2e-vm-killed-client"))?.isActive ?? false) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        kill(up.processIdentifier, SIGKILL)
+        up.waitUntilExit()
+        #expect(up.terminationReason == .uncaughtSignal)
+        #expect(try connection.domain(named: "halab-e2e-vm-killed-nginx-1")?.isActive == true)
+
+        let down = try await E2E.runHalab(["down", lab.name])
+        #expect(down.succeeded, "\(down.errorOutput)")
+        for node in ["nginx-1", "nginx-2", "client"] {
+            #expect(try connection.domain(named: "halab-e2e-vm-killed-\(node)") == nil)
+        }
+        #expect(!(try connection.networkNames()).contains("halab-e2e-vm-killed-lan"))
+        #expect(!FileManager.default.fileExists(atPath: "/run/halab/\(lab.name)"))
+    }
+}
+
+/// An Alpine cloud image as the VMs' image: what halab hands cloud-init, and the overlay and seed
+/// it makes with the real qemu-img and genisoimage. (No Alpine image can be fetched here, so
+/// none is booted.)
+@Suite struct CloudImageTests {
+    static let gateway = try! Lab.load(folder: "\(KeepalivedConfigTests.labs)/dual-master").topology.node("gateway")
+    static let nginx1 = try! Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup").topology.node("nginx-1")
+
+    static func writeFiles(_ userData: String) throws -> [String: (mode: String, content: String)] {
+        let document = try #require(try Yams.load(yaml: userData) as? [String: Any])
+        let entries = try #require(document["write_files"] as? [[String: Any]])
+        var files: [String: (String, String)] = [:]
+        for entry in entries {
+            let text = try #require(entry["content"] as? String)
+            let content = try #require(Data(base64Encoded: text))
+            let path = try #require(entry["path"] as? String)
+            let mode = try #require(entry["permissions"] as? String)
+            files[path] = (mode, String(decoding: content, as: UTF8.self))
+        }
+        return files
+    }
+
+    @Test func theNodesFilesGoVerbatimWithTheirModes() throws {
+        let userData = CloudImage.userData(node: Self.gateway, macs: ["52:54:00:01:02:00", "52:54:00:01:02:01"],
+                                           files: try CloudImage.nodeFiles(Self.gateway))
+        #expect(userData.hasPrefix("#cloud-config\n"))
+        let files = try Self.writeFiles(userData)
+        let rules = try String(contentsOfFile: "\(KeepalivedConfigTests.labs)/dual-master/gateway/etc/local.d/lb.start", encoding: .utf8)
+        #expect(files["/etc/local.d/lb.start"]?.content == rules)
+        #expect(files["/etc/local.d/lb.start"]?.mode == "0755")
+        #expect(files["/etc/halab/node.sh"]?.content.contains("HALAB_LINKS='52:54:00:01:02:00=eth1=10.33.1.1/24") == true)
+    }
+
+    @Test func theNodeFolderWinsOverShared() throws {
+        let files = try CloudImage.nodeFiles(Self.nginx1)
+        let page = try #require(files.first { $0.path == "/var/www/html/index.html" })
+        #expect(String(decoding: page.content, as: UTF8.self).trimmingSpaces() == "nginx-1")
+        #expect(files.contains { $0.path == "/etc/nginx/nginx.conf" })  // from shared/
+    }
+
+    @Test func everyBootInstallsStartsAndReportsTheServicesAsTheDocumentDoes() throws {
+        let files = try Self.writeFiles(CloudImage.userData(node: Self.nginx1, macs: ["52:54:00:01:00:00"], files: []))
+        let script = try #require(files[CloudImage.perBootScript])
+        #expect(script.mode == "0755")
+        #expect(script.content.contains("apk add nginx keepalived qemu-guest-agent"))
+        #expect(script.content.contains(#"rc-update add "$service" default"#))
+        #expect(script.content.contains(#"if rc-service "$service" start; then echo "$service ok""#))
+        #expect(script.content.contains("mv \(CloudImage.statusFile).new \(CloudImage.statusFile)"))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: LibvirtXMLTests.validator) && Command.exists("xmllint"),
+                   "needs virt-xml-validate and xmllint (apt: libvirt-clients libxml2-utils)"))
+    func aDiskBootedDomainPassesLibvirtsSchema() async throws {
+        var domain = LibvirtXMLTests.sampleDomain
+        domain.boot = .disk("/run/halab/unit/vm/nginx-1.qcow2", seed: "/run/halab/unit/vm/nginx-1.seed.iso")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("halab-disk-\(UUID().uuidString.prefix(8)).xml").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try LibvirtXML.domain(domain).write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try await Command.run(LibvirtXMLTests.validator, [file, "domain"], check: false)
+        #expect(result.succeeded, "\(result.output) \(result.errorOutput)")
+    }
+
+    @Test(.enabled(if: Command.exists("qemu-img") && Command.exists("genisoimage") && Command.exists("isoinfo"),
+                   "needs qemu-img and genisoimage (apt: qemu-utils genisoimage)"))
+    func eachNodeGetsAnOverlayAndASeedLabelledCidata() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("halab-cloud-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await Command.run("qemu-img", ["create", "-q", "-f", "qcow2", "\(folder)/alpine.qcow2", "64M"])
+        let image = CloudImage(base: "\(folder)/alpine.qcow2")
+        try image.require()
+        let (disk, seed) = try await image.prepare(Self.nginx1, lab: "unit", macs: ["52:54:00:01:00:00"], folder: folder)
+        let info = try await Command.run("qemu-img", ["info", "--output=json", disk]).output
+        #expect(info.contains(#""backing-filename": "\#(folder)/alpine.qcow2""#), "\(info)")
+        #expect(try await Command.run("isoinfo", ["-d", "-i", seed]).output.contains("Volume id: cidata"))
+        let listing = try await Command.run("isoinfo", ["-R", "-f", "-i", seed]).output
+        #expect(Set(listing.split(separator: "\n")) == ["/user-data", "/meta-data", "/network-config"])
+        let metaData = try await Command.run("isoinfo", ["-R", "-i", seed, "-x", "/meta-data"]).output
+        #expect(metaData == "instance-id: halab-unit-nginx-1\nlocal-hostname: nginx-1\n")
     }
 }

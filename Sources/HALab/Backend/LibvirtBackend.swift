@@ -11,14 +11,18 @@ public struct LibvirtBackend: LabBackend {
     public let stateRoot: String
     /// `qemu` or `kvm`; nil: what really runs a guest here, found out once per URI.
     public let domainType: String?
+    /// A user's Alpine cloud image to boot instead of halab's node image.
+    public let cloudImage: CloudImage?
     public let memoryMiB = 512
     /// no_timer_check: under software emulation on a busy machine the kernel's IO-APIC timer
     /// check can fail and panic the boot.
     static let kernelCommandLine = "console=ttyS0 quiet panic=-1 no_timer_check"
 
-    public init(uri: String, image: NodeImage = NodeImage(), stateRoot: String = "/run/halab", domainType: String? = nil) {
+    public init(uri: String, image: NodeImage = NodeImage(), cloudImage: CloudImage? = nil, stateRoot: String = "/run/halab",
+                domainType: String? = nil) {
         self.uri = uri
         self.image = image
+        self.cloudImage = cloudImage
         self.stateRoot = stateRoot
         self.domainType = domainType
     }
@@ -59,7 +63,7 @@ public struct LibvirtBackend: LabBackend {
     public func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws {
         let lab = topology.name
         if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab) }
-        let manifest = try image.require()
+        if let cloudImage { try cloudImage.require() } else { _ = try image.require() }
         let unknown = Set(topology.nodes.flatMap(\.services)).subtracting(LabTopology.knownServices)
         guard unknown.isEmpty else { throw HALabError.unsupported("the node image has no service \(unknown.sorted().joined(separator: ", "))") }
         let connection = try connect()
@@ -78,7 +82,7 @@ public struct LibvirtBackend: LabBackend {
         }
         var domains: [(NodeSpec, LibvirtDomain)] = []
         for (index, node) in topology.nodes.enumerated() {
-            let xml = try await prepare(node, index: index, lab: lab, type: type, kernelVersion: manifest.kernelVersion)
+            let xml = try await prepare(node, index: index, lab: lab, type: type)
             try journal.append(.domain(LibvirtXML.domainName(lab: lab, node: node.name)))
             domains.append((node, try connection.defineDomain(xml: xml)))
         }
@@ -93,8 +97,24 @@ public struct LibvirtBackend: LabBackend {
         progress("booted: \(topology.nodes.map(\.name).joined(separator: ", "))")
     }
 
-    /// Writes the node's own files and its initramfs; returns its domain's XML.
-    func prepare(_ node: NodeSpec, index: Int, lab: String, type: String, kernelVersion: String) async throws -> String {
+    /// Writes the node's own files and its initramfs (or its overlay and seed); returns its domain's XML.
+    func prepare(_ node: NodeSpec, index: Int, lab: String, type: String) async throws -> String {
+        let macs = node.interfaces.indices.map { LibvirtXML.mac(lab: lab, nodeIndex: index, interfaceIndex: $0) }
+        let boot: LibvirtXML.Boot
+        if let cloudImage {
+            let (disk, seed) = try await cloudImage.prepare(node, lab: lab, macs: macs, folder: "\(labFolder(lab))/vm")
+            boot = .disk(disk, seed: seed)
+        } else {
+            boot = try await prepareInitramfs(node, lab: lab, macs: macs)
+        }
+        return LibvirtXML.domain(LibvirtXML.Domain(
+            name: LibvirtXML.domainName(lab: lab, node: node.name), type: type, memoryMiB: memoryMiB, boot: boot,
+            console: console(lab, node.name),
+            interfaces: zip(node.interfaces, macs).map { (LibvirtXML.networkName(lab: lab, segment: $0.segment), $1) }))
+    }
+
+    /// The node image's initramfs with the node's own files appended.
+    func prepareInitramfs(_ node: NodeSpec, lab: String, macs: [String]) async throws -> LibvirtXML.Boot {
         let files = "\(labFolder(lab))/vm/\(node.name).files"
         try? FileSystem.remove(files)
         defer { try? FileSystem.remove(files) }
@@ -105,16 +125,12 @@ public struct LibvirtBackend: LabBackend {
         }
         try FileSystem.makeDirectory("\(files)/etc/halab")
         try FileSystem.makeDirectory("\(files)/usr/local/sbin")
-        let macs = node.interfaces.indices.map { LibvirtXML.mac(lab: lab, nodeIndex: index, interfaceIndex: $0) }
         try FileSystem.write(NodeFiles.guestSettings(node: node, macs: macs), to: "\(files)/etc/halab/node.sh")
         try FileSystem.write(NodeFiles.rcService(services: node.services), to: "\(files)/usr/local/sbin/rc-service", executable: true)
         try FileSystem.write(NodeFiles.pidof, to: "\(files)/usr/local/sbin/pidof", executable: true)
         let initramfs = "\(labFolder(lab))/vm/\(node.name).initramfs"
         try await image.nodeInitramfs(nodeFiles: files, to: initramfs)
-        return LibvirtXML.domain(LibvirtXML.Domain(
-            name: LibvirtXML.domainName(lab: lab, node: node.name), type: type, memoryMiB: memoryMiB, kernel: image.kernel,
-            initramfs: initramfs, commandLine: Self.kernelCommandLine, console: console(lab, node.name),
-            interfaces: zip(node.interfaces, macs).map { (LibvirtXML.networkName(lab: lab, segment: $0.segment), $1) }))
+        return .kernel(image.kernel, initramfs: initramfs, commandLine: Self.kernelCommandLine)
     }
 
     /// Boots done: the guest agent answers, the clock is set, halab-init wrote its status.
@@ -132,7 +148,7 @@ public struct LibvirtBackend: LabBackend {
         }
         try domain.setGuestTime()
         while true {
-            let status = try await domain.run(["cat", NamespaceBackend.initStatus])
+            let status = try await domain.run(["cat", cloudImage == nil ? NamespaceBackend.initStatus : CloudImage.statusFile])
             if status.succeeded {
                 let failed = status.output.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map { String($0.split(separator: " ")[0]) }
                 guard failed.isEmpty else {
@@ -158,13 +174,18 @@ public struct LibvirtBackend: LabBackend {
         let cached = ((try? FileSystem.read(cacheFile)) ?? "").split(separator: "\n").map { $0.split(separator: " ") }
         if let known = cached.first(where: { $0.count == 2 && $0[0] == uri }) { return String(known[1]) }
         var type = "qemu"
+        guard image.manifest != nil else {
+            progress("domain type: qemu (KVM is tried with halab's node image, which is not built; --domain-type kvm to use it)")
+            return type
+        }
         if try connection.capabilities().contains("<domain type='kvm'") {
             progress("checking whether KVM runs a guest here (once; up to 30 s)")
             let name = LibvirtXML.domainName(lab: lab, node: "kvm-check")
             try journal(lab).append(.domain(name))
             let domain = try connection.createDomain(xml: LibvirtXML.domain(LibvirtXML.Domain(
-                name: name, type: "kvm", memoryMiB: memoryMiB, kernel: image.kernel, initramfs: image.initramfs,
-                commandLine: Self.kernelCommandLine + " halab.check", console: console(lab, "kvm-check"), interfaces: [])))
+                name: name, type: "kvm", memoryMiB: memoryMiB,
+                boot: .kernel(image.kernel, initramfs: image.initramfs, commandLine: Self.kernelCommandLine + " halab.check"),
+                console: console(lab, "kvm-check"), interfaces: [])))
             let deadline = ContinuousClock.now + .seconds(30)
             while domain.isActive && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
             if domain.isActive { try domain.destroy() } else { type = "kvm" }

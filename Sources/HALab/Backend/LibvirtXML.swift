@@ -25,16 +25,47 @@ enum LibvirtXML {
         /// `qemu` (TCG, software) or `kvm`.
         var type: String
         var memoryMiB: Int
-        var kernel: String
-        var initramfs: String
-        var commandLine: String
+        /// How it boots: halab's node image, or a disk (a cloud image's overlay) and its seed.
+        var boot: Boot
         var console: String
         /// (network, MAC) per NIC, in the node's interface order.
         var interfaces: [(network: String, mac: String)]
     }
 
+    enum Boot {
+        case kernel(String, initramfs: String, commandLine: String)
+        /// A qcow2 disk, and a cloud-init NoCloud seed as a CD-ROM.
+        case disk(String, seed: String)
+    }
+
     static func domain(_ domain: Domain) -> String {
         let interfaces = domain.interfaces.map { interface($0.network, mac: $0.mac, linkUp: true) }.joined(separator: "\n")
+        let os: String
+        var disks = ""
+        switch domain.boot {
+        case .kernel(let kernel, let initramfs, let commandLine):
+            os = """
+                    <kernel>\(escape(kernel))</kernel>
+                    <initrd>\(escape(initramfs))</initrd>
+                    <cmdline>\(escape(commandLine))</cmdline>
+                """
+        case .disk(let disk, let seed):
+            os = "        <boot dev='hd'/>"
+            disks = """
+                    <disk type='file' device='disk'>
+                      <driver name='qemu' type='qcow2'/>
+                      <source file='\(escape(disk))'/>
+                      <target dev='vda' bus='virtio'/>
+                    </disk>
+                    <disk type='file' device='cdrom'>
+                      <driver name='qemu' type='raw'/>
+                      <source file='\(escape(seed))'/>
+                      <target dev='sda' bus='sata'/>
+                      <readonly/>
+                    </disk>
+
+                """
+        }
         return """
             <domain type='\(escape(domain.type))'>
               <name>\(escape(domain.name))</name>
@@ -42,15 +73,13 @@ enum LibvirtXML {
               <vcpu>1</vcpu>
               <os>
                 <type arch='x86_64' machine='q35'>hvm</type>
-                <kernel>\(escape(domain.kernel))</kernel>
-                <initrd>\(escape(domain.initramfs))</initrd>
-                <cmdline>\(escape(domain.commandLine))</cmdline>
+            \(os)
               </os>
               <on_poweroff>destroy</on_poweroff>
               <on_reboot>destroy</on_reboot>
               <on_crash>destroy</on_crash>
               <devices>
-            \(interfaces)
+            \(disks)\(interfaces)
                 <serial type='file'>
                   <source path='\(escape(domain.console))'/>
                   <target port='0'/>

@@ -166,19 +166,9 @@ public struct NodeImage: Sendable {
         try await Command.run("/bin/sh", ["-c", #"cat "$1" "$2" > "$3""#, "join", initramfs, extra, file])
     }
 
-    /// PID 1 of the guest until it becomes halab-init: the node's own settings come from
-    /// /etc/halab/node.sh (its name, links by MAC address, routes, services).
-    static let initScript = """
-        #!/bin/sh
-        # Boot of a halab VM node: file systems, modules, links, the guest agent, then halab-init.
-        export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-        mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-        mkdir -p /dev/pts; mount -t devpts devpts /dev/pts
-        mount -t tmpfs -o mode=0755 tmpfs /run; mount -t tmpfs -o mode=1777 tmpfs /tmp
-        # crc32c first: nf_tables needs libcrc32c, whose soft dependency busybox's modprobe does not follow.
-        modprobe -a virtio_pci virtio_net virtio_console crc32c_generic
-        # A kernel-check boot (does this domain type run a guest?) ends here.
-        grep -q halab.check /proc/cmdline && poweroff -f
+    /// Shell lines that read /etc/halab/node.sh, set the hostname and give each link its name
+    /// (found by MAC address), address and routes. Shared by the image's init and cloud images.
+    static let linkSetup = """
         . /etc/halab/node.sh
         hostname "$HALAB_NODE"
         ip link set lo up
@@ -198,6 +188,22 @@ public struct NodeImage: Sendable {
             i=$((i + 1))
         done
         halab_routes
+        """
+
+    /// PID 1 of the guest until it becomes halab-init: the node's own settings come from
+    /// /etc/halab/node.sh (its name, links by MAC address, routes, services).
+    static let initScript = """
+        #!/bin/sh
+        # Boot of a halab VM node: file systems, modules, links, the guest agent, then halab-init.
+        export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+        mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+        mkdir -p /dev/pts; mount -t devpts devpts /dev/pts
+        mount -t tmpfs -o mode=0755 tmpfs /run; mount -t tmpfs -o mode=1777 tmpfs /tmp
+        # crc32c first: nf_tables needs libcrc32c, whose soft dependency busybox's modprobe does not follow.
+        modprobe -a virtio_pci virtio_net virtio_console crc32c_generic
+        # A kernel-check boot (does this domain type run a guest?) ends here.
+        grep -q halab.check /proc/cmdline && poweroff -f
+        \(linkSetup)
         for port in /sys/class/virtio-ports/*; do
             [ "$(cat "$port/name")" = org.qemu.guest_agent.0 ] && qemu-ga -d -m virtio-serial -p "/dev/${port##*/}" -t /run
         done
