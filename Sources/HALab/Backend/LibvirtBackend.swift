@@ -87,10 +87,12 @@ public struct LibvirtBackend: LabBackend {
             domains.append((node, try connection.defineDomain(xml: xml)))
         }
         progress("VMs (\(type)): \(topology.nodes.map(\.name).joined(separator: ", "))")
-        for (_, domain) in domains { try domain.start() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (node, domain) in domains {
-                group.addTask { try await waitUntilReady(domain, node: node, lab: lab) }
+                group.addTask {
+                    try await offThread { try domain.start() }
+                    try await waitUntilReady(domain, node: node, lab: lab)
+                }
             }
             try await group.waitForAll()
         }
@@ -367,10 +369,17 @@ public struct LibvirtBackend: LabBackend {
         guard FileSystem.exists(labFolder(lab)) else { return false }
         let records = journal(lab).records()
         let connection = try connect()
-        for case .domain(let name) in records.reversed() {
-            guard let domain = try connection.domain(named: name) else { continue }
-            if domain.isActive { try domain.destroy() }
-            if domain.isPersistent { try domain.undefine() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for case .domain(let name) in records {
+                group.addTask {
+                    try await offThread {
+                        guard let domain = try connection.domain(named: name) else { return }
+                        if domain.isActive { try domain.destroy() }
+                        if domain.isPersistent { try domain.undefine() }
+                    }
+                }
+            }
+            try await group.waitForAll()
         }
         for case .network(let name) in records.reversed() { try connection.destroyNetwork(named: name) }
         try FileSystem.remove(labFolder(lab))

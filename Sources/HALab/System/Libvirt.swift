@@ -93,6 +93,14 @@ public final class LibvirtConnection: @unchecked Sendable {
     }
 }
 
+/// Runs a blocking libvirt call on a thread of its own, so that several run at once (starting
+/// or destroying a VM takes about a second or two) without holding Swift's few worker threads.
+public func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 /// One domain (VM) of a connection.
 public final class LibvirtDomain: @unchecked Sendable {
     let pointer: virDomainPtr
