@@ -138,76 +138,80 @@ enum VM {
     static var reason: Comment { Comment(rawValue: "VM end-to-end test skipped: \(missing ?? "")") }
 }
 
-/// Real VMs (software-emulated here) with real nginx and keepalived, through libvirt.
-@Suite(.serialized, .enabled(if: VM.missing == nil, VM.reason))
-struct VirtualMachineTests {
-    @Test func verifyMasterBackupOnVMsShowsTheDocumentsOutcomesAndLeavesNothing() async throws {
-        let before = try await E2E.hostSnapshot()
-        let report = try await E2E.verify("master-backup", as: "e2e-vm-master-backup", on: VM.backend)
-        #expect(report.backend == "libvirt")
-        #expect(report.steps[0].checks.first?.seen == "status 200, Server: nginx, body 'nginx-1'")
-        #expect(report.steps.dropFirst().map { $0.checks.first?.seen ?? "" }.map { $0.hasSuffix("body 'nginx-2'") }
-            == [true, false, true, false])
-        let connection = try LibvirtConnection(uri: VM.backend.uri)
-        for node in ["nginx-1", "nginx-2", "client"] {
-            #expect(try connection.domain(named: "halab-e2e-vm-master-backup-\(node)") == nil)
+/// Real VMs (software-emulated here) with real nginx and keepalived, through libvirt. Nested in
+/// the end-to-end suite, so that they never run alongside the namespace labs.
+extension EndToEndTests {
+    @Suite(.enabled(if: VM.missing == nil, VM.reason))
+    struct VirtualMachineTests {
+        @Test func verifyMasterBackupOnVMsShowsTheDocumentsOutcomesAndLeavesNothing() async throws {
+            let before = try await E2E.hostSnapshot()
+            let report = try await E2E.verify("master-backup", as: "e2e-vm-master-backup", on: VM.backend)
+            #expect(report.backend == "libvirt")
+            #expect(report.steps[0].checks.first?.seen == "status 200, Server: nginx, body 'nginx-1'")
+            #expect(report.steps.dropFirst().map { $0.checks.first?.seen ?? "" }.map { $0.hasSuffix("body 'nginx-2'") }
+                == [true, false, true, false])
+            let connection = try LibvirtConnection(uri: VM.backend.uri)
+            for node in ["nginx-1", "nginx-2", "client"] {
+                #expect(try connection.domain(named: "halab-e2e-vm-master-backup-\(node)") == nil)
+            }
+            #expect(!(try connection.networkNames()).contains("halab-e2e-vm-master-backup-lan"))
+            #expect(try await E2E.hostSnapshot() == before)
         }
-        #expect(!(try connection.networkNames()).contains("halab-e2e-vm-master-backup-lan"))
-        #expect(try await E2E.hostSnapshot() == before)
-    }
 
-    @Test func networkFaultsOnVMs() async throws {
-        let report = try await E2E.verify("master-backup", as: "e2e-vm-faults", scenarioFile: "network-faults.yaml", on: VM.backend)
-        #expect(report.steps[1].checks.first?.seen == "held by nginx-1 and nginx-2 (split brain)")
-        // Paused: the frozen VM still carries the VIP it had.
-        #expect(report.steps.first { $0.name.contains("paused") }?.checks.first?.seen == "held by nginx-1 and nginx-2 (split brain)")
-    }
-
-    /// The guest kernel has netem even where the host's lacks it.
-    @Test func delayHoldsPacketsBackInAVM() async throws {
-        let folder = try E2E.copy("master-backup", as: "e2e-vm-delay")
-        defer { E2E.removeCopy(folder) }
-        let lab = try Lab.load(folder: folder)
-        try await E2E.withLab(lab, on: VM.backend) { session, _ in
-            try await session.perform(.delay(node: "client", milliseconds: 200))
-            #expect(VM.backend.faults(lab.name) == [.delay(node: "client", milliseconds: 200)])
-            let ping = try await VM.backend.exec(lab.name, node: "client", ["ping", "-c", "3", "-q", "10.33.1.11"])
-            let average = ping.output.split(separator: "=").last?.split(separator: "/").dropFirst().first.flatMap { Double($0) }
-            #expect((average ?? 0) >= 200, "\(ping.output)")
-            try await session.perform(.heal(node: nil))
-            #expect(VM.backend.faults(lab.name).isEmpty)
+        @Test func networkFaultsOnVMs() async throws {
+            let report = try await E2E.verify("master-backup", as: "e2e-vm-faults", scenarioFile: "network-faults.yaml", on: VM.backend)
+            #expect(report.steps[1].checks.first?.seen == "held by nginx-1 and nginx-2 (split brain)")
+            // Paused: the frozen VM still carries the VIP it had.
+            #expect(report.steps.first { $0.name.contains("paused") }?.checks.first?.seen == "held by nginx-1 and nginx-2 (split brain)")
         }
-    }
-}
 
-extension VirtualMachineTests {
-    @Test func downCleansUpAfterHalabWasKilledWhileVMsBooted() async throws {
-        let folder = try E2E.copy("master-backup", as: "e2e-vm-killed")
-        defer { E2E.removeCopy(folder) }
-        let lab = try Lab.load(folder: folder)
-        let up = Process()
-        up.executableURL = URL(fileURLWithPath: E2E.halab)
-        up.arguments = ["up", folder, "--backend", "libvirt"]
-        up.standardError = FileHandle.nullDevice
-        up.standardOutput = FileHandle.nullDevice
-        try up.run()
-        let connection = try LibvirtConnection(uri: VM.backend.uri)
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, !((try connection.domain(named: "halab-e2e-vm-killed-client"))?.isActive ?? false) {
-            try await Task.sleep(for: .milliseconds(20))
+        /// The guest kernel has netem even where the host's lacks it.
+        @Test func delayHoldsPacketsBackInAVM() async throws {
+            let folder = try E2E.copy("master-backup", as: "e2e-vm-delay")
+            defer { E2E.removeCopy(folder) }
+            let lab = try Lab.load(folder: folder)
+            try await E2E.withLab(lab, on: VM.backend) { session, _ in
+                try await session.perform(.delay(node: "client", milliseconds: 200))
+                #expect(VM.backend.faults(lab.name) == [.delay(node: "client", milliseconds: 200)])
+                let ping = try await VM.backend.exec(lab.name, node: "client", ["ping", "-c", "3", "-q", "10.33.1.11"])
+                let average = ping.output.split(separator: "=").last?.split(separator: "/").dropFirst().first.flatMap { Double($0) }
+                #expect((average ?? 0) >= 200, "\(ping.output)")
+                try await session.perform(.heal(node: nil))
+                #expect(VM.backend.faults(lab.name).isEmpty)
+            }
         }
-        kill(up.processIdentifier, SIGKILL)
-        up.waitUntilExit()
-        #expect(up.terminationReason == .uncaughtSignal)
-        #expect(try connection.domain(named: "halab-e2e-vm-killed-nginx-1")?.isActive == true)
 
-        let down = try await E2E.runHalab(["down", lab.name])
-        #expect(down.succeeded, "\(down.errorOutput)")
-        for node in ["nginx-1", "nginx-2", "client"] {
-            #expect(try connection.domain(named: "halab-e2e-vm-killed-\(node)") == nil)
+        @Test func downCleansUpAfterHalabWasKilledWhileVMsBooted() async throws {
+            let folder = try E2E.copy("master-backup", as: "e2e-vm-killed")
+            defer { E2E.removeCopy(folder) }
+            let lab = try Lab.load(folder: folder)
+            let up = Process()
+            up.executableURL = URL(fileURLWithPath: E2E.halab)
+            up.arguments = ["up", folder, "--backend", "libvirt"]
+            up.standardError = FileHandle.nullDevice
+            up.standardOutput = FileHandle.nullDevice
+            try up.run()
+            let connection = try LibvirtConnection(uri: VM.backend.uri)
+            let nodes = ["nginx-1", "nginx-2", "client"]
+            func allRunning() throws -> Bool {
+                try nodes.allSatisfy { try connection.domain(named: "halab-e2e-vm-killed-\($0)")?.isActive ?? false }
+            }
+            // Killed once its VMs run, while it waits for them to boot (after a KVM check, on a new machine).
+            let deadline = Date().addingTimeInterval(90)
+            while Date() < deadline, !(try allRunning()) { try await Task.sleep(for: .milliseconds(20)) }
+            kill(up.processIdentifier, SIGKILL)
+            up.waitUntilExit()
+            #expect(up.terminationReason == .uncaughtSignal)
+            #expect(try allRunning())
+
+            let down = try await E2E.runHalab(["down", lab.name])
+            #expect(down.succeeded, "\(down.errorOutput)")
+            for node in nodes {
+                #expect(try connection.domain(named: "halab-e2e-vm-killed-\(node)") == nil)
+            }
+            #expect(!(try connection.networkNames()).contains("halab-e2e-vm-killed-lan"))
+            #expect(!FileManager.default.fileExists(atPath: "/run/halab/\(lab.name)"))
         }
-        #expect(!(try connection.networkNames()).contains("halab-e2e-vm-killed-lan"))
-        #expect(!FileManager.default.fileExists(atPath: "/run/halab/\(lab.name)"))
     }
 }
 
