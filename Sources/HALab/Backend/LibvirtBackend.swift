@@ -29,13 +29,13 @@ public struct LibvirtBackend: LabBackend {
 
     /// The libvirt URI a lab that is up runs on; nil if it is on namespaces (or not up).
     public static func uri(ofLab lab: String, stateRoot: String = "/run/halab") -> String? {
-        for case .libvirt(let uri) in StateJournal(path: "\(stateRoot)/\(lab)/journal").records() { return uri }
+        for case .libvirt(let uri) in LabState(root: stateRoot).journal(lab).records() { return uri }
         return nil
     }
 
-    func labFolder(_ lab: String) -> String { "\(stateRoot)/\(lab)" }
-    func journal(_ lab: String) -> StateJournal { StateJournal(path: "\(labFolder(lab))/journal") }
-    func faultFile(_ lab: String) -> FaultFile { FaultFile(path: "\(labFolder(lab))/faults.json") }
+    var state: LabState { LabState(root: stateRoot) }
+    func labFolder(_ lab: String) -> String { state.folder(lab) }
+    func journal(_ lab: String) -> StateJournal { state.journal(lab) }
     func console(_ lab: String, _ node: String) -> String { "\(labFolder(lab))/vm/\(node).console" }
 
     func connect() throws -> LibvirtConnection {
@@ -44,19 +44,9 @@ public struct LibvirtBackend: LabBackend {
         }
     }
 
-    public func labsUp() -> [String] {
-        FileSystem.list(stateRoot).filter { FileSystem.exists("\(labFolder($0))/journal") }
-    }
-
-    public func source(of lab: String) throws -> String {
-        for case .source(let folder) in journal(lab).records() { return folder }
-        throw HALabError.labNotUp(lab)
-    }
-
-    public func topology(of lab: String) throws -> LabTopology {
-        guard let data = FileManager.default.contents(atPath: "\(labFolder(lab))/topology.json") else { throw HALabError.labNotUp(lab) }
-        return try JSONDecoder().decode(LabTopology.self, from: data)
-    }
+    public func labsUp() -> [String] { state.labsUp() }
+    public func source(of lab: String) throws -> String { try state.source(of: lab) }
+    public func topology(of lab: String) throws -> LabTopology { try state.topology(of: lab) }
 
     // MARK: Bring-up
 
@@ -71,7 +61,7 @@ public struct LibvirtBackend: LabBackend {
         let journal = journal(lab)
         try journal.append(.source(source))
         try journal.append(.libvirt(uri))
-        try FileSystem.write(String(decoding: try JSONEncoder().encode(topology), as: UTF8.self), to: "\(labFolder(lab))/topology.json")
+        try state.save(topology)
 
         let type = try await chooseDomainType(connection, lab: lab, progress: progress)
         progress("networks: \(topology.segments.map { LibvirtXML.networkName(lab: lab, segment: $0) }.joined(separator: ", ")) (isolated)")
@@ -225,7 +215,7 @@ public struct LibvirtBackend: LabBackend {
 
     public func crash(_ lab: String, node: String) async throws {
         try runningDomain(lab, node).destroy()
-        try faultFile(lab).write(faults(lab).filter { $0 != .pause(node: node) })  // nothing left to resume
+        try state.faultFile(lab).write(faults(lab).filter { $0 != .pause(node: node) })  // nothing left to resume
     }
 
     public func revive(_ lab: String, node: String) async throws {
@@ -271,21 +261,14 @@ public struct LibvirtBackend: LabBackend {
 
     // MARK: Faults
 
-    public func faults(_ lab: String) -> [NetworkFault] { faultFile(lab).read() }
+    public func faults(_ lab: String) -> [NetworkFault] { state.faultFile(lab).read() }
 
     public func inject(_ lab: String, _ fault: NetworkFault) async throws {
-        let topology = try topology(of: lab)
-        for node in fault.nodes { _ = try topology.node(node) }
-        var recorded = faults(lab)
-        guard !recorded.contains(fault) else { return }
-        try await apply(fault, topology: topology, on: true)
-        recorded.append(fault)
-        try faultFile(lab).write(recorded)
+        try await state.inject(fault, on: lab) { try await apply(fault, topology: $0, on: true) }
     }
 
     public func heal(_ lab: String, _ fault: NetworkFault) async throws {
-        try await apply(fault, topology: try topology(of: lab), on: false)
-        try faultFile(lab).write(faults(lab).filter { $0 != fault })
+        try await state.heal(fault, on: lab) { try await apply(fault, topology: $0, on: false) }
     }
 
     /// A pulled cable is the NIC's link state in libvirt; a pause suspends the VM; the rest are
@@ -382,8 +365,7 @@ public struct LibvirtBackend: LabBackend {
             try await group.waitForAll()
         }
         for case .network(let name) in records.reversed() { try connection.destroyNetwork(named: name) }
-        try FileSystem.remove(labFolder(lab))
-        if FileSystem.list(stateRoot).isEmpty { try FileSystem.remove(stateRoot) }
+        try state.remove(lab)
         return true
     }
 }

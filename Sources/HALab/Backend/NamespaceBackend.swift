@@ -17,25 +17,15 @@ public struct NamespaceBackend: LabBackend {
     static let netnsFolder = "/run/netns"
     static let initStatus = "/var/log/halab-init.status"
 
-    func labFolder(_ lab: String) -> String { "\(stateRoot)/\(lab)" }
-    func journal(_ lab: String) -> StateJournal { StateJournal(path: "\(labFolder(lab))/journal") }
+    var state: LabState { LabState(root: stateRoot) }
+    func labFolder(_ lab: String) -> String { state.folder(lab) }
+    func journal(_ lab: String) -> StateJournal { state.journal(lab) }
     func nodeFolder(_ lab: String, _ node: String) -> String { "\(labFolder(lab))/nodes/\(node)" }
     static func netns(_ lab: String, _ name: String) -> String { "halab-\(lab)-\(name)" }
 
-    public func labsUp() -> [String] {
-        FileSystem.list(stateRoot).filter { FileSystem.exists("\(labFolder($0))/journal") }
-    }
-
-    public func source(of lab: String) throws -> String {
-        for case .source(let folder) in journal(lab).records() { return folder }
-        throw HALabError.labNotUp(lab)
-    }
-
-    public func topology(of lab: String) throws -> LabTopology {
-        let path = "\(labFolder(lab))/topology.json"
-        guard let data = FileManager.default.contents(atPath: path) else { throw HALabError.labNotUp(lab) }
-        return try JSONDecoder().decode(LabTopology.self, from: data)
-    }
+    public func labsUp() -> [String] { state.labsUp() }
+    public func source(of lab: String) throws -> String { try state.source(of: lab) }
+    public func topology(of lab: String) throws -> LabTopology { try state.topology(of: lab) }
 
     // MARK: Bring-up
 
@@ -61,8 +51,7 @@ public struct NamespaceBackend: LabBackend {
         try FileSystem.makeDirectory(labFolder(lab))
         let journal = journal(lab)
         try journal.append(.source(source))
-        try FileSystem.write(String(decoding: try JSONEncoder().encode(topology), as: UTF8.self),
-                             to: "\(labFolder(lab))/topology.json")
+        try state.save(topology)
         if !FileSystem.isMountPoint(Self.netnsFolder) { try journal.append(.netnsMount) }
 
         // Every namespace is journalled first, then all are made by one `ip -batch`.
@@ -279,8 +268,7 @@ public struct NamespaceBackend: LabBackend {
             }
             try? FileManager.default.removeItem(atPath: Self.netnsFolder)
         }
-        try FileSystem.remove(labFolder(lab))
-        if FileSystem.list(stateRoot).isEmpty { try FileSystem.remove(stateRoot) }
+        try state.remove(lab)
         return true
     }
 

@@ -4,26 +4,16 @@ import Foundation
 /// own (one per fault kind, inside the lab's namespaces, so healing removes exactly them),
 /// delay by netem, pauses by SIGSTOP. Recorded in `/run/halab/LAB/faults.json`.
 extension NamespaceBackend {
-    func faultFile(_ lab: String) -> FaultFile { FaultFile(path: "\(labFolder(lab))/faults.json") }
+    public func faults(_ lab: String) -> [NetworkFault] { state.faultFile(lab).read() }
 
-    public func faults(_ lab: String) -> [NetworkFault] { faultFile(lab).read() }
-
-    func record(_ lab: String, _ faults: [NetworkFault]) throws { try faultFile(lab).write(faults) }
+    func record(_ lab: String, _ faults: [NetworkFault]) throws { try state.faultFile(lab).write(faults) }
 
     public func inject(_ lab: String, _ fault: NetworkFault) async throws {
-        let topology = try topology(of: lab)
-        for node in fault.nodes { _ = try topology.node(node) }
-        var recorded = faults(lab)
-        guard !recorded.contains(fault) else { return }
-        try await apply(fault, topology: topology, on: true)
-        recorded.append(fault)
-        try record(lab, recorded)
+        try await state.inject(fault, on: lab) { try await apply(fault, topology: $0, on: true) }
     }
 
     public func heal(_ lab: String, _ fault: NetworkFault) async throws {
-        let topology = try topology(of: lab)
-        try await apply(fault, topology: topology, on: false)
-        try record(lab, faults(lab).filter { $0 != fault })
+        try await state.heal(fault, on: lab) { try await apply(fault, topology: $0, on: false) }
     }
 
     func apply(_ fault: NetworkFault, topology: LabTopology, on: Bool) async throws {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A failure a backend can put on a running lab's network or nodes, and take off again. Plain
 /// network terms: the scenario layer says which packets VRRP sends.
 public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible {
@@ -37,20 +35,6 @@ public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible 
         case .delay(let node, let milliseconds): return "\(milliseconds) ms delay at \(node)"
         case .pause(let node): return "\(node) paused"
         }
-    }
-}
-
-/// The faults in force on a lab, as JSON in its state folder (`faults.json`).
-struct FaultFile {
-    let path: String
-
-    func read() -> [NetworkFault] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        return (try? JSONDecoder().decode([NetworkFault].self, from: data)) ?? []
-    }
-
-    func write(_ faults: [NetworkFault]) throws {
-        try FileSystem.write(String(decoding: try JSONEncoder().encode(faults), as: UTF8.self), to: path)
     }
 }
 
