@@ -1,6 +1,9 @@
 /// A backend builds a topology and acts on its nodes. One protocol, so a lab runs the same
 /// on namespaces or VMs.
 public protocol LabBackend: Sendable {
+    /// Seconds beyond VRRP's own timers that a freshly booted lab may take to elect: its
+    /// processes' start (slow in a software-emulated VM).
+    var startAllowance: Double { get }
     /// Names of the labs that are up.
     func labsUp() -> [String]
     /// The lab folder a lab that is up was built from.

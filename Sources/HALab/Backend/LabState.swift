@@ -53,6 +53,28 @@ struct LabState {
     }
 }
 
+/// A backend that keeps its labs in a `LabState` gets the lab and fault bookkeeping from here;
+/// it says only how a fault is put on and taken off.
+protocol LabStateKeeping: LabBackend {
+    var state: LabState { get }
+    func apply(_ fault: NetworkFault, topology: LabTopology, on: Bool) async throws
+}
+
+extension LabStateKeeping {
+    public func labsUp() -> [String] { state.labsUp() }
+    public func source(of lab: String) throws -> String { try state.source(of: lab) }
+    public func topology(of lab: String) throws -> LabTopology { try state.topology(of: lab) }
+    public func faults(_ lab: String) -> [NetworkFault] { state.faultFile(lab).read() }
+
+    public func inject(_ lab: String, _ fault: NetworkFault) async throws {
+        try await state.inject(fault, on: lab) { try await apply(fault, topology: $0, on: true) }
+    }
+
+    public func heal(_ lab: String, _ fault: NetworkFault) async throws {
+        try await state.heal(fault, on: lab) { try await apply(fault, topology: $0, on: false) }
+    }
+}
+
 /// The faults in force on a lab, as JSON in its state folder (`faults.json`).
 struct FaultFile {
     let path: String

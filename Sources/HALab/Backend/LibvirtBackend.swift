@@ -5,7 +5,7 @@ import Foundation
 /// crash is `destroy` and a revive is `start`. Commands run in the guests through the QEMU
 /// guest agent, so every URI works, remote ones too. State and journal live in /run/halab/LAB
 /// as for namespaces; the journal's `libvirt` line says which backend a lab is on.
-public struct LibvirtBackend: LabBackend {
+public struct LibvirtBackend: LabStateKeeping {
     public let uri: String
     public let image: NodeImage
     public let stateRoot: String
@@ -14,6 +14,8 @@ public struct LibvirtBackend: LabBackend {
     /// A user's Alpine cloud image to boot instead of halab's node image.
     public let cloudImage: CloudImage?
     public let memoryMiB = 512
+    /// Under software emulation a guest's processes start many times slower than on the host.
+    public var startAllowance: Double { 10 }
     /// no_timer_check: under software emulation on a busy machine the kernel's IO-APIC timer
     /// check can fail and panic the boot.
     static let kernelCommandLine = "console=ttyS0 quiet panic=-1 no_timer_check"
@@ -43,10 +45,6 @@ public struct LibvirtBackend: LabBackend {
             throw HALabError.unsupported("\(error): is libvirtd running (and virtlogd)? Start them, or name another host with --connect")
         }
     }
-
-    public func labsUp() -> [String] { state.labsUp() }
-    public func source(of lab: String) throws -> String { try state.source(of: lab) }
-    public func topology(of lab: String) throws -> LabTopology { try state.topology(of: lab) }
 
     // MARK: Bring-up
 
@@ -260,16 +258,6 @@ public struct LibvirtBackend: LabBackend {
     }
 
     // MARK: Faults
-
-    public func faults(_ lab: String) -> [NetworkFault] { state.faultFile(lab).read() }
-
-    public func inject(_ lab: String, _ fault: NetworkFault) async throws {
-        try await state.inject(fault, on: lab) { try await apply(fault, topology: $0, on: true) }
-    }
-
-    public func heal(_ lab: String, _ fault: NetworkFault) async throws {
-        try await state.heal(fault, on: lab) { try await apply(fault, topology: $0, on: false) }
-    }
 
     /// A pulled cable is the NIC's link state in libvirt; a pause suspends the VM; the rest are
     /// commands in the guests (nftables, ip, tc), as an operator on the machine would run them.

@@ -4,7 +4,7 @@ import Foundation
 /// PID, mount and UTS namespaces; its network namespace is pinned as `/run/netns/halab-LAB-NODE`
 /// so it outlives a crash. Each segment is a bridge in a namespace of its own. Nothing is ever
 /// created in the host's network namespace: every `ip` call names its namespace.
-public struct NamespaceBackend: LabBackend {
+public struct NamespaceBackend: LabStateKeeping {
     public let stateRoot: String
     /// The node supervisor (halab-init), PID 1 of every node.
     public let initProgram: String
@@ -14,6 +14,8 @@ public struct NamespaceBackend: LabBackend {
         self.initProgram = initProgram
     }
 
+    public var startAllowance: Double { 0 }
+
     static let netnsFolder = "/run/netns"
     static let initStatus = "/var/log/halab-init.status"
 
@@ -22,10 +24,6 @@ public struct NamespaceBackend: LabBackend {
     func journal(_ lab: String) -> StateJournal { state.journal(lab) }
     func nodeFolder(_ lab: String, _ node: String) -> String { "\(labFolder(lab))/nodes/\(node)" }
     static func netns(_ lab: String, _ name: String) -> String { "halab-\(lab)-\(name)" }
-
-    public func labsUp() -> [String] { state.labsUp() }
-    public func source(of lab: String) throws -> String { try state.source(of: lab) }
-    public func topology(of lab: String) throws -> LabTopology { try state.topology(of: lab) }
 
     // MARK: Bring-up
 

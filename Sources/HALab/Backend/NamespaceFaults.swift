@@ -4,17 +4,7 @@ import Foundation
 /// own (one per fault kind, inside the lab's namespaces, so healing removes exactly them),
 /// delay by netem, pauses by SIGSTOP. Recorded in `/run/halab/LAB/faults.json`.
 extension NamespaceBackend {
-    public func faults(_ lab: String) -> [NetworkFault] { state.faultFile(lab).read() }
-
     func record(_ lab: String, _ faults: [NetworkFault]) throws { try state.faultFile(lab).write(faults) }
-
-    public func inject(_ lab: String, _ fault: NetworkFault) async throws {
-        try await state.inject(fault, on: lab) { try await apply(fault, topology: $0, on: true) }
-    }
-
-    public func heal(_ lab: String, _ fault: NetworkFault) async throws {
-        try await state.heal(fault, on: lab) { try await apply(fault, topology: $0, on: false) }
-    }
 
     func apply(_ fault: NetworkFault, topology: LabTopology, on: Bool) async throws {
         let lab = topology.name

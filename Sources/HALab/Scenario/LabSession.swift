@@ -46,13 +46,15 @@ public struct LabSession: Sendable {
         do {
             try await backend.up(lab.topology, source: lab.folder, progress: progress)
             let started = (clock.now - start).seconds
-            let deadline = lab.startBound
+            let deadline = lab.startBound + backend.startAllowance
             for (address, node) in lab.healthyHolders {
                 progress("waiting for \(address) to answer from \(node) (VRRP's election; at most \(String(format: "%.1f", deadline)) s)")
                 let expectation = Scenario.Expectation(url: "http://\(address)/", from: try session.client(), status: 200, body: node)
                 let outcome = try await session.await(expectation, deadline: deadline)
                 guard outcome.passed else {
-                    throw HALabError.notConverged("\(address) did not answer from \(node) within \(String(format: "%.1f", deadline)) s; last seen: \(outcome.seen)")
+                    let logs = session.keepalivedLogTails().map { "\n  \($0.node): " + $0.lines.joined(separator: "\n    ") }.joined()
+                    throw HALabError.notConverged("\(address) did not answer from \(node) within \(String(format: "%.1f", deadline)) s; "
+                                                  + "last seen: \(outcome.seen)\nlast keepalived log lines:\(logs)")
                 }
             }
             return (session, Convergence(started: started, answered: (clock.now - start).seconds))
