@@ -69,7 +69,9 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
     /// requests started from one second before the fault until `until`.
     public static func measure(_ samples: [ProbeSample], address: String, faultAt: Double, until: Double,
                                expected: String?, bound: Double) -> OutageMeasurement {
-        let own = samples.filter { $0.address == address && $0.start >= faultAt - 1 && $0.start < until }
+        // A request still in flight when the next action came is that action's to judge (a slow
+        // server, such as a software-emulated VM, may die with it half answered).
+        let own = samples.filter { $0.address == address && $0.start >= faultAt - 1 && $0.end < until }
         let before = own.filter { $0.start < faultAt }
         let after = own.filter { $0.start >= faultAt }
         let gaps = zip(own.dropFirst(), own).map { $0.start - $1.start }

@@ -105,7 +105,10 @@ public enum Verifier {
                     if !output.succeeded {
                         result.actionError = "'\(command)' on \(node) exited \(output.exitCode): \(output.output)\(output.errorOutput)"
                     }
-                case .chaos(let action)?: try await session.perform(action)
+                case .chaos(let action)?:
+                    try await session.perform(action)
+                    // A revived node counts from when it runs again: a VM takes seconds to boot.
+                    if case .revive = action { result.at = Date().timeIntervalSince1970 }
                 case nil: break
                 }
             } catch let error as HALabError {
