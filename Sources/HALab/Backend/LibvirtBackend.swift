@@ -13,6 +13,7 @@ public struct LibvirtBackend: LabStateKeeping {
     public let domainType: String?
     /// A user's Alpine cloud image to boot instead of halab's node image.
     public let cloudImage: CloudImage?
+    let connectionCache = LibvirtConnectionCache()
     public let memoryMiB = 512
     /// Under software emulation a guest's processes start many times slower than on the host.
     public var startAllowance: Double { 10 }
@@ -41,8 +42,10 @@ public struct LibvirtBackend: LabStateKeeping {
     func console(_ lab: String, _ node: String) -> String { "\(labFolder(lab))/vm/\(node).console" }
 
     func connect() throws -> LibvirtConnection {
-        do { return try LibvirtConnection(uri: uri) } catch let error as HALabError {
-            throw HALabError.unsupported("\(error): is libvirtd running (and virtlogd)? Start them, or name another host with --connect")
+        try connectionCache.connection {
+            do { return try LibvirtConnection(uri: uri) } catch let error as HALabError {
+                throw HALabError.unsupported("\(error): is libvirtd running (and virtlogd)? Start them, or name another host with --connect")
+            }
         }
     }
 

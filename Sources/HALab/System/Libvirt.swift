@@ -93,6 +93,24 @@ public final class LibvirtConnection: @unchecked Sendable {
     }
 }
 
+/// A connection opened on first use and kept: a lab's many calls (an address look at every
+/// node on every poll) then cost no new handshake with libvirtd each.
+public final class LibvirtConnectionCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var connection: LibvirtConnection?
+
+    public init() {}
+
+    func connection(_ open: () throws -> LibvirtConnection) throws -> LibvirtConnection {
+        lock.lock()
+        defer { lock.unlock() }
+        if let connection { return connection }
+        let opened = try open()
+        connection = opened
+        return opened
+    }
+}
+
 /// Runs a blocking libvirt call on a thread of its own, so that several run at once (starting
 /// or destroying a VM takes about a second or two) without holding Swift's few worker threads.
 public func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
