@@ -105,7 +105,7 @@ struct Bench: AsyncParsableCommand {
             }
             try await Environment.namespaces.down(lab.name)
         }
-        print("(outage: last good answer before to first good after; recovered: from the fault; bound: the VRRP timers';",
+        print("(outage: last good answer before to first good after; recovered: from the fault being in place; bound: the VRRP timers';",
               "max-over: the largest recovered − bound of all runs)")
     }
 

@@ -38,6 +38,24 @@ import FoundationXML
         let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
         #expect(!m.withinBound)
         #expect(m.summary.contains("outage 5.010 s"))
+        let never = OutageMeasurement.measure(Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : "refused" }, address: "10.33.1.100",
+                                              faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
+        #expect(!never.withinBound)
+        #expect(never.summary.hasPrefix("10.33.1.100: no good answer after the fault"))
+    }
+
+    @Test func theBoundCountsFromTheFaultInPlaceToTheProbesResolution() {
+        // Fault begun at 2 s, in place 20 ms later; the probe stalls 40 ms around the recovery.
+        var samples = Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : $0 < 5.66 ? "timeout" : "nginx-2" }
+        samples.removeAll { $0.start > 1005.625 && $0.start < 1005.66 }
+        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, took: 0.02, until: 1010, expected: "nginx-2", bound: 3.648)
+        #expect(abs(m.recovery - 3.64) < 1e-6)      // 5.66 − 2.02
+        #expect(abs(m.resolution - 0.04) < 1e-6)    // last failure 5.62, first good 5.66
+        #expect(m.withinBound)
+        #expect(m.failed == 363)                    // 2.00 … 5.62, counted from when the fault was begun
+        // A failure seen after the bound is over it, however coarse the probe.
+        let late = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.6)
+        #expect(!late.withinBound)
     }
 
     @Test func seamlessMoveHasNoOutage() {

@@ -288,11 +288,12 @@ public struct LabSession: Sendable {
         let addresses = lab.virtualAddresses.map(\.address)
         async let record = backend.probe(lab.name, node: try client(), addresses: addresses, interval: 10, seconds: 600,
                                          until: { await stop.wait() })
-        var faultAt = 0.0
+        var faultAt = 0.0, took = 0.0
         do {
             try await Task.sleep(for: .seconds(1))
             faultAt = Date().timeIntervalSince1970
             try await perform(action)
+            took = Date().timeIntervalSince1970 - faultAt
             try await Task.sleep(for: .seconds(seconds ?? lab.settleBound + 2))
         } catch {
             await stop.fire()
@@ -306,7 +307,7 @@ public struct LabSession: Sendable {
         var model = lab.vrrpModel()
         let bound = (action.modelEvents(nodes: lab.topology.nodes.map(\.name)) ?? []).map { model.apply($0) }.max() ?? 0
         return addresses.map {
-            OutageMeasurement.measure(samples, address: $0, faultAt: faultAt, until: .infinity, expected: nil,
+            OutageMeasurement.measure(samples, address: $0, faultAt: faultAt, took: took, until: .infinity, expected: nil,
                                       bound: bound > 0 ? bound : lab.settleBound)
         }
     }

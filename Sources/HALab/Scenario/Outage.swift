@@ -25,11 +25,15 @@ public struct ProbeSample: Sendable, Codable, Equatable {
 /// What clients saw around one fault, from the probe's record, next to what the timers allow.
 public struct OutageMeasurement: Sendable, Codable, Equatable {
     public var address: String
-    /// When the fault was made (seconds since the epoch).
+    /// When halab began to make the fault (seconds since the epoch), and how long it took
+    /// until the fault was in place (a crashed node is dark once its processes are reaped and
+    /// its addresses flushed; a revived VM runs once it has booted).
     public var faultAt: Double
-    /// Start of the last good answer before the first failure, and of the first good answer
-    /// after the last failure; nil when nothing failed.
+    public var faultTook: Double
+    /// Start of the last good answer before the first failure, of the last failure, and of
+    /// the first good answer after it; nil when nothing failed.
     public var lastGoodBefore: Double?
+    public var lastFailure: Double?
     public var firstGoodAfter: Double?
     /// The node answering before the fault and the one answering at the end.
     public var from: String?
@@ -46,17 +50,20 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
 
     /// The outage clients saw: last good answer before to first good answer after.
     public var window: Double { (firstGoodAfter ?? 0) - (lastGoodBefore ?? 0) }
-    /// From the fault until clients were answered again.
-    public var recovery: Double { firstGoodAfter.map { max(0, $0 - faultAt) } ?? 0 }
-    /// Whether the outage ended within the timers' bound (plus one probe interval).
-    public var withinBound: Bool { recovery <= bound + interval }
+    /// From the fault being in place until clients were answered again.
+    public var recovery: Double { firstGoodAfter.map { max(0, $0 - faultAt - faultTook) } ?? 0 }
+    /// How precisely the probe saw the end of the outage: the gap between the last failed
+    /// request and the first good one.
+    public var resolution: Double { (firstGoodAfter ?? 0) - (lastFailure ?? 0) }
+    /// Whether the outage ended within the timers' bound, as far as the probe can tell.
+    public var withinBound: Bool { failed == 0 || (firstGoodAfter != nil && recovery <= bound + resolution) }
 
     public var summary: String {
         let route = "\(from ?? "nobody") → \(to ?? "nobody")"
         guard firstGoodAfter != nil || failed == 0 else {
             return "\(address): no good answer after the fault (\(failed) failed); bound \(format(bound))"
         }
-        var parts = ["\(address): \(route)", failed == 0 ? "no request failed" : "outage \(format(window)) (recovered \(format(recovery)) after the fault, bound \(format(bound)))",
+        var parts = ["\(address): \(route)", failed == 0 ? "no request failed" : "outage \(format(window)) (recovered \(format(recovery)) after the fault was in place, bound \(format(bound)))",
                      "\(failed) failed"]
         if unexpected > 0 { parts.append("\(unexpected) answers from the wrong node") }
         if flaps > 0 { parts.append("\(flaps) flaps") }
@@ -65,10 +72,10 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
 
     func format(_ seconds: Double) -> String { String(format: "%.3f s", seconds) }
 
-    /// Measures the outage on `address` around a fault made at `faultAt`, looking at the
-    /// requests started from one second before the fault until `until`.
-    public static func measure(_ samples: [ProbeSample], address: String, faultAt: Double, until: Double,
-                               expected: String?, bound: Double) -> OutageMeasurement {
+    /// Measures the outage on `address` around a fault begun at `faultAt` and in place `took`
+    /// seconds later, looking at the requests started from one second before it until `until`.
+    public static func measure(_ samples: [ProbeSample], address: String, faultAt: Double, took: Double = 0,
+                               until: Double, expected: String?, bound: Double) -> OutageMeasurement {
         // A request still in flight when the next action came is that action's to judge (a slow
         // server, such as a software-emulated VM, may die with it half answered).
         let own = samples.filter { $0.address == address && $0.start >= faultAt - 1 && $0.end < until }
@@ -76,13 +83,14 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
         let after = own.filter { $0.start >= faultAt }
         let gaps = zip(own.dropFirst(), own).map { $0.start - $1.start }
         var measurement = OutageMeasurement(
-            address: address, faultAt: faultAt, lastGoodBefore: nil, firstGoodAfter: nil,
+            address: address, faultAt: faultAt, faultTook: took, lastGoodBefore: nil, lastFailure: nil, firstGoodAfter: nil,
             from: before.last(where: \.ok)?.answer, to: after.last(where: \.ok)?.answer,
             failed: after.filter { !$0.ok }.count, unexpected: 0, flaps: 0, bound: bound,
             interval: gaps.isEmpty ? 0 : gaps.reduce(0, +) / Double(gaps.count))
         var settled = after
         if let firstFailure = after.first(where: { !$0.ok }), let lastFailure = after.last(where: { !$0.ok }) {
             measurement.lastGoodBefore = own.last { $0.ok && $0.start < firstFailure.start }?.start
+            measurement.lastFailure = lastFailure.start
             measurement.firstGoodAfter = after.first { $0.ok && $0.start > lastFailure.start }?.start
             settled = after.filter { $0.start > lastFailure.start }
         }

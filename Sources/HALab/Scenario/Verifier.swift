@@ -17,8 +17,9 @@ public struct VerifyReport: Sendable, Codable {
     public struct StepResult: Sendable, Codable {
         public var name: String
         public var action: String?
-        /// When the action was made (seconds since the epoch).
+        /// When the action was begun (seconds since the epoch), and how long it took.
         public var at: Double = 0
+        public var took: Double = 0
         /// What the probe saw around the action, per VIP, with the timers' bound.
         public var outages: [OutageMeasurement]?
         /// Set when the action itself failed.
@@ -26,7 +27,7 @@ public struct VerifyReport: Sendable, Codable {
         /// The model's bound for the action and its expected holder per VIP (nil: no single one).
         var predicted: (bound: Double, holders: [String?])?
 
-        enum CodingKeys: String, CodingKey { case name, action, at, outages, actionError, seconds, checks, logs }
+        enum CodingKeys: String, CodingKey { case name, action, at, took, outages, actionError, seconds, checks, logs }
         public var seconds: Double
         public var checks: [CheckResult]
         /// The last keepalived log lines of the lab's nodes, kept when the step failed.
@@ -107,8 +108,7 @@ public enum Verifier {
                     }
                 case .chaos(let action)?:
                     try await session.perform(action)
-                    // A revived node counts from when it runs again: a VM takes seconds to boot.
-                    if case .revive = action { result.at = Date().timeIntervalSince1970 }
+                    result.took = Date().timeIntervalSince1970 - result.at
                 case nil: break
                 }
             } catch let error as HALabError {
@@ -151,7 +151,7 @@ public enum Verifier {
             let until = report.steps.dropFirst(index + 1).first { $0.action != nil }?.at ?? end
             let (bound, expected) = step.predicted ?? (session.lab.settleBound, [])
             report.steps[index].outages = addresses.enumerated().map { offset, address in
-                OutageMeasurement.measure(report.samples, address: address, faultAt: step.at, until: until,
+                OutageMeasurement.measure(report.samples, address: address, faultAt: step.at, took: step.took, until: until,
                                           expected: offset < expected.count ? expected[offset] : nil, bound: bound)
             }
         }
