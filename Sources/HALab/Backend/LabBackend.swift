@@ -16,8 +16,9 @@ public protocol LabBackend: Sendable {
     func exec(_ lab: String, node: String, _ command: [String]) async throws -> CommandResult
     /// Runs a command inside a node on halab's own terminal; returns its exit code.
     func execAttached(_ lab: String, node: String, _ command: [String]) async throws -> Int32
-    /// Every process of the node killed at once, its links dead: a power cut.
-    func crash(_ lab: String, node: String) async throws
+    /// Every process of the node killed at once, its links dead: a power cut. Returns when the
+    /// node was dark (seconds since the epoch), which may be well before the call returns.
+    @discardableResult func crash(_ lab: String, node: String) async throws -> Double
     /// Boots a crashed node again in the same network namespace.
     func revive(_ lab: String, node: String) async throws
     func isRunning(_ lab: String, node: String) -> Bool

@@ -214,9 +214,19 @@ public struct LibvirtBackend: LabStateKeeping {
         return result.exitCode
     }
 
-    public func crash(_ lab: String, node: String) async throws {
-        try runningDomain(lab, node).destroy()
+    @discardableResult public func crash(_ lab: String, node: String) async throws -> Double {
+        let domain = try runningDomain(lab, node)
+        // The cables first: libvirt returns from a destroy only ~1.5 s after QEMU is dead (its
+        // cleanup), so the moment the node went dark is the moment its links went down.
+        let topology = try topology(of: lab)
+        guard let nodeIndex = topology.nodes.firstIndex(where: { $0.name == node }) else { throw HALabError.unknownNode(node, lab: lab) }
+        for index in topology.nodes[nodeIndex].interfaces.indices {
+            try setCable(domain, topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: false)
+        }
+        let dark = Date().timeIntervalSince1970
+        try domain.destroy()
         try state.faultFile(lab).write(faults(lab).filter { $0 != .pause(node: node) })  // nothing left to resume
+        return dark
     }
 
     public func revive(_ lab: String, node: String) async throws {
@@ -262,6 +272,13 @@ public struct LibvirtBackend: LabStateKeeping {
 
     // MARK: Faults
 
+    /// A cable pulled or plugged back: the NIC's link state, set by libvirt.
+    func setCable(_ domain: LibvirtDomain, topology: LabTopology, nodeIndex: Int, interfaceIndex: Int, plugged: Bool) throws {
+        let network = LibvirtXML.networkName(lab: topology.name, segment: topology.nodes[nodeIndex].interfaces[interfaceIndex].segment)
+        let mac = LibvirtXML.mac(lab: topology.name, nodeIndex: nodeIndex, interfaceIndex: interfaceIndex)
+        try domain.updateLiveDevice(xml: LibvirtXML.interface(network, mac: mac, linkUp: plugged))
+    }
+
     /// A pulled cable is the NIC's link state in libvirt; a pause suspends the VM; the rest are
     /// commands in the guests (nftables, ip, tc), as an operator on the machine would run them.
     func apply(_ fault: NetworkFault, topology: LabTopology, on: Bool) async throws {
@@ -273,9 +290,7 @@ public struct LibvirtBackend: LabStateKeeping {
                 throw HALabError.usage("node '\(node)' has no interface '\(interface)'")
             }
             if atSwitch {
-                let network = LibvirtXML.networkName(lab: lab, segment: topology.nodes[nodeIndex].interfaces[index].segment)
-                let mac = LibvirtXML.mac(lab: lab, nodeIndex: nodeIndex, interfaceIndex: index)
-                try runningDomain(lab, node).updateLiveDevice(xml: LibvirtXML.interface(network, mac: mac, linkUp: !on))
+                try setCable(try runningDomain(lab, node), topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: !on)
             } else {
                 try await guest(lab, node, ["ip", "link", "set", interface, on ? "down" : "up"])
             }

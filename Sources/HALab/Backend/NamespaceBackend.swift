@@ -186,15 +186,17 @@ public struct NamespaceBackend: LabStateKeeping {
         try await Command.runAttached("nsenter", try nsenterArguments(lab, node, command))
     }
 
-    public func crash(_ lab: String, node: String) async throws {
+    @discardableResult public func crash(_ lab: String, node: String) async throws -> Double {
         let spec = try topology(of: lab).node(node)
         guard let pid = initPid(lab, node) else { throw HALabError.nodeNotRunning(node) }
         // SIGKILL to a PID namespace's init kills every process in it at once: no clean shutdown.
         kill(pid, SIGKILL)
         try await killAll(inNetns: Self.netns(lab, node))
+        let dark = Date().timeIntervalSince1970  // nothing of the node's sends any more
         try record(lab, faults(lab).filter { $0 != .pause(node: node) })  // nothing left to resume
         // A powered-off machine's links go dark, and it holds no address, a VIP least of all.
         try await ip(Self.netns(lab, node), batch: spec.interfaces.flatMap { ["link set \($0.name) down", "addr flush dev \($0.name)"] })
+        return dark
     }
 
     public func revive(_ lab: String, node: String) async throws {

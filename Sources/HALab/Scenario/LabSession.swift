@@ -248,7 +248,10 @@ public struct LabSession: Sendable {
 
     // MARK: Chaos
 
-    public func perform(_ action: ChaosAction) async throws {
+    /// Makes `action`; returns when its fault was in place (seconds since the epoch): once the
+    /// call is done, except a crash, in place when the node went dark, and a revive, once the
+    /// node's keepalived has entered its first state (its timers start there).
+    @discardableResult public func perform(_ action: ChaosAction) async throws -> Double {
         for node in action.nodes { _ = try lab.topology.node(node) }
         let vrrp = { (node: String?) in NetworkFault.dropMulticast(node: node, group: ChaosAction.vrrpGroup, ipProtocol: ChaosAction.vrrpProtocol) }
         switch action {
@@ -259,8 +262,11 @@ public struct LabSession: Sendable {
                 throw HALabError.commandFailed(command: "rc-service \(service) \(verb) on \(node)",
                                                status: "exit \(result.exitCode)", output: result.output + result.errorOutput)
             }
-        case .kill(let node): try await backend.crash(lab.name, node: node)
-        case .revive(let node): try await backend.revive(lab.name, node: node)
+        case .kill(let node): return try await backend.crash(lab.name, node: node)
+        case .revive(let node):
+            let logged = keepalivedLog(of: node)?.utf8.count ?? 0
+            try await backend.revive(lab.name, node: node)
+            if try lab.topology.node(node).services.contains("keepalived") { await awaitKeepalivedStart(on: node, logAfter: logged) }
         case .link(let node, let interface, let up, let atNode):
             guard let interface = interface ?? lab.topology.nodes.first(where: { $0.name == node })?.interfaces.first?.name else {
                 throw HALabError.usage("node '\(node)' has no interface")
@@ -279,6 +285,7 @@ public struct LabSession: Sendable {
                 try await backend.heal(lab.name, fault)
             }
         }
+        return Date().timeIntervalSince1970
     }
 
     /// Makes `action` while halab-probe runs from the client, and measures what the client
@@ -292,8 +299,7 @@ public struct LabSession: Sendable {
         do {
             try await Task.sleep(for: .seconds(1))
             faultAt = Date().timeIntervalSince1970
-            try await perform(action)
-            took = Date().timeIntervalSince1970 - faultAt
+            took = try await perform(action) - faultAt
             try await Task.sleep(for: .seconds(seconds ?? lab.settleBound + 2))
         } catch {
             await stop.fire()
@@ -390,8 +396,25 @@ public struct LabSession: Sendable {
     /// The last lines of each keepalived node's log, for a failure report.
     public func keepalivedLogTails(lines: Int = 8) -> [(node: String, lines: [String])] {
         lab.topology.nodes.filter { $0.services.contains("keepalived") }.map { node in
-            let log = backend.readFile(lab.name, node: node.name, path: "/var/log/keepalived.log") ?? ""
-            return (node.name, log.split(separator: "\n").suffix(lines).map(String.init))
+            (node.name, (keepalivedLog(of: node.name) ?? "").split(separator: "\n").suffix(lines).map(String.init))
+        }
+    }
+
+    func keepalivedLog(of node: String) -> String? {
+        backend.readFile(lab.name, node: node, path: "/var/log/keepalived.log")
+    }
+
+    /// Waits (10 s at most) until keepalived, started again on `node`, logs its instances' first
+    /// state past the `logAfter` bytes the log had before; a VM's emulated CPU takes a while.
+    func awaitKeepalivedStart(on node: String, logAfter logged: Int) async {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if let log = keepalivedLog(of: node) {
+                // A VM boots with a fresh log; a namespace node keeps its old one.
+                let new = log.utf8.count < logged ? Substring(log) : Substring(log.utf8.dropFirst(logged))
+                if new.contains("STATE (init)") { return }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 }

@@ -26,8 +26,8 @@ public struct ProbeSample: Sendable, Codable, Equatable {
 public struct OutageMeasurement: Sendable, Codable, Equatable {
     public var address: String
     /// When halab began to make the fault (seconds since the epoch), and how long it took
-    /// until the fault was in place (a crashed node is dark once its processes are reaped and
-    /// its addresses flushed; a revived VM runs once it has booted).
+    /// until the fault was in place (a crashed node once it is dark: its processes reaped, or a
+    /// VM's cables pulled; a revived VM once it has booted).
     public var faultAt: Double
     public var faultTook: Double
     /// Start of the last good answer before the first failure, of the last failure, and of

@@ -106,9 +106,9 @@ public enum Verifier {
                     if !output.succeeded {
                         result.actionError = "'\(command)' on \(node) exited \(output.exitCode): \(output.output)\(output.errorOutput)"
                     }
-                case .chaos(let action)?:
-                    try await session.perform(action)
                     result.took = Date().timeIntervalSince1970 - result.at
+                case .chaos(let action)?:
+                    result.took = try await session.perform(action) - result.at
                 case nil: break
                 }
             } catch let error as HALabError {
