@@ -267,6 +267,11 @@ struct EndToEndTests {
             #expect(measured.withinBound, "\(measured.summary)")
             #expect(measured.recovery > 3 - 1.0)  // the last advert was at most one interval before the crash
             #expect(measured.interval < 0.015, "probe interval \(measured.interval)")
+            #expect(measured.faultTook > 0 && measured.faultTook < 0.5, "dark \(measured.faultTook) s after the kill began")
+            // A revive is in place once keepalived has started again: its first state is logged anew.
+            try await session.perform(.revive(node: "nginx-1"))
+            let log = E2E.backend.readFile(lab.name, node: "nginx-1", path: "/var/log/keepalived.log") ?? ""
+            #expect(log.components(separatedBy: "STATE (init)").count - 1 == 2, "\(log)")
         }
     }
 
