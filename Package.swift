@@ -1,6 +1,9 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
+// Layers, each a target, so the compiler checks that dependencies point down only:
+//   halab (CLI) → HALab (labs, scenarios, verify, reports) → HALabModel | HALabBackends → HALabSystem
+// HALabModel (keepalived grammar, VRRP model, check) depends on nothing else of halab.
 let package = Package(
     name: "halab",
     platforms: [.macOS(.v15)],
@@ -19,18 +22,24 @@ let package = Package(
     targets: [
         // The libvirt C API, for the libvirt backend (VMs).
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        // The system edge: running programs, files, the process table, libvirt's C API, the guest agent.
+        .target(
+            name: "HALabSystem",
+            dependencies: ["CLibvirt", .product(name: "Subprocess", package: "swift-subprocess")]
+        ),
+        // keepalived.conf and VRRP: pure, no I/O of its own, nothing else of halab.
+        .target(name: "HALabModel"),
+        // Where labs run: the LabBackend protocol, namespaces, libvirt VMs, the node image.
+        .target(name: "HALabBackends", dependencies: ["HALabSystem"]),
+        // Labs, scenarios, expectations, verify, reports, timelines, benchmarks.
         .target(
             name: "HALab",
-            dependencies: [
-                "CLibvirt",
-                .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "Yams", package: "Yams"),
-            ]
+            dependencies: ["HALabModel", "HALabBackends", "HALabSystem", .product(name: "Yams", package: "Yams")]
         ),
         .executableTarget(
             name: "halab",
             dependencies: [
-                "HALab",
+                "HALab", "HALabBackends", "HALabModel", "HALabSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,7 +49,10 @@ let package = Package(
         .executableTarget(name: "halab-probe"),
         .testTarget(
             name: "HALabTests",
-            dependencies: ["HALab", .product(name: "PropertyBased", package: "swift-property-based"), .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "HALab", "HALabModel", "HALabBackends", "HALabSystem",
+                .product(name: "PropertyBased", package: "swift-property-based"), .product(name: "Yams", package: "Yams"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import HALab
+import HALabBackends
+import HALabModel
+import HALabSystem
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

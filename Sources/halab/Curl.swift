@@ -1,5 +1,8 @@
 import ArgumentParser
 import HALab
+import HALabBackends
+import HALabModel
+import HALabSystem
 
 struct Curl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

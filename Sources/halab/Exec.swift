@@ -1,5 +1,8 @@
 import ArgumentParser
 import HALab
+import HALabBackends
+import HALabModel
+import HALabSystem
 
 struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

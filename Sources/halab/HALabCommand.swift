@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import HALab
+import HALabBackends
+import HALabModel
+import HALabSystem
 
 @main
 struct HALabCommand: AsyncParsableCommand {

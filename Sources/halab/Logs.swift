@@ -1,5 +1,8 @@
 import ArgumentParser
 import HALab
+import HALabBackends
+import HALabModel
+import HALabSystem
 
 struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a node's service logs (readable after a crash too).")

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import HALab
+import HALabBackends
+import HALabModel
+import HALabSystem
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Nodes, their processes, and who holds each VIP.")

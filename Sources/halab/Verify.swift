@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import HALab
+import HALabBackends
+import HALabModel
+import HALabSystem
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

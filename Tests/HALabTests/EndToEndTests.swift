@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import HALab
+@testable import HALabBackends
+@testable import HALabModel
+@testable import HALabSystem
 
 /// What the end-to-end tests need, and why they are skipped where it is missing.
 enum E2E {

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import HALab
+@testable import HALabBackends
+@testable import HALabModel
+@testable import HALabSystem
 
 @Suite struct KeepalivedConfigTests {
     static let labs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../labs").standardizedFileURL.path

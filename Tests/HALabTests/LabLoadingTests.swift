@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import HALab
+@testable import HALabBackends
+@testable import HALabModel
+@testable import HALabSystem
 
 /// Lab folders, good and bad: a bad one is refused with the file and line to fix.
 @Suite struct LabLoadingTests {

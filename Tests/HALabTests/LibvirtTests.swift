@@ -2,6 +2,9 @@ import Foundation
 import Testing
 import Yams
 @testable import HALab
+@testable import HALabBackends
+@testable import HALabModel
+@testable import HALabSystem
 
 /// The libvirt XML halab writes, and libvirt's own schema check of it.
 @Suite struct LibvirtXMLTests {

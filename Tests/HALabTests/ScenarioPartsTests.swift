@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import HALab
+@testable import HALabBackends
+@testable import HALabModel
+@testable import HALabSystem
 
 #if canImport(FoundationXML)
 import FoundationXML

@@ -1,5 +1,8 @@
 import Testing
 @testable import HALab
+@testable import HALabBackends
+@testable import HALabModel
+@testable import HALabSystem
 
 @Suite struct ShareTestTests {
     @Test func binomialTailsAreExact() {

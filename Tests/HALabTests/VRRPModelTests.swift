@@ -2,6 +2,9 @@ import Foundation
 import PropertyBased
 import Testing
 @testable import HALab
+@testable import HALabBackends
+@testable import HALabModel
+@testable import HALabSystem
 
 /// The VRRP model, rule by rule, on the document's labs and on small made-up ones.
 @Suite struct VRRPModelTests {

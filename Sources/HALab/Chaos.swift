@@ -1,0 +1,119 @@
+import HALabBackends
+import HALabModel
+import HALabSystem
+
+/// The failures halab can make, in one vocabulary for the CLI (`halab chaos …`) and for
+/// scenario steps (`chaos: kill nginx-1`).
+public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
+    /// `rc-service SERVICE stop` inside the node, as the document does.
+    case stopService(String, node: String)
+    case startService(String, node: String)
+    /// A crash: every process of the node killed at once, its links dead.
+    case kill(node: String)
+    /// The crashed node booted again.
+    case revive(node: String)
+    /// A link down or up: at the switch port (a pulled cable), or at the node's interface.
+    case link(node: String, interface: String?, up: Bool, atNode: Bool)
+    /// VRRP adverts dropped at a node, or at every switch when `node` is nil (`all`).
+    case blockMulticast(node: String?)
+    case unblockMulticast(node: String?)
+    case partition([[String]])
+    case loss(node: String, percent: Int)
+    case delay(node: String, milliseconds: Int)
+    case pause(node: String)
+    case resume(node: String)
+    /// Every fault in force (on one node, or everywhere) taken off.
+    case heal(node: String?)
+
+    public static let usage = """
+        chaos actions: stop SERVICE NODE | start SERVICE NODE | kill NODE | revive NODE | \
+        link down|up NODE[:IFACE] [at-node] | block-multicast NODE|all | unblock-multicast NODE|all | \
+        partition A,B / C | loss NODE PERCENT | delay NODE MS | pause NODE | resume NODE | heal [NODE]
+        """
+
+    /// VRRP's adverts: to 224.0.0.18, IP protocol 112 (RFC 3768 §5.2.2, §5.3).
+    static let vrrpGroup = "224.0.0.18"
+    static let vrrpProtocol = 112
+
+    public static func parse(_ words: [String]) throws -> ChaosAction {
+        let bad = HALabError.usage("'\(words.joined(separator: " "))' is not a chaos action; \(usage)")
+        func number(_ word: String, _ range: ClosedRange<Int>) throws -> Int {
+            guard let value = Int(word), range.contains(value) else { throw bad }
+            return value
+        }
+        switch (words.first, words.count) {
+        case ("stop", 3): return .stopService(words[1], node: words[2])
+        case ("start", 3): return .startService(words[1], node: words[2])
+        case ("kill", 2): return .kill(node: words[1])
+        case ("revive", 2): return .revive(node: words[1])
+        case ("link", 3), ("link", 4):
+            guard ["down", "up"].contains(words[1]), words.count == 3 || words[3] == "at-node" else { throw bad }
+            let target = words[2].split(separator: ":", maxSplits: 1).map(String.init)
+            return .link(node: target[0], interface: target.count > 1 ? target[1] : nil, up: words[1] == "up", atNode: words.count == 4)
+        case ("block-multicast", 2): return .blockMulticast(node: words[1] == "all" ? nil : words[1])
+        case ("unblock-multicast", 2): return .unblockMulticast(node: words[1] == "all" ? nil : words[1])
+        case ("partition", _) where words.count > 1:
+            let groups = words.dropFirst().joined(separator: " ").split(separator: "/").map {
+                $0.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+            }
+            guard groups.count >= 2, groups.allSatisfy({ !$0.isEmpty }) else { throw bad }
+            return .partition(groups)
+        case ("loss", 3): return .loss(node: words[1], percent: try number(words[2], 0...100))
+        case ("delay", 3): return .delay(node: words[1], milliseconds: try number(words[2], 1...60_000))
+        case ("pause", 2): return .pause(node: words[1])
+        case ("resume", 2): return .resume(node: words[1])
+        case ("heal", 1): return .heal(node: nil)
+        case ("heal", 2): return .heal(node: words[1])
+        default: throw bad
+        }
+    }
+
+    /// The nodes the action names.
+    public var nodes: [String] {
+        switch self {
+        case .stopService(_, let node), .startService(_, let node), .kill(let node), .revive(let node),
+             .link(let node, _, _, _), .loss(let node, _), .delay(let node, _), .pause(let node), .resume(let node):
+            return [node]
+        case .blockMulticast(let node), .unblockMulticast(let node), .heal(let node): return node.map { [$0] } ?? []
+        case .partition(let groups): return groups.flatMap { $0 }
+        }
+    }
+
+    /// The same failure as the VRRP model knows it. Loss and delay change odds and times,
+    /// not states: the model ignores them.
+    public func modelEvents(nodes all: [String]) -> [VRRPModel.Event]? {
+        switch self {
+        case .stopService(let service, let node): return [.stopService(service, node: node)]
+        case .startService(let service, let node): return [.startService(service, node: node)]
+        case .kill(let node): return [.crash(node: node)]
+        case .revive(let node): return [.revive(node: node)]
+        case .link(let node, _, let up, _): return [up ? .linkUp(node: node) : .linkDown(node: node)]
+        case .blockMulticast(let node): return (node.map { [$0] } ?? all).map { .blockMulticast(node: $0) }
+        case .unblockMulticast(let node): return (node.map { [$0] } ?? all).map { .unblockMulticast(node: $0) }
+        case .partition(let groups): return [.partition(groups)]
+        case .pause(let node): return [.pause(node: node)]
+        case .resume(let node): return [.resume(node: node)]
+        case .heal(let node): return [.heal(node: node)]
+        case .loss, .delay: return []
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .stopService(let service, let node): return "stop \(service) \(node)"
+        case .startService(let service, let node): return "start \(service) \(node)"
+        case .kill(let node): return "kill \(node)"
+        case .revive(let node): return "revive \(node)"
+        case .link(let node, let interface, let up, let atNode):
+            return "link \(up ? "up" : "down") \(node)\(interface.map { ":\($0)" } ?? "")\(atNode ? " at-node" : "")"
+        case .blockMulticast(let node): return "block-multicast \(node ?? "all")"
+        case .unblockMulticast(let node): return "unblock-multicast \(node ?? "all")"
+        case .partition(let groups): return "partition " + groups.map { $0.joined(separator: ",") }.joined(separator: " / ")
+        case .loss(let node, let percent): return "loss \(node) \(percent)"
+        case .delay(let node, let milliseconds): return "delay \(node) \(milliseconds)"
+        case .pause(let node): return "pause \(node)"
+        case .resume(let node): return "resume \(node)"
+        case .heal(let node): return "heal" + (node.map { " \($0)" } ?? "")
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import HALabBackends
+import HALabModel
+import HALabSystem
+
+/// One request of halab-probe: when it started and ended (seconds since the epoch), the
+/// address, and what came back.
+public struct ProbeSample: Sendable, Codable, Equatable {
+    public var start: Double
+    public var end: Double
+    public var address: String
+    /// The HTTP status; 0 when the request failed.
+    public var status: Int
+    /// The body's first word (the node's name), or why it failed: refused, timeout, reset, error.
+    public var answer: String
+
+    public var ok: Bool { status == 200 }
+
+    /// Reads halab-probe's lines (`START_NS END_NS ADDRESS STATUS ANSWER`), sorted by start.
+    public static func parse(_ text: String) -> [ProbeSample] {
+        text.split(separator: "\n").compactMap { line -> ProbeSample? in
+            let fields = line.split(separator: " ")
+            guard fields.count == 5, let start = Double(fields[0]), let end = Double(fields[1]), let status = Int(fields[3])
+            else { return nil }
+            return ProbeSample(start: start / 1e9, end: end / 1e9, address: String(fields[2]), status: status, answer: String(fields[4]))
+        }.sorted { $0.start < $1.start }
+    }
+}
+
+/// What clients saw around one fault, from the probe's record, next to what the timers allow.
+public struct OutageMeasurement: Sendable, Codable, Equatable {
+    public var address: String
+    /// When halab began to make the fault (seconds since the epoch), and how long it took
+    /// until the fault was in place (a crashed node once it is dark: its processes reaped, or a
+    /// VM's cables pulled; a revived VM once it has booted).
+    public var faultAt: Double
+    public var faultTook: Double
+    /// Start of the last good answer before the first failure, of the last failure, and of
+    /// the first good answer after it; nil when nothing failed.
+    public var lastGoodBefore: Double?
+    public var lastFailure: Double?
+    public var firstGoodAfter: Double?
+    /// The node answering before the fault and the one answering at the end.
+    public var from: String?
+    public var to: String?
+    public var failed: Int
+    /// Good answers, once the outage was over, from a node other than the expected one.
+    public var unexpected: Int
+    /// Changes of the answering node after the fault beyond the one failover itself.
+    public var flaps: Int
+    /// What the VRRP timers allow for this fault, seconds.
+    public var bound: Double
+    /// The probe's mean gap between requests to this address, seconds.
+    public var interval: Double
+
+    /// The outage clients saw: last good answer before to first good answer after.
+    public var window: Double { (firstGoodAfter ?? 0) - (lastGoodBefore ?? 0) }
+    /// From the fault being in place until clients were answered again.
+    public var recovery: Double { firstGoodAfter.map { max(0, $0 - faultAt - faultTook) } ?? 0 }
+    /// How precisely the probe saw the end of the outage: the gap between the last failed
+    /// request and the first good one.
+    public var resolution: Double { (firstGoodAfter ?? 0) - (lastFailure ?? 0) }
+    /// Whether the outage ended within the timers' bound, as far as the probe can tell.
+    public var withinBound: Bool { failed == 0 || (firstGoodAfter != nil && recovery <= bound + resolution) }
+
+    public var summary: String {
+        let route = "\(from ?? "nobody") → \(to ?? "nobody")"
+        guard firstGoodAfter != nil || failed == 0 else {
+            return "\(address): no good answer after the fault (\(failed) failed); bound \(format(bound))"
+        }
+        var parts = ["\(address): \(route)", failed == 0 ? "no request failed" : "outage \(format(window)) (recovered \(format(recovery)) after the fault was in place, bound \(format(bound)))",
+                     "\(failed) failed"]
+        if unexpected > 0 { parts.append("\(unexpected) answers from the wrong node") }
+        if flaps > 0 { parts.append("\(flaps) flaps") }
+        return parts.joined(separator: ", ")
+    }
+
+    func format(_ seconds: Double) -> String { String(format: "%.3f s", seconds) }
+
+    /// Measures the outage on `address` around a fault begun at `faultAt` and in place `took`
+    /// seconds later, looking at the requests started from one second before it until `until`.
+    public static func measure(_ samples: [ProbeSample], address: String, faultAt: Double, took: Double = 0,
+                               until: Double, expected: String?, bound: Double) -> OutageMeasurement {
+        // A request still in flight when the next action came is that action's to judge (a slow
+        // server, such as a software-emulated VM, may die with it half answered).
+        let own = samples.filter { $0.address == address && $0.start >= faultAt - 1 && $0.end < until }
+        let before = own.filter { $0.start < faultAt }
+        let after = own.filter { $0.start >= faultAt }
+        let gaps = zip(own.dropFirst(), own).map { $0.start - $1.start }
+        var measurement = OutageMeasurement(
+            address: address, faultAt: faultAt, faultTook: took, lastGoodBefore: nil, lastFailure: nil, firstGoodAfter: nil,
+            from: before.last(where: \.ok)?.answer, to: after.last(where: \.ok)?.answer,
+            failed: after.filter { !$0.ok }.count, unexpected: 0, flaps: 0, bound: bound,
+            interval: gaps.isEmpty ? 0 : gaps.reduce(0, +) / Double(gaps.count))
+        var settled = after
+        if let firstFailure = after.first(where: { !$0.ok }), let lastFailure = after.last(where: { !$0.ok }) {
+            measurement.lastGoodBefore = own.last { $0.ok && $0.start < firstFailure.start }?.start
+            measurement.lastFailure = lastFailure.start
+            measurement.firstGoodAfter = after.first { $0.ok && $0.start > lastFailure.start }?.start
+            settled = after.filter { $0.start > lastFailure.start }
+        }
+        // Once the expected node has answered, an answer from any other is wrong (a flap back).
+        if let expected {
+            if let first = settled.first(where: { $0.ok && $0.answer == expected }) { settled = settled.filter { $0.start > first.start } }
+            measurement.unexpected = settled.filter { $0.ok && $0.answer != expected }.count
+        }
+        let answers = after.filter(\.ok).map(\.answer)
+        let changes = zip(answers.dropFirst(), answers).filter { $0 != $1 }.count
+        let failover = (measurement.from != nil && answers.first != measurement.from) ? 1 : 0
+        measurement.flaps = max(0, changes + failover - (measurement.from != measurement.to ? 1 : 0))
+        return measurement
+    }
+}

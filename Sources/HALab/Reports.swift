@@ -1,0 +1,62 @@
+import Foundation
+import HALabBackends
+import HALabModel
+import HALabSystem
+
+/// The machine-readable forms of a verify report.
+public enum Reports {
+    public static func json(_ report: VerifyReport) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
+    }
+
+    /// JUnit XML as CI systems read it: one test suite per lab, one test case per step.
+    public static func junit(_ report: VerifyReport) -> String {
+        let failures = report.steps.filter { !$0.passed }.count
+        var xml = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <testsuites name="halab verify" tests="\(report.steps.count)" failures="\(failures)" time="\(seconds(report.seconds))">
+              <testsuite name="\(escape(report.lab))" tests="\(report.steps.count)" failures="\(failures)" errors="0" skipped="0" time="\(seconds(report.seconds))">
+
+            """
+        for step in report.steps {
+            xml += "    <testcase classname=\"halab.\(escape(report.lab))\" name=\"\(escape(step.name))\" time=\"\(seconds(step.seconds))\">\n"
+            if !step.passed {
+                let message = step.actionError ?? step.checks.first { !$0.passed }.map { "expected \($0.expected); seen \($0.seen)" } ?? ""
+                var detail = step.checks.map { "\($0.passed ? "ok" : "FAILED"): \($0.expected) — seen \($0.seen) after \(seconds($0.heldAfter)) s (deadline \(seconds($0.deadline)) s)" }
+                for (node, lines) in (step.logs ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    detail.append("keepalived log of \(node):")
+                    detail += lines.map { "  \($0)" }
+                }
+                xml += "      <failure message=\"\(escape(message))\" type=\"AssertionFailure\">\(escape(detail.joined(separator: "\n")))</failure>\n"
+            } else {
+                let held = step.checks.map { "\($0.expected): held after \(seconds($0.heldAfter)) s" }
+                    + (step.outages ?? []).map { "outage: \($0.summary)" }
+                xml += "      <system-out>\(escape(held.joined(separator: "\n")))</system-out>\n"
+            }
+            xml += "    </testcase>\n"
+        }
+        xml += "  </testsuite>\n</testsuites>\n"
+        return xml
+    }
+
+    static func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
+
+    static func escape(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&apos;"
+            // Characters XML 1.0 forbids (control characters but tab, newline, return).
+            case _ where scalar.value < 0x20 && !["\t", "\n", "\r"].contains(scalar): continue
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import HALabBackends
+import HALabModel
+import HALabSystem
+
+/// A run drawn as SVG: one lane per VIP, each probe request coloured by the node that answered
+/// or marked failed, faults as shaded bands, steps as lines, VRRP state changes as marks.
+public struct Timeline: Sendable {
+    public struct Band: Sendable, Equatable { public var label: String; public var from: Double; public var to: Double }
+    public struct Mark: Sendable, Equatable { public var time: Double; public var node: String; public var text: String }
+
+    public var title: String
+    public var addresses: [String]
+    public var samples: [ProbeSample]
+    public var steps: [(name: String, at: Double)]
+    public var bands: [Band]
+    public var marks: [Mark]
+
+    public init(title: String, addresses: [String], samples: [ProbeSample], steps: [(name: String, at: Double)],
+                bands: [Band], marks: [Mark]) {
+        self.title = title
+        self.addresses = addresses
+        self.samples = samples
+        self.steps = steps
+        self.bands = bands
+        self.marks = marks
+    }
+
+    static let palette = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#bcbd22", "#e377c2"]
+    static let failed = "#d62728"
+
+    public func svg() -> String {
+        let start = ([samples.first?.start] + steps.map { $0.at } + [bands.first?.from]).compactMap { $0 }.min() ?? 0
+        let end = max(samples.last?.end ?? start + 1, (steps.last?.at ?? start) + 1)
+        let (left, width, top, lane) = (110.0, 1000.0, 40.0, 46.0)
+        let scale = width / max(end - start, 0.001)
+        let x = { (time: Double) in left + (time - start) * scale }
+        let height = top + Double(addresses.count) * lane + 70
+        let nodes = samples.filter(\.ok).map(\.answer).uniqueInOrder().sorted()
+        let color = { (sample: ProbeSample) in
+            sample.ok ? Self.palette[(nodes.firstIndex(of: sample.answer) ?? 0) % Self.palette.count] : Self.failed
+        }
+        var svg = """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(left + width + 20))" height="\(Int(height))" font-family="sans-serif" font-size="11">
+            <title>\(Reports.escape(title))</title>
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(left)" y="16" font-size="13" font-weight="bold">\(Reports.escape(title))</text>
+
+            """
+        for band in bands {
+            svg += "<rect x=\"\(f(x(band.from)))\" y=\"\(f(top - 8))\" width=\"\(f(max(1, (band.to - band.from) * scale)))\" "
+                + "height=\"\(f(Double(addresses.count) * lane + 8))\" fill=\"#000\" fill-opacity=\"0.08\"><title>\(Reports.escape(band.label))</title></rect>\n"
+        }
+        for (index, address) in addresses.enumerated() {
+            let y = top + Double(index) * lane
+            svg += "<text x=\"4\" y=\"\(f(y + 20))\">\(address)</text>\n"
+            // Runs of one answer drawn as one bar each.
+            let own = samples.filter { $0.address == address }
+            var runStart = 0
+            for i in own.indices where i == own.count - 1 || own[i + 1].answer != own[runStart].answer || own[i + 1].ok != own[runStart].ok {
+                let from = own[runStart].start
+                let to = i + 1 < own.count ? own[i + 1].start : own[i].end
+                let label = "\(own[runStart].ok ? own[runStart].answer : "failed (\(own[runStart].answer))") ×\(i - runStart + 1)"
+                svg += "<rect x=\"\(f(x(from)))\" y=\"\(f(y + 6))\" width=\"\(f(max(0.5, (to - from) * scale)))\" height=\"22\" "
+                    + "fill=\"\(color(own[runStart]))\"><title>\(Reports.escape(label))</title></rect>\n"
+                runStart = i + 1
+            }
+            for mark in marks {
+                let mx = x(mark.time)
+                svg += "<path d=\"M\(f(mx)) \(f(y + 36)) l-4 7 h8 z\" fill=\"#333\"><title>\(Reports.escape("\(mark.node): \(mark.text)"))</title></path>\n"
+            }
+        }
+        let axis = top + Double(addresses.count) * lane + 4
+        for (number, step) in steps.enumerated() {
+            svg += "<line x1=\"\(f(x(step.at)))\" x2=\"\(f(x(step.at)))\" y1=\"\(f(top - 8))\" y2=\"\(f(axis))\" stroke=\"#555\" stroke-dasharray=\"3 2\"/>"
+                + "<text x=\"\(f(x(step.at) + 2))\" y=\"\(f(top - 12))\"><title>\(Reports.escape(step.name))</title>\(number + 1)</text>\n"
+        }
+        let seconds = Int((end - start).rounded(.up))
+        let every = max(1, seconds / 20)
+        for second in stride(from: 0, through: seconds, by: every) {
+            svg += "<text x=\"\(f(x(start + Double(second))))\" y=\"\(f(axis + 14))\" text-anchor=\"middle\">\(second) s</text>\n"
+        }
+        var legendX = left
+        for (node, colour) in zip(nodes, Self.palette) + [("failed", Self.failed)] {
+            svg += "<rect x=\"\(f(legendX))\" y=\"\(f(axis + 28))\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>"
+                + "<text x=\"\(f(legendX + 16))\" y=\"\(f(axis + 38))\">\(Reports.escape(node))</text>\n"
+            legendX += 110
+        }
+        svg += "<text x=\"\(f(legendX))\" y=\"\(f(axis + 38))\">▲ VRRP state change (keepalived log, 1 s resolution) · shaded: fault in force</text>\n"
+        return svg + "</svg>\n"
+    }
+
+    /// A self-contained page: the SVG, the steps, and each step's outage measurements.
+    public func html(measurements: [(step: String, measurement: OutageMeasurement)]) -> String {
+        var rows = ""
+        for (step, m) in measurements {
+            rows += "<tr><td>\(Reports.escape(step))</td><td>\(m.address)</td><td>\(m.from ?? "-") → \(m.to ?? "-")</td>"
+                + "<td>\(m.failed == 0 ? "none" : m.format(m.window))</td><td>\(m.format(m.recovery))</td><td>\(m.format(m.bound))</td>"
+                + "<td>\(m.failed)</td><td>\(m.unexpected)</td><td>\(m.flaps)</td><td>\(m.withinBound ? "yes" : "NO")</td></tr>\n"
+        }
+        let stepList = steps.enumerated().map { "<li>\(Reports.escape($0.element.name))</li>" }.joined()
+        return """
+            <!doctype html>
+            <html><head><meta charset="utf-8"><title>\(Reports.escape(title))</title>
+            <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}</style>
+            </head><body>
+            <h1>\(Reports.escape(title))</h1>
+            \(svg())
+            <h2>Steps</h2><ol>\(stepList)</ol>
+            <h2>Outages</h2>
+            <table><tr><th>step</th><th>VIP</th><th>answered by</th><th>outage</th><th>recovered after</th><th>timer bound</th><th>failed</th><th>wrong node</th><th>flaps</th><th>within bound</th></tr>
+            \(rows)</table>
+            </body></html>
+
+            """
+    }
+
+    func f(_ value: Double) -> String { String(format: "%.1f", value) }
+}
+
+/// keepalived's log lines `Wed Nov 25 19:54:40 2026: (VI_1) Entering MASTER STATE`, as marks.
+public enum KeepalivedLog {
+    public static func stateChanges(_ log: String, node: String) -> [Timeline.Mark] {
+        let parser = DateFormatter()
+        parser.locale = Locale(identifier: "en_US_POSIX")
+        parser.timeZone = TimeZone.current  // keepalived writes local time
+        parser.dateFormat = "EEE MMM d HH:mm:ss yyyy"
+        return log.split(separator: "\n").compactMap { line -> Timeline.Mark? in
+            guard let range = line.range(of: ": ("), line.contains("Entering"), line.contains("STATE") else { return nil }
+            let stamp = line[..<range.lowerBound].split(separator: " ").joined(separator: " ")
+            guard let date = parser.date(from: stamp) else { return nil }
+            let message = String(line[line.index(range.lowerBound, offsetBy: 2)...])
+            return Timeline.Mark(time: date.timeIntervalSince1970, node: node, text: message)
+        }
+    }
+}

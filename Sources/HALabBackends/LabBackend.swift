@@ -1,0 +1,40 @@
+import HALabSystem
+
+/// A backend builds a topology and acts on its nodes. One protocol, so a lab runs the same
+/// on namespaces or VMs.
+public protocol LabBackend: Sendable {
+    /// Seconds beyond VRRP's own timers that a freshly booted lab may take to elect: its
+    /// processes' start (slow in a software-emulated VM).
+    var startAllowance: Double { get }
+    /// Names of the labs that are up.
+    func labsUp() -> [String]
+    /// The lab folder a lab that is up was built from.
+    func source(of lab: String) throws -> String
+    func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws
+    /// Removes everything the lab's journal names; idempotent. Returns false if nothing was up.
+    @discardableResult func down(_ lab: String) async throws -> Bool
+    func topology(of lab: String) throws -> LabTopology
+    /// Runs a command inside a node and collects its output.
+    func exec(_ lab: String, node: String, _ command: [String]) async throws -> CommandResult
+    /// Runs a command inside a node on halab's own terminal; returns its exit code.
+    func execAttached(_ lab: String, node: String, _ command: [String]) async throws -> Int32
+    /// Every process of the node killed at once, its links dead: a power cut. Returns when the
+    /// node was dark (seconds since the epoch), which may be well before the call returns.
+    @discardableResult func crash(_ lab: String, node: String) async throws -> Double
+    /// Boots a crashed node again in the same network namespace.
+    func revive(_ lab: String, node: String) async throws
+    func isRunning(_ lab: String, node: String) -> Bool
+    func processes(_ lab: String, node: String) -> [HostProcess]
+    /// IPv4 addresses (with prefix) on the node's lab interfaces.
+    func addresses(_ lab: String, node: String) async throws -> [String]
+    /// A file the node wrote (a log), read from the host; nil if it has none.
+    func readFile(_ lab: String, node: String, path: String) -> String?
+    /// Puts a fault on the lab and records it; `faults` lists it until `heal` takes it off.
+    func inject(_ lab: String, _ fault: NetworkFault) async throws
+    func heal(_ lab: String, _ fault: NetworkFault) async throws
+    func faults(_ lab: String) -> [NetworkFault]
+    /// Runs halab-probe in a node's network: an HTTP GET to each address every `interval`
+    /// milliseconds, until `stop` returns or `seconds` pass. Returns the probe's record.
+    func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+               until stop: @escaping @Sendable () async -> Void) async throws -> String
+}

@@ -1,0 +1,378 @@
+import Foundation
+import HALabSystem
+
+/// Nodes as libvirt VMs booting halab's node image. Each segment is an isolated libvirt
+/// network (a bridge with no address, no DHCP, no NAT); each node a persistent domain, so a
+/// crash is `destroy` and a revive is `start`. Commands run in the guests through the QEMU
+/// guest agent, so every URI works, remote ones too. State and journal live in /run/halab/LAB
+/// as for namespaces; the journal's `libvirt` line says which backend a lab is on.
+public struct LibvirtBackend: LabStateKeeping {
+    public let uri: String
+    public let image: NodeImage
+    public let stateRoot: String
+    /// `qemu` or `kvm`; nil: what really runs a guest here, found out once per URI.
+    public let domainType: String?
+    /// A user's Alpine cloud image to boot instead of halab's node image.
+    public let cloudImage: CloudImage?
+    let connectionCache = LibvirtConnectionCache()
+    public let memoryMiB = 512
+    /// Under software emulation a guest's processes start many times slower than on the host.
+    public var startAllowance: Double { 10 }
+    /// no_timer_check: under software emulation on a busy machine the kernel's IO-APIC timer
+    /// check can fail and panic the boot.
+    static let kernelCommandLine = "console=ttyS0 quiet panic=-1 no_timer_check"
+
+    public init(uri: String, image: NodeImage = NodeImage(), cloudImage: CloudImage? = nil, stateRoot: String = "/run/halab",
+                domainType: String? = nil) {
+        self.uri = uri
+        self.image = image
+        self.cloudImage = cloudImage
+        self.stateRoot = stateRoot
+        self.domainType = domainType
+    }
+
+    /// The libvirt URI a lab that is up runs on; nil if it is on namespaces (or not up).
+    public static func uri(ofLab lab: String, stateRoot: String = "/run/halab") -> String? {
+        for case .libvirt(let uri) in LabState(root: stateRoot).journal(lab).records() { return uri }
+        return nil
+    }
+
+    var state: LabState { LabState(root: stateRoot) }
+    func labFolder(_ lab: String) -> String { state.folder(lab) }
+    func journal(_ lab: String) -> StateJournal { state.journal(lab) }
+    func console(_ lab: String, _ node: String) -> String { "\(labFolder(lab))/vm/\(node).console" }
+
+    func connect() throws -> LibvirtConnection {
+        try connectionCache.connection {
+            do { return try LibvirtConnection(uri: uri) } catch let error as HALabError {
+                throw HALabError.unsupported("\(error): is libvirtd running (and virtlogd)? Start them, or name another host with --connect")
+            }
+        }
+    }
+
+    // MARK: Bring-up
+
+    public func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws {
+        let lab = topology.name
+        if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab) }
+        if let cloudImage { try cloudImage.require() } else { _ = try image.require() }
+        let unknown = Set(topology.nodes.flatMap(\.services)).subtracting(LabTopology.knownServices)
+        guard unknown.isEmpty else { throw HALabError.unsupported("the node image has no service \(unknown.sorted().joined(separator: ", "))") }
+        let connection = try connect()
+        try FileSystem.makeDirectory("\(labFolder(lab))/vm")
+        let journal = journal(lab)
+        try journal.append(.source(source))
+        try journal.append(.libvirt(uri))
+        try state.save(topology)
+
+        let type = try await chooseDomainType(connection, lab: lab, progress: progress)
+        progress("networks: \(topology.segments.map { LibvirtXML.networkName(lab: lab, segment: $0) }.joined(separator: ", ")) (isolated)")
+        for segment in topology.segments {
+            let name = LibvirtXML.networkName(lab: lab, segment: segment)
+            try journal.append(.network(name))
+            try connection.createNetwork(xml: LibvirtXML.network(lab: lab, segment: segment))
+        }
+        var domains: [(NodeSpec, LibvirtDomain)] = []
+        for (index, node) in topology.nodes.enumerated() {
+            let xml = try await prepare(node, index: index, lab: lab, type: type)
+            try journal.append(.domain(LibvirtXML.domainName(lab: lab, node: node.name)))
+            domains.append((node, try connection.defineDomain(xml: xml)))
+        }
+        progress("VMs (\(type)): \(topology.nodes.map(\.name).joined(separator: ", "))")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (node, domain) in domains {
+                group.addTask {
+                    try await offThread { try domain.start() }
+                    try await waitUntilReady(domain, node: node, lab: lab)
+                }
+            }
+            try await group.waitForAll()
+        }
+        progress("booted: \(topology.nodes.map(\.name).joined(separator: ", "))")
+    }
+
+    /// Writes the node's own files and its initramfs (or its overlay and seed); returns its domain's XML.
+    func prepare(_ node: NodeSpec, index: Int, lab: String, type: String) async throws -> String {
+        let macs = node.interfaces.indices.map { LibvirtXML.mac(lab: lab, nodeIndex: index, interfaceIndex: $0) }
+        let boot: LibvirtXML.Boot
+        if let cloudImage {
+            let (disk, seed) = try await cloudImage.prepare(node, lab: lab, macs: macs, folder: "\(labFolder(lab))/vm")
+            boot = .disk(disk, seed: seed)
+        } else {
+            boot = try await prepareInitramfs(node, lab: lab, macs: macs)
+        }
+        return LibvirtXML.domain(LibvirtXML.Domain(
+            name: LibvirtXML.domainName(lab: lab, node: node.name), type: type, memoryMiB: memoryMiB, boot: boot,
+            console: console(lab, node.name),
+            interfaces: zip(node.interfaces, macs).map { (LibvirtXML.networkName(lab: lab, segment: $0.segment), $1) }))
+    }
+
+    /// The node image's initramfs with the node's own files appended.
+    func prepareInitramfs(_ node: NodeSpec, lab: String, macs: [String]) async throws -> LibvirtXML.Boot {
+        let files = "\(labFolder(lab))/vm/\(node.name).files"
+        try? FileSystem.remove(files)
+        defer { try? FileSystem.remove(files) }
+        // The first layer wins: copied last.
+        for layer in node.fileLayers.reversed() where FileSystem.isDirectory(layer) {
+            try FileSystem.makeDirectory(files)
+            try await Command.run("cp", ["-a", "\(layer)/.", "\(files)/"])
+        }
+        try FileSystem.makeDirectory("\(files)/etc/halab")
+        try FileSystem.makeDirectory("\(files)/usr/local/sbin")
+        try FileSystem.write(NodeFiles.guestSettings(node: node, macs: macs), to: "\(files)/etc/halab/node.sh")
+        try FileSystem.write(NodeFiles.rcService(services: node.services), to: "\(files)/usr/local/sbin/rc-service", executable: true)
+        try FileSystem.write(NodeFiles.pidof, to: "\(files)/usr/local/sbin/pidof", executable: true)
+        let initramfs = "\(labFolder(lab))/vm/\(node.name).initramfs"
+        try await image.nodeInitramfs(nodeFiles: files, to: initramfs)
+        return .kernel(image.kernel, initramfs: initramfs, commandLine: Self.kernelCommandLine)
+    }
+
+    /// Boots done: the guest agent answers, the clock is set, halab-init wrote its status.
+    func waitUntilReady(_ domain: LibvirtDomain, node: NodeSpec, lab: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(180)
+        func fail(_ why: String) throws -> Never {
+            let console = (try? FileSystem.read(console(lab, node.name))) ?? ""
+            throw HALabError.commandFailed(command: "boot of VM \(node.name)", status: why,
+                                           output: console.split(separator: "\n").suffix(15).joined(separator: "\n"))
+        }
+        while !domain.agentAnswers() {
+            guard domain.isActive else { try fail("the VM stopped") }
+            guard ContinuousClock.now < deadline else { try fail("its guest agent did not answer within 180 s") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try domain.setGuestTime()
+        while true {
+            let status = try await domain.run(["cat", cloudImage == nil ? NamespaceBackend.initStatus : CloudImage.statusFile])
+            if status.succeeded {
+                let failed = status.output.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map { String($0.split(separator: " ")[0]) }
+                guard failed.isEmpty else {
+                    // What rc-service said went to the console.
+                    let logs = failed.compactMap { try? domain.readFile("/var/log/\($0).log") }.joined(separator: "\n")
+                        + ((try? FileSystem.read(console(lab, node.name))) ?? "")
+                    throw HALabError.commandFailed(command: "rc-service \(failed.joined(separator: ", ")) start on \(node.name)",
+                                                   status: "failed", output: logs.split(separator: "\n").suffix(10).joined(separator: "\n"))
+                }
+                return
+            }
+            guard ContinuousClock.now < deadline else { try fail("its services did not start within 180 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// KVM where it really runs a guest, else qemu (TCG). KVM is tried by booting the image
+    /// with `halab.check`, which powers off once its modules are loaded; a guest that has not
+    /// done so within 30 s hangs under KVM. The answer is kept per URI next to the image.
+    func chooseDomainType(_ connection: LibvirtConnection, lab: String, progress: @Sendable (String) -> Void) async throws -> String {
+        if let domainType { return domainType }
+        let cacheFile = "\(image.folder)/domain-types"
+        let cached = ((try? FileSystem.read(cacheFile)) ?? "").split(separator: "\n").map { $0.split(separator: " ") }
+        if let known = cached.first(where: { $0.count == 2 && $0[0] == uri }) { return String(known[1]) }
+        var type = "qemu"
+        guard image.manifest != nil else {
+            progress("domain type: qemu (KVM is tried with halab's node image, which is not built; --domain-type kvm to use it)")
+            return type
+        }
+        if try connection.capabilities().contains("<domain type='kvm'") {
+            progress("checking whether KVM runs a guest here (once; up to 30 s)")
+            let name = LibvirtXML.domainName(lab: lab, node: "kvm-check")
+            try journal(lab).append(.domain(name))
+            let domain = try connection.createDomain(xml: LibvirtXML.domain(LibvirtXML.Domain(
+                name: name, type: "kvm", memoryMiB: memoryMiB,
+                boot: .kernel(image.kernel, initramfs: image.initramfs, commandLine: Self.kernelCommandLine + " halab.check"),
+                console: console(lab, "kvm-check"), interfaces: [])))
+            let deadline = ContinuousClock.now + .seconds(30)
+            while domain.isActive && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
+            if domain.isActive { try domain.destroy() } else { type = "kvm" }
+        }
+        progress("domain type: \(type)\(type == "qemu" ? " (software emulation: KVM is not there or does not run a guest)" : "")")
+        try FileSystem.appendLine("\(uri) \(type)", to: cacheFile)
+        return type
+    }
+
+    // MARK: Nodes
+
+    func domain(_ lab: String, _ node: String) throws -> LibvirtDomain {
+        _ = try topology(of: lab).node(node)
+        guard let domain = try connect().domain(named: LibvirtXML.domainName(lab: lab, node: node)) else { throw HALabError.labNotUp(lab) }
+        return domain
+    }
+
+    func runningDomain(_ lab: String, _ node: String) throws -> LibvirtDomain {
+        let domain = try domain(lab, node)
+        guard domain.isActive else { throw HALabError.nodeNotRunning(node) }
+        return domain
+    }
+
+    public func exec(_ lab: String, node: String, _ command: [String]) async throws -> CommandResult {
+        try await runningDomain(lab, node).run(command)
+    }
+
+    /// The guest agent gives no terminal: the command's output is shown once it has ended.
+    public func execAttached(_ lab: String, node: String, _ command: [String]) async throws -> Int32 {
+        let result = try await exec(lab, node: node, command)
+        FileHandle.standardOutput.write(Data(result.output.utf8))
+        FileHandle.standardError.write(Data(result.errorOutput.utf8))
+        return result.exitCode
+    }
+
+    @discardableResult public func crash(_ lab: String, node: String) async throws -> Double {
+        let domain = try runningDomain(lab, node)
+        // The cables first: libvirt returns from a destroy only ~1.5 s after QEMU is dead (its
+        // cleanup), so the moment the node went dark is the moment its links went down.
+        let topology = try topology(of: lab)
+        guard let nodeIndex = topology.nodes.firstIndex(where: { $0.name == node }) else { throw HALabError.unknownNode(node, lab: lab) }
+        for index in topology.nodes[nodeIndex].interfaces.indices {
+            try setCable(domain, topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: false)
+        }
+        let dark = Date().timeIntervalSince1970
+        try domain.destroy()
+        try state.faultFile(lab).write(faults(lab).filter { $0 != .pause(node: node) })  // nothing left to resume
+        return dark
+    }
+
+    public func revive(_ lab: String, node: String) async throws {
+        let domain = try domain(lab, node)
+        guard !domain.isActive else { throw HALabError.usage("node '\(node)' is running already") }
+        try domain.start()
+        try await waitUntilReady(domain, node: try topology(of: lab).node(node), lab: lab)
+    }
+
+    public func isRunning(_ lab: String, node: String) -> Bool { (try? domain(lab, node).isActive) ?? false }
+
+    /// A VM's processes are not this machine's: none are listed.
+    public func processes(_ lab: String, node: String) -> [HostProcess] { [] }
+
+    func pausedAddresses(_ lab: String, _ node: String) -> String { "\(labFolder(lab))/vm/\(node).paused-addresses" }
+
+    /// A paused VM cannot be asked: it has the addresses it had when it was paused.
+    public func addresses(_ lab: String, node: String) async throws -> [String] {
+        let domain = try domain(lab, node)
+        guard domain.isActive else { return [] }
+        if domain.isPaused { return ((try? FileSystem.read(pausedAddresses(lab, node))) ?? "").split(separator: "\n").map(String.init) }
+        let result = try await domain.run(["ip", "-4", "-o", "addr", "show"])
+        return try topology(of: lab).node(node).labAddresses(in: result.output)
+    }
+
+    public func readFile(_ lab: String, node: String, path: String) -> String? {
+        guard let domain = try? runningDomain(lab, node), !domain.isPaused else { return nil }
+        return try? domain.readFile(path)
+    }
+
+    public func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+                      until stop: @escaping @Sendable () async -> Void) async throws -> String {
+        let domain = try runningDomain(lab, node)
+        let pid = try domain.spawn(["/usr/local/sbin/halab-probe", "\(interval)", "1000", "\(seconds)"] + addresses)
+        await stop()
+        _ = try await domain.run(["kill", "-TERM", "\(pid)"])
+        let result = try await domain.wait(for: pid)
+        guard result.succeeded || result.exitCode == 128 + SIGTERM else {
+            throw HALabError.commandFailed(command: "halab-probe in \(node)", status: "exit \(result.exitCode)", output: result.errorOutput)
+        }
+        return result.output
+    }
+
+    // MARK: Faults
+
+    /// A cable pulled or plugged back: the NIC's link state, set by libvirt.
+    func setCable(_ domain: LibvirtDomain, topology: LabTopology, nodeIndex: Int, interfaceIndex: Int, plugged: Bool) throws {
+        let network = LibvirtXML.networkName(lab: topology.name, segment: topology.nodes[nodeIndex].interfaces[interfaceIndex].segment)
+        let mac = LibvirtXML.mac(lab: topology.name, nodeIndex: nodeIndex, interfaceIndex: interfaceIndex)
+        try domain.updateLiveDevice(xml: LibvirtXML.interface(network, mac: mac, linkUp: plugged))
+    }
+
+    /// A pulled cable is the NIC's link state in libvirt; a pause suspends the VM; the rest are
+    /// commands in the guests (nftables, ip, tc), as an operator on the machine would run them.
+    func apply(_ fault: NetworkFault, topology: LabTopology, on: Bool) async throws {
+        let lab = topology.name
+        switch fault {
+        case .linkDown(let node, let interface, let atSwitch):
+            guard let nodeIndex = topology.nodes.firstIndex(where: { $0.name == node }),
+                  let index = topology.nodes[nodeIndex].interfaces.firstIndex(where: { $0.name == interface }) else {
+                throw HALabError.usage("node '\(node)' has no interface '\(interface)'")
+            }
+            if atSwitch {
+                try setCable(try runningDomain(lab, node), topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: !on)
+            } else {
+                try await guest(lab, node, ["ip", "link", "set", interface, on ? "down" : "up"])
+            }
+        case .dropMulticast(let node, let group, let ipProtocol):
+            // No switch of libvirt's is halab's to filter: "at every switch" is every node dropping it.
+            let match = "ip daddr \(group) ip protocol \(ipProtocol) drop"
+            for node in node.map({ [$0] }) ?? topology.nodes.map(\.name) {
+                try await nftables(lab, node, table: "inet halab-multicast", on: on, chains: ["input": [match], "output": [match]])
+            }
+        case .partition(let groups):
+            // Each node drops every frame from a node of another group as it arrives.
+            var macs: [String: [String]] = [:]
+            for (index, node) in topology.nodes.enumerated() {
+                macs[node.name] = node.interfaces.indices.map { LibvirtXML.mac(lab: lab, nodeIndex: index, interfaceIndex: $0) }
+            }
+            for (groupIndex, group) in groups.enumerated() {
+                let others = groups.enumerated().filter { $0.offset != groupIndex }.flatMap { $0.element }.flatMap { macs[$0] ?? [] }
+                guard !others.isEmpty else { continue }
+                for node in group {
+                    try await nftables(lab, node, table: "inet halab-partition", on: on,
+                                       chains: ["input": ["ether saddr { \(others.joined(separator: ", ")) } drop"]])
+                }
+            }
+        case .loss(let node, let percent):
+            let rule = "numgen random mod 100 < \(percent) drop"
+            try await nftables(lab, node, table: "inet halab-loss", on: on, chains: ["input": [rule], "output": [rule]])
+        case .delay(let node, let milliseconds):
+            for interface in try topology.node(node).interfaces {
+                try await guest(lab, node, on ? ["tc", "qdisc", "add", "dev", interface.name, "root", "netem", "delay", "\(milliseconds)ms"]
+                                              : ["tc", "qdisc", "del", "dev", interface.name, "root"], mayFail: !on)
+            }
+        case .pause(let node):
+            let domain = try domain(lab, node)
+            guard domain.isActive else {
+                if on { throw HALabError.nodeNotRunning(node) } else { return }  // crashed meanwhile: nothing to resume
+            }
+            // A frozen machine's addresses cannot change: the ones it had when it froze are shown.
+            if on {
+                try FileSystem.write(try await addresses(lab, node: node).joined(separator: "\n"), to: pausedAddresses(lab, node))
+                try domain.suspend()
+            } else if domain.isPaused {
+                try domain.resume()
+            }
+        }
+    }
+
+    func guest(_ lab: String, _ node: String, _ command: [String], input: String? = nil, mayFail: Bool = false) async throws {
+        let domain = try runningDomain(lab, node)
+        let result = try await domain.run(command, input: input)
+        guard result.succeeded || mayFail else {
+            throw HALabError.commandFailed(command: "\(command.joined(separator: " ")) on \(node)", status: "exit \(result.exitCode)",
+                                           output: result.errorOutput + result.output)
+        }
+    }
+
+    func nftables(_ lab: String, _ node: String, table: String, on: Bool, chains: [String: [String]]) async throws {
+        // Healing a table that is gone already (the node crashed and was revived) is fine.
+        try await guest(lab, node, ["nft", "-f", "-"], input: NftablesScript.table(table, on: on, chains: chains), mayFail: !on)
+    }
+
+    // MARK: Tear-down
+
+    /// Destroys and undefines every domain and network the journal names, then the state.
+    @discardableResult public func down(_ lab: String) async throws -> Bool {
+        guard FileSystem.exists(labFolder(lab)) else { return false }
+        let records = journal(lab).records()
+        let connection = try connect()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for case .domain(let name) in records {
+                group.addTask {
+                    try await offThread {
+                        guard let domain = try connection.domain(named: name) else { return }
+                        if domain.isActive { try domain.destroy() }
+                        if domain.isPersistent { try domain.undefine() }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for case .network(let name) in records.reversed() { try connection.destroyNetwork(named: name) }
+        try state.remove(lab)
+        return true
+    }
+}

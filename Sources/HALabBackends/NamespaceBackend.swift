@@ -1,0 +1,292 @@
+import Foundation
+import HALabSystem
+
+/// Nodes as Linux namespaces on this machine. A node is a process tree in its own network,
+/// PID, mount and UTS namespaces; its network namespace is pinned as `/run/netns/halab-LAB-NODE`
+/// so it outlives a crash. Each segment is a bridge in a namespace of its own. Nothing is ever
+/// created in the host's network namespace: every `ip` call names its namespace.
+public struct NamespaceBackend: LabStateKeeping {
+    public let stateRoot: String
+    /// The node supervisor (halab-init), PID 1 of every node.
+    public let initProgram: String
+
+    public init(stateRoot: String = "/run/halab", initProgram: String) {
+        self.stateRoot = stateRoot
+        self.initProgram = initProgram
+    }
+
+    public var startAllowance: Double { 0 }
+
+    static let netnsFolder = "/run/netns"
+    static let initStatus = "/var/log/halab-init.status"
+
+    var state: LabState { LabState(root: stateRoot) }
+    func labFolder(_ lab: String) -> String { state.folder(lab) }
+    func journal(_ lab: String) -> StateJournal { state.journal(lab) }
+    func nodeFolder(_ lab: String, _ node: String) -> String { "\(labFolder(lab))/nodes/\(node)" }
+    static func netns(_ lab: String, _ name: String) -> String { "halab-\(lab)-\(name)" }
+
+    // MARK: Bring-up
+
+    public static func checkPrerequisites(for topology: LabTopology) throws {
+        guard geteuid() == 0 else { throw HALabError.notRoot }
+        let apt = "install it with 'apt-get install -y"
+        var programs = [("ip", "iproute2"), ("nsenter", "util-linux"), ("unshare", "util-linux"), ("setsid", "util-linux"), ("curl", "curl")]
+        let services = Set(topology.nodes.flatMap(\.services))
+        if services.contains("nginx") { programs.append(("nginx", "nginx")) }
+        if services.contains("keepalived") { programs.append(("keepalived", "keepalived")) }
+        for (program, package) in programs where !Command.exists(program) {
+            throw HALabError.missingProgram(program, fix: "\(apt) \(package)'")
+        }
+    }
+
+    public func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws {
+        try Self.checkPrerequisites(for: topology)
+        guard FileSystem.isExecutable(initProgram) else {
+            throw HALabError.missingProgram(initProgram, fix: "build it with 'swift build' (it sits next to halab)")
+        }
+        let lab = topology.name
+        if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab) }
+        try FileSystem.makeDirectory(labFolder(lab))
+        let journal = journal(lab)
+        try journal.append(.source(source))
+        try state.save(topology)
+        if !FileSystem.isMountPoint(Self.netnsFolder) { try journal.append(.netnsMount) }
+
+        // Every namespace is journalled first, then all are made by one `ip -batch`.
+        let namespaces = (topology.segments + topology.nodes.map(\.name)).map { Self.netns(lab, $0) }
+        for ns in namespaces { try journal.append(.netns(ns)) }
+        progress("namespaces: \(namespaces.count) (switches: \(topology.segments.joined(separator: ", ")))")
+        try await Command.run("ip", ["-batch", "-"], input: namespaces.map { "netns add \($0)" }.joined(separator: "\n") + "\n")
+        // Per switch, one batch: its bridge, then each port: one end of a veth pair whose other
+        // end is made straight inside the node's namespace, named as the node's config names it.
+        for segment in topology.segments {
+            var commands = ["link add br0 type bridge", "link set br0 up", "link set lo up"]
+            for (nodeIndex, node) in topology.nodes.enumerated() {
+                for (index, interface) in node.interfaces.enumerated() where interface.segment == segment {
+                    let port = Self.portName(node: node.name, interface: interface.name, nodeIndex: nodeIndex, interfaceIndex: index)
+                    commands += ["link add \(port) type veth peer name \(interface.name) netns \(Self.netns(lab, node.name))",
+                                 "link set \(port) master br0 up"]
+                }
+            }
+            try await ip(Self.netns(lab, segment), batch: commands)
+        }
+        progress("nodes: \(topology.nodes.map(\.name).joined(separator: ", "))")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for node in topology.nodes {
+                group.addTask { try await boot(lab, node) }
+            }
+            try await group.waitForAll()
+        }
+        progress("booted: \(topology.nodes.map(\.name).joined(separator: ", "))")
+    }
+
+    /// Interface names are at most 15 characters; a switch port falls back to a short name
+    /// (unique within its switch's namespace).
+    static func portName(node: String, interface: String, nodeIndex: Int, interfaceIndex: Int) -> String {
+        let preferred = "\(node)-\(interface)"
+        return preferred.utf8.count <= 15 ? preferred : "port\(nodeIndex)-\(interfaceIndex)"
+    }
+
+    func ip(_ ns: String, batch commands: [String]) async throws {
+        try await Command.run("ip", ["-n", ns, "-batch", "-"], input: commands.joined(separator: "\n") + "\n")
+    }
+
+    /// Starts a node in its pinned network namespace: its links get their static addresses and
+    /// routes (as a booting machine's would), then a new PID, mount and UTS namespace runs the boot
+    /// script, which becomes halab-init.
+    func boot(_ lab: String, _ node: NodeSpec) async throws {
+        let ns = Self.netns(lab, node.name)
+        var commands = ["link set lo up"]
+        for interface in node.interfaces {
+            commands += ["addr flush dev \(interface.name)", "addr add \(interface.address) dev \(interface.name)",
+                         "link set \(interface.name) up"]
+        }
+        commands += node.routes.map { "route replace \($0)" }
+        try await ip(ns, batch: commands)
+
+        let folder = nodeFolder(lab, node.name)
+        try FileSystem.makeDirectory("\(folder)/sbin")
+        try FileSystem.write(NodeFiles.rcService(services: node.services), to: "\(folder)/sbin/rc-service", executable: true)
+        try FileSystem.write(NodeFiles.pidof, to: "\(folder)/sbin/pidof", executable: true)
+        // Copied in, not run from where it was built: that may be under /tmp, which the node hides.
+        try FileSystem.copy(initProgram, to: "\(folder)/sbin/halab-init")
+        for mount in NodeFiles.overlayMounts(node: node, stateDirectory: folder) where mount.options.contains("upperdir") {
+            let writable = "\(folder)/rw\(mount.target)"
+            try FileSystem.makeDirectory("\(writable)/upper")
+            try FileSystem.makeDirectory("\(writable)/work")
+        }
+        let bootScript = "\(folder)/boot.sh"
+        try FileSystem.write(NodeFiles.bootScript(node: node, stateDirectory: folder),
+                             to: bootScript, executable: true)
+        try? FileSystem.remove("\(folder)/rw/var/upper\(Self.initStatus)")
+        // setsid -f: the node is nobody's child but init's, and outlives this halab process.
+        let start = "exec setsid -f nsenter --net=\(Self.netnsFolder)/\(ns) -- unshare --pid --mount --uts --fork"
+            + " --mount-proc --propagation private -- /bin/sh \(bootScript) >>\(folder)/console.log 2>&1 </dev/null"
+        try await Command.run("/bin/sh", ["-c", start])
+        try await waitUntilReady(lab, node)
+    }
+
+    /// halab-init writes `/var/log/halab-init.status` in the node once its services are started:
+    /// one line per service, `NAME ok` or `NAME failed`. halab reads it where the node's writes
+    /// land, so waiting costs a file check, not a scan of /proc.
+    func waitUntilReady(_ lab: String, _ node: NodeSpec) async throws {
+        let start = ContinuousClock.now
+        let netns = "\(Self.netnsFolder)/\(Self.netns(lab, node.name))"
+        var lastLook = start
+        while ContinuousClock.now < start + .seconds(15) {
+            if let status = readFile(lab, node: node.name, path: Self.initStatus) {
+                let failed = status.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map { $0.split(separator: " ")[0] }
+                guard failed.isEmpty else {
+                    let console = (try? FileSystem.read("\(nodeFolder(lab, node.name))/console.log")) ?? ""
+                    let logs = failed.map { readFile(lab, node: node.name, path: "/var/log/\($0).log") ?? console }
+                    throw HALabError.commandFailed(
+                        command: "rc-service \(failed.joined(separator: ", ")) start on \(node.name)", status: "failed",
+                        output: logs.joined(separator: "\n").split(separator: "\n").suffix(10).joined(separator: "\n"))
+                }
+                return
+            }
+            // Its boot script failed: nothing lives in the node any more (looked at twice a second).
+            if ContinuousClock.now > lastLook + .milliseconds(500) {
+                if ProcessTable.processes(inNetworkNamespace: netns).isEmpty { break }
+                lastLook = ContinuousClock.now
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let console = (try? FileSystem.read("\(nodeFolder(lab, node.name))/console.log")) ?? ""
+        throw HALabError.commandFailed(command: "boot of node \(node.name)", status: "it did not come up",
+                                       output: String(console.suffix(2000)))
+    }
+
+    // MARK: Nodes
+
+    /// The host pid of the node's PID 1, if the node runs.
+    func initPid(_ lab: String, _ node: String) -> Int32? {
+        ProcessTable.processes(inNetworkNamespace: "\(Self.netnsFolder)/\(Self.netns(lab, node))")
+            .first { $0.pidInNamespace == 1 && $0.pid != 1 }?.pid
+    }
+
+    public func isRunning(_ lab: String, node: String) -> Bool { initPid(lab, node) != nil }
+
+    public func processes(_ lab: String, node: String) -> [HostProcess] {
+        ProcessTable.processes(inNetworkNamespace: "\(Self.netnsFolder)/\(Self.netns(lab, node))", measuringMemory: true)
+            .filter { $0.pidInNamespace != $0.pid }  // inside the node's PID namespace
+    }
+
+    func nsenterArguments(_ lab: String, _ node: String, _ command: [String]) throws -> [String] {
+        _ = try topology(of: lab).node(node)
+        guard let pid = initPid(lab, node) else { throw HALabError.nodeNotRunning(node) }
+        return ["--target", "\(pid)", "--net", "--pid", "--mount", "--uts", "--", "env", "PATH=\(Command.path)"] + command
+    }
+
+    public func exec(_ lab: String, node: String, _ command: [String]) async throws -> CommandResult {
+        try await Command.run("nsenter", try nsenterArguments(lab, node, command), check: false)
+    }
+
+    public func execAttached(_ lab: String, node: String, _ command: [String]) async throws -> Int32 {
+        try await Command.runAttached("nsenter", try nsenterArguments(lab, node, command))
+    }
+
+    @discardableResult public func crash(_ lab: String, node: String) async throws -> Double {
+        let spec = try topology(of: lab).node(node)
+        guard let pid = initPid(lab, node) else { throw HALabError.nodeNotRunning(node) }
+        // SIGKILL to a PID namespace's init kills every process in it at once: no clean shutdown.
+        kill(pid, SIGKILL)
+        try await killAll(inNetns: Self.netns(lab, node))
+        let dark = Date().timeIntervalSince1970  // nothing of the node's sends any more
+        try record(lab, faults(lab).filter { $0 != .pause(node: node) })  // nothing left to resume
+        // A powered-off machine's links go dark, and it holds no address, a VIP least of all.
+        try await ip(Self.netns(lab, node), batch: spec.interfaces.flatMap { ["link set \($0.name) down", "addr flush dev \($0.name)"] })
+        return dark
+    }
+
+    public func revive(_ lab: String, node: String) async throws {
+        let spec = try topology(of: lab).node(node)
+        guard !isRunning(lab, node: node) else { throw HALabError.usage("node '\(node)' is running already") }
+        try await boot(lab, spec)
+    }
+
+    public func addresses(_ lab: String, node: String) async throws -> [String] {
+        let spec = try topology(of: lab).node(node)
+        let result = try await Command.run("ip", ["-n", Self.netns(lab, node), "-4", "-o", "addr", "show"])
+        return spec.labAddresses(in: result.output)
+    }
+
+    public func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+                      until stop: @escaping @Sendable () async -> Void) async throws -> String {
+        _ = try topology(of: lab).node(node)
+        let program = URL(fileURLWithPath: initProgram).deletingLastPathComponent().appendingPathComponent("halab-probe").path
+        guard FileSystem.isExecutable(program) else {
+            throw HALabError.missingProgram(program, fix: "build it with 'swift build' (it sits next to halab)")
+        }
+        // Only the node's network is entered: the probe is the client's traffic, nothing else of it.
+        let result = try await Command.run(
+            "nsenter", ["--net=\(Self.netnsFolder)/\(Self.netns(lab, node))", "--", program, "\(interval)", "1000", "\(seconds)"] + addresses,
+            until: stop)
+        guard result.succeeded || result.exitCode == 128 + SIGTERM else {
+            throw HALabError.commandFailed(command: "halab-probe in \(node)", status: "exit \(result.exitCode)", output: result.errorOutput)
+        }
+        return result.output
+    }
+
+    public func readFile(_ lab: String, node: String, path: String) -> String? {
+        let parts = path.split(separator: "/", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        return try? FileSystem.read("\(nodeFolder(lab, node))/rw/\(parts[0])/upper/\(parts[1])")
+    }
+
+    /// Waits until `address` is added to an interface of `node` (the node's namespace may not
+    /// exist yet) and returns when that happened. For measuring VRRP itself in benchmarks.
+    public func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant {
+        let ns = Self.netns(lab, node)
+        // `ip netns add` makes the file before it mounts the namespace on it: wait for the mount.
+        while !FileSystem.isMountPoint("\(Self.netnsFolder)/\(ns)") { try await Task.sleep(for: .milliseconds(1)) }
+        // Bounded: it gives up after a minute, whatever happens to the lab.
+        let seen = try await Command.watch("timeout", ["60", "ip", "-n", ns, "monitor", "address"]) {
+            !$0.hasPrefix("Deleted") && $0.contains(" \(address)/")
+        }
+        guard seen else { throw HALabError.commandFailed(command: "ip -n \(ns) monitor address", status: "ended", output: "") }
+        return ContinuousClock.now
+    }
+
+    // MARK: Tear-down
+
+    @discardableResult public func down(_ lab: String) async throws -> Bool {
+        let journal = journal(lab)
+        let records = journal.records()
+        guard FileSystem.exists(labFolder(lab)) else { return false }
+        let namespaces = records.compactMap { record -> String? in
+            if case .netns(let name) = record { return name } else { return nil }
+        }
+        for ns in namespaces.reversed() { try await killAll(inNetns: ns) }
+        for ns in namespaces.reversed() where FileSystem.exists("\(Self.netnsFolder)/\(ns)") {
+            try await Command.run("ip", ["netns", "delete", ns])
+        }
+        if records.contains(.netnsMount), FileSystem.list(Self.netnsFolder).isEmpty, FileSystem.isMountPoint(Self.netnsFolder) {
+            // The system call, not umount(8): that would leave /run/mount (libmount's utab) behind.
+            guard umount2(Self.netnsFolder, 0) == 0 else {
+                throw HALabError.commandFailed(command: "umount \(Self.netnsFolder)", status: "errno \(errno)", output: "")
+            }
+            try? FileManager.default.removeItem(atPath: Self.netnsFolder)
+        }
+        try state.remove(lab)
+        return true
+    }
+
+    /// Kills every process living in the named network namespace, and waits until they are gone.
+    func killAll(inNetns ns: String) async throws {
+        let path = "\(Self.netnsFolder)/\(ns)"
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            // A process is listed until it has left its namespaces: then it is gone, or a zombie.
+            let alive = ProcessTable.processes(inNetworkNamespace: path)
+            if alive.isEmpty { return }
+            guard ContinuousClock.now < deadline else {
+                throw HALabError.commandFailed(command: "kill processes of \(ns)", status: "still alive after 5 s",
+                                               output: alive.map { "\($0.pid) \($0.command)" }.joined(separator: ", "))
+            }
+            for process in alive { kill(process.pid, SIGKILL) }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}

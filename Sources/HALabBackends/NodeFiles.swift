@@ -1,0 +1,169 @@
+import HALabSystem
+
+/// The files halab puts into a namespace node: its boot script, and the commands an Alpine
+/// node has that Debian lacks or runs differently.
+enum NodeFiles {
+    struct Service {
+        /// A daemon is running while the process in its pid file lives; a one-shot service
+        /// (no pid file) is started once its start command has run, as OpenRC records it.
+        var pidFile: String?
+        var start: String
+        var stop: String?
+    }
+
+    /// The services a node can run, started the way OpenRC starts them on Alpine.
+    static let knownServices: [String: Service] = [
+        "nginx": Service(pidFile: "/run/nginx.pid", start: "nginx"),
+        // --dont-fork so that its log goes to a file halab can show; it runs in the background.
+        "keepalived": Service(
+            pidFile: "/run/keepalived.pid",
+            start: "keepalived --dont-fork --log-console --log-detail >>/var/log/keepalived.log 2>&1 &"),
+        // Alpine's `local`: runs the executable /etc/local.d/*.start files at boot, *.stop at shutdown.
+        "local": Service(
+            start: #"rc=0; for f in /etc/local.d/*.start; do [ -x "$f" ] || continue; "$f" || { echo " * $f failed"; rc=1; }; done; [ $rc = 0 ]"#,
+            stop: #"for f in /etc/local.d/*.stop; do [ -x "$f" ] && "$f"; done; true"#),
+    ]
+
+    /// `rc-service NAME start|stop|restart|status`, over the services above.
+    static func rcService(services: [String]) -> String {
+        var cases = ""
+        for name in services {
+            guard let service = knownServices[name] else { continue }
+            if let pidFile = service.pidFile {
+                cases += "    \(name)) pidfile=\(pidFile); start_cmd='\(service.start)' ;;\n"
+            } else {
+                cases += "    \(name)) marker=/run/openrc-\(name).started; start_cmd='\(service.start)'; stop_cmd='\(service.stop ?? "true")' ;;\n"
+            }
+        }
+        return """
+            #!/bin/sh
+            # rc-service of a halab node: OpenRC's start/stop/status, by pid file, for this node's services.
+            name=${1:-}; action=${2:-}
+            case "$name" in
+            \(cases)    *) echo " * rc-service: service \\`$name' does not exist" >&2; exit 1 ;;
+            esac
+            marker=${marker:-}
+            running() {
+                if [ -n "$marker" ]; then [ -f "$marker" ]; return; fi
+                [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null
+            }
+            wait_for() { # $1: "up" or "down"; 10 s at most
+                i=0
+                while [ $i -lt 100 ]; do
+                    if [ "$1" = up ]; then running && return 0; else running || return 0; fi
+                    sleep 0.1; i=$((i + 1))
+                done
+                return 1
+            }
+            case "$action" in
+            start)
+                if running; then echo " * WARNING: $name has already been started"; exit 0; fi
+                echo " * Starting $name ..."
+                if [ -n "$marker" ]; then
+                    if eval "$start_cmd"; then touch "$marker"; echo " [ ok ]"; exit 0; fi
+                    echo " * ERROR: $name failed to start"; exit 1
+                fi
+                eval "$start_cmd"
+                if wait_for up; then echo " [ ok ]"; else echo " * ERROR: $name failed to start"; exit 1; fi ;;
+            stop)
+                if ! running; then echo " * WARNING: $name is already stopped"; exit 0; fi
+                echo " * Stopping $name ..."
+                if [ -n "$marker" ]; then eval "$stop_cmd"; rm -f "$marker"; echo " [ ok ]"; exit 0; fi
+                kill -TERM "$(cat "$pidfile")"
+                if wait_for down; then rm -f "$pidfile"; echo " [ ok ]"; else echo " * ERROR: $name did not stop"; exit 1; fi ;;
+            restart) "$0" "$name" stop && exec "$0" "$name" start ;;
+            status)
+                if running; then echo " * status: started"; else echo " * status: stopped"; exit 3; fi ;;
+            *) echo "usage: rc-service $name start|stop|restart|status" >&2; exit 1 ;;
+            esac
+
+            """
+    }
+
+    /// Debian's pidof is a link to killall5, and keepalived 2.2.7 resolves links and runs the
+    /// target under its own name, where it only prints usage (vrrp-facts.md). Called through
+    /// this script, pidof keeps its name and works, so the document's `pidof nginx` runs as written.
+    static let pidof = """
+        #!/bin/sh
+        # pidof of a halab node: runs Debian's pidof under its own name (see halab's NodeFiles.swift).
+        exec /bin/pidof "$@"
+
+        """
+
+    /// The script that is PID 1 of a node until it becomes halab-init: hostname, the node's
+    /// own file system view, then the services.
+    static func bootScript(node: NodeSpec, stateDirectory: String) -> String {
+        var lines = [
+            "#!/bin/sh",
+            "# Boot of halab node \(node.name): PID 1 of its namespaces, then halab-init.",
+            "set -eu",
+            "export PATH=\(Command.path)",
+            "hostname \(node.name)",
+        ]
+        for mount in overlayMounts(node: node, stateDirectory: stateDirectory) {
+            lines.append("mount -n -t overlay halab -o \(mount.options) \(mount.target)")
+        }
+        lines += [
+            // The node's own /run: its pid files, so a dead node's stale ones never block a revive.
+            "mount -n -t tmpfs -o mode=0755 halab /run",
+            "mount -n -t tmpfs -o mode=1777 halab /tmp",
+            "ip link set lo up",
+        ]
+        if node.forwarding { lines.append("echo 1 > /proc/sys/net/ipv4/ip_forward") }
+        lines += [
+            "exec /usr/local/sbin/halab-init \(node.services.joined(separator: " "))",
+            "",
+        ]
+        return lines.joined(separator: "\n")
+    }
+
+    struct OverlayMount: Equatable {
+        var target: String
+        var options: String
+    }
+
+    /// One overlay per top-level folder of the node's files, plus /etc and /var, so the lab's
+    /// files show at their absolute paths and nothing a node writes reaches the host's files.
+    /// Writes land in the node's state folder, where halab reads logs even after a crash.
+    static func overlayMounts(node: NodeSpec, stateDirectory: String) -> [OverlayMount] {
+        var topFolders = ["etc", "var"]
+        for layer in node.fileLayers {
+            for entry in FileSystem.list(layer) where FileSystem.isDirectory("\(layer)/\(entry)") {
+                if !topFolders.contains(entry) { topFolders.append(entry) }
+            }
+        }
+        var mounts: [OverlayMount] = []
+        for folder in topFolders {
+            let lowers = node.fileLayers.map { "\($0)/\(folder)" }.filter(FileSystem.isDirectory) + ["/\(folder)"]
+            let writable = "\(stateDirectory)/rw/\(folder)"
+            mounts.append(OverlayMount(
+                target: "/\(folder)",
+                options: "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(writable)/upper,workdir=\(writable)/work"))
+        }
+        // Read-only: the node's rc-service, pidof and halab-init, first on PATH.
+        mounts.append(OverlayMount(
+            target: "/usr/local/sbin", options: "lowerdir=\(stateDirectory)/sbin:/usr/local/sbin"))
+        return mounts
+    }
+}
+
+extension NodeFiles {
+    /// `/etc/halab/node.sh` of a VM node, read by the image's init: name, links (MAC=NAME=ADDRESS),
+    /// routes, forwarding, services.
+    static func guestSettings(node: NodeSpec, macs: [String]) -> String {
+        let links = zip(macs, node.interfaces).map { "\($0)=\($1.name)=\($1.address)" }
+        var routes = node.routes.map { "    ip route replace \($0)" }
+        if node.forwarding { routes.append("    echo 1 > /proc/sys/net/ipv4/ip_forward") }
+        return """
+            # Settings of halab VM node \(node.name), read by /init.
+            HALAB_NODE='\(node.name)'
+            HALAB_LINKS='\(links.joined(separator: " "))'
+            HALAB_SERVICES='\(node.services.joined(separator: " "))'
+            halab_routes() {
+                true
+            \(routes.joined(separator: "\n"))
+            }
+
+            """
+    }
+}

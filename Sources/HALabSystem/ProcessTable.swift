@@ -1,0 +1,54 @@
+import Foundation
+
+/// One process as seen from the host's /proc.
+public struct HostProcess: Sendable, Equatable {
+    public var pid: Int32
+    public var command: String
+    /// The pid as the process's own PID namespace numbers it (1 for a node's init).
+    public var pidInNamespace: Int32
+    /// Proportional set size in KiB: resident memory, with each shared page divided among
+    /// the processes that share it, so a node's figures add up honestly.
+    public var proportionalKiB: Int
+}
+
+/// Finds processes by the namespaces they live in: exact, and needs no PID bookkeeping that
+/// a crash of halab could lose.
+package enum ProcessTable {
+    /// Every process whose network namespace is the one pinned at `netnsPath`; with
+    /// `measuringMemory`, its proportional set size too (reading smaps is not free).
+    package static func processes(inNetworkNamespace netnsPath: String, measuringMemory: Bool = false) -> [HostProcess] {
+        guard let inode = FileSystem.inode(netnsPath) else { return [] }
+        let wanted = "net:[\(inode)]"
+        var found: [HostProcess] = []
+        for entry in FileSystem.list("/proc") {
+            guard let pid = Int32(entry),
+                  (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/ns/net")) == wanted,
+                  let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8)
+            else { continue }
+            var process = parse(status: status, pid: pid)
+            if measuringMemory { process.proportionalKiB = proportionalSize(pid) }
+            found.append(process)
+        }
+        return found
+    }
+
+    package static func proportionalSize(_ pid: Int32) -> Int {
+        let rollup = (try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)) ?? ""
+        let line = rollup.split(separator: "\n").first { $0.hasPrefix("Pss:") }
+        return line.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) } ?? 0
+    }
+
+    package static func parse(status: String, pid: Int32) -> HostProcess {
+        var process = HostProcess(pid: pid, command: "", pidInNamespace: pid, proportionalKiB: 0)
+        for line in status.split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard let key = fields.first else { continue }
+            switch key {
+            case "Name:": process.command = fields.dropFirst().joined(separator: " ")
+            case "NSpid:": process.pidInNamespace = fields.last.flatMap { Int32($0) } ?? pid
+            default: break
+            }
+        }
+        return process
+    }
+}
