@@ -113,7 +113,11 @@ public struct Lab: Sendable {
                 let named = KeepalivedConfig.Source(
                     read: { try source.read($0 == labFile ? configFile : $0) },
                     expand: { source.expand($0, $1 == labFile ? configFile : $1) })
-                keepalived.append(try KeepalivedNodeConfig.read(node: nodeName, file: layer + configFile, source: named))
+                do {
+                    keepalived.append(try KeepalivedNodeConfig.read(node: nodeName, file: layer + configFile, source: named))
+                } catch let error as ConfigError {
+                    throw HALabError.badLabFile(file: error.file, line: error.line, message: error.message)
+                }
             }
         }
         let topology = LabTopology(name: name, segments: segments, nodes: nodes)

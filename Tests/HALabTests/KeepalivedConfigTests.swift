@@ -51,20 +51,20 @@ import Testing
 
     @Test func oneLineBlockIsRejectedWithItsLine() {
         // keepalived itself misreads this ("Authentication specified but no password given").
-        #expect(throws: HALabError.badLabFile(file: "k.conf", line: 2,
+        #expect(throws: ConfigError(file: "k.conf", line: 2,
             message: "keepalived reads '{' only at the end of a line and '}' only on a line of its own")) {
             try KeepalivedConfig.parse("vrrp_instance VI_1 {\n authentication { auth_type PASS auth_pass x }\n}\n", file: "k.conf")
         }
     }
 
     @Test func unclosedAndStrayBracesNameTheLine() {
-        #expect(throws: HALabError.badLabFile(file: "k.conf", line: 3, message: "block opened here is never closed with '}'")) {
+        #expect(throws: ConfigError(file: "k.conf", line: 3, message: "block opened here is never closed with '}'")) {
             try KeepalivedConfig.parse("global_defs {\n}\nvrrp_instance VI_1 {\n priority 1\n", file: "k.conf")
         }
-        #expect(throws: HALabError.badLabFile(file: "k.conf", line: 3, message: "'}' closes no block")) {
+        #expect(throws: ConfigError(file: "k.conf", line: 3, message: "'}' closes no block")) {
             try KeepalivedConfig.parse("global_defs {\n}\n}\n", file: "k.conf")
         }
-        #expect(throws: HALabError.badLabFile(file: "k.conf", line: 1, message: "unterminated '\"'")) {
+        #expect(throws: ConfigError(file: "k.conf", line: 1, message: "unterminated '\"'")) {
             try KeepalivedConfig.parse("vrrp_script \"x {\n", file: "k.conf")
         }
     }
@@ -88,13 +88,13 @@ import Testing
     }
 
     @Test func badValuesNameFileAndLine() {
-        #expect(throws: HALabError.badLabFile(file: "k.conf", line: 3, message: "track_script names 'nope', which no vrrp_script defines")) {
+        #expect(throws: ConfigError(file: "k.conf", line: 3, message: "track_script names 'nope', which no vrrp_script defines")) {
             try Self.instances("vrrp_instance VI_1 {\n track_script {\n  nope\n }\n}\n", file: "k.conf")
         }
-        #expect(throws: HALabError.badLabFile(file: "k.conf", line: 2, message: "'priority' needs a number, not 'high'")) {
+        #expect(throws: ConfigError(file: "k.conf", line: 2, message: "'priority' needs a number, not 'high'")) {
             try Self.instances("vrrp_instance VI_1 {\n priority high\n}\n", file: "k.conf")
         }
-        #expect(throws: HALabError.badLabFile(file: "k.conf", line: 1, message: "vrrp_instance VI_1 has no virtual_router_id")) {
+        #expect(throws: ConfigError(file: "k.conf", line: 1, message: "vrrp_instance VI_1 has no virtual_router_id")) {
             try Self.instances("vrrp_instance VI_1 {\n priority 1\n}\n", file: "k.conf")
         }
     }

@@ -294,7 +294,7 @@ import Testing
         try "include /etc/keepalived/conf.d/*.conf\n".write(toFile: "\(root)/etc/keepalived/keepalived.conf", atomically: true, encoding: .utf8)
         try "vrrp_instance VI_2 {\n virtual_router_id 52\n}\n".write(toFile: "\(root)/etc/keepalived/conf.d/b.conf", atomically: true, encoding: .utf8)
         try "vrrp_instance VI_1 {\n virtual_router_id 51\n priority x\n}\n".write(toFile: "\(root)/etc/keepalived/conf.d/a.conf", atomically: true, encoding: .utf8)
-        #expect(throws: HALabError.badLabFile(file: "/etc/keepalived/conf.d/a.conf", line: 3, message: "'priority' needs a number, not 'x'")) {
+        #expect(throws: ConfigError(file: "/etc/keepalived/conf.d/a.conf", line: 3, message: "'priority' needs a number, not 'x'")) {
             try KeepalivedNodeConfig.read(node: "n", file: "/etc/keepalived/keepalived.conf", source: .layers([root]))
         }
         try "vrrp_instance VI_1 {\n virtual_router_id 51\n}\n".write(toFile: "\(root)/etc/keepalived/conf.d/a.conf", atomically: true, encoding: .utf8)
