@@ -30,21 +30,9 @@ struct LabState {
                              to: "\(folder(topology.name))/topology.json")
     }
 
-    /// Puts a fault on (by `apply`) and records it; a fault in force already is left as it is.
-    func inject(_ fault: NetworkFault, on lab: String, apply: (LabTopology) async throws -> Void) async throws {
-        let topology = try topology(of: lab)
-        for node in fault.nodes { _ = try topology.node(node) }
-        var recorded = faultFile(lab).read()
-        guard !recorded.contains(fault) else { return }
-        try await apply(topology)
-        recorded.append(fault)
-        try faultFile(lab).write(recorded)
-    }
-
-    /// Takes a fault off (by `apply`) and forgets it.
-    func heal(_ fault: NetworkFault, on lab: String, apply: (LabTopology) async throws -> Void) async throws {
-        try await apply(try topology(of: lab))
-        try faultFile(lab).write(faultFile(lab).read().filter { $0 != fault })
+    /// Forgets a pause of a node that crashed: there is nothing left to resume.
+    func forgetPause(of node: String, lab: String) throws {
+        try faultFile(lab).write(faultFile(lab).read().filter { $0 != .pause(node: node) })
     }
 
     /// Removes the lab's state, and the root once no lab is left.
@@ -55,10 +43,9 @@ struct LabState {
 }
 
 /// A backend that keeps its labs in a `LabState` gets the lab and fault bookkeeping from here;
-/// it says only how a fault is put on and taken off.
-protocol LabStateKeeping: LabBackend {
+/// it gives only the primitives that fault plans are made of.
+protocol LabStateKeeping: LabBackend, FaultExecuting {
     var state: LabState { get }
-    func apply(_ fault: NetworkFault, topology: LabTopology, on: Bool) async throws
 }
 
 extension LabStateKeeping {
@@ -67,12 +54,21 @@ extension LabStateKeeping {
     public func topology(of lab: String) throws -> LabTopology { try state.topology(of: lab) }
     public func faults(_ lab: String) -> [NetworkFault] { state.faultFile(lab).read() }
 
+    /// Puts a fault on and records it; a fault in force already is left as it is.
     public func inject(_ lab: String, _ fault: NetworkFault) async throws {
-        try await state.inject(fault, on: lab) { try await apply(fault, topology: $0, on: true) }
+        let topology = try topology(of: lab)
+        var recorded = faults(lab)
+        guard !recorded.contains(fault) else { return }
+        try await execute(try FaultPlan(fault, topology: topology, on: true, switches: hasSwitches), lab: lab, topology: topology)
+        recorded.append(fault)
+        try state.faultFile(lab).write(recorded)
     }
 
+    /// Takes a fault off and forgets it.
     public func heal(_ lab: String, _ fault: NetworkFault) async throws {
-        try await state.heal(fault, on: lab) { try await apply(fault, topology: $0, on: false) }
+        let topology = try topology(of: lab)
+        try await execute(try FaultPlan(fault, topology: topology, on: false, switches: hasSwitches), lab: lab, topology: topology)
+        try state.faultFile(lab).write(faults(lab).filter { $0 != fault })
     }
 }
 

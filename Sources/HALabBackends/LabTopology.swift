@@ -1,3 +1,4 @@
+import Foundation
 import HALabSystem
 
 /// What a backend builds: segments (switches) and nodes with their interfaces, files and
@@ -21,6 +22,27 @@ public struct LabTopology: Sendable, Codable, Equatable {
             throw HALabError.unknownNode(name, lab: self.name)
         }
         return node
+    }
+
+    /// The indices of a node and of one of its interfaces.
+    func locate(_ node: String, interface: String) throws -> (node: Int, interface: Int) {
+        guard let nodeIndex = nodes.firstIndex(where: { $0.name == node }) else { throw HALabError.unknownNode(node, lab: name) }
+        guard let index = nodes[nodeIndex].interfaces.firstIndex(where: { $0.name == interface }) else {
+            throw HALabError.usage("node '\(node)' has no interface '\(interface)'")
+        }
+        return (nodeIndex, index)
+    }
+
+    /// The MAC address of each lab interface, the same on every backend: libvirt's prefix,
+    /// then lab, node and interface.
+    func macAddress(node nodeIndex: Int, interface interfaceIndex: Int) -> String {
+        let labByte = name.utf8.reduce(UInt8(0)) { $0 &* 31 &+ $1 }
+        return String(format: "52:54:00:%02x:%02x:%02x", labByte, nodeIndex & 0xff, interfaceIndex & 0xff)
+    }
+
+    func macAddresses(of node: String) throws -> [String] {
+        guard let index = nodes.firstIndex(where: { $0.name == node }) else { throw HALabError.unknownNode(node, lab: name) }
+        return nodes[index].interfaces.indices.map { macAddress(node: index, interface: $0) }
     }
 }
 
@@ -48,13 +70,24 @@ public struct NodeSpec: Sendable, Codable, Equatable {
 }
 
 extension NodeSpec {
-    /// The IPv4 addresses (with prefix) on the node's lab interfaces, from `ip -4 -o addr show`.
-    func labAddresses(in ipOutput: String) -> [String] {
+    /// The command whose output `labAddresses(inJSON:)` reads.
+    static let addressCommand = ["ip", "-j", "-4", "addr", "show"]
+
+    /// The IPv4 addresses (with prefix) on the node's lab interfaces, from `ip -j -4 addr show`.
+    func labAddresses(inJSON output: String) -> [String] {
+        // `ip -j -4` lists a link without IPv4 addresses as `{}`: every field may be missing.
+        struct Link: Decodable {
+            struct Address: Decodable { var family: String?; var local: String?; var prefixlen: Int? }
+            var ifname: String?
+            var addr_info: [Address]?
+        }
         let names = Set(interfaces.map(\.name))
-        return ipOutput.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ")
-            guard fields.count > 3, names.contains(String(fields[1])), fields[2] == "inet" else { return nil }
-            return String(fields[3])
+        let links = (try? JSONDecoder().decode([Link].self, from: Data(output.utf8))) ?? []
+        return links.filter { names.contains($0.ifname ?? "") }.flatMap { link in
+            (link.addr_info ?? []).compactMap { address in
+                guard address.family == "inet", let local = address.local, let prefix = address.prefixlen else { return nil }
+                return "\(local)/\(prefix)"
+            }
         }
     }
 }

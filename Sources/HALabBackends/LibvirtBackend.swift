@@ -74,7 +74,7 @@ public struct LibvirtBackend: LabStateKeeping {
         }
         var domains: [(NodeSpec, LibvirtDomain)] = []
         for (index, node) in topology.nodes.enumerated() {
-            let xml = try await prepare(node, index: index, lab: lab, type: type)
+            let xml = try await prepare(node, index: index, topology: topology, type: type)
             try journal.append(.domain(LibvirtXML.domainName(lab: lab, node: node.name)))
             domains.append((node, try connection.defineDomain(xml: xml)))
         }
@@ -92,8 +92,9 @@ public struct LibvirtBackend: LabStateKeeping {
     }
 
     /// Writes the node's own files and its initramfs (or its overlay and seed); returns its domain's XML.
-    func prepare(_ node: NodeSpec, index: Int, lab: String, type: String) async throws -> String {
-        let macs = node.interfaces.indices.map { LibvirtXML.mac(lab: lab, nodeIndex: index, interfaceIndex: $0) }
+    func prepare(_ node: NodeSpec, index: Int, topology: LabTopology, type: String) async throws -> String {
+        let lab = topology.name
+        let macs = node.interfaces.indices.map { topology.macAddress(node: index, interface: $0) }
         let boot: LibvirtXML.Boot
         if let cloudImage {
             let (disk, seed) = try await cloudImage.prepare(node, lab: lab, macs: macs, folder: "\(labFolder(lab))/vm")
@@ -142,15 +143,12 @@ public struct LibvirtBackend: LabStateKeeping {
         }
         try domain.setGuestTime()
         while true {
-            let status = try await domain.run(["cat", cloudImage == nil ? NamespaceBackend.initStatus : CloudImage.statusFile])
+            let status = try await domain.run(["cat", cloudImage == nil ? InitStatus.path : CloudImage.statusFile])
             if status.succeeded {
-                let failed = status.output.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map { String($0.split(separator: " ")[0]) }
-                guard failed.isEmpty else {
+                try InitStatus.check(status.output, node: node.name) { failed in
                     // What rc-service said went to the console.
-                    let logs = failed.compactMap { try? domain.readFile("/var/log/\($0).log") }.joined(separator: "\n")
+                    failed.compactMap { try? domain.readFile("/var/log/\($0).log") }.joined(separator: "\n")
                         + ((try? FileSystem.read(console(lab, node.name))) ?? "")
-                    throw HALabError.commandFailed(command: "rc-service \(failed.joined(separator: ", ")) start on \(node.name)",
-                                                   status: "failed", output: logs.split(separator: "\n").suffix(10).joined(separator: "\n"))
                 }
                 return
             }
@@ -220,13 +218,13 @@ public struct LibvirtBackend: LabStateKeeping {
         // The cables first: libvirt returns from a destroy only ~1.5 s after QEMU is dead (its
         // cleanup), so the moment the node went dark is the moment its links went down.
         let topology = try topology(of: lab)
-        guard let nodeIndex = topology.nodes.firstIndex(where: { $0.name == node }) else { throw HALabError.unknownNode(node, lab: lab) }
-        for index in topology.nodes[nodeIndex].interfaces.indices {
+        for interface in try topology.node(node).interfaces {
+            let (nodeIndex, index) = try topology.locate(node, interface: interface.name)
             try setCable(domain, topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: false)
         }
         let dark = Date().timeIntervalSince1970
         try domain.destroy()
-        try state.faultFile(lab).write(faults(lab).filter { $0 != .pause(node: node) })  // nothing left to resume
+        try state.forgetPause(of: node, lab: lab)
         return dark
     }
 
@@ -249,8 +247,8 @@ public struct LibvirtBackend: LabStateKeeping {
         let domain = try domain(lab, node)
         guard domain.isActive else { return [] }
         if domain.isPaused { return ((try? FileSystem.read(pausedAddresses(lab, node))) ?? "").split(separator: "\n").map(String.init) }
-        let result = try await domain.run(["ip", "-4", "-o", "addr", "show"])
-        return try topology(of: lab).node(node).labAddresses(in: result.output)
+        let result = try await domain.run(NodeSpec.addressCommand)
+        return try topology(of: lab).node(node).labAddresses(inJSON: result.output)
     }
 
     public func readFile(_ lab: String, node: String, path: String) -> String? {
@@ -261,95 +259,45 @@ public struct LibvirtBackend: LabStateKeeping {
     public func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
                       until stop: @escaping @Sendable () async -> Void) async throws -> String {
         let domain = try runningDomain(lab, node)
-        let pid = try domain.spawn(["/usr/local/sbin/halab-probe", "\(interval)", "1000", "\(seconds)"] + addresses)
+        let pid = try domain.spawn(["/usr/local/sbin/halab-probe"] + ProbeProgram.arguments(interval: interval, seconds: seconds, addresses: addresses))
         await stop()
         _ = try await domain.run(["kill", "-TERM", "\(pid)"])
-        let result = try await domain.wait(for: pid)
-        guard result.succeeded || result.exitCode == 128 + SIGTERM else {
-            throw HALabError.commandFailed(command: "halab-probe in \(node)", status: "exit \(result.exitCode)", output: result.errorOutput)
-        }
-        return result.output
+        return try ProbeProgram.record(try await domain.wait(for: pid), node: node)
     }
 
     // MARK: Faults
 
+    public var hasSwitches: Bool { false }
+
     /// A cable pulled or plugged back: the NIC's link state, set by libvirt.
+    func pullCable(_ lab: String, topology: LabTopology, node: String, interface: String, plugged: Bool) async throws {
+        let (nodeIndex, index) = try topology.locate(node, interface: interface)
+        try setCable(try runningDomain(lab, node), topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: plugged)
+    }
+
     func setCable(_ domain: LibvirtDomain, topology: LabTopology, nodeIndex: Int, interfaceIndex: Int, plugged: Bool) throws {
         let network = LibvirtXML.networkName(lab: topology.name, segment: topology.nodes[nodeIndex].interfaces[interfaceIndex].segment)
-        let mac = LibvirtXML.mac(lab: topology.name, nodeIndex: nodeIndex, interfaceIndex: interfaceIndex)
+        let mac = topology.macAddress(node: nodeIndex, interface: interfaceIndex)
         try domain.updateLiveDevice(xml: LibvirtXML.interface(network, mac: mac, linkUp: plugged))
     }
 
-    /// A pulled cable is the NIC's link state in libvirt; a pause suspends the VM; the rest are
-    /// commands in the guests (nftables, ip, tc), as an operator on the machine would run them.
-    func apply(_ fault: NetworkFault, topology: LabTopology, on: Bool) async throws {
-        let lab = topology.name
-        switch fault {
-        case .linkDown(let node, let interface, let atSwitch):
-            guard let nodeIndex = topology.nodes.firstIndex(where: { $0.name == node }),
-                  let index = topology.nodes[nodeIndex].interfaces.firstIndex(where: { $0.name == interface }) else {
-                throw HALabError.usage("node '\(node)' has no interface '\(interface)'")
-            }
-            if atSwitch {
-                try setCable(try runningDomain(lab, node), topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: !on)
-            } else {
-                try await guest(lab, node, ["ip", "link", "set", interface, on ? "down" : "up"])
-            }
-        case .dropMulticast(let node, let group, let ipProtocol):
-            // No switch of libvirt's is halab's to filter: "at every switch" is every node dropping it.
-            let match = "ip daddr \(group) ip protocol \(ipProtocol) drop"
-            for node in node.map({ [$0] }) ?? topology.nodes.map(\.name) {
-                try await nftables(lab, node, table: "inet halab-multicast", on: on, chains: ["input": [match], "output": [match]])
-            }
-        case .partition(let groups):
-            // Each node drops every frame from a node of another group as it arrives.
-            var macs: [String: [String]] = [:]
-            for (index, node) in topology.nodes.enumerated() {
-                macs[node.name] = node.interfaces.indices.map { LibvirtXML.mac(lab: lab, nodeIndex: index, interfaceIndex: $0) }
-            }
-            for (groupIndex, group) in groups.enumerated() {
-                let others = groups.enumerated().filter { $0.offset != groupIndex }.flatMap { $0.element }.flatMap { macs[$0] ?? [] }
-                guard !others.isEmpty else { continue }
-                for node in group {
-                    try await nftables(lab, node, table: "inet halab-partition", on: on,
-                                       chains: ["input": ["ether saddr { \(others.joined(separator: ", ")) } drop"]])
-                }
-            }
-        case .loss(let node, let percent):
-            let rule = "numgen random mod 100 < \(percent) drop"
-            try await nftables(lab, node, table: "inet halab-loss", on: on, chains: ["input": [rule], "output": [rule]])
-        case .delay(let node, let milliseconds):
-            for interface in try topology.node(node).interfaces {
-                try await guest(lab, node, on ? ["tc", "qdisc", "add", "dev", interface.name, "root", "netem", "delay", "\(milliseconds)ms"]
-                                              : ["tc", "qdisc", "del", "dev", interface.name, "root"], mayFail: !on)
-            }
-        case .pause(let node):
-            let domain = try domain(lab, node)
-            guard domain.isActive else {
-                if on { throw HALabError.nodeNotRunning(node) } else { return }  // crashed meanwhile: nothing to resume
-            }
-            // A frozen machine's addresses cannot change: the ones it had when it froze are shown.
-            if on {
-                try FileSystem.write(try await addresses(lab, node: node).joined(separator: "\n"), to: pausedAddresses(lab, node))
-                try domain.suspend()
-            } else if domain.isPaused {
-                try domain.resume()
-            }
-        }
+    /// Commands run in the guest, as an operator on the machine would run them; no switch of
+    /// libvirt's is halab's to filter (`hasSwitches` is false), so every place is a node.
+    func runInNetwork(_ lab: String, _ place: FaultPlan.Place, _ command: [String], input: String?) async throws -> CommandResult {
+        guard case .node(let node) = place else { throw HALabError.unsupported("libvirt's switches cannot be filtered by halab") }
+        return try await runningDomain(lab, node).run(command, input: input)
     }
 
-    func guest(_ lab: String, _ node: String, _ command: [String], input: String? = nil, mayFail: Bool = false) async throws {
+    /// A pause suspends the VM. A frozen machine's addresses cannot change: the ones it had when
+    /// it froze are shown.
+    func freeze(_ lab: String, node: String, frozen: Bool) async throws {
         let domain = try runningDomain(lab, node)
-        let result = try await domain.run(command, input: input)
-        guard result.succeeded || mayFail else {
-            throw HALabError.commandFailed(command: "\(command.joined(separator: " ")) on \(node)", status: "exit \(result.exitCode)",
-                                           output: result.errorOutput + result.output)
+        if frozen {
+            try FileSystem.write(try await addresses(lab, node: node).joined(separator: "\n"), to: pausedAddresses(lab, node))
+            try domain.suspend()
+        } else if domain.isPaused {
+            try domain.resume()
         }
-    }
-
-    func nftables(_ lab: String, _ node: String, table: String, on: Bool, chains: [String: [String]]) async throws {
-        // Healing a table that is gone already (the node crashed and was revived) is fine.
-        try await guest(lab, node, ["nft", "-f", "-"], input: NftablesScript.table(table, on: on, chains: chains), mayFail: !on)
     }
 
     // MARK: Tear-down

@@ -7,12 +7,6 @@ enum LibvirtXML {
     static func networkName(lab: String, segment: String) -> String { "halab-\(lab)-\(segment)" }
     static func domainName(lab: String, node: String) -> String { "halab-\(lab)-\(node)" }
 
-    /// A MAC address per lab interface: libvirt's prefix, then lab, node and interface.
-    static func mac(lab: String, nodeIndex: Int, interfaceIndex: Int) -> String {
-        let labByte = lab.utf8.reduce(UInt8(0)) { $0 &* 31 &+ $1 }
-        return String(format: "52:54:00:%02x:%02x:%02x", labByte, nodeIndex & 0xff, interfaceIndex & 0xff)
-    }
-
     static func network(lab: String, segment: String) -> String {
         """
         <network>

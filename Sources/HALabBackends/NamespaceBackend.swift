@@ -18,7 +18,6 @@ public struct NamespaceBackend: LabStateKeeping {
     public var startAllowance: Double { 0 }
 
     static let netnsFolder = "/run/netns"
-    static let initStatus = "/var/log/halab-init.status"
 
     var state: LabState { LabState(root: stateRoot) }
     func labFolder(_ lab: String) -> String { state.folder(lab) }
@@ -65,7 +64,8 @@ public struct NamespaceBackend: LabStateKeeping {
             for (nodeIndex, node) in topology.nodes.enumerated() {
                 for (index, interface) in node.interfaces.enumerated() where interface.segment == segment {
                     let port = Self.portName(node: node.name, interface: interface.name, nodeIndex: nodeIndex, interfaceIndex: index)
-                    commands += ["link add \(port) type veth peer name \(interface.name) netns \(Self.netns(lab, node.name))",
+                    let mac = topology.macAddress(node: nodeIndex, interface: index)
+                    commands += ["link add \(port) type veth peer name \(interface.name) address \(mac) netns \(Self.netns(lab, node.name))",
                                  "link set \(port) master br0 up"]
                 }
             }
@@ -119,7 +119,7 @@ public struct NamespaceBackend: LabStateKeeping {
         let bootScript = "\(folder)/boot.sh"
         try FileSystem.write(NodeFiles.bootScript(node: node, stateDirectory: folder),
                              to: bootScript, executable: true)
-        try? FileSystem.remove("\(folder)/rw/var/upper\(Self.initStatus)")
+        try? FileSystem.remove("\(folder)/rw/var/upper\(InitStatus.path)")
         // setsid -f: the node is nobody's child but init's, and outlives this halab process.
         let start = "exec setsid -f nsenter --net=\(Self.netnsFolder)/\(ns) -- unshare --pid --mount --uts --fork"
             + " --mount-proc --propagation private -- /bin/sh \(bootScript) >>\(folder)/console.log 2>&1 </dev/null"
@@ -135,14 +135,10 @@ public struct NamespaceBackend: LabStateKeeping {
         let netns = "\(Self.netnsFolder)/\(Self.netns(lab, node.name))"
         var lastLook = start
         while ContinuousClock.now < start + .seconds(15) {
-            if let status = readFile(lab, node: node.name, path: Self.initStatus) {
-                let failed = status.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map { $0.split(separator: " ")[0] }
-                guard failed.isEmpty else {
+            if let status = readFile(lab, node: node.name, path: InitStatus.path) {
+                try InitStatus.check(status, node: node.name) { failed in
                     let console = (try? FileSystem.read("\(nodeFolder(lab, node.name))/console.log")) ?? ""
-                    let logs = failed.map { readFile(lab, node: node.name, path: "/var/log/\($0).log") ?? console }
-                    throw HALabError.commandFailed(
-                        command: "rc-service \(failed.joined(separator: ", ")) start on \(node.name)", status: "failed",
-                        output: logs.joined(separator: "\n").split(separator: "\n").suffix(10).joined(separator: "\n"))
+                    return failed.map { readFile(lab, node: node.name, path: "/var/log/\($0).log") ?? console }.joined(separator: "\n")
                 }
                 return
             }
@@ -194,7 +190,7 @@ public struct NamespaceBackend: LabStateKeeping {
         kill(pid, SIGKILL)
         try await killAll(inNetns: Self.netns(lab, node))
         let dark = Date().timeIntervalSince1970  // nothing of the node's sends any more
-        try record(lab, faults(lab).filter { $0 != .pause(node: node) })  // nothing left to resume
+        try state.forgetPause(of: node, lab: lab)
         // A powered-off machine's links go dark, and it holds no address, a VIP least of all.
         try await ip(Self.netns(lab, node), batch: spec.interfaces.flatMap { ["link set \($0.name) down", "addr flush dev \($0.name)"] })
         return dark
@@ -208,8 +204,8 @@ public struct NamespaceBackend: LabStateKeeping {
 
     public func addresses(_ lab: String, node: String) async throws -> [String] {
         let spec = try topology(of: lab).node(node)
-        let result = try await Command.run("ip", ["-n", Self.netns(lab, node), "-4", "-o", "addr", "show"])
-        return spec.labAddresses(in: result.output)
+        let result = try await Command.run("ip", ["-n", Self.netns(lab, node)] + NodeSpec.addressCommand.dropFirst())
+        return spec.labAddresses(inJSON: result.output)
     }
 
     public func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
@@ -221,12 +217,10 @@ public struct NamespaceBackend: LabStateKeeping {
         }
         // Only the node's network is entered: the probe is the client's traffic, nothing else of it.
         let result = try await Command.run(
-            "nsenter", ["--net=\(Self.netnsFolder)/\(Self.netns(lab, node))", "--", program, "\(interval)", "1000", "\(seconds)"] + addresses,
+            "nsenter", ["--net=\(Self.netnsFolder)/\(Self.netns(lab, node))", "--", program]
+                + ProbeProgram.arguments(interval: interval, seconds: seconds, addresses: addresses),
             until: stop)
-        guard result.succeeded || result.exitCode == 128 + SIGTERM else {
-            throw HALabError.commandFailed(command: "halab-probe in \(node)", status: "exit \(result.exitCode)", output: result.errorOutput)
-        }
-        return result.output
+        return try ProbeProgram.record(result, node: node)
     }
 
     public func readFile(_ lab: String, node: String, path: String) -> String? {

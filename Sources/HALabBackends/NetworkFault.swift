@@ -39,17 +39,3 @@ public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible 
         }
     }
 }
-
-/// nftables scripts for faults: a table of halab's own per fault kind, so healing deletes exactly it.
-enum NftablesScript {
-    static func table(_ table: String, on: Bool, chains: [String: [String]]) -> String {
-        var script = on ? "add table \(table)\n" : "delete table \(table)\n"
-        if on {
-            for (hook, rules) in chains.sorted(by: { $0.key < $1.key }) {
-                script += "add chain \(table) \(hook) { type filter hook \(hook) priority 0; }\n"
-                script += rules.map { "add rule \(table) \(hook) \($0)\n" }.joined()
-            }
-        }
-        return script
-    }
-}

@@ -1,3 +1,4 @@
+import Glibc
 import HALabSystem
 
 /// The files halab puts into a namespace node: its boot script, and the commands an Alpine
@@ -165,5 +166,36 @@ extension NodeFiles {
             }
 
             """
+    }
+}
+
+/// What halab-init writes once it has started a node's services: one line per service,
+/// `NAME ok` or `NAME failed`. Both backends read it alike.
+enum InitStatus {
+    static let path = "/var/log/halab-init.status"
+
+    /// Throws when a service failed to start, with the last lines of `logs` (given the failed
+    /// services' names) as the output.
+    static func check(_ status: String, node: String, logs: ([String]) -> String) throws {
+        let failed = status.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map { String($0.split(separator: " ")[0]) }
+        guard failed.isEmpty else {
+            throw HALabError.commandFailed(command: "rc-service \(failed.joined(separator: ", ")) start on \(node)", status: "failed",
+                                           output: logs(failed).split(separator: "\n").suffix(10).joined(separator: "\n"))
+        }
+    }
+}
+
+/// halab-probe as both backends run it inside a node.
+enum ProbeProgram {
+    static func arguments(interval: Int, seconds: Int, addresses: [String]) -> [String] {
+        ["\(interval)", "1000", "\(seconds)"] + addresses
+    }
+
+    /// Its record; it ends on SIGTERM when halab is done with it.
+    static func record(_ result: CommandResult, node: String) throws -> String {
+        guard result.succeeded || result.exitCode == 128 + SIGTERM else {
+            throw HALabError.commandFailed(command: "halab-probe in \(node)", status: "exit \(result.exitCode)", output: result.errorOutput)
+        }
+        return result.output
     }
 }

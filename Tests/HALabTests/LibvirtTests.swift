@@ -33,7 +33,7 @@ import Yams
     }
 
     @Test func everyInterfaceOfALabHasItsOwnMAC() {
-        let macs = (0..<20).flatMap { node in (0..<3).map { LibvirtXML.mac(lab: "dual-master", nodeIndex: node, interfaceIndex: $0) } }
+        let macs = (0..<20).flatMap { node in (0..<3).map { LabTopology(name: "dual-master", segments: [], nodes: []).macAddress(node: node, interface: $0) } }
         #expect(Set(macs).count == macs.count)
         #expect(macs.allSatisfy { $0.hasPrefix("52:54:00:") && $0.count == 17 })
     }
