@@ -3,6 +3,8 @@ import HALabSystem
 /// A backend builds a topology and acts on its nodes. One protocol, so a lab runs the same
 /// on namespaces or VMs.
 public protocol LabBackend: Sendable {
+    /// Its name, as `--backend` takes it and reports show it: namespaces, libvirt.
+    var kind: String { get }
     /// Seconds beyond VRRP's own timers that a freshly booted lab may take to elect: its
     /// processes' start (slow in a software-emulated VM).
     var startAllowance: Double { get }
@@ -37,4 +39,7 @@ public protocol LabBackend: Sendable {
     /// milliseconds, until `stop` returns or `seconds` pass. Returns the probe's record.
     func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
                until stop: @escaping @Sendable () async -> Void) async throws -> String
+    /// Waits until `address` is added to an interface of `node` (which may not exist yet) and
+    /// returns when that happened: for timing VRRP itself in benchmarks.
+    func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant
 }

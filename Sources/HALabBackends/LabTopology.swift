@@ -14,9 +14,6 @@ public struct LabTopology: Sendable, Codable, Equatable {
         self.nodes = nodes
     }
 
-    /// The services a node can run.
-    public static var knownServices: Set<String> { Set(NodeFiles.knownServices.keys) }
-
     public func node(_ name: String) throws -> NodeSpec {
         guard let node = nodes.first(where: { $0.name == name }) else {
             throw HALabError.unknownNode(name, lab: self.name)

@@ -17,6 +17,7 @@ public struct LibvirtBackend: LabStateKeeping {
     let connectionCache = LibvirtConnectionCache()
     public let memoryMiB = 512
     /// Under software emulation a guest's processes start many times slower than on the host.
+    public var kind: String { "libvirt" }
     public var startAllowance: Double { 10 }
     /// no_timer_check: under software emulation on a busy machine the kernel's IO-APIC timer
     /// check can fail and panic the boot.
@@ -56,7 +57,7 @@ public struct LibvirtBackend: LabStateKeeping {
         let lab = topology.name
         if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab) }
         if let cloudImage { try cloudImage.require() } else { _ = try image.require() }
-        let unknown = Set(topology.nodes.flatMap(\.services)).subtracting(LabTopology.knownServices)
+        let unknown = Set(topology.nodes.flatMap(\.services)).subtracting(Service.names)
         guard unknown.isEmpty else { throw HALabError.unsupported("the node image has no service \(unknown.sorted().joined(separator: ", "))") }
         let connection = try connect()
         try FileSystem.makeDirectory("\(labFolder(lab))/vm")
@@ -249,6 +250,11 @@ public struct LibvirtBackend: LabStateKeeping {
         if domain.isPaused { return ((try? FileSystem.read(pausedAddresses(lab, node))) ?? "").split(separator: "\n").map(String.init) }
         let result = try await domain.run(NodeSpec.addressCommand)
         return try topology(of: lab).node(node).labAddresses(inJSON: result.output)
+    }
+
+    /// Not timed on VMs: a guest's address events reach halab only by asking its agent.
+    public func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant {
+        throw HALabError.unsupported("timing address events needs the namespace backend (halab bench vm-up times VM labs)")
     }
 
     public func readFile(_ lab: String, node: String, path: String) -> String? {

@@ -15,6 +15,7 @@ public struct NamespaceBackend: LabStateKeeping {
         self.initProgram = initProgram
     }
 
+    public var kind: String { "namespaces" }
     public var startAllowance: Double { 0 }
 
     static let netnsFolder = "/run/netns"
@@ -31,9 +32,7 @@ public struct NamespaceBackend: LabStateKeeping {
         guard geteuid() == 0 else { throw HALabError.notRoot }
         let apt = "install it with 'apt-get install -y"
         var programs = [("ip", "iproute2"), ("nsenter", "util-linux"), ("unshare", "util-linux"), ("setsid", "util-linux"), ("curl", "curl")]
-        let services = Set(topology.nodes.flatMap(\.services))
-        if services.contains("nginx") { programs.append(("nginx", "nginx")) }
-        if services.contains("keepalived") { programs.append(("keepalived", "keepalived")) }
+        programs += Set(topology.nodes.flatMap(\.services)).sorted().compactMap { Service.named($0)?.program }
         for (program, package) in programs where !Command.exists(program) {
             throw HALabError.missingProgram(program, fix: "\(apt) \(package)'")
         }

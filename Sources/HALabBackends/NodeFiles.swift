@@ -4,32 +4,11 @@ import HALabSystem
 /// The files halab puts into a namespace node: its boot script, and the commands an Alpine
 /// node has that Debian lacks or runs differently.
 enum NodeFiles {
-    struct Service {
-        /// A daemon is running while the process in its pid file lives; a one-shot service
-        /// (no pid file) is started once its start command has run, as OpenRC records it.
-        var pidFile: String?
-        var start: String
-        var stop: String?
-    }
-
-    /// The services a node can run, started the way OpenRC starts them on Alpine.
-    static let knownServices: [String: Service] = [
-        "nginx": Service(pidFile: "/run/nginx.pid", start: "nginx"),
-        // --dont-fork so that its log goes to a file halab can show; it runs in the background.
-        "keepalived": Service(
-            pidFile: "/run/keepalived.pid",
-            start: "keepalived --dont-fork --log-console --log-detail >>/var/log/keepalived.log 2>&1 &"),
-        // Alpine's `local`: runs the executable /etc/local.d/*.start files at boot, *.stop at shutdown.
-        "local": Service(
-            start: #"rc=0; for f in /etc/local.d/*.start; do [ -x "$f" ] || continue; "$f" || { echo " * $f failed"; rc=1; }; done; [ $rc = 0 ]"#,
-            stop: #"for f in /etc/local.d/*.stop; do [ -x "$f" ] && "$f"; done; true"#),
-    ]
-
-    /// `rc-service NAME start|stop|restart|status`, over the services above.
+    /// `rc-service NAME start|stop|restart|status`, over the node's services (`Service`).
     static func rcService(services: [String]) -> String {
         var cases = ""
         for name in services {
-            guard let service = knownServices[name] else { continue }
+            guard let service = Service.named(name) else { continue }
             if let pidFile = service.pidFile {
                 cases += "    \(name)) pidfile=\(pidFile); start_cmd='\(service.start)' ;;\n"
             } else {

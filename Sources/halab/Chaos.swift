@@ -1,18 +1,12 @@
 import ArgumentParser
 import HALab
-import HALabBackends
-import HALabModel
-import HALabSystem
 
 struct Chaos: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Break (or mend) a running lab.",
-        discussion: """
-            stop SERVICE NODE     rc-service SERVICE stop inside NODE (the document's failure)
-            start SERVICE NODE    rc-service SERVICE start inside NODE
-            kill NODE             crash NODE: every process killed at once, its links dead
-            revive NODE           boot a crashed NODE again
-            """)
+        discussion: "Actions:\n" + ChaosAction.vocabulary.map {
+            "  " + $0.words.padding(toLength: 38, withPad: " ", startingAt: 0) + $0.meaning
+        }.joined(separator: "\n"))
 
     @OptionGroup var options: LabOption
 

@@ -1,8 +1,5 @@
 import ArgumentParser
 import HALab
-import HALabBackends
-import HALabModel
-import HALabSystem
 
 struct Curl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,9 +24,7 @@ struct Curl: AsyncParsableCommand {
         let node = try from ?? session.client()
         var failed = false
         for _ in 0..<max(1, n) {
-            var arguments = ["curl", "-s", "-S", "--max-time", "5", url]
-            if i { arguments.insert("-i", at: 1) }
-            let result = try await session.backend.exec(session.lab.name, node: node, arguments)
+            let result = try await session.curlAsTyped(url, from: node, headers: i)
             print(result.output.replacingOccurrences(of: "\r\n", with: "\n"), terminator: "")
             if !result.succeeded {
                 failed = true

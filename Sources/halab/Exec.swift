@@ -1,7 +1,5 @@
 import ArgumentParser
 import HALab
-import HALabBackends
-import HALabModel
 import HALabSystem
 
 struct Exec: AsyncParsableCommand {
@@ -19,8 +17,7 @@ struct Exec: AsyncParsableCommand {
 
     func run() async throws {
         guard !command.isEmpty else { throw HALabError.usage("give the command after --: halab exec \(node) -- CMD …") }
-        let session = try options.session()
-        let code = try await session.backend.execAttached(session.lab.name, node: node, command)
+        let code = try await options.session().execAttached(command, on: node)
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import HALab
 import HALabBackends
-import HALabModel
 import HALabSystem
 
 @main
@@ -42,20 +41,16 @@ enum Environment {
 }
 
 /// Progress goes to standard error, so standard output stays what a script reads.
-func progress(_ line: String) {
+@Sendable func progress(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
-
-func formatSeconds(_ value: Double) -> String { String(format: "%.2f s", value) }
 
 struct LabOption: ParsableArguments {
     @Option(name: .long, help: "The lab to act on (needed only when several are up).")
     var lab: String?
 
     func session() throws -> LabSession {
-        // Every backend keeps its labs under /run/halab: find the lab, then its backend.
-        let found = try LabSession.attach(lab, backend: Environment.namespaces)
-        return LabSession(lab: found.lab, backend: Environment.backend(ofLab: found.lab.name))
+        try LabSession.attach(lab, lookup: Environment.namespaces, backendOf: Environment.backend(ofLab:))
     }
 }
 
@@ -65,24 +60,26 @@ struct BackendOptions: ParsableArguments {
         case namespaces, libvirt
     }
 
+    enum DomainType: String, ExpressibleByArgument, CaseIterable {
+        case kvm, qemu
+    }
+
     @Option(help: "namespaces (each node a set of Linux namespaces) or libvirt (each node a VM).")
     var backend: Kind = .namespaces
 
     @Option(help: "The libvirt URI, for --backend libvirt (qemu+ssh://HOST/system for another host).")
     var connect = "qemu:///system"
 
-    @Option(help: "The libvirt domain type, kvm or qemu (default: KVM if it really runs a guest here, else qemu).")
-    var domainType: String?
+    @Option(help: "The libvirt domain type (default: kvm if it really runs a guest here, else qemu).")
+    var domainType: DomainType?
 
     @Option(help: "For --backend libvirt: boot this Alpine cloud image (qcow2, nocloud) instead of halab's node image.")
     var image: String?
 
-    var name: String { backend == .libvirt ? "libvirt" : "namespaces" }
-
     func make() -> any LabBackend {
         switch backend {
         case .namespaces: Environment.namespaces
-        case .libvirt: LibvirtBackend(uri: connect, cloudImage: image.map(CloudImage.init(base:)), domainType: domainType)
+        case .libvirt: LibvirtBackend(uri: connect, cloudImage: image.map(CloudImage.init(base:)), domainType: domainType?.rawValue)
         }
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import HALab
 import HALabBackends
-import HALabModel
 import HALabSystem
 
 struct Logs: AsyncParsableCommand {
@@ -12,25 +11,19 @@ struct Logs: AsyncParsableCommand {
     @Argument(help: "The node.")
     var node: String
 
-    @Argument(help: "nginx or keepalived (default: both).")
+    @Argument(help: "A service of the node (default: all of them).")
     var service: String?
-
-    static let files = [
-        "keepalived": ["/var/log/keepalived.log"],
-        "nginx": ["/var/log/nginx/error.log", "/var/log/nginx/access.log"],
-    ]
 
     func run() async throws {
         let session = try options.session()
         let spec = try session.lab.topology.node(node)
-        let services = service.map { [$0] } ?? spec.services
-        for service in services {
-            guard let paths = Self.files[service] else {
-                throw HALabError.usage("no logs known for '\(service)'; try \(Self.files.keys.sorted().joined(separator: " or "))")
+        for name in service.map({ [$0] }) ?? spec.services {
+            guard let known = Service.named(name), spec.services.contains(name) else {
+                throw HALabError.usage("node \(node) runs no service '\(name)' (it runs: \(spec.services.joined(separator: ", ")))")
             }
-            for path in paths {
+            for path in known.logs {
                 print("==> \(node):\(path) <==")
-                print(session.backend.readFile(session.lab.name, node: node, path: path) ?? "(empty)", terminator: "")
+                print(session.log(of: node, path: path) ?? "(empty)", terminator: "")
             }
         }
     }

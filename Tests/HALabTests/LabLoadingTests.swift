@@ -25,8 +25,8 @@ import Testing
         #expect(lab.scenario.steps.count == 5)
         #expect(lab.scenario.steps[1].action == .run(node: "nginx-1", command: "rc-service nginx stop"))
         #expect(lab.scenario.steps[3].action == .chaos(.kill(node: "nginx-1")))
-        #expect(lab.scenario.steps[0].expectations.first
-            == Scenario.Expectation(url: "http://10.33.1.100", from: "client", status: 200, server: "nginx", body: "nginx-1"))
+        #expect(lab.scenario.steps[0].expected.listed.first
+            == .answer(Request(url: "http://10.33.1.100", from: "client"), status: 200, server: "nginx", body: "nginx-1"))
     }
 
     @Test func locatesNamedLabsAndRefusesUnknownOnes() throws {
@@ -154,8 +154,8 @@ import Testing
         #expect(gateway.interfaces.map(\.address) == ["10.33.1.1/24", "11.22.33.44/24"])
         #expect(try lab.topology.node("nginx-1").routes == ["11.22.33.0/24 via 10.33.1.1"])
         let first = try #require(lab.scenario.steps.first)
-        #expect(first.expectations[2] == Scenario.Expectation(url: "http://11.22.33.44", from: "gateway", mix: ["nginx-1", "nginx-2"]))
-        #expect(lab.scenario.steps[1].expectations[3] == Scenario.Expectation(url: "http://11.22.33.44", from: "outside", every: "nginx-2"))
+        #expect(first.expected.listed[2] == .mix(Request(url: "http://11.22.33.44", from: "gateway"), names: ["nginx-1", "nginx-2"], samples: 200))
+        #expect(lab.scenario.steps[1].expected.listed[3] == .every(Request(url: "http://11.22.33.44", from: "outside"), name: "nginx-2", samples: 20))
     }
 
     @Test func gatewayRulesAreTheDocumentsAndRunAtBoot() throws {
@@ -187,7 +187,7 @@ import Testing
     @Test func everyStepExpectsTheModel() throws {
         let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/three-node")
         #expect(lab.scenario.steps.count == 15)
-        #expect(lab.scenario.steps.allSatisfy { $0.expectsModel })
+        #expect(lab.scenario.steps.allSatisfy { $0.expected == .model })
         #expect(lab.keepalived.map(\.routerID) == ["NGINX_NODE1", "NGINX_NODE1", "NGINX_NODE1"])
         #expect(lab.instances.map(\.initialState) == ["MASTER", "MASTER", "MASTER"])
         #expect(lab.instances.map { $0.trackedScripts.first?.weight } == [-30, -30, -30])
@@ -207,20 +207,16 @@ import Testing
         let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup")
         let scenario = try lab.loadScenario("\(lab.folder)/network-faults.yaml")
         #expect(scenario.steps[1].action == .chaos(.blockMulticast(node: nil)))
-        #expect(scenario.steps[1].expectations == [Scenario.Expectation(url: "http://10.33.1.100", from: "", holders: ["nginx-1", "nginx-2"])])
+        #expect(scenario.steps[1].expected == .listed([.holders(vip: "10.33.1.100", nodes: ["nginx-1", "nginx-2"])]))
         let loss = try #require(scenario.steps.first { $0.action == .chaos(.loss(node: "nginx-1", percent: 30)) })
-        #expect(loss.expectations.map(\.ping) == ["10.33.1.11", nil])
-        #expect(loss.expectations.map(\.loss) == [51, 30])
-        #expect(loss.expectations[1].timeline == 30)
-        #expect(loss.expectations[1].preferred == "nginx-1")
+        #expect(loss.expected == .listed([.pingLoss(from: "client", address: "10.33.1.11", percent: 51, samples: 200),
+                                          .takeovers(vip: "10.33.1.100", preferred: "nginx-1", percent: 30, seconds: 30)]))
     }
 
     @Test func unicastLabExpectsOneHolderThroughout() throws {
         let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup-unicast")
         #expect(lab.instances.map(\.unicastPeers) == [["10.33.1.12"], ["10.33.1.11"]])
-        let single = try #require(lab.scenario.steps[1].expectations.first)
-        #expect(single.singleHolder)
-        #expect(single.holdFor == lab.settleBound)
+        #expect(lab.scenario.steps[1].expected.listed.first == .singleHolder(vip: "10.33.1.100", window: lab.settleBound))
     }
 
     @Test func badVipExpectations() throws {

@@ -32,19 +32,26 @@ import FoundationXML
         #expect(throws: HALabError.self) { try ChaosAction.parse(["reboot", "nginx-1"]) }
     }
 
-    @Test func curlTranscriptIsRead() {
-        let transcript = "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 8\r\n\r\nnginx-1\n"
-        let response = LabSession.parseCurl(CommandResult(exitCode: 0, output: transcript, errorOutput: ""))
-        #expect(response.status == 200)
-        #expect(response.server == "nginx")
-        #expect(response.body == "nginx-1\n")
-        let expected = Scenario.Expectation(url: "u", from: "c", status: 200, server: "nginx", body: "nginx-1")
-        #expect(LabSession.matches(response, expected))
-        #expect(!LabSession.matches(response, Scenario.Expectation(url: "u", from: "c", status: 200, server: nil, body: "nginx-2")))
-        #expect(!LabSession.matches(response, Scenario.Expectation(url: "u", from: "c", status: nil, server: "nginx/1.22.1", body: nil)))
-        let failed = LabSession.parseCurl(CommandResult(exitCode: 7, output: "", errorOutput: "curl: (7) Failed to connect"))
-        #expect(!LabSession.matches(failed, Scenario.Expectation(url: "u", from: "c", status: nil, server: nil, body: nil)))
-        #expect(failed.summary.contains("exit 7"))
+    @Test func curlsOwnJSONIsRead() {
+        let summary = #"{"exitcode":0,"http_code":200,"errormsg":null,"url":"http://u/"}"#
+        let headers = "{\"server\":[\"nginx\"],\n\"content-length\":[\"8\"]\n}"
+        let response = CurlResponse.read(CommandResult(exitCode: 0, output: "nginx-1\n", errorOutput: summary + "\n" + headers))
+        #expect(response == CurlResponse(exitCode: 0, status: 200, server: "nginx", body: "nginx-1\n", error: ""))
+        let request = Request(url: "u", from: "c")
+        #expect(AnswerCheck(request: request, status: 200, server: "nginx", body: "nginx-1").matches(response))
+        #expect(!AnswerCheck(request: request, status: 200, body: "nginx-2").matches(response))
+        #expect(!AnswerCheck(request: request, server: "nginx/1.22.1").matches(response))
+        #expect(!AnswerCheck(request: request, status: 404).matches(response))
+        #expect(!AnswerCheck(request: request, fails: true).matches(response))
+        let refused = #"{"exitcode":7,"http_code":0,"errormsg":"Failed to connect to 10.33.1.100 port 80 after 0 ms: Couldn't connect to server"}"#
+        let failed = CurlResponse.read(CommandResult(exitCode: 7, output: "", errorOutput: refused + "\n{}"))
+        #expect(failed.status == nil && failed.exitCode == 7)
+        #expect(!AnswerCheck(request: request).matches(failed))
+        #expect(AnswerCheck(request: request, fails: true).matches(failed))
+        #expect(failed.summary == "curl failed (exit 7): Failed to connect to 10.33.1.100 port 80 after 0 ms: Couldn't connect to server")
+        // curl killed before it wrote its summary: a failure, with what it said.
+        let killed = CurlResponse.read(CommandResult(exitCode: 137, output: "", errorOutput: "Killed"))
+        #expect(killed.exitCode == 137 && killed.error == "Killed")
     }
 
     static let report = VerifyReport(lab: "mb", backend: "namespaces", seconds: 3.5, steps: [

@@ -23,7 +23,7 @@ public enum Benchmarks {
         public var electionShare: Double { vipAssigned - nodesStarted }
     }
 
-    public static func run(_ lab: Lab, backend: NamespaceBackend) async throws -> Run {
+    public static func run(_ lab: Lab, backend: any LabBackend) async throws -> Run {
         guard let (address, holder) = lab.healthyHolders.first else {
             throw HALabError.usage("lab '\(lab.name)' has no VIP to time")
         }
@@ -67,8 +67,8 @@ public enum Benchmarks {
                 if let first = try await session.measure(make).first { measured.append(first) }
                 try await session.perform(mend)
                 for (address, node) in healthy {
-                    let back = Scenario.Expectation(url: "http://\(address)", from: try session.client(), body: node)
-                    guard try await session.await(back, deadline: session.lab.settleBound + Verifier.slack + 5).passed else {
+                    let back = Expectation.answer(Request(url: "http://\(address)", from: try session.client()), body: node)
+                    guard try await ExpectationEngine(session: session).await(back, deadline: session.lab.settleBound + Verifier.slack + 5).passed else {
                         throw HALabError.notConverged("\(address) did not come back to \(node) after '\(mend)'")
                     }
                 }
@@ -81,17 +81,17 @@ public enum Benchmarks {
 
     /// The probe against keepalived itself: the time the VIP appeared on the backup's
     /// interface (keepalived setting it, seen by `ip monitor`) and the probe's first good answer.
-    public static func probeLag(_ session: LabSession, backend: NamespaceBackend, crash node: String, backup: String)
+    public static func probeLag(_ session: LabSession, crash node: String, backup: String)
         async throws -> Double
     {
         guard let address = session.lab.virtualAddresses.first?.address else { throw HALabError.usage("no VIP") }
-        async let appeared = backend.whenAddressAppears(session.lab.name, node: backup, address: address)
+        async let appeared = session.backend.whenAddressAppears(session.lab.name, node: backup, address: address)
         try await Task.sleep(for: .milliseconds(200))  // the watcher is running
         let measurement = try await session.measure(.kill(node: node))
         let vipSet = try await appeared
         try await session.perform(.revive(node: node))
-        let back = Scenario.Expectation(url: "http://\(address)", from: try session.client(), body: node)
-        _ = try await session.await(back, deadline: session.lab.settleBound + Verifier.slack)
+        let back = Expectation.answer(Request(url: "http://\(address)", from: try session.client()), body: node)
+        _ = try await ExpectationEngine(session: session).await(back, deadline: session.lab.settleBound + Verifier.slack)
         guard let firstGood = measurement.first?.firstGoodAfter else { throw HALabError.notConverged("no good answer after the crash") }
         // Both clocks are this machine's: the probe's CLOCK_REALTIME, and ours when ip monitor printed.
         let vipSetAt = Date.now.timeIntervalSince1970 - (ContinuousClock.now - vipSet).seconds

@@ -66,9 +66,9 @@ public struct Lab: Sendable {
             }
             if role == "client" && clientNode == nil { clientNode = nodeName }
             let services = try entries["services"]?.strings(what: "services") ?? []
-            for service in services where !LabTopology.knownServices.contains(service) {
+            for service in services where Service.named(service) == nil {
                 throw entries["services"]!.fail(
-                    "unknown service '\(service)' (known: \(LabTopology.knownServices.sorted().joined(separator: ", ")))")
+                    "unknown service '\(service)' (known: \(Service.names.sorted().joined(separator: ", ")))")
             }
             var interfaces: [InterfaceSpec] = []
             for (interfaceName, interfaceLine, settings) in try entries["interfaces"]!.namedEntries(what: "interfaces") {
@@ -131,7 +131,7 @@ public struct Lab: Sendable {
     /// A scenario for this lab: its `scenario.yaml`, or another file (`verify --scenario`).
     public func loadScenario(_ file: String) throws -> Scenario {
         guard FileSystem.exists(file) else { throw HALabError.badLabFile(file: file, line: nil, message: "no such scenario file") }
-        return try Scenario.load(file, topology: topology, defaultClient: clientNode, window: settleBound)
+        return try ScenarioLoader(topology: topology, defaultClient: clientNode, window: settleBound).load(file)
     }
 
     static func isRoute(_ route: String) -> Bool {

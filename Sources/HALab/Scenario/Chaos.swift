@@ -25,11 +25,24 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
     /// Every fault in force (on one node, or everywhere) taken off.
     case heal(node: String?)
 
-    public static let usage = """
-        chaos actions: stop SERVICE NODE | start SERVICE NODE | kill NODE | revive NODE | \
-        link down|up NODE[:IFACE] [at-node] | block-multicast NODE|all | unblock-multicast NODE|all | \
-        partition A,B / C | loss NODE PERCENT | delay NODE MS | pause NODE | resume NODE | heal [NODE]
-        """
+    /// Every action's words and what it does: `halab chaos --help`, and the usage message.
+    public static let vocabulary: [(words: String, meaning: String)] = [
+        ("stop SERVICE NODE", "rc-service SERVICE stop inside NODE (the document's failure)"),
+        ("start SERVICE NODE", "rc-service SERVICE start inside NODE"),
+        ("kill NODE", "crash NODE: every process killed at once, its links dead"),
+        ("revive NODE", "boot a crashed NODE again"),
+        ("link down|up NODE[:IFACE] [at-node]", "pull (or plug back) NODE's cable at the switch, or down its own interface"),
+        ("block-multicast NODE|all", "drop VRRP adverts (224.0.0.18, IP protocol 112) at NODE, or at every switch"),
+        ("unblock-multicast NODE|all", "let them through again"),
+        ("partition A,B / C", "no frame crosses between the groups of nodes"),
+        ("loss NODE PERCENT", "drop PERCENT % of NODE's packets, in and out"),
+        ("delay NODE MS", "hold back every packet NODE sends by MS milliseconds (needs netem)"),
+        ("pause NODE", "freeze every process of NODE (SIGSTOP, a suspended VM): a gray failure"),
+        ("resume NODE", "thaw it"),
+        ("heal [NODE]", "take off every fault in force (on NODE, or everywhere)"),
+    ]
+
+    public static var usage: String { "chaos actions: " + vocabulary.map(\.words).joined(separator: " | ") }
 
     /// VRRP's adverts: to 224.0.0.18, IP protocol 112 (RFC 3768 §5.2.2, §5.3).
     static let vrrpGroup = "224.0.0.18"
@@ -76,6 +89,29 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
             return [node]
         case .blockMulticast(let node), .unblockMulticast(let node), .heal(let node): return node.map { [$0] } ?? []
         case .partition(let groups): return groups.flatMap { $0 }
+        }
+    }
+
+    /// Whether the action puts a fault in force (rather than taking one off).
+    public var injures: Bool {
+        switch self {
+        case .stopService, .kill, .blockMulticast, .partition, .loss, .delay, .pause: true
+        case .link(_, _, let up, _): !up
+        case .startService, .revive, .unblockMulticast, .resume, .heal: false
+        }
+    }
+
+    /// Whether this action takes off the fault `injury` put in force.
+    public func heals(_ injury: ChaosAction) -> Bool {
+        switch (injury, self) {
+        case (_, .heal(let node)): return node == nil || injury.nodes.contains(node!)
+        case (.stopService(let service, let node), .startService(let other, let otherNode)): return service == other && node == otherNode
+        case (.stopService(_, let node), .revive(let other)), (.kill(let node), .revive(let other)),
+             (.pause(let node), .resume(let other)): return node == other
+        case (.link(let node, let interface, false, let side), .link(let other, let otherInterface, true, let otherSide)):
+            return node == other && interface == otherInterface && side == otherSide
+        case (.blockMulticast(let node), .unblockMulticast(let other)): return node == other
+        default: return false
         }
     }
 

@@ -14,6 +14,7 @@ public struct VerifyReport: Sendable, Codable {
     /// The probe's record; kept out of the JSON report (it has its own file).
     public var samples: [ProbeSample] = []
     public var passed: Bool { steps.allSatisfy(\.passed) }
+    public var failedSteps: Int { steps.filter { !$0.passed }.count }
 
     enum CodingKeys: String, CodingKey { case lab, backend, seconds, steps, probeInterval }
 
@@ -31,8 +32,8 @@ public struct VerifyReport: Sendable, Codable {
         var predicted: (bound: Double, holders: [String?])?
 
         enum CodingKeys: String, CodingKey { case name, action, at, took, outages, actionError, seconds, checks, logs }
-        public var seconds: Double
-        public var checks: [CheckResult]
+        public var seconds: Double = 0
+        public var checks: [CheckResult] = []
         /// The last keepalived log lines of the lab's nodes, kept when the step failed.
         public var logs: [String: [String]]?
         public var passed: Bool { actionError == nil && checks.allSatisfy(\.passed) }
@@ -53,36 +54,23 @@ public struct VerifyReport: Sendable, Codable {
 public enum Verifier {
     /// With `probe`, halab-probe runs from the client node through the whole scenario, and each
     /// action's outage is measured from its record.
-    public static func run(_ session: LabSession, backend name: String, probe: Bool = false,
-                           progress: @escaping @Sendable (String) -> Void) async throws -> VerifyReport {
-        guard probe else { return try await steps(session, backend: name, progress: progress) }
-        let stop = StopSignal()
-        let addresses = session.lab.virtualAddresses.map(\.address)
-        let client = try session.client()
-        async let record = session.backend.probe(session.lab.name, node: client, addresses: addresses, interval: 10,
-                                                 seconds: 3600, until: { await stop.wait() })
-        try await Task.sleep(for: .seconds(1))  // a baseline before the first action
-        var report: VerifyReport
-        do {
-            report = try await steps(session, backend: name, progress: progress)
-        } catch {
-            await stop.fire()
-            _ = try? await record
-            throw error
+    public static func run(_ session: LabSession, probe: Bool = false, progress: @escaping @Sendable (String) -> Void) async throws -> VerifyReport {
+        guard probe else { return try await steps(session, progress: progress) }
+        var report: VerifyReport?
+        let samples = try await session.probing(session.lab.virtualAddresses.map(\.address), seconds: 3600) {
+            try await Task.sleep(for: .seconds(1))  // a baseline before the first action
+            report = try await steps(session, progress: progress)
+            try await Task.sleep(for: .seconds(1))
         }
-        try await Task.sleep(for: .seconds(1))
-        await stop.fire()
-        report.samples = ProbeSample.parse(try await record)
-        measureOutages(&report, session: session)
-        return report
+        report!.samples = samples
+        measureOutages(&report!, session: session)
+        return report!
     }
 
-    static func steps(_ session: LabSession, backend name: String,
-                      progress: @escaping @Sendable (String) -> Void) async throws -> VerifyReport {
+    static func steps(_ session: LabSession, progress: @escaping @Sendable (String) -> Void) async throws -> VerifyReport {
         let clock = ContinuousClock()
         let start = clock.now
-        let deadline = session.lab.settleBound + slack
-        var report = VerifyReport(lab: session.lab.name, backend: name, seconds: 0, steps: [])
+        var report = VerifyReport(lab: session.lab.name, backend: session.backend.kind, seconds: 0, steps: [])
         var model = session.lab.vrrpModel()
         for step in session.lab.scenario.steps {
             let before = model
@@ -90,46 +78,26 @@ public enum Verifier {
             for event in step.action?.modelEvents(nodes: session.lab.topology.nodes.map(\.name)) ?? [] {
                 bound = max(bound, model.apply(event))
             }
-            let expectations = step.expectsModel
+            let expectations = step.expected == .model
                 ? try expectations(from: model, before: before, client: try session.client(), window: session.lab.settleBound)
-                : step.expectations
+                : step.expected.listed.map { ($0, nil) }
             let stepStart = clock.now
-            var result = VerifyReport.StepResult(name: step.name, action: step.action?.description, actionError: nil,
-                                                 seconds: 0, checks: [], logs: nil)
+            var result = VerifyReport.StepResult(name: step.name, action: step.action?.description)
             progress("▶ \(step.name)" + (step.action.map { " — \($0)" } ?? ""))
             result.at = Date().timeIntervalSince1970
             result.predicted = (bound, model.virtualAddresses.map { address in
                 let holders = model.holders(of: address)
                 return holders.count == 1 && model.canServe(holders[0]) ? holders[0] : nil
             })
-            do {
-                switch step.action {
-                case .run(let node, let command)?:
-                    let output = try await session.backend.exec(session.lab.name, node: node, ["/bin/sh", "-c", command])
-                    if !output.succeeded {
-                        result.actionError = "'\(command)' on \(node) exited \(output.exitCode): \(output.output)\(output.errorOutput)"
-                    }
-                    result.took = Date().timeIntervalSince1970 - result.at
-                case .chaos(let action)?:
-                    result.took = try await session.perform(action) - result.at
-                case nil: break
+            if let action = step.action {
+                do { result.took = try await perform(action, session: session) - result.at } catch let error as HALabError {
+                    result.actionError = error.description
                 }
-            } catch let error as HALabError {
-                result.actionError = error.description
             }
-            if result.actionError == nil {
-                for expectation in expectations {
-                    let deadline = expectation.deadline ?? deadline
-                    let outcome = try await session.await(expectation, deadline: deadline)
-                    result.checks.append(.init(expected: expectation.description, seen: outcome.seen,
-                                               passed: outcome.passed, heldAfter: outcome.elapsed, deadline: deadline))
-                    progress(outcome.passed
-                        ? "  ✓ \(expectation) (held after \(String(format: "%.2f", outcome.elapsed)) s, deadline \(String(format: "%.1f", deadline)) s)"
-                            + (expectation.mix == nil ? "" : "\n      seen: \(outcome.seen)")
-                        : "  ✗ \(expectation)\n      seen: \(outcome.seen) after \(String(format: "%.1f", outcome.elapsed)) s")
-                }
+            if let error = result.actionError {
+                progress("  ✗ action failed: \(error)")
             } else {
-                progress("  ✗ action failed: \(result.actionError!)")
+                result.checks = try await check(expectations, session: session, progress: progress)
             }
             if !result.passed {
                 result.logs = Dictionary(uniqueKeysWithValues: session.keepalivedLogTails().map { ($0.node, $0.lines) })
@@ -143,6 +111,38 @@ public enum Verifier {
         }
         report.seconds = (clock.now - start).seconds
         return report
+    }
+
+    /// Makes a step's action; returns when it was in place (seconds since the epoch).
+    static func perform(_ action: Scenario.Action, session: LabSession) async throws -> Double {
+        switch action {
+        case .run(let node, let command):
+            let output = try await session.backend.exec(session.lab.name, node: node, ["/bin/sh", "-c", command])
+            guard output.succeeded else {
+                throw HALabError.commandFailed(command: "'\(command)' on \(node)", status: "exit \(output.exitCode)",
+                                               output: output.output + output.errorOutput)
+            }
+            return Date().timeIntervalSince1970
+        case .chaos(let action):
+            return try await session.perform(action)
+        }
+    }
+
+    static func check(_ expectations: [(Expectation, deadline: Double?)], session: LabSession,
+                      progress: @Sendable (String) -> Void) async throws -> [VerifyReport.CheckResult] {
+        var checks: [VerifyReport.CheckResult] = []
+        for (expectation, ownDeadline) in expectations {
+            let deadline = ownDeadline ?? session.lab.settleBound + slack
+            let outcome = try await ExpectationEngine(session: session).await(expectation, deadline: deadline)
+            checks.append(.init(expected: expectation.description, seen: outcome.seen, passed: outcome.passed,
+                                heldAfter: outcome.elapsed, deadline: deadline))
+            let isMix = if case .mix = expectation { true } else { false }
+            progress(outcome.passed
+                ? "  ✓ \(expectation) (held after \(String(format: "%.2f", outcome.elapsed)) s, deadline \(String(format: "%.1f", deadline)) s)"
+                    + (isMix ? "\n      seen: \(outcome.seen)" : "")
+                : "  ✗ \(expectation)\n      seen: \(outcome.seen) after \(String(format: "%.1f", outcome.elapsed)) s")
+        }
+        return checks
     }
 
     /// Each action's outage per VIP, from the probe's record: until the next action.
@@ -174,9 +174,8 @@ public enum Verifier {
             let to = healer.flatMap { $0 < report.steps.count ? report.steps[$0].at : nil } ?? end
             bands.append(Timeline.Band(label: action.description, from: report.steps[index].at, to: to))
         }
-        let marks = session.lab.topology.nodes.filter { $0.services.contains("keepalived") }.flatMap { node in
-            KeepalivedLog.stateChanges(session.backend.readFile(session.lab.name, node: node.name, path: "/var/log/keepalived.log") ?? "",
-                                       node: node.name)
+        let marks = session.keepalivedNodes.flatMap { node in
+            KeepalivedLog.stateChanges(session.keepalivedLog(of: node) ?? "", node: node)
         }.filter { $0.time >= (report.samples.first?.start ?? 0) - 1 }
         return Timeline(title: "halab verify \(report.lab)", addresses: session.lab.virtualAddresses.map(\.address),
                         samples: report.samples, steps: report.steps.map { ($0.name, $0.at) },
@@ -185,23 +184,24 @@ public enum Verifier {
 
     /// What the model predicts, as checks: each VIP on its predicted holders (where the model
     /// predicts no move, throughout the time a move would take), and a client's curl answered
-    /// by the holder, or failing where the holder cannot serve.
-    static func expectations(from model: VRRPModel, before: VRRPModel, client: String, window: Double) throws -> [Scenario.Expectation] {
-        model.virtualAddresses.flatMap { address -> [Scenario.Expectation] in
-            let url = "http://\(address)"
+    /// by the holder, or failing where the holder cannot serve; with a deadline of their own
+    /// where the client's ARP cache, not VRRP, decides.
+    static func expectations(from model: VRRPModel, before: VRRPModel, client: String, window: Double) throws
+        -> [(Expectation, deadline: Double?)]
+    {
+        model.virtualAddresses.flatMap { address -> [(Expectation, deadline: Double?)] in
+            let request = Request(url: "http://\(address)", from: client)
             let holders = model.holders(of: address)
             let unchanged = Set(holders) == Set(before.holders(of: address))
-            let held = Scenario.Expectation(url: url, from: client, holders: holders, holdFor: unchanged ? window : nil)
+            let held = (Expectation.holders(vip: address, nodes: holders, throughout: unchanged ? window : nil), deadline: Double?.none)
             // Two holders (split brain): which one a client reaches is up to its ARP cache.
             guard holders.count <= 1 else { return [held] }
-            var curl = holders.count == 1 && model.canServe(holders[0])
-                ? Scenario.Expectation(url: url, from: client, status: 200, body: holders[0])
-                : Scenario.Expectation(url: url, from: client, fails: true)
+            let curl: Expectation = holders.count == 1 && model.canServe(holders[0])
+                ? .answer(request, status: 200, body: holders[0]) : .fails(request)
             // After a split brain heals, the master that stays sends no gratuitous ARP (it never
             // stopped being master), so a client that learnt the other node's MAC keeps sending
             // there until its neighbour entry expires and is probed out.
-            if before.holders(of: address).count > 1 { curl.deadline = slack + arpRecovery }
-            return [held, curl]
+            return [held, (curl, before.holders(of: address).count > 1 ? slack + arpRecovery : nil)]
         }
     }
 

@@ -1,0 +1,66 @@
+import HALabModel
+
+/// A lab's `scenario.yaml`: steps, each an optional action and the outcomes that must then
+/// hold, eventually, within a deadline taken from the lab's VRRP timers.
+public struct Scenario: Sendable {
+    public var steps: [Step]
+
+    public struct Step: Sendable {
+        public var name: String
+        public var line: Int?
+        public var action: Action?
+        public var expected: Expected
+    }
+
+    /// What a step expects: outcomes written out, or the VRRP model's prediction (`expect: model`).
+    public enum Expected: Sendable, Equatable {
+        case listed([Expectation])
+        case model
+
+        public var listed: [Expectation] {
+            if case .listed(let expectations) = self { return expectations }
+            return []
+        }
+    }
+
+    public enum Action: Sendable, Equatable, CustomStringConvertible {
+        /// A shell command typed inside a node, such as the document's `rc-service nginx stop`.
+        case run(node: String, command: String)
+        case chaos(ChaosAction)
+
+        /// What the action amounts to in halab's vocabulary: `rc-service NAME stop|start` typed
+        /// in a node is the service failure (or mend) of `chaos stop|start`; nil for any other command.
+        public var chaosEquivalent: ChaosAction? {
+            switch self {
+            case .chaos(let action): return action
+            case .run(let node, let command):
+                let words = command.split(separator: " ").map(String.init)
+                guard words.count == 3, words[0] == "rc-service" else { return nil }
+                switch words[2] {
+                case "stop": return .stopService(words[1], node: node)
+                case "start": return .startService(words[1], node: node)
+                default: return nil
+                }
+            }
+        }
+
+        /// Whether the action puts a fault in force (rather than taking one off).
+        public var injures: Bool { chaosEquivalent?.injures ?? false }
+
+        /// Whether this action takes off the fault `earlier` put in force.
+        public func heals(_ earlier: Action) -> Bool {
+            guard let injury = earlier.chaosEquivalent, let cure = chaosEquivalent else { return false }
+            return cure.heals(injury)
+        }
+
+        /// The events as the VRRP model knows them; nil for an action it cannot follow.
+        public func modelEvents(nodes: [String]) -> [VRRPModel.Event]? { chaosEquivalent?.modelEvents(nodes: nodes) }
+
+        public var description: String {
+            switch self {
+            case .run(let node, let command): return "on \(node): \(command)"
+            case .chaos(let action): return "chaos \(action)"
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import HALabBackends
+import HALabSystem
+
+/// Reads `scenario.yaml` onto `Scenario`: every mistake is one message with the file and line.
+struct ScenarioLoader {
+    let topology: LabTopology
+    let defaultClient: String?
+    /// The lab's settle bound: how long `single` and `throughout` hold.
+    let window: Double
+
+    var nodes: [String] { topology.nodes.map(\.name) }
+
+    func load(_ file: String) throws -> Scenario {
+        let root = try YAMLValue.load(file).mapping(allowed: ["steps"], required: ["steps"], what: "scenario.yaml")
+        var steps: [Scenario.Step] = []
+        for value in try root["steps"]!.sequence(what: "steps") {
+            let entries = try value.mapping(allowed: ["name", "on", "run", "chaos", "expect"], required: ["name"], what: "a step")
+            var step = Scenario.Step(name: try entries["name"]!.string(what: "name"), line: value.line,
+                                     action: try action(entries, value), expected: .listed([]))
+            if let expect = entries["expect"], case .scalar = expect.node {
+                guard try expect.string(what: "expect") == "model" else {
+                    throw expect.fail("expect is a list of expectations, or 'model'")
+                }
+                if let blind = (steps + [step]).first(where: { $0.action != nil && $0.action?.modelEvents(nodes: nodes) == nil }) {
+                    throw expect.fail("the VRRP model cannot follow step '\(blind.name)' (a command other than rc-service start|stop): "
+                        + "write its expectations out")
+                }
+                step.expected = .model
+            } else {
+                step.expected = .listed(try (entries["expect"]?.sequence(what: "expect") ?? []).map(expectation))
+            }
+            steps.append(step)
+        }
+        return Scenario(steps: steps)
+    }
+
+    func checkNode(_ node: String, _ value: YAMLValue) throws {
+        guard nodes.contains(node) else { throw value.fail("unknown node '\(node)' (nodes: \(nodes.joined(separator: ", ")))") }
+    }
+
+    func action(_ entries: [String: YAMLValue], _ step: YAMLValue) throws -> Scenario.Action? {
+        switch (entries["run"], entries["on"], entries["chaos"]) {
+        case (nil, nil, nil): return nil
+        case (let run?, let on?, nil):
+            let node = try on.string(what: "on")
+            try checkNode(node, on)
+            return .run(node: node, command: try run.string(what: "run"))
+        case (nil, nil, let chaos?):
+            let words = try chaos.string(what: "chaos").split(separator: " ").map(String.init)
+            let action: ChaosAction
+            do { action = try ChaosAction.parse(words) } catch let error as HALabError { throw chaos.fail(error.description) }
+            for node in action.nodes { try checkNode(node, chaos) }
+            return .chaos(action)
+        default:
+            throw step.fail("a step does one thing: 'run' with 'on' (a command in a node), or 'chaos'")
+        }
+    }
+
+    func expectation(_ expected: YAMLValue) throws -> Expectation {
+        let fields = try expected.mapping(
+            allowed: ["curl", "from", "status", "server", "body", "fails", "every", "mix", "samples",
+                      "vip", "holders", "single", "throughout", "timeline", "preferred", "loss", "ping"],
+            what: "an expectation")
+        if let ping = fields["ping"] { return try pingLoss(ping, fields, expected) }
+        if let vip = fields["vip"], let timeline = fields["timeline"] {
+            guard let preferred = fields["preferred"], let loss = fields["loss"] else {
+                throw timeline.fail("a timeline needs 'preferred' (the node VRRP keeps electing) and 'loss' (percent)")
+            }
+            let node = try preferred.string(what: "preferred")
+            try checkNode(node, preferred)
+            return .takeovers(vip: try vip.string(what: "vip"), preferred: node, percent: try loss.int(what: "loss"),
+                              seconds: Double(try timeline.int(what: "timeline")))
+        }
+        if let vip = fields["vip"] { return try vipExpectation(vip, fields, expected) }
+        guard let curl = fields["curl"] else { throw expected.fail("an expectation needs 'curl' (an answer) or 'vip' (its holders)") }
+        let from = try fields["from"]?.string(what: "from") ?? defaultClient
+        guard let from else { throw expected.fail("no 'from' given and the lab has no node with role client") }
+        try checkNode(from, fields["from"] ?? expected)
+        let request = Request(url: try curl.string(what: "curl"), from: from)
+        let single = ["status", "server", "body", "fails"].filter { fields[$0] != nil }
+        let sampled = ["every", "mix"].filter { fields[$0] != nil }
+        guard single.isEmpty || sampled.isEmpty, sampled.count <= 1, !(single.isEmpty && sampled.isEmpty) else {
+            throw expected.fail("an expectation checks one answer (status, server, body, fails) or many (every, or mix)")
+        }
+        let samples = try fields["samples"]?.int(what: "samples")
+        if let samples, sampled.isEmpty || samples < (fields["mix"] == nil ? 1 : 40) {
+            throw fields["samples"]!.fail("samples goes with every (at least 1) or mix (at least 40)")
+        }
+        if let mix = fields["mix"] {
+            let names = try mix.strings(what: "mix")
+            guard names.count >= 2 else { throw mix.fail("mix names at least two answers") }
+            return .mix(request, names: names, samples: samples ?? Expectation.defaultMixSamples)
+        }
+        if let every = fields["every"] {
+            return .every(request, name: try every.string(what: "every"), samples: samples ?? Expectation.defaultEverySamples)
+        }
+        if try fields["fails"]?.bool(what: "fails") == true {
+            guard single == ["fails"] else { throw expected.fail("'fails: true' checks that curl fails: it takes no status, server or body") }
+            return .fails(request)
+        }
+        return .answer(request, status: try fields["status"]?.int(what: "status"), server: try fields["server"]?.string(what: "server"),
+                       body: try fields["body"]?.string(what: "body"))
+    }
+
+    func pingLoss(_ ping: YAMLValue, _ fields: [String: YAMLValue], _ expected: YAMLValue) throws -> Expectation {
+        let from = try fields["from"]?.string(what: "from") ?? defaultClient
+        guard let from, let loss = fields["loss"] else { throw ping.fail("ping needs 'loss' (percent) and a client or 'from'") }
+        try checkNode(from, fields["from"] ?? expected)
+        return .pingLoss(from: from, address: try ping.string(what: "ping"), percent: try loss.int(what: "loss"),
+                         samples: try fields["samples"]?.int(what: "samples") ?? 200)
+    }
+
+    /// `vip: ADDRESS` with `holders: [NODES]` (eventually; with `throughout: true`, then kept
+    /// for the settle window) or `single: true` (exactly one holder all through the window).
+    func vipExpectation(_ vip: YAMLValue, _ fields: [String: YAMLValue], _ expected: YAMLValue) throws -> Expectation {
+        let address = try vip.string(what: "vip")
+        guard IPv4.parse(address) != nil else { throw vip.fail("vip must be an IPv4 address, not '\(address)'") }
+        let extra = fields.keys.filter { !["vip", "holders", "single", "throughout"].contains($0) }
+        guard extra.isEmpty else { throw expected.fail("a vip expectation takes holders, single and throughout, not \(extra.sorted().joined(separator: ", "))") }
+        let single = try fields["single"]?.bool(what: "single") ?? false
+        let holders = try fields["holders"]?.strings(what: "holders")
+        guard single != (holders != nil) else { throw expected.fail("a vip expectation needs either holders or single: true") }
+        if single { return .singleHolder(vip: address, window: window) }
+        let throughout = try fields["throughout"]?.bool(what: "throughout") ?? false
+        return .holders(vip: address, nodes: holders!, throughout: throughout ? window : nil)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import HALabBackends
+import HALabModel
+import HALabSystem
+
+/// Breaking a running lab, and measuring what clients saw while it broke.
+extension LabSession {
+    /// Makes `action`; returns when its fault was in place (seconds since the epoch): once the
+    /// call is done, except a crash, in place when the node went dark, and a revive, once the
+    /// node's keepalived has entered its first state (its timers start there).
+    @discardableResult public func perform(_ action: ChaosAction) async throws -> Double {
+        for node in action.nodes { _ = try lab.topology.node(node) }
+        switch action {
+        case .stopService(let service, let node), .startService(let service, let node):
+            let verb = if case .stopService = action { "stop" } else { "start" }
+            let result = try await backend.exec(lab.name, node: node, ["rc-service", service, verb])
+            guard result.succeeded else {
+                throw HALabError.commandFailed(command: "rc-service \(service) \(verb) on \(node)",
+                                               status: "exit \(result.exitCode)", output: result.output + result.errorOutput)
+            }
+        case .kill(let node): return try await backend.crash(lab.name, node: node)
+        case .revive(let node):
+            let logged = keepalivedLog(of: node)?.utf8.count ?? 0
+            try await backend.revive(lab.name, node: node)
+            if keepalivedNodes.contains(node) { await awaitKeepalivedStart(on: node, logAfter: logged) }
+        case .heal(let node):
+            for fault in backend.faults(lab.name) where node == nil || fault.nodes.contains(node!) {
+                try await backend.heal(lab.name, fault)
+            }
+        default:
+            guard let (fault, on) = try action.networkFault(topology: lab.topology) else { break }
+            if on { try await backend.inject(lab.name, fault) } else { try await backend.heal(lab.name, fault) }
+        }
+        return Date().timeIntervalSince1970
+    }
+
+    /// Waits (10 s at most) until keepalived, started again on `node`, logs its instances' first
+    /// state past the `logAfter` bytes the log had before; a VM's emulated CPU takes a while.
+    func awaitKeepalivedStart(on node: String, logAfter logged: Int) async {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if let log = keepalivedLog(of: node) {
+                // A VM boots with a fresh log; a namespace node keeps its old one.
+                let new = log.utf8.count < logged ? Substring(log) : Substring(log.utf8.dropFirst(logged))
+                if new.contains("STATE (init)") { return }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Makes `action` while halab-probe runs from the client, and measures what the client
+    /// saw on each VIP: `seconds` of watching after the action (default: the settle bound + 2 s).
+    public func measure(_ action: ChaosAction, seconds: Double? = nil) async throws -> [OutageMeasurement] {
+        let addresses = lab.virtualAddresses.map(\.address)
+        var faultAt = 0.0, took = 0.0
+        let samples = try await probing(addresses) {
+            try await Task.sleep(for: .seconds(1))
+            faultAt = Date().timeIntervalSince1970
+            took = try await perform(action) - faultAt
+            try await Task.sleep(for: .seconds(seconds ?? lab.settleBound + 2))
+        }
+        // The timers' bound for this action as the model sees it from a healthy lab; the
+        // worst case when the model predicts no move from there.
+        var model = lab.vrrpModel()
+        let bound = (action.modelEvents(nodes: lab.topology.nodes.map(\.name)) ?? []).map { model.apply($0) }.max() ?? 0
+        return addresses.map {
+            OutageMeasurement.measure(samples, address: $0, faultAt: faultAt, took: took, until: .infinity, expected: nil,
+                                      bound: bound > 0 ? bound : lab.settleBound)
+        }
+    }
+
+    /// Runs `body` while halab-probe, in the client node, requests each address every 10 ms;
+    /// returns the probe's record. The probe is stopped however `body` ends.
+    func probing(_ addresses: [String], seconds: Int = 600, during body: () async throws -> Void) async throws -> [ProbeSample] {
+        let stop = StopSignal()
+        async let record = backend.probe(lab.name, node: try client(), addresses: addresses, interval: 10, seconds: seconds,
+                                         until: { await stop.wait() })
+        do {
+            try await body()
+        } catch {
+            await stop.fire()
+            _ = try? await record
+            throw error
+        }
+        await stop.fire()
+        return ProbeSample.parse(try await record)
+    }
+}
+
+extension ChaosAction {
+    /// The network fault the action puts on (`on`) or takes off, in the backends' terms; nil
+    /// for an action that is not one (services, crashes, heal). The scenario layer says which
+    /// packets VRRP sends.
+    func networkFault(topology: LabTopology) throws -> (NetworkFault, on: Bool)? {
+        let adverts = { (node: String?) in NetworkFault.dropMulticast(node: node, group: Self.vrrpGroup, ipProtocol: Self.vrrpProtocol) }
+        switch self {
+        case .link(let node, let interface, let up, let atNode):
+            guard let interface = try interface ?? topology.node(node).interfaces.first?.name else {
+                throw HALabError.usage("node '\(node)' has no interface")
+            }
+            return (.linkDown(node: node, interface: interface, atSwitch: !atNode), !up)
+        case .blockMulticast(let node): return (adverts(node), true)
+        case .unblockMulticast(let node): return (adverts(node), false)
+        case .partition(let groups): return (.partition(groups), true)
+        case .loss(let node, let percent): return (.loss(node: node, percent: percent), true)
+        case .delay(let node, let milliseconds): return (.delay(node: node, milliseconds: milliseconds), true)
+        case .pause(let node): return (.pause(node: node), true)
+        case .resume(let node): return (.pause(node: node), false)
+        case .stopService, .startService, .kill, .revive, .heal: return nil
+        }
+    }
+}
