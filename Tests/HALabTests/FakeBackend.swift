@@ -1,0 +1,189 @@
+import Foundation
+import Synchronization
+@testable import HALab
+@testable import HALabBackends
+@testable import HALabModel
+@testable import HALabSystem
+
+/// A backend in memory, for the scenario layer's tests without root: nodes that carry
+/// addresses, services that run or are stopped, and a script that moves the VIPs after what
+/// halab does (`react`). curl, the probe, rc-service and keepalived's dump are answered from
+/// that state: a client's curl of a VIP is answered with the holder's name while the holder
+/// serves (runs, and its nginx is not stopped).
+final class FakeBackend: LabBackend {
+    struct World: Sendable {
+        var holders: [String: [String]] = [:]
+        var down: Set<String> = []
+        var stopped: [String: Set<String>] = [:]
+        var faults: [NetworkFault] = []
+        /// Files nodes wrote (logs), by node and path.
+        var files: [String: [String: String]] = [:]
+        /// keepalived's SIGUSR1 dump per node; none: keepalived is not running.
+        var dumps: [String: String] = [:]
+
+        func serves(_ node: String) -> Bool { !down.contains(node) && !(stopped[node] ?? []).contains("nginx") }
+
+        /// Who answers `vip`: its first holder, while it serves.
+        func answerer(_ vip: String) -> String? { holders[vip]?.first.flatMap { serves($0) ? $0 : nil } }
+    }
+
+    /// What halab did to the lab, as the script sees it.
+    enum Event: Sendable, Equatable {
+        case exec(node: String, [String])
+        case crash(String), revive(String)
+        case inject(NetworkFault), heal(NetworkFault)
+    }
+
+    /// After an event: a change to the world, made `after` later (VRRP's timers).
+    struct Reaction: Sendable {
+        var after: Duration
+        var change: @Sendable (inout World) -> Void
+    }
+
+    let topology: LabTopology
+    let world: Mutex<World>
+    let react: @Sendable (Event, World) -> Reaction?
+    let started = Mutex(false)
+
+    init(topology: LabTopology, world: World, react: @escaping @Sendable (Event, World) -> Reaction? = { _, _ in nil }) {
+        self.topology = topology
+        self.world = Mutex(world)
+        self.react = react
+    }
+
+    /// A fake whose VIPs follow halab's VRRP model of `lab`, `after` each event.
+    static func following(_ lab: Lab, after: Duration = .milliseconds(300)) -> FakeBackend {
+        let model = Mutex(lab.vrrpModel())
+        var initial = World()
+        for address in lab.virtualAddresses.map(\.address) { initial.holders[address] = model.withLock { $0.holders(of: address) } }
+        return FakeBackend(topology: lab.topology, world: initial) { event, _ in
+            let modelEvent: VRRPModel.Event? = switch event {
+            case .exec(let node, let command) where command.first == "rc-service" && command.count == 3:
+                command[2] == "stop" ? .stopService(command[1], node: node) : .startService(command[1], node: node)
+            case .crash(let node): .crash(node: node)
+            case .revive(let node): .revive(node: node)
+            default: nil
+            }
+            guard let modelEvent else { return nil }
+            let holders = model.withLock { model in
+                model.apply(modelEvent)
+                return Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { ($0, model.holders(of: $0)) })
+            }
+            return Reaction(after: after) { $0.holders = holders }
+        }
+    }
+
+    var kind: String { "fake" }
+    var startAllowance: Double { 0 }
+
+    func happened(_ event: Event) {
+        guard let reaction = react(event, world.withLock { $0 }) else { return }
+        Task {
+            try? await Task.sleep(for: reaction.after)
+            self.world.withLock { reaction.change(&$0) }
+        }
+    }
+
+    func labsUp() -> [String] { started.withLock { $0 } ? [topology.name] : [] }
+    func source(of lab: String) throws -> String { throw HALabError.labNotUp(lab) }
+    func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws { started.withLock { $0 = true } }
+    func down(_ lab: String) async throws -> Bool { started.withLock { was in defer { was = false }; return was } }
+    func topology(of lab: String) throws -> LabTopology { topology }
+
+    func exec(_ lab: String, node: String, _ command: [String]) async throws -> CommandResult {
+        guard isRunning(lab, node: node) else { throw HALabError.nodeNotRunning(node) }
+        defer { happened(.exec(node: node, command)) }
+        let now = world.withLock { $0 }
+        switch command.first {
+        case "curl":
+            let vip = Request(url: command.last ?? "", from: node).host
+            guard let answerer = now.answerer(vip) else {
+                return CommandResult(exitCode: 7, output: "", errorOutput: #"{"exitcode":7,"http_code":0,"errormsg":"Couldn't connect to server"}"# + "\n{}")
+            }
+            return CommandResult(exitCode: 0, output: "\(answerer)\n",
+                                 errorOutput: #"{"exitcode":0,"http_code":200,"errormsg":null}"# + "\n" + #"{"server":["nginx"]}"#)
+        case "rc-service":
+            world.withLock { world in
+                if command[2] == "stop" { world.stopped[node, default: []].insert(command[1]) } else { world.stopped[node]?.remove(command[1]) }
+            }
+            return CommandResult(exitCode: 0, output: " [ ok ]\n", errorOutput: "")
+        case "/bin/sh" where command.count == 6 && command[3] == "sample":
+            let vip = Request(url: command[4], from: node).host
+            let answers = (0..<(Int(command[5]) ?? 0)).map { _ in world.withLock { $0.answerer(vip) } ?? "curl failed" }
+            return CommandResult(exitCode: 0, output: answers.map { $0 + "\n" }.joined(), errorOutput: "")
+        case "/bin/sh" where command.count == 3 && command[2].contains("keepalived.data"):
+            guard let dump = now.dumps[node] else { return CommandResult(exitCode: 3, output: "", errorOutput: "") }
+            return CommandResult(exitCode: 0, output: dump, errorOutput: "")
+        case "/bin/sh" where command.count == 3 && command[2].hasPrefix("rc-service"):
+            return try await exec(lab, node: node, command[2].split(separator: " ").map(String.init))
+        default:
+            return CommandResult(exitCode: 127, output: "", errorOutput: "\(command.first ?? ""): not found")
+        }
+    }
+
+    func execAttached(_ lab: String, node: String, _ command: [String]) async throws -> Int32 { try await exec(lab, node: node, command).exitCode }
+
+    func crash(_ lab: String, node: String) async throws -> Double {
+        world.withLock { _ = $0.down.insert(node) }
+        happened(.crash(node))
+        return Date().timeIntervalSince1970
+    }
+
+    func revive(_ lab: String, node: String) async throws {
+        world.withLock { world in
+            world.down.remove(node)
+            world.stopped[node] = []
+        }
+        happened(.revive(node))
+    }
+
+    func isRunning(_ lab: String, node: String) -> Bool { !world.withLock { $0.down.contains(node) } }
+    func processes(_ lab: String, node: String) -> [HostProcess] { [] }
+
+    func addresses(_ lab: String, node: String) async throws -> [String] {
+        let now = world.withLock { $0 }
+        guard !now.down.contains(node) else { return [] }
+        let own = try topology.node(node).interfaces.map(\.address)
+        return own + now.holders.filter { $0.value.contains(node) }.keys.sorted().map { "\($0)/24" }
+    }
+
+    func readFile(_ lab: String, node: String, path: String) -> String? { world.withLock { $0.files[node]?[path] } }
+
+    func inject(_ lab: String, _ fault: NetworkFault) async throws {
+        world.withLock { $0.faults.append(fault) }
+        happened(.inject(fault))
+    }
+
+    func heal(_ lab: String, _ fault: NetworkFault) async throws {
+        world.withLock { $0.faults.removeAll { $0 == fault } }
+        happened(.heal(fault))
+    }
+
+    func faults(_ lab: String) -> [NetworkFault] { world.withLock { $0.faults } }
+
+    /// A probe of the fake world: each address looked at every `interval` ms, as halab-probe
+    /// records it, until `stop` returns.
+    func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+               until stop: @escaping @Sendable () async -> Void) async throws -> String {
+        let record = Mutex("")
+        let sampler = Task {
+            while !Task.isCancelled {
+                let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+                let lines = addresses.map { address in
+                    let answer = world.withLock { $0.answerer(address) }
+                    return "\(now) \(now + 1_000_000) \(address) \(answer == nil ? 0 : 200) \(answer ?? "refused")\n"
+                }
+                record.withLock { $0 += lines.joined() }
+                try? await Task.sleep(for: .milliseconds(interval))
+            }
+        }
+        await stop()
+        sampler.cancel()
+        _ = await sampler.value
+        return record.withLock { $0 }
+    }
+
+    func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant {
+        throw HALabError.unsupported("not in the fake")
+    }
+}
