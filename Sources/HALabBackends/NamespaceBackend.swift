@@ -251,7 +251,8 @@ public struct NamespaceBackend: LabStateKeeping {
         let namespaces = records.compactMap { record -> String? in
             if case .netns(let name) = record { return name } else { return nil }
         }
-        for ns in namespaces.reversed() { try await killAll(inNetns: ns) }
+        var killed: [ProcessTable.Identity] = []
+        for ns in namespaces.reversed() { killed += try await killAll(inNetns: ns) }
         for ns in namespaces.reversed() where FileSystem.exists("\(Self.netnsFolder)/\(ns)") {
             try await Command.run("ip", ["netns", "delete", ns])
         }
@@ -263,22 +264,34 @@ public struct NamespaceBackend: LabStateKeeping {
             try? FileManager.default.removeItem(atPath: Self.netnsFolder)
         }
         try state.remove(lab)
+        // The lab's processes were the machine's init's to reap (nodes outlive the halab that
+        // started them); `down` returns once it has, so nothing of the lab is left, not even a zombie.
+        let unreaped = await ProcessTable.awaitReaped(killed, limit: .seconds(10))
+        guard unreaped.isEmpty else {
+            throw HALabError.unsupported("\(lab) is down, but \(unreaped.count) of its processes (\(unreaped.map { "\($0.pid)" }.joined(separator: " "))) "
+                + "are zombies 10 s later: this machine's PID 1 does not reap orphans. Run halab where PID 1 does (e.g. docker run --init)")
+        }
         return true
     }
 
-    /// Kills every process living in the named network namespace, and waits until they are gone.
-    func killAll(inNetns ns: String) async throws {
+    /// Kills every process living in the named network namespace, and waits until they are
+    /// gone (ended, perhaps not reaped yet); returns each one it killed.
+    @discardableResult func killAll(inNetns ns: String) async throws -> [ProcessTable.Identity] {
         let path = "\(Self.netnsFolder)/\(ns)"
         let deadline = ContinuousClock.now + .seconds(5)
+        var killed: [ProcessTable.Identity] = []
         while true {
             // A process is listed until it has left its namespaces: then it is gone, or a zombie.
             let alive = ProcessTable.processes(inNetworkNamespace: path)
-            if alive.isEmpty { return }
+            if alive.isEmpty { return killed }
             guard ContinuousClock.now < deadline else {
                 throw HALabError.commandFailed(command: "kill processes of \(ns)", status: "still alive after 5 s",
                                                output: alive.map { "\($0.pid) \($0.command)" }.joined(separator: ", "))
             }
-            for process in alive { kill(process.pid, SIGKILL) }
+            for process in alive {
+                if let identity = ProcessTable.identity(of: process.pid), !killed.contains(identity) { killed.append(identity) }
+                kill(process.pid, SIGKILL)
+            }
             try await Task.sleep(for: .milliseconds(5))
         }
     }

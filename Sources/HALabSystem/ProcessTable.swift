@@ -51,4 +51,30 @@ package enum ProcessTable {
         }
         return process
     }
+
+    /// A process as it was when seen: its pid and start time, so a reused pid is not taken for it.
+    package struct Identity: Sendable, Equatable {
+        package var pid: Int32
+        package var startTime: UInt64
+    }
+
+    package static func identity(of pid: Int32) -> Identity? {
+        // Field 22 of /proc/PID/stat, counted after the command's closing parenthesis.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 19,
+              let start = UInt64(fields[19]) else { return nil }
+        return Identity(pid: pid, startTime: start)
+    }
+
+    /// Waits until each process has left the process table: ended and reaped by its parent
+    /// (the machine's init, for a lab's processes). Returns those still there after `limit`.
+    package static func awaitReaped(_ processes: [Identity], limit: Duration) async -> [Identity] {
+        let deadline = ContinuousClock.now + limit
+        var left = processes
+        while true {
+            left = left.filter { identity(of: $0.pid) == $0 }
+            if left.isEmpty || ContinuousClock.now >= deadline { return left }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
 }
