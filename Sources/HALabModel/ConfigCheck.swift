@@ -41,9 +41,12 @@ public enum ConfigCheck {
     // MARK: Lints
 
     public static func lint(_ configs: [KeepalivedNodeConfig]) -> [Finding] {
-        var findings: [Finding] = []
-        let instances = configs.flatMap(\.instances)
+        (peerFindings(configs.flatMap(\.instances)) + nodeFindings(configs)).sorted { $0.severity > $1.severity }
+    }
 
+    /// What the peers of one instance or VRID get wrong together.
+    static func peerFindings(_ instances: [VRRPInstance]) -> [Finding] {
+        var findings: [Finding] = []
         // Peers of one instance (by name) must agree on its VRID; peers of one VRID on the rest.
         for (name, peers) in Dictionary(grouping: instances, by: \.name).sorted(by: { $0.key < $1.key }) {
             let vrids = Set(peers.map(\.virtualRouterID))
@@ -75,14 +78,19 @@ public enum ConfigCheck {
             }
             findings += weightFindings(peers)
         }
+        return findings
+    }
 
+    /// What one node's config gets wrong, or says that halab does not model.
+    static func nodeFindings(_ configs: [KeepalivedNodeConfig]) -> [Finding] {
+        var findings: [Finding] = []
         // router_id names a node in logs and notifications; the same one twice confuses both.
         let byRouterID = Dictionary(grouping: configs.filter { $0.routerID != nil }, by: { $0.routerID! })
         for (routerID, nodes) in byRouterID.sorted(by: { $0.key < $1.key }) where nodes.count > 1 {
             findings.append(Finding(severity: .warning, location: nodes[1].routerIDLocation?.description,
                 message: "router_id \(routerID) is set on \(nodes.map(\.node).joined(separator: ", ")); each node should have its own"))
         }
-        for instance in instances {
+        for instance in configs.flatMap(\.instances) {
             if let pass = instance.authPass, pass.count > 8 {
                 findings.append(Finding(severity: .warning, location: instance.settings["authentication"]?.description,
                     message: "auth_pass of \(instance.name) on \(instance.node) is \(pass.count) characters; keepalived uses only the first 8"))
@@ -106,7 +114,7 @@ public enum ConfigCheck {
                                         message: "\(keyword) is kept but not modelled by halab's checks"))
             }
         }
-        return findings.sorted { $0.severity > $1.severity }
+        return findings
     }
 
     /// A health check must push a failed node below every healthy peer it outranks, or the

@@ -29,26 +29,8 @@ struct Check: AsyncParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            printReport(report)
+            print(report.text())
         }
         if report.failed { throw ExitCode.failure }
-    }
-
-    func printReport(_ report: ConfigCheck.Report) {
-        print("lab \(report.lab): \(report.findings.count) findings")
-        for finding in report.findings {
-            print("  \(finding.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(finding.location.map { "\($0): " } ?? "")\(finding.message)")
-        }
-        print("failures (\(report.rows.count) rows), predicted holders:")
-        for row in report.rows {
-            let holders = row.holders.sorted { $0.key < $1.key }
-                .map { "\($0.key) → \($0.value.isEmpty ? "nobody" : $0.value.joined(separator: "+"))" }.joined(separator: ", ")
-            let verdict = !row.outages.isEmpty ? "OUTAGE: " + row.outages.joined(separator: "; ")
-                : !row.unservable.isEmpty ? "nothing can serve \(row.unservable.joined(separator: ", "))" : "ok"
-            print("  \(row.failures.joined(separator: ", then ").padding(toLength: 48, withPad: " ", startingAt: 0)) \(holders)  \(verdict)")
-        }
-        let outages = report.rows.filter { !$0.outages.isEmpty }.count
-        let errors = report.findings.filter { $0.severity == .error }.count
-        print("\(errors) errors, \(outages) outage rows")
     }
 }

@@ -20,7 +20,6 @@ public struct Lab: Sendable {
 
     public var virtualAddresses: [VirtualAddress] { VirtualAddress.group(instances) }
 
-    static let nodeRoles = ["server", "client", "router"]
 
     /// A lab named (a folder under a `labs/` folder) or given as a path.
     public static func locate(_ nameOrPath: String, searchFolders: [String]) throws -> String {
@@ -32,127 +31,12 @@ public struct Lab: Sendable {
         return URL(fileURLWithPath: found).standardizedFileURL.path
     }
 
-    public static func load(folder: String) throws -> Lab {
-        let name = URL(fileURLWithPath: folder).lastPathComponent
-        let labFile = "\(folder)/lab.yaml"
-        guard name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), !name.isEmpty else {
-            throw HALabError.badLabFile(file: labFile, line: nil,
-                                        message: "the lab folder's name '\(name)' must be lower-case letters, digits and '-'")
-        }
-        // The folder's path goes into overlayfs options, where these characters are separators.
-        if let bad = folder.first(where: { ",: ".contains($0) }) {
-            throw HALabError.badLabFile(file: labFile, line: nil, message: "the lab folder's path must not contain '\(bad)'")
-        }
-        let root = try YAMLValue.load(labFile)
-            .mapping(allowed: ["description", "segments", "nodes"], required: ["segments", "nodes"], what: "lab.yaml")
-        let segments = try root["segments"]!.strings(what: "segments")
-        var nodes: [NodeSpec] = []
-        var clientNode: String?
-        var keepalived: [KeepalivedNodeConfig] = []
-        var addresses: [UInt32: String] = [:]
-        for (nodeName, line, value) in try root["nodes"]!.namedEntries(what: "nodes") {
-            let fail = { (message: String) in HALabError.badLabFile(file: labFile, line: line, message: message) }
-            guard nodeName.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), !nodeName.isEmpty else {
-                throw fail("node name '\(nodeName)' must be lower-case letters, digits and '-'")
-            }
-            guard !segments.contains(nodeName), nodeName != "shared" else {
-                throw fail("node name '\(nodeName)' is taken by a segment or the shared folder")
-            }
-            let entries = try value.mapping(allowed: ["role", "services", "interfaces", "routes", "forwarding"],
-                                            required: ["interfaces"], what: "node \(nodeName)")
-            let role = try entries["role"]?.string(what: "role") ?? "server"
-            guard nodeRoles.contains(role) else {
-                throw entries["role"]!.fail("role must be one of \(nodeRoles.joined(separator: ", ")), not '\(role)'")
-            }
-            if role == "client" && clientNode == nil { clientNode = nodeName }
-            let services = try entries["services"]?.strings(what: "services") ?? []
-            for service in services where Service.named(service) == nil {
-                throw entries["services"]!.fail(
-                    "unknown service '\(service)' (known: \(Service.names.sorted().joined(separator: ", ")))")
-            }
-            var interfaces: [InterfaceSpec] = []
-            for (interfaceName, interfaceLine, settings) in try entries["interfaces"]!.namedEntries(what: "interfaces") {
-                guard interfaceName.utf8.count <= 15, !interfaceName.isEmpty,
-                      interfaceName.allSatisfy({ $0.isLetter || $0.isNumber || "_.-".contains($0) }) else {
-                    throw HALabError.badLabFile(file: labFile, line: interfaceLine,
-                                                message: "interface name '\(interfaceName)' must be 1 to 15 letters, digits, '_', '.' or '-'")
-                }
-                let fields = try settings.mapping(allowed: ["segment", "address"], required: ["segment", "address"],
-                                                  what: "interface \(interfaceName) of \(nodeName)")
-                let segment = try fields["segment"]!.string(what: "segment")
-                guard segments.contains(segment) else {
-                    throw fields["segment"]!.fail("unknown segment '\(segment)' (segments: \(segments.joined(separator: ", ")))")
-                }
-                let address = try fields["address"]!.string(what: "address")
-                guard let parsed = IPv4.parse(cidr: address) else {
-                    throw fields["address"]!.fail("'\(address)' is not an IPv4 address with a prefix length, such as 10.33.1.11/24")
-                }
-                if let other = addresses[parsed.address] {
-                    throw fields["address"]!.fail("address \(address) is already \(other)'s")
-                }
-                addresses[parsed.address] = nodeName
-                interfaces.append(InterfaceSpec(name: interfaceName, segment: segment, address: address))
-            }
-            let routes = try entries["routes"]?.strings(what: "routes") ?? []
-            for route in routes where !Self.isRoute(route) {
-                throw entries["routes"]!.fail("route '\(route)' must read 'DESTINATION/PREFIX via GATEWAY' or 'default via GATEWAY'")
-            }
-            let forwarding = try entries["forwarding"].map { try $0.bool(what: "forwarding") } ?? false
-            let layers = ["\(folder)/\(nodeName)", "\(folder)/shared"].filter(FileSystem.isDirectory)
-            try checkFileLayers(layers)
-            nodes.append(NodeSpec(name: nodeName, interfaces: interfaces, services: services, fileLayers: layers,
-                                  routes: routes, forwarding: forwarding))
-            if services.contains("keepalived") {
-                let configFile = "/etc/keepalived/keepalived.conf"
-                guard let layer = layers.first(where: { FileSystem.exists($0 + configFile) }) else {
-                    throw fail("node \(nodeName) runs keepalived, but its config \(folder)/\(nodeName)\(configFile) is missing")
-                }
-                // Messages name the lab's file; included files are named as the node sees them.
-                let source = KeepalivedConfig.Source.layers(layers)
-                let labFile = layer + configFile
-                let named = KeepalivedConfig.Source(
-                    read: { try source.read($0 == labFile ? configFile : $0) },
-                    expand: { source.expand($0, $1 == labFile ? configFile : $1) })
-                do {
-                    keepalived.append(try KeepalivedNodeConfig.read(node: nodeName, file: layer + configFile, source: named))
-                } catch let error as ConfigError {
-                    throw HALabError.badLabFile(file: error.file, line: error.line, message: error.message)
-                }
-            }
-        }
-        let topology = LabTopology(name: name, segments: segments, nodes: nodes)
-        var lab = Lab(name: name, folder: folder, summary: try root["description"]?.string(what: "description") ?? "",
-                      topology: topology, clientNode: clientNode, keepalived: keepalived, scenario: Scenario(steps: []))
-        let scenarioFile = "\(folder)/scenario.yaml"
-        if FileSystem.exists(scenarioFile) { lab.scenario = try lab.loadScenario(scenarioFile) }
-        return lab
-    }
+    public static func load(folder: String) throws -> Lab { try LabLoader(folder: folder).load() }
 
     /// A scenario for this lab: its `scenario.yaml`, or another file (`verify --scenario`).
     public func loadScenario(_ file: String) throws -> Scenario {
         guard FileSystem.exists(file) else { throw HALabError.badLabFile(file: file, line: nil, message: "no such scenario file") }
         return try ScenarioLoader(topology: topology, defaultClient: clientNode, window: settleBound).load(file)
-    }
-
-    static func isRoute(_ route: String) -> Bool {
-        let words = route.split(separator: " ").map(String.init)
-        return words.count == 3 && words[1] == "via" && IPv4.parse(words[2]) != nil
-            && (words[0] == "default" || IPv4.parse(cidr: words[0]) != nil)
-    }
-
-    /// A node's files are mirrored onto its root: only folders the host has, and not the
-    /// kernel's or the node's own (/proc, /sys, /dev, /run, /tmp).
-    static func checkFileLayers(_ layers: [String]) throws {
-        for layer in layers {
-            for entry in FileSystem.list(layer) {
-                let path = "\(layer)/\(entry)"
-                guard FileSystem.isDirectory(path), !["proc", "sys", "dev", "run", "tmp"].contains(entry),
-                      FileSystem.isDirectory("/\(entry)") else {
-                    throw HALabError.badLabFile(file: path, line: nil,
-                        message: "a node's files go in folders the host also has, such as etc/ or var/ (not proc, sys, dev, run or tmp)")
-                }
-            }
-        }
     }
 
     /// The first address of a node, as a number: VRRP breaks priority ties by it.

@@ -1,0 +1,21 @@
+import Foundation
+
+extension ConfigCheck.Report {
+    /// For a terminal: the findings with their file:line, then a row per failure sequence.
+    public func text() -> String {
+        var lines = ["lab \(lab): \(findings.count) findings"]
+        for finding in findings {
+            lines.append("  \(finding.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(finding.location.map { "\($0): " } ?? "")\(finding.message)")
+        }
+        lines.append("failures (\(rows.count) rows), predicted holders:")
+        for row in rows {
+            let holders = row.holders.sorted { $0.key < $1.key }
+                .map { "\($0.key) → \($0.value.isEmpty ? "nobody" : $0.value.joined(separator: "+"))" }.joined(separator: ", ")
+            let verdict = !row.outages.isEmpty ? "OUTAGE: " + row.outages.joined(separator: "; ")
+                : !row.unservable.isEmpty ? "nothing can serve \(row.unservable.joined(separator: ", "))" : "ok"
+            lines.append("  \(row.failures.joined(separator: ", then ").padding(toLength: 48, withPad: " ", startingAt: 0)) \(holders)  \(verdict)")
+        }
+        lines.append("\(findings.filter { $0.severity == .error }.count) errors, \(rows.filter { !$0.outages.isEmpty }.count) outage rows")
+        return lines.joined(separator: "\n")
+    }
+}
