@@ -140,7 +140,7 @@ public enum ConfigCheck {
         let nodes = model.instances.map(\.node).uniqueInOrder()
         return nodes.flatMap { node -> [VRRPModel.Event] in
             let services = model.instances.filter { $0.node == node }.flatMap(\.trackedScripts)
-                .flatMap(VRRPModel.servicesChecked(by:)).uniqueInOrder()
+                .flatMap { model.servicesChecked(by: $0, on: node) }.uniqueInOrder()
             return services.map { .stopService($0, node: node) } + [.crash(node: node), .linkDown(node: node)]
         }
     }

@@ -182,16 +182,16 @@ public struct VRRPModel: Sendable {
         let instance = instances[index]
         let stopped = states[instance.node]?.stopped ?? []
         return Set(instance.trackedScripts.filter { script in
-            Self.servicesChecked(by: script).contains { stopped.contains($0) }
+            servicesChecked(by: script, on: instance.node).contains { stopped.contains($0) }
         }.map(\.name))
     }
 
-    /// The services a health check looks at: a word of its command that names a service
+    /// The services of `node` a health check looks at: a word of its command that names one
     /// (`pidof nginx`, `/usr/bin/pgrep -x nginx`, `rc-service nginx status`).
-    public static func servicesChecked(by script: VRRPScript) -> [String] {
-        let known = ["nginx", "keepalived", "haproxy", "httpd", "apache2"]
+    public func servicesChecked(by script: VRRPScript, on node: String) -> [String] {
+        let services = nodes[node]?.services ?? []
         return script.command.split(whereSeparator: { $0 == " " || $0 == "'" || $0 == "\"" })
-            .map { String($0.split(separator: "/").last ?? "") }.filter(known.contains)
+            .map { String($0.split(separator: "/").last ?? "") }.filter(services.contains).uniqueInOrder()
     }
 
     func priority(_ index: Int) -> Int? { instances[index].effectivePriority(failing: failingScripts(index)) }
@@ -293,10 +293,10 @@ public struct VRRPModel: Sendable {
                 var detection = 0.0
                 if case .stopService(let service, let node) = cause {
                     detection = instances.indices.filter { instances[$0].node == node && sameGroup($0, index) }
-                        .flatMap { instances[$0].trackedScripts }.filter { Self.servicesChecked(by: $0).contains(service) }
+                        .flatMap { instances[$0].trackedScripts }.filter { servicesChecked(by: $0, on: node).contains(service) }
                         .map { $0.interval * Double($0.fall) }.max() ?? 0
                 } else if case .startService(let service, let node) = cause, node == instance.node {
-                    detection = instance.trackedScripts.filter { Self.servicesChecked(by: $0).contains(service) }
+                    detection = instance.trackedScripts.filter { servicesChecked(by: $0, on: node).contains(service) }
                         .map { $0.interval * Double($0.rise) }.max() ?? 0
                 }
                 // A master that left cleanly (keepalived stopped, FAULT by a check) sent priority 0:
