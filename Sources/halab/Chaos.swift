@@ -4,9 +4,7 @@ import HALab
 struct Chaos: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Break (or mend) a running lab.",
-        discussion: "Actions:\n" + ChaosAction.vocabulary.map {
-            "  " + $0.words.padding(toLength: 38, withPad: " ", startingAt: 0) + $0.meaning
-        }.joined(separator: "\n"))
+        discussion: "Actions:\n" + ChaosAction.vocabulary.map { "  \($0.words)\n      \($0.meaning)" }.joined(separator: "\n"))
 
     @OptionGroup var options: LabOption
 

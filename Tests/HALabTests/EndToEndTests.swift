@@ -446,4 +446,21 @@ struct EndToEndTests {
         #expect(result.exitCode != 0)
         #expect(result.errorOutput == "Error: no lab 'no-such-lab': give a folder under labs/ or a path to a lab folder (one with lab.yaml)\n")
     }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built"))
+    func chaosHelpListsEveryActionWithItsWords() async throws {
+        let help = try await E2E.runHalab(["chaos", "--help"])
+        #expect(ChaosAction.vocabulary.count == 13)
+        for (words, meaning) in ChaosAction.vocabulary {
+            #expect(help.output.contains("  \(words)\n      \(meaning)\n"), "\(words)")
+        }
+        // Every action the parser takes is in the vocabulary: each one's first word is listed.
+        let examples = ["stop nginx n", "start nginx n", "kill n", "revive n", "link down n", "link up n:eth1 at-node", "block-multicast all",
+                        "unblock-multicast n", "partition a / b", "loss n 5", "delay n 5", "pause n", "resume n", "heal", "heal n"]
+        for example in examples {
+            let words = example.split(separator: " ").map(String.init)
+            #expect(throws: Never.self) { _ = try ChaosAction.parse(words) }
+            #expect(ChaosAction.vocabulary.contains { $0.words.hasPrefix(words[0] + " ") || $0.words == words[0] || $0.words.hasPrefix(words[0] + " [") })
+        }
+    }
 }
