@@ -97,6 +97,17 @@ enum NodeFiles {
         return lines.joined(separator: "\n")
     }
 
+    /// The machine's top folders a node's files overlay: /etc, /var, and each one a layer has.
+    static func topFolders(of node: NodeSpec) -> [String] {
+        var folders = ["etc", "var"]
+        for layer in node.fileLayers {
+            for entry in FileSystem.list(layer) where FileSystem.isDirectory("\(layer)/\(entry)") {
+                if !folders.contains(entry) { folders.append(entry) }
+            }
+        }
+        return folders
+    }
+
     struct OverlayMount: Equatable {
         var target: String
         var options: String
@@ -106,14 +117,8 @@ enum NodeFiles {
     /// files show at their absolute paths and nothing a node writes reaches the host's files.
     /// Writes land in the node's state folder, where halab reads logs even after a crash.
     static func overlayMounts(node: NodeSpec, stateDirectory: String) -> [OverlayMount] {
-        var topFolders = ["etc", "var"]
-        for layer in node.fileLayers {
-            for entry in FileSystem.list(layer) where FileSystem.isDirectory("\(layer)/\(entry)") {
-                if !topFolders.contains(entry) { topFolders.append(entry) }
-            }
-        }
         var mounts: [OverlayMount] = []
-        for folder in topFolders {
+        for folder in topFolders(of: node) {
             let lowers = node.fileLayers.map { "\($0)/\(folder)" }.filter(FileSystem.isDirectory) + ["/\(folder)"]
             let writable = "\(stateDirectory)/rw/\(folder)"
             mounts.append(OverlayMount(

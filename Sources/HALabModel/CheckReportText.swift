@@ -5,7 +5,8 @@ extension ConfigCheck.Report {
     public func text() -> String {
         var lines = ["lab \(lab): \(findings.count) findings"]
         for finding in findings {
-            lines.append("  \(finding.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(finding.location.map { "\($0): " } ?? "")\(finding.message)")
+            let by = finding.source == .keepalived ? "keepalived: " : ""
+            lines.append("  \(finding.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(finding.location.map { "\($0): " } ?? "")\(by)\(finding.message)")
         }
         lines.append("failures (\(rows.count) rows), predicted holders:")
         for row in rows {

@@ -1,18 +1,8 @@
 /// `halab check`: what a lab's keepalived configs get wrong, found before anything runs, and
 /// where the VIP ends up after every single failure and every ordered pair of failures.
 public enum ConfigCheck {
-    public enum Severity: String, Sendable, Codable, Comparable {
-        case info, warning, error
-        public static func < (a: Severity, b: Severity) -> Bool {
-            [Severity.info, .warning, .error].firstIndex(of: a)! < [Severity.info, .warning, .error].firstIndex(of: b)!
-        }
-    }
-
-    public struct Finding: Sendable, Codable, Equatable {
-        public var severity: Severity
-        public var location: String?
-        public var message: String
-    }
+    public typealias Severity = HALabModel.Severity
+    public typealias Finding = HALabModel.Finding
 
     public struct Row: Sendable, Codable, Equatable {
         public var failures: [String]
@@ -34,18 +24,35 @@ public enum ConfigCheck {
         public var failed: Bool { findings.contains { $0.severity == .error } || rows.contains { !$0.outages.isEmpty } }
     }
 
+    /// What reading found in each config, the lints, and the failure table.
     public static func run(lab: String, configs: [KeepalivedNodeConfig], model: VRRPModel) -> Report {
-        Report(lab: lab, findings: lint(configs), rows: failureTable(model))
+        let findings = configs.flatMap(\.findings) + lint(configs, segment: model.segment(of:))
+        return Report(lab: lab, findings: findings.sorted { $0.severity > $1.severity }, rows: failureTable(model))
     }
 
     // MARK: Lints
 
-    public static func lint(_ configs: [KeepalivedNodeConfig]) -> [Finding] {
-        (peerFindings(configs.flatMap(\.instances)) + nodeFindings(configs)).sorted { $0.severity > $1.severity }
+    /// The lints. Peers are grouped as the model groups them: the same VRID, address family
+    /// and segment (`segment`: the lab's segment of an instance's interface).
+    public static func lint(_ configs: [KeepalivedNodeConfig], segment: (VRRPInstance) -> String = \.interface) -> [Finding] {
+        (peerFindings(configs.flatMap(\.instances), segment: segment) + nodeFindings(configs)).sorted { $0.severity > $1.severity }
     }
 
-    /// What the peers of one instance or VRID get wrong together.
-    static func peerFindings(_ instances: [VRRPInstance]) -> [Finding] {
+    /// The peers of one VRRP group: the same VRID, address family and segment.
+    struct PeerGroup: Hashable, Comparable {
+        var vrid: Int
+        var family: AddressFamily
+        var segment: String
+
+        static func < (a: PeerGroup, b: PeerGroup) -> Bool {
+            (a.vrid, a.family.rawValue, a.segment) < (b.vrid, b.family.rawValue, b.segment)
+        }
+
+        var description: String { "VRID \(vrid)" + (family == .ipv6 ? " (IPv6)" : "") + (segment.isEmpty ? "" : " on \(segment)") }
+    }
+
+    /// What the peers of one instance or VRRP group get wrong together.
+    static func peerFindings(_ instances: [VRRPInstance], segment: (VRRPInstance) -> String) -> [Finding] {
         var findings: [Finding] = []
         // Peers of one instance (by name) must agree on its VRID; peers of one VRID on the rest.
         for (name, peers) in Dictionary(grouping: instances, by: \.name).sorted(by: { $0.key < $1.key }) {
@@ -56,11 +63,12 @@ public enum ConfigCheck {
                         + peers.map { "\($0.node) \($0.virtualRouterID)" }.joined(separator: ", ")))
             }
         }
-        for (vrid, peers) in Dictionary(grouping: instances, by: \.virtualRouterID).sorted(by: { $0.key < $1.key }) {
+        let groups = Dictionary(grouping: instances) { PeerGroup(vrid: $0.virtualRouterID, family: $0.family, segment: segment($0)) }
+        for (group, peers) in groups.sorted(by: { $0.key < $1.key }) where Set(peers.map(\.node)).count > 1 {
             func disagree(_ what: String, _ value: (VRRPInstance) -> String, keyword: String) {
                 guard Set(peers.map(value)).count > 1 else { return }
                 findings.append(Finding(severity: .error, location: peers[0].settings[keyword]?.description ?? peers[0].location.description,
-                    message: "the peers of VRID \(vrid) disagree on \(what): " + peers.map { "\($0.node) \(value($0))" }.joined(separator: ", ")
+                    message: "the peers of \(group.description) disagree on \(what): " + peers.map { "\($0.node) \(value($0))" }.joined(separator: ", ")
                         + " (their adverts are discarded: each side becomes MASTER)"))
             }
             disagree("the virtual addresses", { $0.virtualAddresses.sorted().joined(separator: " ") }, keyword: "virtual_ipaddress")
@@ -70,10 +78,10 @@ public enum ConfigCheck {
                 disagree("the password", { "\($0.authType ?? "none")/\($0.authPass.map { String($0.prefix(8)) } ?? "")" },
                          keyword: "authentication")
             }
-            let masters = peers.filter { $0.initialState == "MASTER" }
+            let masters = peers.filter { $0.initialState == .master }
             if masters.count > 1 {
                 findings.append(Finding(severity: .info, location: masters[1].settings["state"]?.description,
-                    message: "VRID \(vrid): \(masters.map(\.node).joined(separator: ", ")) all say state MASTER; keepalived starts "
+                    message: "\(group.description): \(masters.map(\.node).joined(separator: ", ")) all say state MASTER; keepalived starts "
                         + "them all as BACKUP and the priorities decide"))
             }
             findings += weightFindings(peers)

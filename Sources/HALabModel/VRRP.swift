@@ -1,10 +1,3 @@
-/// Where a setting was written: messages name it.
-public struct ConfigLocation: Sendable, Codable, Equatable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var description: String { "\(file):\(line)" }
-}
-
 /// A `vrrp_script`: how a node's health check changes its priority.
 public struct VRRPScript: Sendable, Equatable, Codable {
     public var name: String
@@ -27,14 +20,15 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
     /// Seconds.
     public var advertInterval: Double = 1
     public var version: Int = 2
-    public var initialState: String = "BACKUP"
+    public var initialState: InitialState = .backup
     public var preempt = true
     public var preemptDelay: Double = 0
     public var interface = ""
     public var authType: String?
     public var authPass: String?
-    /// Virtual addresses without prefix: `10.33.1.100`.
+    /// Virtual addresses without prefix: `10.33.1.100`, `fd00::100`; all of one family.
     public var virtualAddresses: [String] = []
+    public var family: AddressFamily { virtualAddresses.first.map(AddressFamily.of) ?? .ipv4 }
     /// Tracked scripts with the weight in force (a `track_script` weight overrides the script's).
     public var trackedScripts: [VRRPScript] = []
     public var trackedInterfaces: [String] = []
@@ -69,6 +63,18 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
     }
 }
 
+/// `state MASTER` or `state BACKUP`: where an instance starts (keepalived 2.2.7 starts every
+/// instance as BACKUP all the same; see `VRRPModel`).
+public enum InitialState: String, Sendable, Codable {
+    case master = "MASTER", backup = "BACKUP"
+}
+
+public enum AddressFamily: String, Sendable, Codable {
+    case ipv4, ipv6
+
+    static func of(_ address: String) -> AddressFamily { address.contains(":") ? .ipv6 : .ipv4 }
+}
+
 public struct VRRPSyncGroup: Sendable, Equatable, Codable {
     public var name: String
     public var instances: [String]
@@ -79,132 +85,20 @@ public struct VRRPSyncGroup: Sendable, Equatable, Codable {
 /// does not model are kept, with where they were written.
 public struct KeepalivedNodeConfig: Sendable, Equatable {
     public var node: String
+    /// The main file, as findings name it.
+    public var file: String?
     public var routerID: String?
     public var routerIDLocation: ConfigLocation?
     public var scripts: [VRRPScript] = []
     public var instances: [VRRPInstance] = []
     public var syncGroups: [VRRPSyncGroup] = []
     public var notModelled: [(keyword: String, location: ConfigLocation)] = []
+    /// What reading it found wrong or odd, each with its file:line.
+    public var findings: [Finding] = []
 
     public static func == (a: Self, b: Self) -> Bool {
         a.node == b.node && a.routerID == b.routerID && a.scripts == b.scripts && a.instances == b.instances
             && a.syncGroups == b.syncGroups && a.notModelled.map(\.keyword) == b.notModelled.map(\.keyword)
-    }
-
-    public static func read(node: String, file: String, source: KeepalivedConfig.Source) throws -> KeepalivedNodeConfig {
-        var config = KeepalivedNodeConfig(node: node)
-        let items = try KeepalivedConfig.parse(file: file, source: source)
-        var defaultVersion = 2
-        func note(_ item: ConfigItem) { config.notModelled.append((item.keyword, location(item))) }
-
-        for item in items where item.keyword == "global_defs" {
-            for setting in item.block ?? [] {
-                switch setting.keyword {
-                case "router_id":
-                    config.routerID = try argument(setting)
-                    config.routerIDLocation = location(setting)
-                case "vrrp_version": defaultVersion = try version(setting)
-                default: note(setting)
-                }
-            }
-        }
-        var scripts: [String: VRRPScript] = [:]
-        for item in items where item.keyword == "vrrp_script" {
-            var script = VRRPScript(name: try argument(item), command: "", location: location(item))
-            for setting in item.block ?? [] {
-                switch setting.keyword {
-                case "script": script.command = setting.arguments.joined(separator: " ")
-                case "interval": script.interval = try number(setting)
-                case "weight": script.weight = Int(try number(setting))
-                case "rise": script.rise = Int(try number(setting))
-                case "fall": script.fall = Int(try number(setting))
-                default: note(setting)
-                }
-            }
-            scripts[script.name] = script
-            config.scripts.append(script)
-        }
-        for item in items {
-            switch item.keyword {
-            case "global_defs", "vrrp_script": continue
-            case "vrrp_instance": config.instances.append(try instance(item, node: node, scripts: scripts, defaultVersion: defaultVersion, note: note))
-            case "vrrp_sync_group":
-                let group = (item.block ?? []).first { $0.keyword == "group" }
-                config.syncGroups.append(VRRPSyncGroup(name: try argument(item), instances: (group?.block ?? []).map(\.keyword),
-                                                       location: location(item)))
-            default: note(item)
-            }
-        }
-        return config
-    }
-
-    static func instance(_ item: ConfigItem, node: String, scripts: [String: VRRPScript], defaultVersion: Int,
-                         note: (ConfigItem) -> Void) throws -> VRRPInstance {
-        var instance = VRRPInstance(name: try argument(item), node: node, location: location(item))
-        instance.version = defaultVersion
-        for setting in item.block ?? [] {
-            instance.settings[setting.keyword] = location(setting)
-            switch setting.keyword {
-            case "state": instance.initialState = try argument(setting)
-            case "interface": instance.interface = try argument(setting)
-            case "virtual_router_id": instance.virtualRouterID = Int(try number(setting))
-            case "priority": instance.priority = Int(try number(setting))
-            case "advert_int": instance.advertInterval = try number(setting)
-            case "version", "vrrp_version": instance.version = try version(setting)
-            case "nopreempt": instance.preempt = false
-            case "preempt_delay": instance.preemptDelay = try number(setting)
-            case "unicast_src_ip": instance.unicastSource = try argument(setting)
-            case "unicast_peer": instance.unicastPeers = (setting.block ?? []).map(\.keyword)
-            case "track_interface": instance.trackedInterfaces = (setting.block ?? []).map(\.keyword)
-            case "virtual_ipaddress":
-                instance.virtualAddresses = (setting.block ?? []).map { String($0.keyword.split(separator: "/")[0]) }
-            case "authentication":
-                for auth in setting.block ?? [] {
-                    if auth.keyword == "auth_type" { instance.authType = try argument(auth) }
-                    if auth.keyword == "auth_pass" { instance.authPass = try argument(auth) }
-                }
-            case "track_script":
-                for tracked in setting.block ?? [] {
-                    guard var script = scripts[tracked.keyword] else {
-                        throw ConfigError(file: tracked.file, line: tracked.line,
-                                                    message: "track_script names '\(tracked.keyword)', which no vrrp_script defines")
-                    }
-                    if tracked.arguments.first == "weight", tracked.arguments.count > 1, let weight = Int(tracked.arguments[1]) {
-                        script.weight = weight
-                    }
-                    instance.trackedScripts.append(script)
-                }
-            default: note(setting)  // garp_*, notify*, …: kept, reported, not modelled
-            }
-        }
-        guard instance.virtualRouterID > 0 else {
-            throw ConfigError(file: item.file, line: item.line, message: "vrrp_instance \(instance.name) has no virtual_router_id")
-        }
-        return instance
-    }
-
-    static func location(_ item: ConfigItem) -> ConfigLocation { ConfigLocation(file: item.file, line: item.line) }
-
-    static func argument(_ item: ConfigItem) throws -> String {
-        guard let value = item.arguments.first else {
-            throw ConfigError(file: item.file, line: item.line, message: "'\(item.keyword)' needs a value")
-        }
-        return value
-    }
-
-    static func number(_ item: ConfigItem) throws -> Double {
-        guard let value = Double(try argument(item)) else {
-            throw ConfigError(file: item.file, line: item.line, message: "'\(item.keyword)' needs a number, not '\(item.arguments[0])'")
-        }
-        return value
-    }
-
-    static func version(_ item: ConfigItem) throws -> Int {
-        let value = Int(try number(item))
-        guard value == 2 || value == 3 else {
-            throw ConfigError(file: item.file, line: item.line, message: "vrrp_version is 2 or 3, not \(value)")
-        }
-        return value
     }
 }
 

@@ -206,12 +206,14 @@ public struct VRRPModel: Sendable {
 
     func sameGroup(_ a: Int, _ b: Int) -> Bool {
         let (x, y) = (instances[a], instances[b])
-        return x.virtualRouterID == y.virtualRouterID && segment(a) == segment(b)
+        return x.virtualRouterID == y.virtualRouterID && x.family == y.family && segment(a) == segment(b)
     }
 
-    func segment(_ index: Int) -> String {
-        let instance = instances[index]
-        return nodes[instance.node]?.segments[instance.interface] ?? instance.interface
+    func segment(_ index: Int) -> String { segment(of: instances[index]) }
+
+    /// The segment an instance's interface is on; its interface's name where the lab does not say.
+    public func segment(of instance: VRRPInstance) -> String {
+        nodes[instance.node]?.segments[instance.interface] ?? instance.interface
     }
 
     /// Whether `listener` receives and accepts `sender`'s adverts.
@@ -279,7 +281,7 @@ public struct VRRPModel: Sendable {
         return bound(cause: cause, mastersBefore: mastersBefore, prioritiesBefore: prioritiesBefore)
     }
 
-    func groupKey(_ index: Int) -> String { "\(instances[index].virtualRouterID)@\(segment(index))" }
+    func groupKey(_ index: Int) -> String { "\(instances[index].virtualRouterID)/\(instances[index].family)@\(segment(index))" }
 
     func bound(cause: Event?, mastersBefore: [String: [Int]], prioritiesBefore: [Int: Int?]) -> Double {
         guard let cause else { return 0 }

@@ -1,36 +1,57 @@
 import ArgumentParser
 import Foundation
 import HALab
-import HALabBackends
 import HALabModel
-import HALabSystem
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Find where a lab's design fails before anything runs: config lints, and the VIP's holder after every failure.",
+        abstract: "Find where a design fails before anything runs: its configs as keepalived reads them, and the VIP's holder after every failure.",
         discussion: """
-            Lints the lab's keepalived configs (each finding with its file:line), then predicts with halab's VRRP model who
-            holds each VIP after every single failure (a health-checked service stopped, a crash, a link down) and every
-            ordered pair of failures on two nodes. A row where a VIP sits on a node that cannot serve while another could
-            is an outage. Exit status 1 when there is an error-level finding or an outage. Needs no root.
+            Reads every node's keepalived.conf as keepalived 2.2.7 does (continuation, braces anywhere, $ parameters, @ lines
+            for the node's name, includes), reports each value keepalived would refuse and what it does instead, and lints the
+            design, each finding with its file:line. keepalived's own --config-test runs on every node's config as that node
+            sees it (its files and interfaces, in a throwaway namespace; needs root) and its messages are merged in. Then halab's
+            VRRP model predicts who holds each VIP after every single failure (a health-checked service stopped, a crash, a link
+            down) and every ordered pair of failures on two nodes; a row where a VIP sits on a node that cannot serve while
+            another could is an outage. Given a keepalived.conf instead of a lab, it checks that one file.
+            Exit status: 0 when no finding (halab's or keepalived's) is an error and no row is an outage; 1 otherwise, or when
+            the lab cannot be read.
             """)
 
-    @Argument(help: "A lab name or path.")
-    var lab: String
+    @Argument(help: "A lab name or path, or one keepalived.conf file.")
+    var target: String
 
-    @Flag(help: "Print JSON.")
+    @Flag(help: "Print one JSON document (errors too).")
     var json = false
 
+    @Option(help: "The config id keepalived's @ID lines are matched against (default: each node's name; for a file: 'node').")
+    var configId: String?
+
+    @Flag(help: "Do not run keepalived's own --config-test.")
+    var noKeepalived = false
+
     func run() async throws {
-        let lab = try Environment.loadLab(lab)
-        let report = ConfigCheck.run(lab: lab.name, configs: lab.keepalived, model: lab.vrrpModel())
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
-        } else {
-            print(report.text())
+        let report: ConfigCheck.Report
+        do {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), !isFolder.boolValue {
+                report = await CheckRun.file(target, configID: configId ?? "node", askKeepalived: !noKeepalived)
+            } else {
+                let lab = try Lab.load(folder: try Lab.locate(target, searchFolders: Environment.labFolders), configID: configId)
+                report = await CheckRun.lab(lab, askKeepalived: !noKeepalived)
+            }
+        } catch {
+            guard json else { throw error }
+            print(try Self.encode(["lab": target, "error": "\(error)"]))
+            throw ExitCode.failure
         }
+        print(json ? try Self.encode(report) : report.text())
         if report.failed { throw ExitCode.failure }
+    }
+
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

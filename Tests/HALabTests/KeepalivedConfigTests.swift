@@ -8,19 +8,33 @@ import Testing
 @Suite struct KeepalivedConfigTests {
     static let labs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../labs").standardizedFileURL.path
 
-    static func instances(_ text: String, file: String = "k.conf") throws -> [VRRPInstance] {
-        try KeepalivedNodeConfig.read(node: "n", file: file, source: .text(text)).instances
+    static func instances(_ text: String, file: String = "k.conf") -> [VRRPInstance] {
+        KeepalivedNodeConfig.read(node: "n", file: file, source: .text(text)).instances
+    }
+
+    static func read(_ text: String, configID: String? = nil) -> KeepalivedNodeConfig {
+        KeepalivedNodeConfig.read(node: "n", file: "k.conf", source: .text(text), configID: configID)
+    }
+
+    /// The lines keepalived's keywords would see, as `WORDS@LINE`, nested blocks in braces.
+    static func shape(_ text: String, configID: String? = nil) -> String {
+        func render(_ items: [ConfigItem]) -> String {
+            items.map { item in item.words.joined(separator: " ") + "@\(item.line)" + (item.block.map { " {" + render($0) + "}" } ?? "") }
+                .joined(separator: "; ")
+        }
+        return render(KeepalivedConfig.parse(text, file: "k.conf", configID: configID).items)
     }
 
     @Test func readsTheDocumentsMasterConfig() throws {
         let file = "\(Self.labs)/master-backup/nginx-1/etc/keepalived/keepalived.conf"
-        let instances = try Self.instances(try String(contentsOfFile: file, encoding: .utf8), file: file)
-        #expect(instances.count == 1)
-        let instance = try #require(instances.first)
+        let config = KeepalivedNodeConfig.read(node: "nginx-1", file: file, source: .text(try String(contentsOfFile: file, encoding: .utf8)))
+        #expect(config.findings.isEmpty)
+        #expect(config.instances.count == 1)
+        let instance = try #require(config.instances.first)
         #expect(instance.name == "VI_1")
         #expect(instance.virtualRouterID == 51)
         #expect(instance.priority == 100)
-        #expect(instance.initialState == "MASTER")
+        #expect(instance.initialState == .master)
         #expect(instance.advertInterval == 1)
         #expect(instance.virtualAddresses == ["10.33.1.100"])
         #expect(instance.trackedScripts == [VRRPScript(name: "chk_nginx", command: "pidof nginx", interval: 2, weight: -20,
@@ -31,46 +45,162 @@ import Testing
         #expect(instance.location.line == 11)
     }
 
-    @Test func commentsAndQuotedWords() throws {
-        let items = try KeepalivedConfig.parse("""
+    @Test func commentsAndQuotedWords() {
+        #expect(Self.shape("""
             ! a comment
             vrrp_script chk {   # trailing comment
-                script "/bin/sh -c 'pidof nginx'"
+                script "/bin/sh -c 'pidof nginx'"   ! another
+                user "a # b" x\\#y
             }
-            """, file: "k.conf")
-        #expect(items.count == 1)
-        #expect(items[0].words == ["vrrp_script", "chk"])
-        #expect(items[0].line == 2)
-        #expect(items[0].block?.first?.words == ["script", "/bin/sh -c 'pidof nginx'"])
+            """) == "vrrp_script chk@2 {script /bin/sh -c 'pidof nginx'@3; user a # b x#y@4}")
+        // keepalived splits a word before a quote, and a quoted word ends at the quote.
+        #expect(BlockBuilder.words(#"a"b c"d e"#).words == ["a", "b c", "d", "e"])
     }
 
-    @Test func braceOnItsOwnLineOpensTheBlock() throws {
-        let items = try KeepalivedConfig.parse("global_defs\n{\n  router_id X\n}\n", file: "k.conf")
-        #expect(items[0].block?.first?.words == ["router_id", "X"])
+    @Test func bracesStandAloneWhereverTheyAre() {
+        // keepalived splits off every { and } outside quotes: one-line blocks, v4{ and the like.
+        #expect(Self.shape("global_defs\n{\n  router_id X\n}\n") == "global_defs@1 {router_id X@3}")
+        #expect(Self.shape("vrrp_instance v4{ state BACKUP\n virtual_ipaddress { 10.9.9.9/24 } }\nvrrp_script s { script \"a{b}\" }")
+            == "vrrp_instance v4@1 {state BACKUP@1; virtual_ipaddress@2 {10.9.9.9/24@2}}; vrrp_script s@3 {script a{b}@3}")
+        // A one-line authentication block: keepalived takes "auth_pass x" as auth_type's extra words.
+        let config = Self.read("vrrp_instance VI_1 {\n virtual_router_id 1\n authentication { auth_type PASS auth_pass x }\n}\n")
+        #expect(config.instances.first?.authType == nil)
+        #expect(config.findings.map(\.message).contains { $0.hasPrefix("authentication without auth_pass") })
     }
 
-    @Test func oneLineBlockIsRejectedWithItsLine() {
-        // keepalived itself misreads this ("Authentication specified but no password given").
-        #expect(throws: ConfigError(file: "k.conf", line: 2,
-            message: "keepalived reads '{' only at the end of a line and '}' only on a line of its own")) {
-            try KeepalivedConfig.parse("vrrp_instance VI_1 {\n authentication { auth_type PASS auth_pass x }\n}\n", file: "k.conf")
-        }
+    @Test func blocksOnlyWhereKeepalivedHasThem() {
+        // A { after a keyword that takes no block is ignored, and its } closes the enclosing block.
+        let config = Self.read("global_defs {\n router_id x\n{\nNAME\n}\n vrrp_version 3\n}\n")
+        #expect(config.routerID == "x")
+        #expect(Set(config.findings.compactMap(\.location)) == ["k.conf:3", "k.conf:4", "k.conf:6", "k.conf:7"])
+        #expect(config.findings.first { $0.location == "k.conf:6" }?.message.hasPrefix("unknown keyword 'vrrp_version' in the top level") == true)
+        // A keyword that takes a block reads it even without its {, as keepalived does (and says so).
+        #expect(Self.shape("vrrp_instance V\n priority 7\n}\n") == "vrrp_instance V@1 {priority 7@2}")
+        // Inside a value block a { is a value, not a block.
+        #expect(Self.shape("vrrp_instance V {\n virtual_ipaddress {\n {\n 1.2.3.4\n }\n}\n") == "vrrp_instance V@1 {virtual_ipaddress@2 {{@3; 1.2.3.4@4}}")
     }
 
-    @Test func unclosedAndStrayBracesNameTheLine() {
-        #expect(throws: ConfigError(file: "k.conf", line: 3, message: "block opened here is never closed with '}'")) {
-            try KeepalivedConfig.parse("global_defs {\n}\nvrrp_instance VI_1 {\n priority 1\n", file: "k.conf")
+    @Test func unclosedAndStrayBracesAreFindingsWithTheirLine() {
+        let unclosed = KeepalivedConfig.parse("global_defs {\n}\nvrrp_instance VI_1 {\n priority 1\n", file: "k.conf")
+        #expect(unclosed.items.map(\.keyword) == ["global_defs", "vrrp_instance"])
+        #expect(unclosed.findings.map(\.location) == ["k.conf:3"] && unclosed.findings[0].severity == .error)
+        #expect(KeepalivedConfig.parse("global_defs {\n}\n}\n", file: "k.conf").findings.map(\.location) == ["k.conf:3"])
+        let quote = KeepalivedConfig.parse("vrrp_script \"x {\n", file: "k.conf")
+        // The quote, and the block its vrrp_script opens that nothing closes.
+        #expect(quote.findings.map(\.location) == ["k.conf:1", "k.conf:1"] && quote.findings[0].message.hasPrefix("unterminated"))
+    }
+
+    @Test func parametersAreSubstitutedRecursivelyAtUse() {
+        // keepalived.conf(5): substitution happens at use, so a later definition counts.
+        #expect(Self.shape("""
+            $ADDRESS_BASE=10.2.${ADDRESS_BASE_SUB}
+            $ADDRESS_BASE_SUB=0
+            a ${ADDRESS_BASE}.100/32
+            $ADDRESS_BASE_SUB=10
+            b ${ADDRESS_BASE}.100/32 $UNDEFINED ${UNDEFINED}x
+            c $ADDRESS_BASE_SUB,$ADDRESS_BASE_SUB
+            """) == "a 10.2.0.100/32@3; b 10.2.10.100/32 $UNDEFINED $@5; UNDEFINED@5; x@5; c 10,10@6")
+        #expect(Self.shape("$X=1\n$Y =2\nk $X $Y\n") == "$Y =2@2; k 1 $Y@3")
+        #expect(Self.shape("p ${_HASH}${_BANG} ${_INSTANCE} ${_RANDOM 3 9}\n", configID: "main") == "p #! main 3@1")
+    }
+
+    @Test func multiLineDefinitionsExpandAtALinesEnd() {
+        // Used mid-line a multi-line definition stays as written; at a line's end it expands there.
+        #expect(Self.shape("""
+            $INSTANCE= \\
+            vrrp_instance VI_${NUM} { \\
+                virtual_router_id ${NUM} \\
+                @high priority 130 \\
+                @low priority 120 \\
+            }
+            $NUM=1
+            $INSTANCE
+            $NUM=2
+            $INSTANCE x
+            y $INSTANCE
+            """, configID: "low") == "vrrp_instance VI_1@8 {virtual_router_id 1@8; priority 120@8}; $INSTANCE x@10; "
+                + "y vrrp_instance VI_2@11; virtual_router_id 2@11; priority 120@11")
+    }
+
+    @Test func conditionalLinesFollowTheConfigID() {
+        let text = "@main router_id a\n@backup router_id b\n@^main p 1\n@main\n@main $P=9\nq $P\n"
+        #expect(Self.shape(text, configID: "main") == "router_id a@1; q 9@6")
+        #expect(Self.shape(text, configID: "backup") == "router_id b@2; p 1@3; q $P@6")
+        #expect(Self.shape(text) == "p 1@3; q $P@6")
+    }
+
+    @Test func sequencesRepeatTheirLine() {
+        #expect(Self.shape("~SEQ(S, 0, 3) ip 10.0.${S}.1\n") == "ip 10.0.0.1@1; ip 10.0.1.1@1; ip 10.0.2.1@1; ip 10.0.3.1@1")
+        #expect(Self.shape("~SEQx(S, 0x90, 0x10, 0xb0) ip fe80::${S}:1\n") == "ip fe80::90:1@1; ip fe80::a0:1@1; ip fe80::b0:1@1")
+        #expect(Self.shape("~SEQ(S, 3) n ${S}\n~SEQ(T, 5, 1, 1) m\n") == "n 1@1; n 2@1; n 3@1")
+        #expect(KeepalivedConfig.parse("~SEQ(T, 5, 1, 1) m\n", file: "k").findings.first?.message.hasPrefix("invalid ~SEQ") == true)
+    }
+
+    @Test func noFileCanMakeItLoopOrTrap() {
+        // A definition that uses itself grows to keepalived's 1024-byte line and stops there.
+        let parsed = KeepalivedConfig.parse("$A=x $A\nk $A\n", file: "k.conf")
+        #expect(parsed.items.count == 1 && parsed.items[0].words.joined(separator: " ").utf8.count < 1024)
+        // A multi-line definition that uses itself stops at the expansion depth.
+        let nested = KeepalivedConfig.parse("$M= \\\na \\\n$M\n$M\n", file: "k.conf")
+        #expect(nested.items.count <= LineReader.expansionDepth + 2)
+        #expect(nested.findings.contains { $0.message.hasPrefix("parameters expand more than") })
+        // Bytes that are not UTF-8, NULs and a line longer than keepalived's buffer.
+        let bytes: [UInt8] = Array("router_id ".utf8) + [0xff, 0xfe, 0x00, 0x41] + Array(repeating: 0x61, count: 3000) + [10]
+        let odd = KeepalivedConfig.parse(file: "k", source: KeepalivedConfig.Source(read: { _ in bytes }, expand: { _, _ in [] }))
+        #expect(odd.items.count == 3)
+    }
+
+    @Test func everyNumberIsCheckedAsKeepalivedChecksIt() {
+        func finding(_ setting: String) -> String? {
+            Self.read("vrrp_instance V {\n virtual_router_id 51\n \(setting)\n virtual_ipaddress {\n 10.1.1.1\n }\n}\n")
+                .findings.first { $0.location == "k.conf:3" }?.message
         }
-        #expect(throws: ConfigError(file: "k.conf", line: 3, message: "'}' closes no block")) {
-            try KeepalivedConfig.parse("global_defs {\n}\n}\n", file: "k.conf")
-        }
-        #expect(throws: ConfigError(file: "k.conf", line: 1, message: "unterminated '\"'")) {
-            try KeepalivedConfig.parse("vrrp_script \"x {\n", file: "k.conf")
-        }
+        // What keepalived 2.2.7 says of each (keepalived -t), and what it then does.
+        #expect(finding("priority 256") == "priority 256 is outside [1, 255]: keepalived uses the default 100")
+        #expect(finding("priority 99999999999999999999") == "priority 99999999999999999999 is far outside [1, 255]: keepalived uses the default 100")
+        #expect(finding("priority 1e400") == "priority '1e400' is not a whole number: keepalived uses the default 100")
+        #expect(finding("priority 10.5") == "priority '10.5' is not a whole number: keepalived uses the default 100")
+        #expect(finding("state EQUAL") == "unknown state 'EQUAL' (MASTER or BACKUP): keepalived starts V as BACKUP")
+        #expect(finding("advert_int 0.4") == "VRRPv2 adverts are whole seconds: keepalived rounds advert_int 0.4 to 1 s")
+        #expect(finding("advert_int nan") == "advert_int 'nan' is not a number: keepalived keeps 1 s")
+        #expect(finding("preempt_delay 2000") == "preempt_delay 2000 is outside [0, 1000]: keepalived ignores it")
+        #expect(finding("priority 100") == nil)
+        let read = Self.read("vrrp_instance V {\n virtual_router_id 51\n advert_int 1.5\n priority 256\n virtual_ipaddress {\n /\n 10.1.1.1/24\n fe80::1\n }\n}\n")
+        #expect(read.instances.first?.advertInterval == 2)  // seen: keepalived rounds 1.5 to 2, 1.4 and 0.4 to 1
+        #expect(read.instances.first?.priority == 100)
+        #expect(read.instances.first?.virtualAddresses == ["10.1.1.1"])
+        #expect(Self.read("vrrp_instance V {\n virtual_router_id 0\n}\n").instances.isEmpty)
+    }
+
+    @Test func aTypoIsAWarningThatSaysWhatWasMeantAndWhatRuns() {
+        let config = Self.read("vrrp_instance VI_1 {\n virtual_router_id 51\n priorty 150\n auth_typ PASS\n garp_master_delay 1\n}\n")
+        #expect(config.instances.first?.priority == 100)
+        let messages = config.findings.map(\.message)
+        #expect(messages.contains("unknown keyword 'priorty' in vrrp_instance VI_1 (did you mean 'priority'?): keepalived ignores the line "
+                                  + "(\"Unknown keyword\"); VI_1 runs with priority 100, in keepalived and in halab's model"))
+        #expect(messages.contains { $0.hasPrefix("unknown keyword 'auth_typ' in vrrp_instance VI_1: keepalived ignores") })
+        #expect(config.findings.allSatisfy { $0.severity == .warning || $0.severity == .info })
+        #expect(config.notModelled.map(\.keyword) == ["garp_master_delay"])  // valid, not modelled: info in check
+    }
+
+    @Test func trackedScriptsAreThoseDefinedBefore() {
+        let config = Self.read("""
+            vrrp_instance V {
+                virtual_router_id 7
+                track_script {
+                    later
+                }
+            }
+            vrrp_script later {
+                script "/bin/true"
+            }
+            """)
+        #expect(config.instances.first?.trackedScripts == [])
+        #expect(config.findings.first?.message == "track_script names 'later', which no vrrp_script before V defines: keepalived ignores it")
     }
 
     @Test func trackScriptWeightOverridesTheScripts() throws {
-        let instances = try Self.instances("""
+        let instances = Self.instances("""
             vrrp_script chk {
                 script "pidof nginx"
                 weight -20
@@ -85,18 +215,6 @@ import Testing
             """, file: "k.conf")
         #expect(instances[0].trackedScripts.first?.weight == -40)
         #expect(instances[0].trackedScripts.first?.fall == 3)
-    }
-
-    @Test func badValuesNameFileAndLine() {
-        #expect(throws: ConfigError(file: "k.conf", line: 3, message: "track_script names 'nope', which no vrrp_script defines")) {
-            try Self.instances("vrrp_instance VI_1 {\n track_script {\n  nope\n }\n}\n", file: "k.conf")
-        }
-        #expect(throws: ConfigError(file: "k.conf", line: 2, message: "'priority' needs a number, not 'high'")) {
-            try Self.instances("vrrp_instance VI_1 {\n priority high\n}\n", file: "k.conf")
-        }
-        #expect(throws: ConfigError(file: "k.conf", line: 1, message: "vrrp_instance VI_1 has no virtual_router_id")) {
-            try Self.instances("vrrp_instance VI_1 {\n priority 1\n}\n", file: "k.conf")
-        }
     }
 
     @Test func timersFollowTheRFCs() {

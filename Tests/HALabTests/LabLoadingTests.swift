@@ -110,9 +110,34 @@ import Testing
         try expectError("nginx-1/etc/keepalived/keepalived.conf", nil, line: 9, containing: "its config", reportedIn: "lab.yaml")
     }
 
-    @Test func keepalivedConfigErrorsNameTheirFile() throws {
-        try expectError("nginx-1/etc/keepalived/keepalived.conf", "vrrp_instance VI_1 {\n    virtual_router_id 51\n    priority x\n}\n",
-                        line: 3, containing: "'priority' needs a number")
+    @Test func keepalivedConfigFindingsNameTheLabsFile() throws {
+        let folder = try brokenLab("nginx-1/etc/keepalived/keepalived.conf", "vrrp_instance VI_1 {\n    virtual_router_id 51\n    priority x\n}\n")
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path) }
+        let lab = try Lab.load(folder: folder)
+        let findings = lab.keepalived.first { $0.node == "nginx-1" }?.findings.filter { $0.severity == .error } ?? []
+        #expect(findings.map(\.location) == ["\(folder)/nginx-1/etc/keepalived/keepalived.conf:3"])
+        #expect(findings.first?.message == "priority 'x' is not a whole number: keepalived uses the default 100")
+    }
+
+    @Test func aNodeFileIsReadAsBytesAndNeverReplacedByTheMachines() throws {
+        // Not UTF-8, and /etc/hostname exists on the machine: the node's own file is still the one read.
+        let folder = try brokenLab("scenario.yaml", "steps: []\n")
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path) }
+        let config = "\(folder)/nginx-1/etc/keepalived/keepalived.conf"
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "virtual_router_id 51", with: "include /etc/hostname\n virtual_router_id 51")
+        try (Data(text.utf8) + Data([0xff, 0xfe, 0x0a])).write(to: URL(fileURLWithPath: config))
+        try FileManager.default.createDirectory(atPath: "\(folder)/nginx-1/etc", withIntermediateDirectories: true)
+        try Data([0x68, 0xe9, 0x0a]).write(to: URL(fileURLWithPath: "\(folder)/nginx-1/etc/hostname"))
+        let lab = try Lab.load(folder: folder)
+        let node = try #require(lab.keepalived.first { $0.node == "nginx-1" })
+        #expect(node.instances.first?.virtualRouterID == 51)
+        // The included file's one line is the lab's own (named as the node sees it), not the machine's hostname.
+        #expect(node.findings.contains { $0.location == "/etc/hostname:1" && $0.message.contains("'h\u{FFFD}'") })
+        // A file no layer has is the machine's, and the check says so; under /run it is nobody's.
+        let source = KeepalivedConfig.Source.layers(["\(folder)/nginx-1"], node: "nginx-1")
+        #expect(source.origin("/etc/passwd")?.hasPrefix("/etc/passwd is this machine's own file") == true)
+        #expect(source.origin("/etc/hostname") == nil)
+        #expect(throws: HALabError.self) { try source.read("/run/nothing") }
     }
 
     @Test func unknownNodeInAStep() throws {
@@ -189,7 +214,7 @@ import Testing
         #expect(lab.scenario.steps.count == 15)
         #expect(lab.scenario.steps.allSatisfy { $0.expected == .model })
         #expect(lab.keepalived.map(\.routerID) == ["NGINX_NODE1", "NGINX_NODE1", "NGINX_NODE1"])
-        #expect(lab.instances.map(\.initialState) == ["MASTER", "MASTER", "MASTER"])
+        #expect(lab.instances.map(\.initialState) == [.master, .master, .master])
         #expect(lab.instances.map { $0.trackedScripts.first?.weight } == [-30, -30, -30])
     }
 

@@ -15,6 +15,8 @@ public struct Lab: Sendable {
     /// Each keepalived node's config, the one source of VIPs, VRIDs, priorities and timers.
     public var keepalived: [KeepalivedNodeConfig]
     public var scenario: Scenario
+    /// What keepalived's `@ID` lines were matched against; nil: each node's name.
+    public var configID: String?
 
     public var instances: [VRRPInstance] { keepalived.flatMap(\.instances) }
 
@@ -31,7 +33,8 @@ public struct Lab: Sendable {
         return URL(fileURLWithPath: found).standardizedFileURL.path
     }
 
-    public static func load(folder: String) throws -> Lab { try LabLoader(folder: folder).load() }
+    /// `configID`: what keepalived's `@ID` lines are matched against (default: each node's name).
+    public static func load(folder: String, configID: String? = nil) throws -> Lab { try LabLoader(folder: folder, configID: configID).load() }
 
     /// A scenario for this lab: its `scenario.yaml`, or another file (`verify --scenario`).
     public func loadScenario(_ file: String) throws -> Scenario {

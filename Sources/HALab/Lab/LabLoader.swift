@@ -7,6 +7,8 @@ import HALabSystem
 /// `scenario.yaml`. Every mistake is one message with the file and line.
 struct LabLoader {
     let folder: String
+    /// The config id keepalived's `@` lines are matched against; nil: each node's name.
+    var configID: String? = nil
     var name: String { URL(fileURLWithPath: folder).lastPathComponent }
     var labFile: String { "\(folder)/lab.yaml" }
 
@@ -40,7 +42,7 @@ struct LabLoader {
         }
         var lab = Lab(name: name, folder: folder, summary: try root["description"]?.string(what: "description") ?? "",
                       topology: LabTopology(name: name, segments: segments, nodes: nodes.specs), clientNode: nodes.client,
-                      keepalived: nodes.keepalived, scenario: Scenario(steps: []))
+                      keepalived: nodes.keepalived, scenario: Scenario(steps: []), configID: configID)
         let scenarioFile = "\(folder)/scenario.yaml"
         if FileSystem.exists(scenarioFile) { lab.scenario = try lab.loadScenario(scenarioFile) }
         return lab
@@ -79,7 +81,7 @@ struct LabLoader {
             guard let layer = layers.first(where: { FileSystem.exists($0 + Self.keepalivedConfig) }) else {
                 throw fail("node \(nodeName) runs keepalived, but its config \(folder)/\(nodeName)\(Self.keepalivedConfig) is missing")
             }
-            nodes.keepalived.append(try keepalived(of: nodeName, layers: layers, file: layer + Self.keepalivedConfig))
+            nodes.keepalived.append(keepalived(of: nodeName, layers: layers, file: layer + Self.keepalivedConfig))
         }
     }
 
@@ -110,16 +112,14 @@ struct LabLoader {
 
     /// The node's keepalived config as the node sees it; messages name the lab's file, and
     /// included files as the node sees them.
-    func keepalived(of nodeName: String, layers: [String], file: String) throws -> KeepalivedNodeConfig {
-        let source = KeepalivedConfig.Source.layers(layers)
+    func keepalived(of nodeName: String, layers: [String], file: String) -> KeepalivedNodeConfig {
+        let source = KeepalivedConfig.Source.layers(layers, node: nodeName)
         let node = Self.keepalivedConfig
         let named = KeepalivedConfig.Source(read: { try source.read($0 == file ? node : $0) },
-                                            expand: { source.expand($0, $1 == file ? node : $1) })
-        do {
-            return try KeepalivedNodeConfig.read(node: nodeName, file: file, source: named)
-        } catch let error as ConfigError {
-            throw HALabError.badLabFile(file: error.file, line: error.line, message: error.message)
-        }
+                                            expand: { source.expand($0, $1 == file ? node : $1) },
+                                            origin: { source.origin($0 == file ? node : $0) })
+        // keepalived in the node takes its config id from the hostname: the node's name.
+        return KeepalivedNodeConfig.read(node: nodeName, file: file, source: named, configID: configID ?? nodeName)
     }
 
     static func isRoute(_ route: String) -> Bool {

@@ -1,0 +1,94 @@
+import Foundation
+import HALabBackends
+import HALabModel
+import HALabSystem
+
+/// `halab check`: halab's reading of a lab's keepalived configs (or of one config file), its
+/// lints and failure table, and keepalived's own `--config-test` of each node's config as that
+/// node sees it, its messages merged in with their file:line.
+public enum CheckRun {
+    /// A lab: every node that runs keepalived.
+    public static func lab(_ lab: Lab, askKeepalived: Bool) async -> ConfigCheck.Report {
+        var report = ConfigCheck.run(lab: lab.name, configs: lab.keepalived, model: lab.vrrpModel())
+        guard askKeepalived else { return report }
+        if let why = KeepalivedConfigTest.unavailable {
+            report.findings.append(Finding(severity: .info, location: nil, message: "keepalived's own check did not run: \(why)", source: .keepalived))
+            return report
+        }
+        for config in lab.keepalived {
+            guard let node = try? lab.topology.node(config.node), let file = config.file else { continue }
+            let configID = lab.configID ?? node.name
+            do {
+                let result = try await KeepalivedConfigTest.run(node: node, path: LabLoader.keepalivedConfig, configID: configID)
+                report.findings += findings(result, node: node.name, file: file, labPath: { labPath($0, of: node, main: file) })
+            } catch {
+                report.findings.append(Finding(severity: .warning, location: nil, message: "keepalived's own check of \(node.name): \(error)",
+                                               source: .keepalived))
+            }
+        }
+        report.findings.sort { $0.severity > $1.severity }
+        return report
+    }
+
+    /// One config file of no lab, read on this machine as it is, `@` lines matched against `configID`.
+    public static func file(_ path: String, configID: String, askKeepalived: Bool) async -> ConfigCheck.Report {
+        let config = KeepalivedNodeConfig.read(node: configID, file: path, source: .machine, configID: configID)
+        let model = VRRPModel(nodes: [VRRPModel.Node(name: configID, services: [], primaryAddress: 0, addresses: [], segments: [:])],
+                              instances: config.instances)
+        var report = ConfigCheck.run(lab: path, configs: [config], model: model)
+        guard askKeepalived else { return report }
+        if !Command.exists("keepalived") {
+            report.findings.append(Finding(severity: .info, location: nil, message: "keepalived's own check did not run: keepalived is not installed",
+                                           source: .keepalived))
+        } else if let result = try? await KeepalivedConfigTest.run(file: path, configID: configID) {
+            report.findings += findings(result, node: configID, file: path, labPath: { $0 })
+            report.findings.sort { $0.severity > $1.severity }
+        }
+        return report
+    }
+
+    /// keepalived's messages as findings: `(FILE: Line N) text` or `(Line N) text` (the main
+    /// file). Errors where keepalived said the config has them (exit 4, 5 or 6), else warnings;
+    /// but its complaint that script security is off is a warning: it runs the scripts all the same.
+    static func findings(_ result: KeepalivedConfigTest.Result, node: String, file: String, labPath: (String) -> String) -> [Finding] {
+        var findings = result.messages.map { message -> Finding in
+            let severity: Severity = result.exitCode == 0 || message.contains("script_security not enabled") ? .warning : .error
+            guard message.hasPrefix("("), let close = message.firstIndex(of: ")"),
+                  let range = message.range(of: "Line ", options: [], range: message.startIndex..<close),
+                  let line = Int(message[range.upperBound..<close]) else {
+                return Finding(severity: severity, location: nil, message: "\(node): \(message)", source: .keepalived)
+            }
+            let named = message[message.index(after: message.startIndex)..<range.lowerBound]
+            let path = named.hasSuffix(": ") ? labPath(String(named.dropLast(2))) : file
+            return Finding(severity: severity, location: "\(path):\(line)",
+                           message: String(message[message.index(after: close)...]).trimmingCharacters(in: .whitespaces), source: .keepalived)
+        }
+        if result.exitCode != 0 && findings.isEmpty {
+            findings.append(Finding(severity: .error, location: file, message: "keepalived --config-test exited \(result.exitCode)", source: .keepalived))
+        }
+        return findings
+    }
+
+    /// The lab's file a node path is, when a layer of the node has it.
+    static func labPath(_ nodePath: String, of node: NodeSpec, main: String) -> String {
+        if nodePath == LabLoader.keepalivedConfig { return main }
+        return node.fileLayers.map { $0 + nodePath }.first(where: FileManager.default.fileExists) ?? nodePath
+    }
+}
+
+extension KeepalivedConfig.Source {
+    /// Files as they are on this machine, read as bytes.
+    public static var machine: Self {
+        Self(read: { path in
+                 guard let data = FileManager.default.contents(atPath: path) else {
+                     throw HALabError.badLabFile(file: path, line: nil, message: "no such file, or it cannot be read")
+                 }
+                 return Array(data)
+             },
+             expand: { pattern, includingFile in
+                 let absolute = pattern.hasPrefix("/") ? pattern
+                     : String(includingFile[..<(includingFile.lastIndex(of: "/") ?? includingFile.startIndex)]) + "/" + pattern
+                 return glob(absolute)
+             })
+    }
+}

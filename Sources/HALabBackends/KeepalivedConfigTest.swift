@@ -1,0 +1,60 @@
+import Foundation
+import HALabSystem
+
+/// keepalived's own opinion of a node's config: `keepalived --config-test`, run where the
+/// config sees what it would see in the node: the node's file layers over this machine's
+/// folders, and interfaces named as the node's, in a throwaway network and mount namespace
+/// that ends with the test. Nothing of it is left, and nothing of the host's network is touched.
+public enum KeepalivedConfigTest {
+    public struct Result: Sendable, Equatable {
+        /// keepalived 2.2.7: 0 valid; 4 cannot run; 5 errors found, but it would run; 6 script security problems.
+        public var exitCode: Int32
+        /// Its messages, as it printed them.
+        public var messages: [String]
+    }
+
+    /// Why keepalived's test cannot run here, or nil.
+    public static var unavailable: String? {
+        if !Command.exists("keepalived") { return "keepalived is not installed (apt-get install -y keepalived)" }
+        if geteuid() != 0 { return "it needs root, to give the config the node's interfaces and files in a throwaway namespace" }
+        return nil
+    }
+
+    /// The test of `node`'s config at `path` (a node path), `@` lines matched against `configID`.
+    public static func run(node: NodeSpec, path: String, configID: String) async throws -> Result {
+        let result = try await Command.run("unshare", ["--net", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                                                       script(node: node, path: path, configID: configID)], check: false)
+        guard result.exitCode != 127 && !result.errorOutput.hasPrefix("halab: ") else {
+            throw HALabError.commandFailed(command: "keepalived --config-test for \(node.name)", status: "exit \(result.exitCode)",
+                                           output: result.errorOutput)
+        }
+        let messages = (result.output + result.errorOutput).split(separator: "\n").map(String.init)
+        return Result(exitCode: result.exitCode, messages: messages)
+    }
+
+    /// The config file alone, on this machine as it is (for a file that is no lab's).
+    public static func run(file: String, configID: String) async throws -> Result {
+        let result = try await Command.run("keepalived", ["--config-test", "--use-file", file, "--config-id", configID], check: false)
+        return Result(exitCode: result.exitCode, messages: (result.output + result.errorOutput).split(separator: "\n").map(String.init))
+    }
+
+    static func script(node: NodeSpec, path: String, configID: String) -> String {
+        var lines = ["set -e", "fail() { echo \"halab: $*\" >&2; exit 100; }"]
+        // Read-only overlays: the node's layers over the machine's folder, where a layer has it.
+        for folder in NodeFiles.topFolders(of: node) {
+            let lowers = node.fileLayers.map { "\($0)/\(folder)" }.filter(FileSystem.isDirectory)
+            guard !lowers.isEmpty else { continue }
+            lines.append("mount -n -t overlay halab -o lowerdir=\((lowers + ["/\(folder)"]).joined(separator: ":")) /\(folder) || fail mount /\(folder)")
+        }
+        lines += ["mount -n -t tmpfs halab /run || fail mount /run", "mount -n -t tmpfs halab /tmp || fail mount /tmp",
+                  "ip link set lo up || fail lo"]
+        for (index, interface) in node.interfaces.enumerated() {
+            lines.append("ip link add \(interface.name) type veth peer name halab\(index) || fail link \(interface.name)")
+            lines.append("ip link set \(interface.name) up; ip addr add \(interface.address) dev \(interface.name)")
+        }
+        lines.append("set +e")
+        lines.append("exec keepalived --config-test --use-file '\(path)' --config-id '\(configID)' --pid /run/halab-test.pid"
+                     + " --vrrp_pid /run/halab-test-vrrp.pid --checkers_pid /run/halab-test-checkers.pid")
+        return lines.joined(separator: "\n")
+    }
+}

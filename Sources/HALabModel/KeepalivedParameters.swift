@@ -1,0 +1,150 @@
+/// Parameter substitution and sequences, as keepalived 2.2.7 does them (keepalived.conf(5),
+/// "Parameter substitution", "Sequence blocks").
+extension LineReader {
+    /// A use of a parameter in a line: `$NAME` (followed by a blank, `,`, `)` or the line's
+    /// end) or `${NAME}`, `${NAME 1 2}` with numbers for the predefined ones that take them.
+    struct Reference {
+        var name: String
+        var parameters: [Int]
+        /// Where the use ends (exclusive), and whether it ends the line: only there may a
+        /// multi-line definition be used.
+        var end: Int
+        var endsLine: Bool
+    }
+
+    static func reference(in characters: [Character], at start: Int) -> Reference? {
+        var index = start + 1
+        let braces = index < characters.count && characters[index] == "{"
+        if braces { index += 1 }
+        guard index < characters.count, characters[index].isASCII, characters[index].isLetter || characters[index] == "_" else { return nil }
+        let nameStart = index
+        while index < characters.count, characters[index].isASCII, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" {
+            index += 1
+        }
+        let name = String(characters[nameStart..<index])
+        guard braces else {
+            guard index == characters.count || [" ", "\t", ",", ")"].contains(characters[index]) else { return nil }
+            return Reference(name: name, parameters: [], end: index, endsLine: index == characters.count)
+        }
+        let parametersStart = index
+        while index < characters.count, characters[index] == " " || characters[index].isASCII && characters[index].isNumber { index += 1 }
+        let parameterText = String(characters[parametersStart..<index])
+        guard index < characters.count, characters[index] == "}", parameterText.last != " " || parameterText.allSatisfy({ $0 == " " }) else { return nil }
+        let parameters = parameterText.split(separator: " ").compactMap { Int($0) }
+        return Reference(name: name, parameters: parameters, end: index + 1, endsLine: index + 1 == characters.count)
+    }
+
+    /// The value of a parameter: the user's definition, else keepalived's own ones.
+    func value(of reference: Reference) -> [String]? {
+        if let defined = definitions[reference.name] {
+            return reference.parameters.isEmpty ? defined : nil
+        }
+        switch reference.name {
+        case "_PWD": return [String(file[..<(file.lastIndex(of: "/") ?? file.startIndex)])]
+        case "_INSTANCE": return [configID ?? ""]
+        // keepalived picks a random number in [MIN, MAX]; halab, to be repeatable, the least.
+        case "_RANDOM": return [String(reference.parameters.first ?? 0)]
+        case "_HASH": return ["#"]
+        case "_BANG": return ["!"]
+        default: return nil
+        }
+    }
+
+    /// Replaces every parameter use in `text`, a replaced value looked at again at once (so
+    /// values may use parameters); nil if there was none. A multi-line definition used at the
+    /// line's end gives its first line in place and its other lines after (`following`).
+    mutating func substitute(_ text: String, at location: ConfigLocation) -> (text: String, following: [String])? {
+        var characters = Array(text)
+        var following: [String] = []
+        var replaced = 0
+        var index = 0
+        while index < characters.count {
+            guard characters[index] == "$", let reference = Self.reference(in: characters, at: index),
+                  let lines = value(of: reference), reference.endsLine || !multiline.contains(reference.name) else {
+                index += 1
+                continue
+            }
+            let value = lines.first ?? ""
+            let result = characters[..<index] + Array(value) + characters[reference.end...]
+            guard String(result).utf8.count < Self.lineLimit, replaced < 10_000 else {
+                note(.warning, location, "parameter substitution would make the line longer than keepalived's \(Self.lineLimit) bytes: "
+                     + "keepalived stops substituting on it (\"would exceed maximum line length\")")
+                break
+            }
+            characters = Array(result)
+            if multiline.contains(reference.name) { following = Array(lines.dropFirst()) + following }
+            replaced += 1
+            if value.drop(while: { $0 == " " || $0 == "\t" }).first == "~" { break }
+        }
+        return replaced == 0 ? nil : (String(characters), following)
+    }
+
+    /// `~SEQ(VAR, START, STEP, END) rest` (or `~SEQx`, in hexadecimal): `rest` once for each
+    /// value of VAR.
+    mutating func sequence(_ text: String, at location: ConfigLocation, depth: Int, expansion: Int) {
+        guard let (name, values, hex, rest) = Self.parseSequence(text, substitute: { substituteOnce($0, at: location) }) else {
+            return note(.error, location, "invalid ~SEQ: keepalived ignores the line (\"Invalid ~SEQ definition\")")
+        }
+        var count = 0
+        for value in values {
+            count += 1
+            guard count <= 10_000 else { return note(.error, location, "~SEQ repeats more than 10000 times: halab reads no further") }
+            definitions[name] = [hex ? String(value, radix: 16) : String(value)]
+            multiline.remove(name)
+            process(rest, at: location, depth: depth, expansion: expansion + 1)
+        }
+    }
+
+    mutating func substituteOnce(_ text: String, at location: ConfigLocation) -> String? {
+        guard let (replaced, following) = substitute(text, at: location) else { return text }
+        return following.isEmpty ? replaced : nil
+    }
+
+    /// The variable, its values, hexadecimal or not, and the rest of the line; nil if invalid.
+    static func parseSequence(_ text: String, substitute: (String) -> String?)
+        -> (name: String, values: StrideThrough<Int>, hex: Bool, rest: String)?
+    {
+        var rest = Substring(text.dropFirst(4))
+        let hex = rest.first == "x"
+        if hex { rest = rest.dropFirst() }
+        rest = rest.drop { $0 == " " || $0 == "\t" }
+        guard rest.first == "(" else { return nil }
+        rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" }
+        let name = rest.prefix { ![" ", "\t", ",", ")"].contains($0) }
+        rest = rest.dropFirst(name.count).drop { $0 == " " || $0 == "\t" }
+        guard !name.isEmpty, rest.first == ",", let close = rest.firstIndex(of: ")") else { return nil }
+        guard let numbers = substitute(String(rest[rest.index(after: rest.startIndex)..<close])) else { return nil }
+        let parts = numbers.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingBlanks() }
+        let values = parts.compactMap(cLong)
+        guard (1...3).contains(parts.count), values.count == parts.count else { return nil }
+        let (start, step, end): (Int, Int, Int)
+        switch values.count {
+        case 1: (start, step, end) = (values[0] < 0 ? -1 : 1, values[0] < 1 ? -1 : 1, values[0])
+        case 2: (start, step, end) = (values[0], values[0] <= values[1] ? 1 : -1, values[1])
+        default: (start, step, end) = (values[0], values[1], values[2])
+        }
+        guard step != 0, !(start < end && step < 0), !(start > end && step > 0), !(hex && (start < 0 || end < 0)) else { return nil }
+        let after = rest[rest.index(after: close)...].drop { $0 == " " || $0 == "\t" }
+        return (String(name), stride(from: start, through: end, by: step), hex, String(after))
+    }
+
+    /// A number as C's strtol reads it with base 0: decimal, 0x hexadecimal, 0 octal.
+    static func cLong(_ text: Substring) -> Int? {
+        var digits = text
+        let negative = digits.first == "-"
+        if digits.first == "-" || digits.first == "+" { digits = digits.dropFirst() }
+        let radix: Int
+        if digits.lowercased().hasPrefix("0x") { radix = 16; digits = digits.dropFirst(2) } else if digits.count > 1 && digits.first == "0" { radix = 8 } else { radix = 10 }
+        guard let value = Int(digits, radix: radix) else { return nil }
+        return negative ? -value : value
+    }
+}
+
+extension StringProtocol {
+    func trimmingBlanks() -> Substring {
+        var text = Substring(self)
+        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
+        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
+        return text
+    }
+}

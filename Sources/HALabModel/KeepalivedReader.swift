@@ -1,0 +1,136 @@
+extension KeepalivedNodeConfig {
+    /// Reads one node's config as keepalived 2.2.7 reads it (`configID`: the node's name, as
+    /// keepalived inside the node takes it from its hostname). Never throws: every value keepalived
+    /// would refuse is a finding that says what keepalived does instead, and the model gets what
+    /// keepalived would run.
+    public static func read(node: String, file: String, source: KeepalivedConfig.Source, configID: String? = nil) -> KeepalivedNodeConfig {
+        let parsed = KeepalivedConfig.parse(file: file, source: source, configID: configID ?? node)
+        var reader = ConfigReader(node: node)
+        reader.config.file = file
+        reader.config.findings = parsed.findings
+        reader.read(parsed.items)
+        return reader.config
+    }
+}
+
+/// keepalived's keywords over the parsed items: what each sets, checked as keepalived checks it.
+struct ConfigReader {
+    var config: KeepalivedNodeConfig
+    /// The vrrp_scripts defined so far: keepalived finds a tracked script only among those
+    /// defined before the instance that tracks it.
+    var scripts: [String: VRRPScript] = [:]
+    var defaultVersion = 2
+
+    init(node: String) { config = KeepalivedNodeConfig(node: node) }
+
+    var values: Values { Values() }
+
+    mutating func note(_ severity: Severity, _ item: ConfigItem, _ message: String) {
+        config.findings.append(Finding(severity, at: item.location, message))
+    }
+
+    mutating func read(_ items: [ConfigItem]) {
+        for item in items {
+            switch item.keyword {
+            case "global_defs": globalDefs(item.block ?? [])
+            case "vrrp_script": script(item)
+            case "vrrp_instance": instance(item)
+            case "vrrp_sync_group": syncGroup(item)
+            default: other(item, known: KeepalivedKeywords.topLevel, in: "the top level")
+            }
+        }
+    }
+
+    /// A keyword halab does not read: kept and reported as not modelled when keepalived knows
+    /// it there, a warning (with the keyword meant, if one is close) when keepalived does not.
+    mutating func other(_ item: ConfigItem, known: Set<String>, in place: String, consequence: String = "") {
+        if known.contains(item.keyword) {
+            config.notModelled.append((item.keyword, item.location))
+            return
+        }
+        let guess = Spelling.closest(to: item.keyword, among: known).map { " (did you mean '\($0)'?)" } ?? ""
+        note(.warning, item, "unknown keyword '\(item.keyword)' in \(place)\(guess): keepalived ignores the line (\"Unknown keyword\")\(consequence)")
+    }
+
+    mutating func globalDefs(_ settings: [ConfigItem]) {
+        for setting in settings {
+            switch setting.keyword {
+            case "router_id":
+                guard let value = values.word(setting, &config.findings) else { continue }
+                config.routerID = value
+                config.routerIDLocation = setting.location
+            case "vrrp_version":
+                if let version = values.integer(setting, in: 2...3, &config.findings, otherwise: "keepalived keeps VRRPv\(defaultVersion)") {
+                    defaultVersion = version
+                }
+            default: other(setting, known: KeepalivedKeywords.globalDefs, in: "global_defs")
+            }
+        }
+    }
+
+    mutating func script(_ item: ConfigItem) {
+        guard let name = item.arguments.first else {
+            return note(.error, item, "vrrp_script has no name: keepalived ignores it")
+        }
+        var script = VRRPScript(name: name, command: "", location: item.location)
+        for setting in item.block ?? [] {
+            switch setting.keyword {
+            case "script": script.command = setting.arguments.joined(separator: " ")
+            case "interval":
+                if let seconds = values.decimal(setting, in: 0...Values.largestSeconds, &config.findings, otherwise: "keepalived uses 1 s") {
+                    if seconds > 0 { script.interval = seconds } else {
+                        note(.error, setting, "vrrp_script \(name): interval must be more than 0: keepalived sets it to 1 s")
+                    }
+                }
+            case "weight":
+                script.weight = values.integer(setting, in: -253...253, &config.findings,
+                                               otherwise: "keepalived ignores it: a failing \(name) then puts its instances in FAULT") ?? 0
+            case "rise": script.rise = values.integer(setting, in: 1...Int(Int32.max), &config.findings, otherwise: "keepalived uses 1") ?? 1
+            case "fall": script.fall = values.integer(setting, in: 1...Int(Int32.max), &config.findings, otherwise: "keepalived uses 1") ?? 1
+            default: other(setting, known: KeepalivedKeywords.vrrpScript, in: "vrrp_script \(name)")
+            }
+        }
+        if script.command.isEmpty { note(.error, item, "vrrp_script \(name) has no script: keepalived ignores it") } else {
+            scripts[name] = script
+            config.scripts.append(script)
+        }
+    }
+
+    mutating func syncGroup(_ item: ConfigItem) {
+        guard let name = item.arguments.first else { return note(.error, item, "vrrp_sync_group has no name: keepalived ignores it") }
+        var members: [String] = []
+        for setting in item.block ?? [] {
+            if setting.keyword == "group" { members += (setting.block ?? []).flatMap(\.words) } else {
+                other(setting, known: KeepalivedKeywords.vrrpSyncGroup, in: "vrrp_sync_group \(name)")
+            }
+        }
+        config.syncGroups.append(VRRPSyncGroup(name: name, instances: members, location: item.location))
+    }
+}
+
+/// Closeness of words: a keyword that was probably meant.
+enum Spelling {
+    /// The known word closest to `word` by edit distance, if it is close: within 2 edits and
+    /// less than a third of the word.
+    static func closest(to word: String, among known: Set<String>) -> String? {
+        let limit = min(2, max(1, word.count / 3))
+        let scored = known.map { ($0, distance(word, $0, limit: limit)) }.filter { $0.1 <= limit }
+        return scored.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }?.0
+    }
+
+    /// Levenshtein distance, giving up (returning limit + 1) once it must exceed `limit`.
+    static func distance(_ a: String, _ b: String, limit: Int) -> Int {
+        let (a, b) = (Array(a.utf8), Array(b.utf8))
+        guard abs(a.count - b.count) <= limit, a.count < 256, b.count < 256 else { return limit + 1 }
+        var previous = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            if current.min()! > limit { return limit + 1 }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
