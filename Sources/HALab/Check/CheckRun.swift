@@ -11,6 +11,7 @@ public enum CheckRun {
     public static func lab(_ lab: Lab, askKeepalived: Bool) async -> ConfigCheck.Report {
         var report = ConfigCheck.run(lab: lab.name, configs: lab.keepalived, model: lab.vrrpModel())
         guard askKeepalived else { return report }
+        report.findings += blindSpots(lab.keepalived)
         if let why = KeepalivedConfigTest.unavailable {
             report.findings.append(Finding(severity: .info, location: nil, message: "keepalived's own check did not run: \(why)", source: .keepalived))
             return report
@@ -37,6 +38,7 @@ public enum CheckRun {
                               instances: config.instances)
         var report = ConfigCheck.run(lab: path, configs: [config], model: model)
         guard askKeepalived else { return report }
+        report.findings += blindSpots([config])
         if !Command.exists("keepalived") {
             report.findings.append(Finding(severity: .info, location: nil, message: "keepalived's own check did not run: keepalived is not installed",
                                            source: .keepalived))
@@ -45,6 +47,17 @@ public enum CheckRun {
             report.findings.sort { $0.severity > $1.severity }
         }
         return report
+    }
+
+    /// Where keepalived's silence says nothing: with net_namespace set, keepalived 2.2.7's config
+    /// test looks at no vrrp block at all (seen: an invalid priority and VRID pass, exit 0).
+    static func blindSpots(_ configs: [KeepalivedNodeConfig]) -> [Finding] {
+        configs.flatMap { config in
+            config.notModelled.filter { $0.keyword == "net_namespace" }.map {
+                Finding(.info, at: $0.location, "with net_namespace set, keepalived's --config-test checks none of the vrrp configuration: "
+                        + "its silence says nothing of it")
+            }
+        }
     }
 
     /// keepalived's messages as findings: `(FILE: Line N) text` or `(Line N) text` (the main
