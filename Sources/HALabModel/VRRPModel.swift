@@ -94,27 +94,36 @@ public struct VRRPModel: Sendable {
     public let nodes: [String: Node]
     public let instances: [VRRPInstance]
     var states: [String: NodeState]
-    var roles: [Int: Role]  // by index into `instances`
+    var roles: [Role]  // by index into `instances`
     var partition: [[String]] = []
+    /// Each instance's peers (itself included): the same VRID, address family and segment.
+    /// Only peers hear each other, so elections look only among them.
+    let peers: [[Int]]
 
     public init(nodes: [Node], instances: [VRRPInstance]) {
-        self.nodes = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0) })
+        let nodes = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.nodes = nodes
         self.instances = instances
-        self.states = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, NodeState()) })
-        self.roles = Dictionary(uniqueKeysWithValues: instances.indices.map { ($0, Role.backup) })
+        self.states = nodes.mapValues { _ in NodeState() }
+        self.roles = Array(repeating: .backup, count: instances.count)
+        let key = { (instance: VRRPInstance) in
+            "\(instance.virtualRouterID)/\(instance.family)@\(nodes[instance.node]?.segments[instance.interface] ?? instance.interface)"
+        }
+        let groups = Dictionary(grouping: instances.indices, by: { key(instances[$0]) })
+        self.peers = instances.map { groups[key($0)] ?? [] }
         _ = settle(cause: nil)
     }
 
     // MARK: Questions
 
     public func role(node: String, instance: String) -> Role? {
-        instances.indices.first { instances[$0].node == node && instances[$0].name == instance }.map { roles[$0]! }
+        instances.indices.first { instances[$0].node == node && instances[$0].name == instance }.map { roles[$0] }
     }
 
     /// Nil while the instance is down or in FAULT.
     public func effectivePriority(node: String, instance: String) -> Int? {
         guard let index = instances.indices.first(where: { instances[$0].node == node && instances[$0].name == instance }),
-              [.master, .backup].contains(roles[index]!) else { return nil }
+              [.master, .backup].contains(roles[index]) else { return nil }
         return priority(index)
     }
 
@@ -204,11 +213,6 @@ public struct VRRPModel: Sendable {
         return nil
     }
 
-    func sameGroup(_ a: Int, _ b: Int) -> Bool {
-        let (x, y) = (instances[a], instances[b])
-        return x.virtualRouterID == y.virtualRouterID && x.family == y.family && segment(a) == segment(b)
-    }
-
     func segment(_ index: Int) -> String { segment(of: instances[index]) }
 
     /// The segment an instance's interface is on; its interface's name where the lab does not say.
@@ -245,13 +249,13 @@ public struct VRRPModel: Sendable {
 
     mutating func settle(cause: Event?) -> Double {
         let mastersBefore = Dictionary(grouping: instances.indices.filter { roles[$0] == .master }, by: groupKey)
-        let prioritiesBefore = Dictionary(uniqueKeysWithValues: instances.indices.map { ($0, [.master, .backup].contains(roles[$0]!) ? priority($0) : nil) })
+        let prioritiesBefore = Dictionary(uniqueKeysWithValues: instances.indices.map { ($0, [.master, .backup].contains(roles[$0]) ? priority($0) : nil) })
         // A paused node's instances are frozen: no role of theirs changes.
         let frozen = Set(instances.indices.filter { states[instances[$0].node]?.paused == true })
         for index in instances.indices where !frozen.contains(index) {
             if let forced = forcedRole(index) {
                 roles[index] = forced
-            } else if [.down, .fault].contains(roles[index]!) {
+            } else if [.down, .fault].contains(roles[index]) {
                 roles[index] = .backup  // (re)started: keepalived enters BACKUP first
             }
         }
@@ -259,18 +263,21 @@ public struct VRRPModel: Sendable {
             var changed = false
             let masters = instances.indices.filter { roles[$0] == .master && !frozen.contains($0) }
             // Two masters meeting: the one that loses steps down.
-            let losers = masters.filter { m in masters.contains { x in x != m && sameGroup(x, m) && hears(m, x) && beats(x, m) } }
+            let losers = masters.filter { m in
+                peers[m].contains { x in x != m && roles[x] == .master && !frozen.contains(x) && hears(m, x) && beats(x, m) }
+            }
             for loser in losers { roles[loser] = .backup; changed = true }
             // Backups whose Master_Down_Timer expires: no master they hear holds them back.
             let eligible = instances.indices.filter { b in
-                roles[b] == .backup && !frozen.contains(b) && !instances.indices.contains { m in
-                    roles[m] == .master && sameGroup(m, b) && hears(b, m)
+                roles[b] == .backup && !frozen.contains(b) && !peers[b].contains { m in
+                    roles[m] == .master && hears(b, m)
                         && (!instances[b].preempt || (priority(m) ?? 0) >= (priority(b) ?? 0))
                 }
             }
             // The highest priority's timer expires first (shortest skew); per group.
+            let eligibleSet = Set(eligible)
             for index in eligible {
-                let rivals = eligible.filter { sameGroup($0, index) && hears(index, $0) }
+                let rivals = peers[index].filter { eligibleSet.contains($0) && hears(index, $0) }
                 if rivals.allSatisfy({ (priority($0) ?? 0) <= (priority(index) ?? 0) }) {
                     roles[index] = .master
                     changed = true
@@ -294,7 +301,7 @@ public struct VRRPModel: Sendable {
                 // The health check noticing a service stop or start on the node it changed.
                 var detection = 0.0
                 if case .stopService(let service, let node) = cause {
-                    detection = instances.indices.filter { instances[$0].node == node && sameGroup($0, index) }
+                    detection = peers[index].filter { instances[$0].node == node }
                         .flatMap { instances[$0].trackedScripts }.filter { servicesChecked(by: $0, on: node).contains(service) }
                         .map { $0.interval * Double($0.fall) }.max() ?? 0
                 } else if case .startService(let service, let node) = cause, node == instance.node {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HALab
 import HALabBackends
+import HALabSystem
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,9 +12,11 @@ struct Bench: AsyncParsableCommand {
             outages  the outage each fault costs in master-backup, with the document's config and a tuned VRRPv3 one
             probe    the probe's first good answer against the moment keepalived set the VIP (ip monitor)
             vm-up    bring-up and teardown of the labs as VMs (libvirt backend; not in the default set)
+            check    halab check over a corpus of keepalived configs next to keepalived --config-test, and one config
+                     of 512 instances (not in the default set)
             """)
 
-    @Argument(help: "What to measure: up, outages, probe, vm-up (default: the first three).")
+    @Argument(help: "What to measure: up, outages, probe, vm-up, check (default: the first three).")
     var parts: [Benchmarks.Part] = [.up, .outages, .probe]
 
     @Option(help: "Runs per figure (the median is printed).")
@@ -27,6 +30,9 @@ struct Bench: AsyncParsableCommand {
 
     @Option(help: "For vm-up: the libvirt URI.")
     var connect = "qemu:///system"
+
+    @Option(help: "For check: a folder of keepalived configs (default: the workplace's corpus, ../shared/corpus/keepalived/configs).")
+    var corpus: String?
 
     func run() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("halab-bench-\(getpid())").path
@@ -45,6 +51,13 @@ struct Bench: AsyncParsableCommand {
         }
         if parts.contains(.probe) {
             print("\n" + (try await Benchmarks.probeAccuracy(try Environment.loadLab("master-backup"), runs: runs, backend: Environment.namespaces)))
+        }
+        if parts.contains(.check) {
+            let folder = corpus ?? URL(fileURLWithPath: Environment.executableFolder + "/../../../../shared/corpus/keepalived/configs").standardizedFileURL.path
+            let files = (try FileManager.default.contentsOfDirectory(atPath: folder)).sorted().map { "\(folder)/\($0)" }
+            guard !files.isEmpty else { throw HALabError.usage("no configs in \(folder): give a folder with --corpus") }
+            print(try await Benchmarks.checkCorpus(files, halab: Environment.executableFolder + "/halab", runs: runs).text())
+            print("\n" + Benchmarks.checkLarge(instances: 512, runs: runs).text())
         }
         if parts.contains(.vmUp) {
             print(try await Benchmarks.vmUp(try names.map(Environment.loadLab), runs: runs, backend: LibvirtBackend(uri: connect)).text())

@@ -463,4 +463,41 @@ struct EndToEndTests {
             #expect(ChaosAction.vocabulary.contains { $0.words.hasPrefix(words[0] + " ") || $0.words == words[0] || $0.words.hasPrefix(words[0] + " [") })
         }
     }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built"))
+    func checkPrintsOneJSONDocumentEvenWhenItCannotRead() async throws {
+        let result = try await E2E.runHalab(["check", "no-such-lab", "--json"])
+        #expect(result.exitCode == 1)
+        let document = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: String]
+        #expect(document?["error"]?.hasPrefix("no lab 'no-such-lab'") == true, "\(result.output)")
+    }
+
+    /// keepalived's own test runs on each node's config as the node sees it: here nginx-2's
+    /// instance names eth0, which the node lacks (it has eth1), and nginx-1's priority is 256.
+    @Test(.enabled(if: KeepalivedConfigTest.unavailable == nil && FileManager.default.isExecutableFile(atPath: E2E.halab),
+                   "needs root and keepalived (CI has both)"))
+    func checkMergesKeepalivedsOwnOpinionWithFileAndLine() async throws {
+        let folder = try E2E.copy("master-backup", as: "check-opinion")
+        defer { E2E.removeCopy(folder) }
+        let first = "\(folder)/nginx-1/etc/keepalived/keepalived.conf", second = "\(folder)/nginx-2/etc/keepalived/keepalived.conf"
+        try (try String(contentsOfFile: first, encoding: .utf8)).replacingOccurrences(of: "priority 100", with: "priority 256")
+            .write(toFile: first, atomically: true, encoding: .utf8)
+        try (try String(contentsOfFile: second, encoding: .utf8)).replacingOccurrences(of: "interface eth1", with: "interface eth0")
+            .write(toFile: second, atomically: true, encoding: .utf8)
+        let result = try await E2E.runHalab(["check", folder, "--json"])
+        #expect(result.exitCode == 1)
+        let report = try JSONDecoder().decode(ConfigCheck.Report.self, from: Data(result.output.utf8))
+        let line = (try String(contentsOfFile: first, encoding: .utf8)).split(separator: "\n", omittingEmptySubsequences: false)
+            .firstIndex { $0.contains("priority 256") }.map { $0 + 1 }
+        let location = "\(first):\(line ?? 0)"
+        #expect(report.findings.contains { $0.source == .halab && $0.severity == .error && $0.location == location })
+        #expect(report.findings.contains { $0.source == .keepalived && $0.severity == .error && $0.location == location
+            && $0.message.contains("Priority not valid") }, "\(report.findings)")
+        #expect(report.findings.contains { $0.source == .keepalived && $0.message.contains("eth0") && $0.message.contains("doesn't exist") },
+                "\(report.findings.filter { $0.source == .keepalived })")
+        // The document's own labs: keepalived's only word is that script security is off (a warning).
+        let clean = try await E2E.runHalab(["check", "\(KeepalivedConfigTests.labs)/master-backup"])
+        #expect(clean.exitCode == 0, "\(clean.output)")
+        #expect(clean.output.contains("keepalived: nginx-1: SECURITY VIOLATION"))
+    }
 }

@@ -22,6 +22,7 @@ extension Benchmarks {
     public enum Part: String, CaseIterable, Sendable {
         case up, outages, probe
         case vmUp = "vm-up"
+        case check
     }
 
     static func seconds(_ values: [Double]) -> String { String(format: "%.3f", median(values)) }
