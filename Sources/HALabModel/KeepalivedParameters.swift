@@ -54,7 +54,9 @@ extension LineReader {
     /// values may use parameters); nil if there was none. A multi-line definition used at the
     /// line's end gives its first line in place and its other lines after (`following`).
     mutating func substitute(_ text: String, at location: ConfigLocation) -> (text: String, following: [String])? {
+        guard text.contains("$") else { return nil }
         var characters = Array(text)
+        var bytes = text.utf8.count
         var following: [String] = []
         var replaced = 0
         var index = 0
@@ -65,13 +67,14 @@ extension LineReader {
                 continue
             }
             let value = lines.first ?? ""
-            let result = characters[..<index] + Array(value) + characters[reference.end...]
-            guard String(result).utf8.count < Self.lineLimit, replaced < 10_000 else {
+            let removed = characters[index..<reference.end].reduce(0) { $0 + $1.utf8.count }
+            guard bytes - removed + value.utf8.count < Self.lineLimit, replaced < 10_000 else {
                 note(.warning, location, "parameter substitution would make the line longer than keepalived's \(Self.lineLimit) bytes: "
                      + "keepalived stops substituting on it (\"would exceed maximum line length\")")
                 break
             }
-            characters = Array(result)
+            characters.replaceSubrange(index..<reference.end, with: value)
+            bytes += value.utf8.count - removed
             if multiline.contains(reference.name) { following = Array(lines.dropFirst()) + following }
             replaced += 1
             if value.drop(while: { $0 == " " || $0 == "\t" }).first == "~" { break }
