@@ -99,10 +99,6 @@ public enum ConfigCheck {
                 message: "router_id \(routerID) is set on \(nodes.map(\.node).joined(separator: ", ")); each node should have its own"))
         }
         for instance in configs.flatMap(\.instances) {
-            if let pass = instance.authPass, pass.count > 8 {
-                findings.append(Finding(severity: .warning, location: instance.settings["authentication"]?.description,
-                    message: "auth_pass of \(instance.name) on \(instance.node) is \(pass.count) characters; keepalived uses only the first 8"))
-            }
             if instance.version == 3 && instance.authType != nil {
                 findings.append(Finding(severity: .warning, location: instance.settings["authentication"]?.description,
                     message: "\(instance.name) on \(instance.node) uses VRRPv3, which ignores authentication"))

@@ -111,7 +111,12 @@ extension ConfigReader {
                 if ["PASS", "AH"].contains(word) { type = word } else {
                     note(.error, line, "unknown authentication type '\(word)' (PASS or AH): keepalived ignores it")
                 }
-            case "auth_pass": instance.authPass = values.word(line, &config.findings)
+            case "auth_pass":
+                instance.authPass = values.word(line, &config.findings)
+                if let pass = instance.authPass, pass.utf8.count > 8 {
+                    note(.warning, line, "auth_pass of \(instance.name) is \(pass.utf8.count) characters: keepalived uses only the first 8 "
+                         + "(\"Truncating auth_pass to 8 characters\")")
+                }
             default: other(line, known: KeepalivedKeywords.authentication, in: "authentication")
             }
         }
