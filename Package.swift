@@ -23,9 +23,11 @@ let package = Package(
         // The libvirt C API, for the libvirt backend (VMs).
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         // The system edge: running programs, files, the process table, libvirt's C API, the guest agent.
+        // prctl(2), which Swift cannot call (it is variadic).
+        .target(name: "CProcessControl"),
         .target(
             name: "HALabSystem",
-            dependencies: ["CLibvirt", .product(name: "Subprocess", package: "swift-subprocess")]
+            dependencies: ["CLibvirt", "CProcessControl", .product(name: "Subprocess", package: "swift-subprocess")]
         ),
         // keepalived.conf and VRRP: pure, no I/O of its own, nothing else of halab.
         .target(name: "HALabModel"),

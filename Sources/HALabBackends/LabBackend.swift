@@ -42,4 +42,10 @@ public protocol LabBackend: Sendable {
     /// Waits until `address` is added to an interface of `node` (which may not exist yet) and
     /// returns when that happened: for timing VRRP itself in benchmarks.
     func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant
+    /// What halab's naming convention says is the lab's (of every lab when `lab` is nil) and
+    /// still exists, whether a journal names it or not: exactly its nodes' and segments' objects
+    /// when `names` gives them, else every object named for the lab that no other lab up claims.
+    func leftovers(_ lab: String?, names: [String]?) async -> [String]
+    /// Removes those leftovers; returns what it removed.
+    func sweep(_ lab: String?, names: [String]?) async throws -> [String]
 }

@@ -21,6 +21,10 @@ public struct LabTopology: Sendable, Codable, Equatable {
         return node
     }
 
+    /// The names halab gives the lab's objects after: its segments and nodes (and the domain
+    /// that tries KVM once).
+    public var objectNames: [String] { segments + nodes.map(\.name) + ["kvm-check"] }
+
     /// The indices of a node and of one of its interfaces.
     func locate(_ node: String, interface: String) throws -> (node: Int, interface: Int) {
         guard let nodeIndex = nodes.firstIndex(where: { $0.name == node }) else { throw HALabError.unknownNode(node, lab: name) }

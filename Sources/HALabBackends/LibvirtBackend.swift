@@ -56,6 +56,8 @@ public struct LibvirtBackend: LabStateKeeping {
     public func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws {
         let lab = topology.name
         if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab) }
+        let found = await leftovers(lab, names: topology.objectNames)
+        guard found.isEmpty else { throw HALabError.leftovers(lab, found: found) }
         if let cloudImage { try cloudImage.require() } else { _ = try image.require() }
         let unknown = Set(topology.nodes.flatMap(\.services)).subtracting(Service.names)
         guard unknown.isEmpty else { throw HALabError.unsupported("the node image has no service \(unknown.sorted().joined(separator: ", "))") }
@@ -328,5 +330,38 @@ public struct LibvirtBackend: LabStateKeeping {
         for case .network(let name) in records.reversed() { try connection.destroyNetwork(named: name) }
         try state.remove(lab)
         return true
+    }
+}
+
+/// What is left of a lab in libvirt after its journal is gone: domains and networks named
+/// `halab-LAB-…`. Where libvirt cannot be reached, nothing of it can be swept (or seen).
+extension LibvirtBackend {
+    func libvirtNames(of lab: String?, names: [String]?) -> (domains: [String], networks: [String]) {
+        guard let connection = try? connect() else { return ([], []) }
+        let ours = { (name: String) -> Bool in
+            guard name.hasPrefix("halab-") else { return false }
+            guard let lab else { return true }
+            if let names { return names.contains { name == "halab-\(lab)-\($0)" } }
+            return name.hasPrefix("halab-\(lab)-") && !labsUp().contains { $0 != lab && name.hasPrefix("halab-\($0)-") }
+        }
+        return (((try? connection.domainNames()) ?? []).filter(ours), ((try? connection.networkNames()) ?? []).filter(ours))
+    }
+
+    public func leftovers(_ lab: String?, names: [String]?) async -> [String] {
+        let (domains, networks) = libvirtNames(of: lab, names: names)
+        return domains.map { "VM \($0)" } + networks.map { "libvirt network \($0)" }
+    }
+
+    public func sweep(_ lab: String?, names: [String]?) async throws -> [String] {
+        let (domains, networks) = libvirtNames(of: lab, names: names)
+        guard !domains.isEmpty || !networks.isEmpty else { return [] }
+        let connection = try connect()
+        for name in domains {
+            guard let domain = try connection.domain(named: name) else { continue }
+            if domain.isActive { try domain.destroy() }
+            if domain.isPersistent { try domain.undefine() }
+        }
+        for name in networks { try connection.destroyNetwork(named: name) }
+        return domains.map { "VM \($0)" } + networks.map { "libvirt network \($0)" }
     }
 }

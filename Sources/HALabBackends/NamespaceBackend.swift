@@ -45,6 +45,8 @@ public struct NamespaceBackend: LabStateKeeping {
         }
         let lab = topology.name
         if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab) }
+        let found = namespaces(of: lab, names: topology.objectNames)
+        guard found.isEmpty else { throw HALabError.leftovers(lab, found: found) }
         try FileSystem.makeDirectory(labFolder(lab))
         let journal = journal(lab)
         try journal.append(.source(source))

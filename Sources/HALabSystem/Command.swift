@@ -1,3 +1,4 @@
+import Glibc
 import Subprocess
 
 #if canImport(System)
@@ -66,8 +67,8 @@ public enum Command {
     }
 
     /// Runs `program`, collecting what it prints, until it ends or `stop` returns; then it is
-    /// sent SIGTERM and waited for.
-    public static func run(_ program: String, _ arguments: [String], until stop: @escaping @Sendable () async -> Void)
+    /// sent `signal` (SIGTERM unless said) and waited for.
+    public static func run(_ program: String, _ arguments: [String], signal: Int32 = SIGTERM, until stop: @escaping @Sendable () async -> Void)
         async throws -> CommandResult
     {
         try await launching(program, arguments) {
@@ -75,7 +76,7 @@ public enum Command {
                 $0, input: .none, output: .string(limit: 1 << 26), error: .string(limit: 1 << 16)
             ) { execution in
                 await stop()
-                try? execution.send(signal: .terminate)
+                try? execution.send(signal: Signal(rawValue: signal))
             }
             return CommandResult(exitCode: code(of: executed.terminationStatus),
                                  output: executed.standardOutput, errorOutput: executed.standardError)

@@ -24,6 +24,12 @@ public enum HALabError: Error, CustomStringConvertible, Equatable {
     case libvirt(operation: String, message: String)
     /// `halab up` saw the lab start, but the VIPs did not answer as expected in time.
     case notConverged(String)
+    /// Another halab changes the lab now (`--no-wait` refused to wait for it).
+    case labBusy(String, holder: String)
+    /// `halab down --force` took the lab from this command while it ran.
+    case takenDown(String, by: Int32)
+    /// Namespaces, processes or VMs of a lab whose state is gone stand where the lab would go.
+    case leftovers(String, found: [String])
 
     public var description: String {
         switch self {
@@ -58,6 +64,12 @@ public enum HALabError: Error, CustomStringConvertible, Equatable {
             return "libvirt could not \(operation): \(message)"
         case .notConverged(let message):
             return message
+        case .labBusy(let lab, let holder):
+            return "\(lab) is being changed by \(holder): wait for it, or run without --no-wait"
+        case .takenDown(let lab, let pid):
+            return "the lab \(lab) was taken down by another halab (pid \(pid))"
+        case .leftovers(let lab, let found):
+            return "leftovers of an earlier \(lab) are in the way (\(found.joined(separator: ", "))): remove them with 'halab down \(lab)'"
         }
     }
 }

@@ -71,6 +71,19 @@ public final class LibvirtConnection: @unchecked Sendable {
 
     // MARK: Domains
 
+    /// The names of every domain, running or not.
+    public func domainNames() throws -> [String] {
+        var list: UnsafeMutablePointer<virDomainPtr?>?
+        let count = virConnectListAllDomains(pointer, &list, 0)
+        guard count >= 0, let list else { throw Self.failure("list domains") }
+        defer { free(list) }
+        return (0..<Int(count)).compactMap { index in
+            guard let domain = list[index] else { return nil }
+            defer { virDomainFree(domain) }
+            return virDomainGetName(domain).map { String(cString: $0) }
+        }
+    }
+
     /// Defines a persistent domain (not started): `destroy` stops it, `start` boots it again.
     public func defineDomain(xml: String) throws -> LibvirtDomain {
         guard let domain = virDomainDefineXML(pointer, xml) else { throw Self.failure("define domain") }

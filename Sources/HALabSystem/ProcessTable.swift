@@ -1,3 +1,4 @@
+import CProcessControl
 import Foundation
 
 /// One process as seen from the host's /proc.
@@ -52,6 +53,10 @@ package enum ProcessTable {
         return process
     }
 
+    /// Makes this process the reaper of its orphaned descendants (the lab's node processes,
+    /// while it runs), so that it can reap them at once rather than wait for the machine's init.
+    package static func becomeSubreaper() { _ = halab_become_subreaper() }
+
     /// A process as it was when seen: its pid and start time, so a reused pid is not taken for it.
     package struct Identity: Sendable, Equatable {
         package var pid: Int32
@@ -72,6 +77,9 @@ package enum ProcessTable {
         let deadline = ContinuousClock.now + limit
         var left = processes
         while true {
+            // Those that are this halab's own children (it is their subreaper) it reaps itself, at once.
+            var info = siginfo_t()
+            for process in left { _ = waitid(P_PID, id_t(process.pid), &info, WEXITED | WNOHANG) }
             left = left.filter { identity(of: $0.pid) == $0 }
             if left.isEmpty || ContinuousClock.now >= deadline { return left }
             try? await Task.sleep(for: .milliseconds(10))

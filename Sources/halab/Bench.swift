@@ -14,6 +14,9 @@ struct Bench: AsyncParsableCommand {
             vm-up    bring-up and teardown of the labs as VMs (libvirt backend; not in the default set)
             check    halab check over a corpus of keepalived configs next to keepalived --config-test, and one config
                      of 512 instances (not in the default set)
+            soak     --cycles cycles of up, chaos and down through the halab command, with SIGKILLs and SIGINTs at random
+                     moments, two commands at once, two labs side by side and forced downs; failures and leaks counted
+                     (not in the default set)
             """)
 
     @Argument(help: "What to measure: up, outages, probe, vm-up, check (default: the first three).")
@@ -34,7 +37,48 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "For check: a folder of keepalived configs (default: the workplace's corpus, ../shared/corpus/keepalived/configs).")
     var corpus: String?
 
+    @Option(help: "For soak: how many cycles.")
+    var cycles = 20
+
+    @Option(help: "For soak: the seed of its random choices (the same seed, the same soak).")
+    var seed: UInt64 = 1
+
+    @OptionGroup var waiting: LabCommand.WaitOption
+
     func run() async throws {
+        // The labs it brings up and down, locked for its whole run, and taken down on an interrupt.
+        let sizes = groups.split(separator: ",").compactMap { Int($0) }
+        let used = labs.split(separator: ",").map(String.init) + ["master-backup", "master-backup-tuned"] + sizes.map { "group-\($0)" }
+        let undo: @Sendable () async -> Void = { for lab in used { _ = try? await Environment.teardown(lab) } }
+        let parts = parts, runs = runs, labs = labs, connect = connect, corpus = corpus
+        try await LabCommand(labs: parts.contains(where: \.buildsLabs) ? used : [], command: "bench", wait: !waiting.noWait).run(undo: undo) {
+            try await Self.measure(parts: parts, runs: runs, labs: labs, sizes: sizes, connect: connect, corpus: corpus)
+        }
+        if parts.contains(.soak) { try await soak() }
+    }
+
+    func soak() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("halab-soak-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let template = try Lab.locate("master-backup", searchFolders: Environment.labFolders)
+        for copy in ["soak-a", "soak-b"] {
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: template, toPath: "\(scratch)/\(copy)")
+        }
+        let soak = Soak(halab: Environment.executableFolder + "/halab", labs: ("\(scratch)/soak-a", "\(scratch)/soak-b"), seed: seed)
+        let tally = try await soak.run(cycles: cycles) { progress($0) }
+        let cleanups = tally.interruptCleanups.sorted()
+        print("soak: \(tally.cycles) cycles (seed \(seed)): \(tally.leaks.count) leaks, \(tally.rawErrors.count) raw errors, "
+              + "\(tally.wrongDiagnoses.count) wrong diagnoses")
+        if !cleanups.isEmpty {
+            print(String(format: "interrupt to clean machine (namespaces): median %.2f s, slowest %.2f s, over %d interrupts",
+                         Benchmarks.median(cleanups), cleanups.last ?? 0, cleanups.count))
+        }
+        for line in tally.leaks + tally.rawErrors + tally.wrongDiagnoses { print("  " + line) }
+        if !(tally.leaks.isEmpty && tally.rawErrors.isEmpty && tally.wrongDiagnoses.isEmpty) { throw ExitCode.failure }
+    }
+
+    static func measure(parts: [Benchmarks.Part], runs: Int, labs: String, sizes: [Int], connect: String, corpus: String?) async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("halab-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -42,7 +86,7 @@ struct Bench: AsyncParsableCommand {
         let names = labs.split(separator: ",").map(String.init)
         if parts.contains(.up) {
             let folders = try names.map { try Lab.locate($0, searchFolders: Environment.labFolders) }
-                + groups.split(separator: ",").compactMap { Int($0) }.map { try LabGenerator.group(size: $0, in: scratch, sharedFrom: template) }
+                + sizes.map { try LabGenerator.group(size: $0, in: scratch, sharedFrom: template) }
             print(try await Benchmarks.upDown(folders, runs: runs, backend: Environment.namespaces).text())
         }
         if parts.contains(.outages) {

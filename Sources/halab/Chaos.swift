@@ -7,6 +7,7 @@ struct Chaos: AsyncParsableCommand {
         discussion: "Actions:\n" + ChaosAction.vocabulary.map { "  \($0.words)\n      \($0.meaning)" }.joined(separator: "\n"))
 
     @OptionGroup var options: LabOption
+    @OptionGroup var waiting: LabCommand.WaitOption
 
     @Argument(help: "The action and its words, such as: kill nginx-1")
     var action: [String]
@@ -20,13 +21,16 @@ struct Chaos: AsyncParsableCommand {
     func run() async throws {
         let action = try ChaosAction.parse(action)
         let session = try options.session()
-        guard measure else {
-            try await session.perform(action)
-            print("\(action): done")
-            return
-        }
-        for measurement in try await session.measure(action, seconds: seconds) {
-            print("\(action): \(measurement.summary)")
+        let (measure, seconds) = (measure, seconds)
+        try await LabCommand(lab: session.lab.name, command: "chaos", wait: !waiting.noWait).run {
+            guard measure else {
+                try await session.perform(action)
+                print("\(action): done")
+                return
+            }
+            for measurement in try await session.measure(action, seconds: seconds) {
+                print("\(action): \(measurement.summary)")
+            }
         }
     }
 }

@@ -23,8 +23,14 @@ enum Environment {
     static var namespaces: NamespaceBackend { NamespaceBackend(initProgram: "\(executableFolder)/halab-init") }
 
     /// The backend a lab that is up was built on (the journal says); namespaces otherwise.
-    static func backend(ofLab lab: String) -> any LabBackend {
+    @Sendable static func backend(ofLab lab: String) -> any LabBackend {
         LibvirtBackend.uri(ofLab: lab).map { LibvirtBackend(uri: $0) } ?? namespaces
+    }
+
+    /// Takes `lab` down (every lab when nil): its journal, then whatever halab's names say is
+    /// left of it on either backend, then proof that nothing is.
+    static func teardown(_ lab: String?, names: [String]? = nil) async throws -> LabTeardown.Result {
+        try await LabTeardown.down(lab, names: names, journal: backend(ofLab:), others: [namespaces, LibvirtBackend(uri: "qemu:///system")])
     }
 
     /// Named labs are looked up in ./labs, $HALAB_LABS, and the labs/ of the checkout halab was built in.

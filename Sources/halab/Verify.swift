@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HALab
+import Synchronization
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,15 +27,25 @@ struct Verify: AsyncParsableCommand {
     var keep = false
 
     @OptionGroup var backendOptions: BackendOptions
+    @OptionGroup var waiting: LabCommand.WaitOption
 
     func run() async throws {
         var lab = try Environment.loadLab(lab)
         if let scenario {
             lab.scenario = try lab.loadScenario(scenario.contains("/") || FileManager.default.fileExists(atPath: scenario) ? scenario : "\(lab.folder)/\(scenario)")
         }
-        let running = Environment.namespaces.labsUp().contains(lab.name) ? Environment.backend(ofLab: lab.name) : nil
         let verify = VerifyRun(lab: lab, backend: backendOptions.make(), junit: junit, json: json, timeline: timeline, keep: keep)
-        let report = try await verify.run(running: running, progress: progress)
+        // Whether this verify brings the lab up (and so takes it down on an interrupt, unless --keep).
+        let builds = Mutex(false)
+        let name = lab.name, names = lab.topology.objectNames
+        let undo: @Sendable () async -> Void = {
+            if builds.withLock({ $0 }) { _ = try? await Environment.teardown(name, names: names) }
+        }
+        let report = try await LabCommand(lab: lab.name, command: "verify", wait: !waiting.noWait).run(undo: undo) {
+            let running = Environment.namespaces.labsUp().contains(name) ? Environment.backend(ofLab: name) : nil
+            builds.withLock { $0 = running == nil && !verify.keep }
+            return try await verify.run(running: running, progress: progress)
+        }
         print("\(lab.name): \(report.steps.count - report.failedSteps) passed, \(report.failedSteps) failed in \(String(format: "%.2f s", report.seconds))")
         if !report.passed { throw ExitCode.failure }
     }

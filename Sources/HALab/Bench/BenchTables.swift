@@ -22,7 +22,10 @@ extension Benchmarks {
     public enum Part: String, CaseIterable, Sendable {
         case up, outages, probe
         case vmUp = "vm-up"
-        case check
+        case check, soak
+
+        /// Whether it brings labs up and down in this process (check reads; soak drives halab commands).
+        public var buildsLabs: Bool { ![.check, .soak].contains(self) }
     }
 
     static func seconds(_ values: [Double]) -> String { String(format: "%.3f", median(values)) }

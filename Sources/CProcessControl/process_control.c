@@ -1,0 +1,6 @@
+#include <sys/prctl.h>
+#include "process_control.h"
+
+int halab_become_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
