@@ -26,11 +26,13 @@ public final class LabLock: Sendable {
     /// `notice` once who holds it), or, without `wait`, refuses naming the holder.
     public static func acquire(_ lab: String, root: String = "/run/halab", command: String, wait: Bool,
                                notice: @Sendable (String) -> Void) async throws -> LabLock {
-        try FileSystem.makeDirectory(root)
         let path = path(lab, root: root)
         var told = false
         while true {
+            // The holder before us removes the state root once nothing is in it: make it each time.
+            try FileSystem.makeDirectory(root)
             let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            if descriptor < 0 && errno == ENOENT { continue }  // the root went just now: make it again
             guard descriptor >= 0 else {
                 throw HALabError.commandFailed(command: "open \(path)", status: "errno \(errno)", output: "")
             }

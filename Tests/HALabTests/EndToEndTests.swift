@@ -411,6 +411,63 @@ struct EndToEndTests {
         #expect(try await E2E.hostSnapshot() == before)
     }
 
+    /// SIGINT while `up` waits for VRRP: it takes down what it built and exits 130, under a second.
+    @Test func anInterruptedUpUndoesWhatItBuilt() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-interrupted")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let before = try await E2E.hostSnapshot()
+        let up = try await Command.run(E2E.halab, ["up", folder], signal: SIGINT) {
+            while !E2E.backend.isRunning(lab.name, node: "client") { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(up.exitCode == 130, "\(up.errorOutput)")
+        let said = try #require(up.errorOutput.split(separator: "\n").first { $0.hasPrefix("\(lab.name) is down again (") })
+        let seconds = Double(said.dropFirst("\(lab.name) is down again (".count).prefix { $0 != " " }) ?? 99
+        #expect(seconds < 1, "\(said)")
+        #expect(try await E2E.hostSnapshot() == before)
+    }
+
+    /// With its state lost, `down` still finds the lab by halab's names, says what it swept, and
+    /// `up` first refuses the leftovers with the fix.
+    @Test func aLabWhoseStateIsLostIsSweptAndNamed() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-lost")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let before = try await E2E.hostSnapshot()
+        _ = try await LabSession.up(lab, backend: E2E.backend) { _ in }
+        try FileManager.default.removeItem(atPath: "/run/halab/\(lab.name)")
+        let again = try await E2E.runHalab(["up", folder])
+        #expect(again.exitCode == 1)
+        #expect(again.errorOutput.contains("leftovers of an earlier \(lab.name) are in the way (halab-\(lab.name)-client"), "\(again.errorOutput)")
+        #expect(again.errorOutput.contains("remove them with 'halab down \(lab.name)'"))
+        let down = try await E2E.runHalab(["down", lab.name])
+        #expect(down.exitCode == 0, "\(down.errorOutput)")
+        #expect(down.output.hasPrefix("\(lab.name) is down\n  swept what its state did not name: namespace halab-\(lab.name)-"), "\(down.output)")
+        #expect(try await E2E.hostSnapshot() == before)
+    }
+
+    /// `down --force` while verify runs: verify says the lab was taken, no raw error, no wrong cause.
+    @Test func aForcedDownStopsARunningVerifyWithTheReason() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-forced")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let before = try await E2E.hostSnapshot()
+        async let verify = E2E.runHalab(["verify", folder])
+        while LabLock.holder(of: lab.name)?.command != "verify" || !E2E.backend.isRunning(lab.name, node: "client") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .seconds(1))
+        let down = try await E2E.runHalab(["down", lab.name, "--force"])
+        #expect(down.exitCode == 0 && down.output == "\(lab.name) is down\n", "\(down.output)\(down.errorOutput)")
+        let verified = try await verify
+        #expect(verified.exitCode == 1)
+        #expect(down.errorOutput.hasPrefix("taking \(lab.name) from halab verify (pid "), "\(down.errorOutput)")
+        let last = verified.errorOutput.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.hasPrefix("Error: the lab \(lab.name) was taken down by another halab (pid ") && last.hasSuffix(")"), "\(verified.errorOutput)")
+        #expect(!verified.errorOutput.contains("crashed or killed") && !verified.errorOutput.contains("' failed ("))
+        #expect(try await E2E.hostSnapshot() == before)
+    }
+
     @Test func refusesToRunWithoutRoot() async throws {
         let result = try await E2E.runHalab(["up", "\(KeepalivedConfigTests.labs)/master-backup"], asUser: "nobody")
         #expect(result.exitCode != 0)

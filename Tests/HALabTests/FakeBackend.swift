@@ -183,6 +183,9 @@ final class FakeBackend: LabBackend {
         return record.withLock { $0 }
     }
 
+    func leftovers(_ lab: String?, names: [String]?) async -> [String] { [] }
+    func sweep(_ lab: String?, names: [String]?) async throws -> [String] { [] }
+
     func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant {
         throw HALabError.unsupported("not in the fake")
     }
