@@ -58,9 +58,17 @@ public struct NodeSpec: Sendable, Codable, Equatable {
     public var routes: [String]
     /// Whether the node forwards packets between its interfaces (a router).
     public var forwarding: Bool
+    /// The services the lab defines itself (the built-ins need no definition).
+    public var definedServices: [Service] = []
+
+    /// Each of its services' definition, in start order.
+    public var serviceDefinitions: [Service] {
+        services.compactMap { name in definedServices.first { $0.name == name } ?? Service.named(name) }
+    }
 
     public init(name: String, interfaces: [InterfaceSpec], services: [String], fileLayers: [String],
-                routes: [String] = [], forwarding: Bool = false) {
+                routes: [String] = [], forwarding: Bool = false, definedServices: [Service] = []) {
+        self.definedServices = definedServices
         self.name = name
         self.interfaces = interfaces
         self.services = services

@@ -59,8 +59,12 @@ public struct LibvirtBackend: LabStateKeeping {
         let found = await leftovers(lab, names: topology.objectNames)
         guard found.isEmpty else { throw HALabError.leftovers(lab, found: found) }
         if let cloudImage { try cloudImage.require() } else { _ = try image.require() }
-        let unknown = Set(topology.nodes.flatMap(\.services)).subtracting(Service.names)
-        guard unknown.isEmpty else { throw HALabError.unsupported("the node image has no service \(unknown.sorted().joined(separator: ", "))") }
+        let missing = Set(topology.nodes.flatMap(\.serviceDefinitions).compactMap { service in
+            service.program.flatMap { image.manifest?.programs?.contains($0) == false ? service.name : nil }
+        })
+        guard missing.isEmpty else {
+            throw HALabError.unsupported("the node image has no program for \(missing.sorted().joined(separator: ", ")): install it and run 'halab image build'")
+        }
         let connection = try connect()
         try FileSystem.makeDirectory("\(labFolder(lab))/vm")
         let journal = journal(lab)
@@ -124,7 +128,7 @@ public struct LibvirtBackend: LabStateKeeping {
         try FileSystem.makeDirectory("\(files)/etc/halab")
         try FileSystem.makeDirectory("\(files)/usr/local/sbin")
         try FileSystem.write(NodeFiles.guestSettings(node: node, macs: macs), to: "\(files)/etc/halab/node.sh")
-        try FileSystem.write(NodeFiles.rcService(services: node.services), to: "\(files)/usr/local/sbin/rc-service", executable: true)
+        try FileSystem.write(NodeFiles.rcService(services: node.serviceDefinitions), to: "\(files)/usr/local/sbin/rc-service", executable: true)
         try FileSystem.write(NodeFiles.pidof, to: "\(files)/usr/local/sbin/pidof", executable: true)
         let initramfs = "\(labFolder(lab))/vm/\(node.name).initramfs"
         try await image.nodeInitramfs(nodeFiles: files, to: initramfs)

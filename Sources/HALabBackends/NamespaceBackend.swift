@@ -32,7 +32,9 @@ public struct NamespaceBackend: LabStateKeeping {
         guard geteuid() == 0 else { throw HALabError.notRoot }
         let apt = "install it with 'apt-get install -y"
         var programs = [("ip", "iproute2"), ("nsenter", "util-linux"), ("unshare", "util-linux"), ("setsid", "util-linux"), ("curl", "curl")]
-        programs += Set(topology.nodes.flatMap(\.services)).sorted().compactMap { Service.named($0)?.program }
+        for service in topology.nodes.flatMap(\.serviceDefinitions) {
+            if let program = service.program, let package = service.package { programs.append((program, package)) }
+        }
         for (program, package) in programs where !Command.exists(program) {
             throw HALabError.missingProgram(program, fix: "\(apt) \(package)'")
         }
@@ -108,7 +110,7 @@ public struct NamespaceBackend: LabStateKeeping {
 
         let folder = nodeFolder(lab, node.name)
         try FileSystem.makeDirectory("\(folder)/sbin")
-        try FileSystem.write(NodeFiles.rcService(services: node.services), to: "\(folder)/sbin/rc-service", executable: true)
+        try FileSystem.write(NodeFiles.rcService(services: node.serviceDefinitions), to: "\(folder)/sbin/rc-service", executable: true)
         try FileSystem.write(NodeFiles.pidof, to: "\(folder)/sbin/pidof", executable: true)
         // Copied in, not run from where it was built: that may be under /tmp, which the node hides.
         try FileSystem.copy(initProgram, to: "\(folder)/sbin/halab-init")

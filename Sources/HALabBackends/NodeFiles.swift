@@ -5,15 +5,19 @@ import HALabSystem
 /// node has that Debian lacks or runs differently.
 enum NodeFiles {
     /// `rc-service NAME start|stop|restart|status`, over the node's services (`Service`).
-    static func rcService(services: [String]) -> String {
+    static func rcService(services: [Service]) -> String {
         var cases = ""
-        for name in services {
-            guard let service = Service.named(name) else { continue }
+        for service in services {
+            let quoted = { (text: String) in "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+            var settings = ["start_cmd=\(quoted(service.start))", "signal=\(service.stopSignal)"]
             if let pidFile = service.pidFile {
-                cases += "    \(name)) pidfile=\(pidFile); start_cmd='\(service.start)' ;;\n"
+                settings.append("pidfile=\(pidFile)")
+            } else if let process = service.process {
+                settings.append("process=\(quoted(process))")
             } else {
-                cases += "    \(name)) marker=/run/openrc-\(name).started; start_cmd='\(service.start)'; stop_cmd='\(service.stop ?? "true")' ;;\n"
+                settings += ["marker=/run/openrc-\(service.name).started", "stop_cmd=\(quoted(service.stop ?? "true"))"]
             }
+            cases += "    \(service.name)) \(settings.joined(separator: "; ")) ;;\n"
         }
         return """
             #!/bin/sh
@@ -22,9 +26,13 @@ enum NodeFiles {
             case "$name" in
             \(cases)    *) echo " * rc-service: service \\`$name' does not exist" >&2; exit 1 ;;
             esac
-            marker=${marker:-}
+            marker=${marker:-}; process=${process:-}; pidfile=${pidfile:-}
+            pids() {
+                if [ -n "$process" ]; then pidof "$process"; else cat "$pidfile" 2>/dev/null; fi
+            }
             running() {
                 if [ -n "$marker" ]; then [ -f "$marker" ]; return; fi
+                if [ -n "$process" ]; then pidof "$process" >/dev/null; return; fi
                 [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null
             }
             wait_for() { # $1: "up" or "down"; 10 s at most
@@ -49,8 +57,8 @@ enum NodeFiles {
                 if ! running; then echo " * WARNING: $name is already stopped"; exit 0; fi
                 echo " * Stopping $name ..."
                 if [ -n "$marker" ]; then eval "$stop_cmd"; rm -f "$marker"; echo " [ ok ]"; exit 0; fi
-                kill -TERM "$(cat "$pidfile")"
-                if wait_for down; then rm -f "$pidfile"; echo " [ ok ]"; else echo " * ERROR: $name did not stop"; exit 1; fi ;;
+                kill -"$signal" $(pids)
+                if wait_for down; then [ -n "$pidfile" ] && rm -f "$pidfile"; echo " [ ok ]"; else echo " * ERROR: $name did not stop"; exit 1; fi ;;
             restart) "$0" "$name" stop && exec "$0" "$name" start ;;
             status)
                 if running; then echo " * status: started"; else echo " * status: stopped"; exit 3; fi ;;

@@ -19,6 +19,8 @@ public struct NodeImage: Sendable {
     public struct Manifest: Codable, Sendable, Equatable {
         public var kernelVersion: String
         public var megabytes: Int
+        /// The names of the programs it holds (nil in an image built before it said).
+        public var programs: [String]?
     }
 
     public var manifest: Manifest? {
@@ -36,6 +38,8 @@ public struct NodeImage: Sendable {
     /// Programs every node has, with their libraries. iptables is xtables-nft-multi under its names.
     static let programs = ["/bin/dash", "/usr/sbin/nginx", "/usr/sbin/keepalived", "/usr/sbin/ip", "/usr/sbin/nft", "/usr/sbin/tc",
                            "/usr/bin/curl", "/usr/bin/ping", "/usr/sbin/qemu-ga", "/usr/sbin/xtables-nft-multi"]
+    /// Programs put in when this machine has them: services a lab may run.
+    static let optionalPrograms = ["/usr/sbin/haproxy"]
     /// Folders copied whole: nginx's files and modules, iptables' extensions, iproute2's tables.
     static let folders = ["/etc/nginx", "/usr/share/nginx", "/usr/lib/nginx", "/usr/lib/x86_64-linux-gnu/xtables", "/usr/share/iproute2"]
     /// Kernel modules: virtio devices, netfilter (iptables and nft), queueing disciplines.
@@ -65,8 +69,9 @@ public struct NodeImage: Sendable {
         }
         try FileManager.default.createSymbolicLink(atPath: "\(root)/var/run", withDestinationPath: "/run")
         progress("programs and their libraries")
-        var files = Set(Self.programs)
-        for program in Self.programs + helpers { files.formUnion(try await Self.libraries(of: program)) }
+        let programs = Self.programs + Self.optionalPrograms.filter(FileSystem.isExecutable)
+        var files = Set(programs)
+        for program in programs + helpers { files.formUnion(try await Self.libraries(of: program)) }
         let folders = Self.folders.filter(FileSystem.exists)
         try await Self.copy(folders, into: root)
         for folder in folders {
@@ -98,7 +103,8 @@ public struct NodeImage: Sendable {
         try FileSystem.copy(kernelFile, to: kernel)
         try await Self.archive(root, to: initramfs)
         let size = (try FileManager.default.attributesOfItem(atPath: initramfs)[.size] as? Int) ?? 0
-        let manifest = Manifest(kernelVersion: version, megabytes: size >> 20)
+        let manifest = Manifest(kernelVersion: version, megabytes: size >> 20,
+                                programs: (Self.programs + Self.optionalPrograms.filter(FileSystem.isExecutable)).map { URL(fileURLWithPath: $0).lastPathComponent })
         try FileSystem.write(String(decoding: try JSONEncoder().encode(manifest), as: UTF8.self), to: manifestFile)
         return manifest
     }

@@ -44,7 +44,10 @@ extension ConfigReader {
             case "unicast_src_ip": instance.unicastSource = address(setting, of: name)?.address
             case "unicast_peer": instance.unicastPeers = (setting.block ?? []).compactMap { address($0, of: name)?.address }
             case "track_interface": instance.trackedInterfaces = trackedInterfaces(setting.block ?? [], of: name)
-            case "virtual_ipaddress": instance.virtualAddresses = virtualAddresses(setting.block ?? [], of: name)
+            case "virtual_ipaddress":
+                let addresses = virtualAddresses(setting.block ?? [], of: name)
+                instance.virtualAddresses = addresses.map(\.address)
+                instance.virtualPrefix = addresses.first?.prefix
             case "authentication": authentication(setting, into: &instance)
             case "track_script": instance.trackedScripts = trackedScripts(setting.block ?? [], of: name)
             default:
@@ -86,7 +89,7 @@ extension ConfigReader {
     }
 
     /// `ADDRESS[/PREFIX] [dev …] …` lines, all of the family of the first.
-    mutating func virtualAddresses(_ lines: [ConfigItem], of name: String) -> [String] {
+    mutating func virtualAddresses(_ lines: [ConfigItem], of name: String) -> [IPAddress] {
         var addresses: [IPAddress] = []
         for line in lines {
             guard let address = address(line, of: name) else { continue }
@@ -99,7 +102,7 @@ extension ConfigReader {
             }
             addresses.append(address)
         }
-        return addresses.map(\.address)
+        return addresses
     }
 
     mutating func authentication(_ setting: ConfigItem, into instance: inout VRRPInstance) {

@@ -109,10 +109,10 @@ struct ConfigReader {
 }
 
 /// Closeness of words: a keyword that was probably meant.
-enum Spelling {
+public enum Spelling {
     /// The known word closest to `word` by edit distance, if it is close: within 2 edits and
     /// less than a third of the word.
-    static func closest(to word: String, among known: Set<String>) -> String? {
+    public static func closest(to word: String, among known: Set<String>) -> String? {
         let limit = min(2, max(1, word.count / 3))
         let scored = known.map { ($0, distance(word, $0, limit: limit)) }.filter { $0.1 <= limit }
         return scored.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }?.0

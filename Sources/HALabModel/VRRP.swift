@@ -29,6 +29,8 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
     /// Virtual addresses without prefix: `10.33.1.100`, `fd00::100`; all of one family.
     public var virtualAddresses: [String] = []
     public var family: AddressFamily { virtualAddresses.first.map(AddressFamily.of) ?? .ipv4 }
+    /// The prefix length the first VIP was given, if any.
+    public var virtualPrefix: Int?
     /// Tracked scripts with the weight in force (a `track_script` weight overrides the script's).
     public var trackedScripts: [VRRPScript] = []
     public var trackedInterfaces: [String] = []

@@ -22,10 +22,17 @@ public struct VRRPModel: Sendable {
         public var addresses: [String]
         /// Which segment each interface is on.
         public var segments: [String: String]
+        /// The service serving each TCP port, so a check that probes a port names it.
+        public var ports: [Int: String]
+        /// The service a vrrp_script checks, by the script's name, where the lab says so.
+        public var checks: [String: String]
 
-        public init(name: String, services: [String], primaryAddress: UInt32, addresses: [String], segments: [String: String]) {
+        public init(name: String, services: [String], primaryAddress: UInt32, ports: [Int: String] = [:], checks: [String: String] = [:],
+                    addresses: [String], segments: [String: String]) {
             self.name = name
             self.services = services
+            self.ports = ports
+            self.checks = checks
             self.primaryAddress = primaryAddress
             self.addresses = addresses
             self.segments = segments
@@ -195,12 +202,35 @@ public struct VRRPModel: Sendable {
         }.map(\.name))
     }
 
-    /// The services of `node` a health check looks at: a word of its command that names one
-    /// (`pidof nginx`, `/usr/bin/pgrep -x nginx`, `rc-service nginx status`).
+    /// The services of `node` a health check looks at: the one the lab names for it, else a
+    /// word of its command that names one (`pidof nginx`, `killall -0 haproxy`, `pgrep -x nginx`,
+    /// `rc-service nginx status`), or a local port one serves (`curl http://127.0.0.1:8080/`,
+    /// `nc -z localhost 80`).
     public func servicesChecked(by script: VRRPScript, on node: String) -> [String] {
-        let services = nodes[node]?.services ?? []
-        return script.command.split(whereSeparator: { $0 == " " || $0 == "'" || $0 == "\"" })
-            .map { String($0.split(separator: "/").last ?? "") }.filter(services.contains).uniqueInOrder()
+        guard let spec = nodes[node] else { return [] }
+        if let named = spec.checks[script.name] { return [named] }
+        let words = script.command.split(whereSeparator: { $0 == " " || $0 == "'" || $0 == "\"" }).map(String.init)
+        let named = words.map { String($0.split(separator: "/").last ?? "") }.filter(spec.services.contains)
+        return (named + Self.localPorts(in: words).compactMap { spec.ports[$0] }).uniqueInOrder()
+    }
+
+    /// The local TCP ports a check's words probe: a URL to localhost or 127.0.0.1 (port 80 when
+    /// none is given), or `nc … localhost PORT`.
+    static func localPorts(in words: [String]) -> [Int] {
+        let hosts = ["localhost", "127.0.0.1", "[::1]"]
+        var ports: [Int] = []
+        for (index, word) in words.enumerated() {
+            let rest = word.drop { $0 != ":" }.dropFirst(3)  // after "scheme://"
+            if word.hasPrefix("http://") || word.hasPrefix("https://") {
+                let authority = rest.prefix { $0 != "/" }
+                let parts = authority.split(separator: ":")
+                guard let host = parts.first, hosts.contains(String(host)) else { continue }
+                ports.append(parts.count > 1 ? Int(parts[1]) ?? 0 : (word.hasPrefix("https") ? 443 : 80))
+            } else if hosts.contains(word), index + 1 < words.count, let port = Int(words[index + 1]), words.contains(where: { $0.hasSuffix("nc") }) {
+                ports.append(port)
+            }
+        }
+        return ports
     }
 
     func priority(_ index: Int) -> Int? { instances[index].effectivePriority(failing: failingScripts(index)) }

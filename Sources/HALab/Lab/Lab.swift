@@ -17,6 +17,8 @@ public struct Lab: Sendable {
     public var scenario: Scenario
     /// What keepalived's `@ID` lines were matched against; nil: each node's name.
     public var configID: String?
+    /// Per node, the service each vrrp_script checks, where lab.yaml says (`checks:`).
+    public var checks: [String: [String: String]] = [:]
 
     public var instances: [VRRPInstance] { keepalived.flatMap(\.instances) }
 
@@ -51,6 +53,9 @@ public struct Lab: Sendable {
     public func vrrpModel() -> VRRPModel {
         let nodes = topology.nodes.map { node in
             VRRPModel.Node(name: node.name, services: node.services, primaryAddress: primaryAddress(of: node.name),
+                           ports: Dictionary(node.serviceDefinitions.compactMap { service in service.port.map { ($0, service.name) } },
+                                             uniquingKeysWith: { first, _ in first }),
+                           checks: checks[node.name] ?? [:],
                            addresses: node.interfaces.map { String($0.address.split(separator: "/")[0]) },
                            segments: Dictionary(uniqueKeysWithValues: node.interfaces.map { ($0.name, $0.segment) }))
         }
@@ -73,6 +78,10 @@ enum IPv4 {
         guard parts.count == 2, let prefix = Int(parts[1]), (0...32).contains(prefix),
               let address = parse(String(parts[0])) else { return nil }
         return (address, prefix)
+    }
+
+    static func format(_ address: UInt32) -> String {
+        [24, 16, 8, 0].map { String(address >> UInt32($0) & 0xff) }.joined(separator: ".")
     }
 
     static func parse(_ text: String) -> UInt32? {

@@ -22,6 +22,31 @@ struct LabLoader {
         var keepalived: [KeepalivedNodeConfig] = []
         /// Every address given so far, and whose it is.
         var addresses: [UInt32: String] = [:]
+        /// The services lab.yaml defines.
+        var defined: [Service] = []
+        /// Per node, the service each vrrp_script checks where lab.yaml says so.
+        var checks: [String: [String: String]] = [:]
+    }
+
+    /// `services:`: a name each, with `start`, and `pidfile` or `process` (a daemon; neither: a
+    /// one-shot), `stop-signal`, `port`.
+    func services(_ value: YAMLValue) throws -> [Service] {
+        try value.namedEntries(what: "services").map { name, line, settings in
+            guard Service.named(name) == nil else {
+                throw HALabError.badLabFile(file: labFile, line: line, message: "'\(name)' is a built-in service: give yours another name")
+            }
+            let fields = try settings.mapping(allowed: ["start", "stop", "pidfile", "process", "stop-signal", "port"], required: ["start"],
+                                              what: "service \(name)")
+            let signal = try fields["stop-signal"]?.string(what: "stop-signal") ?? "TERM"
+            guard ["TERM", "INT", "QUIT", "KILL", "USR1", "USR2", "HUP"].contains(signal) else {
+                throw fields["stop-signal"]!.fail("stop-signal is a signal's name: TERM, INT, QUIT, KILL, USR1, USR2 or HUP")
+            }
+            let port = try fields["port"]?.int(what: "port")
+            if let port, !(1...65535).contains(port) { throw fields["port"]!.fail("port must be 1 to 65535") }
+            return Service(name: name, pidFile: try fields["pidfile"]?.string(what: "pidfile"), process: try fields["process"]?.string(what: "process"),
+                           start: try fields["start"]!.string(what: "start"), stop: try fields["stop"]?.string(what: "stop"),
+                           stopSignal: signal, port: port)
+        }
     }
 
     func load() throws -> Lab {
@@ -34,15 +59,16 @@ struct LabLoader {
             throw HALabError.badLabFile(file: labFile, line: nil, message: "the lab folder's path must not contain '\(bad)'")
         }
         let root = try YAMLValue.load(labFile)
-            .mapping(allowed: ["description", "segments", "nodes"], required: ["segments", "nodes"], what: "lab.yaml")
+            .mapping(allowed: ["description", "segments", "services", "nodes"], required: ["segments", "nodes"], what: "lab.yaml")
         let segments = try root["segments"]!.strings(what: "segments")
         var nodes = Nodes()
+        nodes.defined = try root["services"].map(services) ?? []
         for (nodeName, line, value) in try root["nodes"]!.namedEntries(what: "nodes") {
             try node(nodeName, line: line, value, segments: segments, into: &nodes)
         }
         var lab = Lab(name: name, folder: folder, summary: try root["description"]?.string(what: "description") ?? "",
                       topology: LabTopology(name: name, segments: segments, nodes: nodes.specs), clientNode: nodes.client,
-                      keepalived: nodes.keepalived, scenario: Scenario(steps: []), configID: configID)
+                      keepalived: nodes.keepalived, scenario: Scenario(steps: []), configID: configID, checks: nodes.checks)
         let scenarioFile = "\(folder)/scenario.yaml"
         if FileSystem.exists(scenarioFile) { lab.scenario = try lab.loadScenario(scenarioFile) }
         return lab
@@ -56,7 +82,7 @@ struct LabLoader {
         guard !segments.contains(nodeName), nodeName != "shared" else {
             throw fail("node name '\(nodeName)' is taken by a segment or the shared folder")
         }
-        let entries = try value.mapping(allowed: ["role", "services", "interfaces", "routes", "forwarding"],
+        let entries = try value.mapping(allowed: ["role", "services", "interfaces", "routes", "forwarding", "checks"],
                                         required: ["interfaces"], what: "node \(nodeName)")
         let role = try entries["role"]?.string(what: "role") ?? "server"
         guard Self.nodeRoles.contains(role) else {
@@ -64,8 +90,19 @@ struct LabLoader {
         }
         if role == "client" && nodes.client == nil { nodes.client = nodeName }
         let services = try entries["services"]?.strings(what: "services") ?? []
-        for service in services where Service.named(service) == nil {
-            throw entries["services"]!.fail("unknown service '\(service)' (known: \(Service.names.sorted().joined(separator: ", ")))")
+        let known = Service.names + nodes.defined.map(\.name)
+        for service in services where !known.contains(service) {
+            let guess = Spelling.closest(to: service, among: Set(known)).map { "did you mean '\($0)'? " } ?? ""
+            throw entries["services"]!.fail("unknown service '\(service)' (\(guess)known: \(known.sorted().joined(separator: ", ")); define it under services:)")
+        }
+        if let checks = entries["checks"] {
+            var map: [String: String] = [:]
+            for (script, _, service) in try checks.namedEntries(what: "checks") {
+                let name = try service.string(what: "checks")
+                guard services.contains(name) else { throw service.fail("checks names '\(name)', which node \(nodeName) does not run") }
+                map[script] = name
+            }
+            nodes.checks[nodeName] = map
         }
         let interfaces = try self.interfaces(of: nodeName, entries["interfaces"]!, segments: segments, addresses: &nodes.addresses)
         let routes = try entries["routes"]?.strings(what: "routes") ?? []
@@ -76,12 +113,14 @@ struct LabLoader {
         let layers = ["\(folder)/\(nodeName)", "\(folder)/shared"].filter(FileSystem.isDirectory)
         try Self.checkFileLayers(layers)
         nodes.specs.append(NodeSpec(name: nodeName, interfaces: interfaces, services: services, fileLayers: layers,
-                                    routes: routes, forwarding: forwarding))
+                                    routes: routes, forwarding: forwarding, definedServices: nodes.defined.filter { services.contains($0.name) }))
         if services.contains(Service.keepalived.name) {
             guard let layer = layers.first(where: { FileSystem.exists($0 + Self.keepalivedConfig) }) else {
                 throw fail("node \(nodeName) runs keepalived, but its config \(folder)/\(nodeName)\(Self.keepalivedConfig) is missing")
             }
-            nodes.keepalived.append(keepalived(of: nodeName, layers: layers, file: layer + Self.keepalivedConfig))
+            var config = keepalived(of: nodeName, layers: layers, file: layer + Self.keepalivedConfig)
+            config.findings += missingInterfaces(config, interfaces: interfaces, nodeLine: line)
+            nodes.keepalived.append(config)
         }
     }
 
@@ -108,6 +147,24 @@ struct LabLoader {
             interfaces.append(InterfaceSpec(name: interfaceName, segment: segment, address: address))
         }
         return interfaces
+    }
+
+    /// Interfaces a node's config names that lab.yaml does not give it: both files and lines.
+    func missingInterfaces(_ config: KeepalivedNodeConfig, interfaces: [InterfaceSpec], nodeLine: Int?) -> [Finding] {
+        let names = interfaces.map(\.name)
+        let node = "\(labFile)\(nodeLine.map { ":\($0)" } ?? "") gives node \(config.node) only \(names.joined(separator: ", "))"
+        return config.instances.flatMap { instance -> [Finding] in
+            var findings: [Finding] = []
+            if !instance.interface.isEmpty && !names.contains(instance.interface) {
+                findings.append(Finding(.error, at: instance.settings["interface"] ?? instance.location,
+                    "vrrp_instance \(instance.name) runs on \(instance.interface), but \(node): keepalived puts the instance in FAULT"))
+            }
+            for tracked in instance.trackedInterfaces where !names.contains(tracked) {
+                findings.append(Finding(.error, at: instance.settings["track_interface"] ?? instance.location,
+                    "vrrp_instance \(instance.name) tracks \(tracked), but \(node): keepalived reports it missing"))
+            }
+            return findings
+        }
     }
 
     /// The node's keepalived config as the node sees it; messages name the lab's file, and

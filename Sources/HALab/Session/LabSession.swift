@@ -61,9 +61,13 @@ public struct LabSession: Sendable {
             let started = (clock.now - start).seconds
             let deadline = lab.startBound + backend.startAllowance
             for (address, node) in lab.healthyHolders {
-                progress("waiting for \(address) to answer from \(node) (VRRP's election; at most \(String(format: "%.1f", deadline)) s)")
-                let expectation = Expectation.answer(Request(url: "http://\(address)/", from: try session.client()), status: 200, body: node)
-                let outcome = try await ExpectationEngine(session: session).await(expectation, deadline: deadline)
+                progress("waiting for \(address) to be \(node)'s and to answer (VRRP's election; at most \(String(format: "%.1f", deadline)) s)")
+                // Held by the node VRRP elects, and answered: by it, or by whatever it balances over.
+                var outcome = try await ExpectationEngine(session: session).await(.holders(vip: address, nodes: [node]), deadline: deadline)
+                if outcome.passed {
+                    let request = Request(url: "http://\(address)/", from: try session.client())
+                    outcome = try await ExpectationEngine(session: session).await(.answer(request, status: 200), deadline: deadline)
+                }
                 guard outcome.passed else {
                     let logs = session.keepalivedLogTails().map { "\n  \($0.node): " + $0.lines.joined(separator: "\n    ") }.joined()
                     throw HALabError.notConverged("\(address) did not answer from \(node) within \(String(format: "%.1f", deadline)) s; "

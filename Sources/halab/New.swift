@@ -1,0 +1,36 @@
+import ArgumentParser
+import HALab
+import HALabSystem
+
+struct New: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make a lab folder from your keepalived.conf files, and say what it guessed.",
+        discussion: """
+            Each config is laid verbatim (with what it includes) under its node's folder. Segments come from the interfaces
+            the configs name (one per interface name), node addresses from unicast_src_ip or the VIPs' subnets, services from
+            what the tracked scripts check, a client goes on every segment, and scenario.yaml takes every single failure
+            `halab check` predicts, each followed by its mend, every step `expect: model`.
+            Example: halab new labs/mine --node lb1=/etc/keepalived/keepalived.conf --node lb2=lb2.conf
+            """)
+
+    @Argument(help: "The new lab folder (its name is the lab's: lower-case letters, digits and '-').")
+    var folder: String
+
+    @Option(name: .customLong("node"), help: "NAME=PATH: a node and its keepalived.conf (two or more).")
+    var nodes: [String]
+
+    func run() async throws {
+        let pairs = try nodes.map { entry -> (name: String, config: String) in
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
+                throw HALabError.usage("--node takes NAME=PATH, NAME of lower-case letters, digits and '-': not '\(entry)'")
+            }
+            return (parts[0], parts[1])
+        }
+        guard Set(pairs.map(\.name)).count == pairs.count, !pairs.isEmpty else { throw HALabError.usage("give each node once, with --node NAME=PATH") }
+        let guesses = try LabMaker(folder: folder, nodes: pairs, templates: Environment.labFolders).make()
+        print("made \(folder); what halab guessed:")
+        guesses.forEach { print("  " + $0) }
+        print("next: halab check \(folder) && halab verify \(folder)")
+    }
+}
