@@ -118,18 +118,22 @@ public enum Spelling {
         return scored.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }?.0
     }
 
-    /// Levenshtein distance, giving up (returning limit + 1) once it must exceed `limit`.
+    /// Edit distance with adjacent transpositions (optimal string alignment: `ngnix` is one
+    /// edit from `nginx`), giving up (returning limit + 1) once it must exceed `limit`.
     static func distance(_ a: String, _ b: String, limit: Int) -> Int {
         let (a, b) = (Array(a.utf8), Array(b.utf8))
         guard abs(a.count - b.count) <= limit, a.count < 256, b.count < 256 else { return limit + 1 }
+        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+        var beforePrevious: [Int] = []
         var previous = Array(0...b.count)
-        for i in 1...max(1, a.count) where !a.isEmpty {
+        for i in 1...a.count {
             var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...max(1, b.count) where !b.isEmpty {
+            for j in 1...b.count {
                 current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { current[j] = min(current[j], beforePrevious[j - 2] + 1) }
             }
             if current.min()! > limit { return limit + 1 }
-            previous = current
+            (beforePrevious, previous) = (previous, current)
         }
         return previous[b.count]
     }

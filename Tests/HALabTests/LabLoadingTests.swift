@@ -98,8 +98,8 @@ import Testing
 
     @Test func unknownSegmentAndService() throws {
         try expectError("lab.yaml", "segments: [wan]\n" + Self.goodNodes, line: 6, containing: "unknown segment 'lan'")
-        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "[nginx, keepalived]", with: "[nginx, haproxy]"),
-                        line: 4, containing: "unknown service 'haproxy'")
+        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "[nginx, keepalived]", with: "[nginx, apache]"),
+                        line: 4, containing: "unknown service 'apache'")
     }
 
     @Test func invalidYAML() throws {

@@ -113,8 +113,8 @@ import FoundationXML
     }
 
     @Test func rcServiceKnowsOnlyTheNodesServices() {
-        let script = NodeFiles.rcService(services: ["nginx"])
-        #expect(script.contains("nginx) pidfile=/run/nginx.pid"))
+        let script = NodeFiles.rcService(services: [.nginx])
+        #expect(script.contains("nginx) start_cmd='nginx'; signal=TERM; pidfile=/run/nginx.pid ;;"))
         #expect(!script.contains("keepalived)"))
     }
 
