@@ -14,6 +14,7 @@ struct Bench: AsyncParsableCommand {
             vm-up    bring-up and teardown of the labs as VMs (libvirt backend; not in the default set)
             check    halab check over a corpus of keepalived configs next to keepalived --config-test, and one config
                      of 512 instances (not in the default set)
+            verify   halab verify of each of --labs, up and down included (not in the default set)
             soak     --cycles cycles of up, chaos and down through the halab command, with SIGKILLs and SIGINTs at random
                      moments, two commands at once, two labs side by side and forced downs; failures and leaks counted
                      (not in the default set)
@@ -102,6 +103,9 @@ struct Bench: AsyncParsableCommand {
             guard !files.isEmpty else { throw HALabError.usage("no configs in \(folder): give a folder with --corpus") }
             print(try await Benchmarks.checkCorpus(files, halab: Environment.executableFolder + "/halab", runs: runs).text())
             print("\n" + Benchmarks.checkLarge(instances: 512, runs: runs).text())
+        }
+        if parts.contains(.verify) {
+            print(try await Benchmarks.verify(try names.map(Environment.loadLab), runs: runs, backend: Environment.namespaces).text())
         }
         if parts.contains(.vmUp) {
             print(try await Benchmarks.vmUp(try names.map(Environment.loadLab), runs: runs, backend: LibvirtBackend(uri: connect)).text())

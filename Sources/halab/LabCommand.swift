@@ -32,6 +32,8 @@ struct LabCommand {
 
     /// `undo`: what to take down again on an interrupt (nil: nothing this command built).
     func run<T: Sendable>(undo: (@Sendable () async -> Void)? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        // Changing a lab takes root (namespaces, or libvirt's system connection), its lock too.
+        guard labs.isEmpty || geteuid() == 0 else { throw HALabError.notRoot }
         var locks: [LabLock] = []
         do {
             for lab in labs { locks.append(try await LabLock.acquire(lab, command: command, wait: wait) { progress($0) }) }

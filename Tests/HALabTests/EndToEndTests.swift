@@ -411,6 +411,27 @@ struct EndToEndTests {
         #expect(try await E2E.hostSnapshot() == before)
     }
 
+    /// keepalived with HAProxy: the VIP follows HAProxy, HAProxy follows the web servers, 503 when none is left.
+    @Test func verifyHAProxyPair() async throws {
+        let report = try await E2E.verify("haproxy-pair", as: "e2e-haproxy")
+        #expect(report.steps.count == 6)
+        #expect(report.steps[4].checks.last?.seen.hasPrefix("status 503") == true, "\(report.steps[4].checks.map(\.seen))")
+    }
+
+    /// `halab new` from the document's master-backup configs, then `halab verify` of what it made.
+    @Test func aLabMadeFromTheDocumentsConfigsPassesVerify() async throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("halab-new-\(UUID().uuidString.prefix(8).lowercased())").path
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let labs = KeepalivedConfigTests.labs
+        let made = try await E2E.runHalab(["new", "\(parent)/e2e-new", "--node", "nginx-1=\(labs)/master-backup/nginx-1/etc/keepalived/keepalived.conf",
+                                           "--node", "nginx-2=\(labs)/master-backup/nginx-2/etc/keepalived/keepalived.conf"])
+        #expect(made.exitCode == 0, "\(made.errorOutput)")
+        #expect(made.output.hasPrefix("made \(parent)/e2e-new; what halab guessed:\n"))
+        let verify = try await E2E.runHalab(["verify", "\(parent)/e2e-new"])
+        #expect(verify.exitCode == 0, "\(verify.output)\n\(verify.errorOutput.suffix(3000))")
+        #expect(verify.output.hasPrefix("e2e-new: 13 passed, 0 failed"), "\(verify.output)")
+    }
+
     /// SIGINT while `up` waits for VRRP: it takes down what it built and exits 130, under a second.
     @Test func anInterruptedUpUndoesWhatItBuilt() async throws {
         let folder = try E2E.copy("master-backup", as: "e2e-interrupted")

@@ -22,7 +22,7 @@ extension Benchmarks {
     public enum Part: String, CaseIterable, Sendable {
         case up, outages, probe
         case vmUp = "vm-up"
-        case check, soak
+        case check, soak, verify
 
         /// Whether it brings labs up and down in this process (check reads; soak drives halab commands).
         public var buildsLabs: Bool { ![.check, .soak].contains(self) }
@@ -103,6 +103,26 @@ extension Benchmarks {
                 down.append((ContinuousClock.now - start).seconds)
             }
             table.rows.append((lab.name, ["\(lab.topology.nodes.count)", seconds(booted), seconds(answered), seconds(down)]))
+        }
+        return table
+    }
+
+    /// `halab verify` of each lab, up and down included: the whole run's time, and its steps'.
+    public static func verify(_ labs: [Lab], runs: Int, backend: any LabBackend) async throws -> BenchTable {
+        var table = BenchTable(title: "halab verify, up and down included, median of \(runs) runs (seconds)", columns: ["steps", "whole run", "steps only"],
+                               note: "(whole run: bringing the lab up, every step, taking it down; steps only: the scenario's own time)")
+        for lab in labs {
+            var whole: [Double] = [], steps: [Double] = []
+            for _ in 0..<runs {
+                let start = ContinuousClock.now
+                let report = try await VerifyRun(lab: lab, backend: backend).run(running: nil) { _ in }
+                guard report.passed else {
+                    throw HALabError.notConverged("verify \(lab.name) failed: " + report.steps.filter { !$0.passed }.map(\.name).joined(separator: "; "))
+                }
+                whole.append((ContinuousClock.now - start).seconds)
+                steps.append(report.seconds)
+            }
+            table.rows.append((lab.name, ["\(lab.scenario.steps.count)", seconds(whole), seconds(steps)]))
         }
         return table
     }
