@@ -26,47 +26,52 @@ enum NodeFiles {
             case "$name" in
             \(cases)    *) echo " * rc-service: service \\`$name' does not exist" >&2; exit 1 ;;
             esac
-            marker=${marker:-}; process=${process:-}; pidfile=${pidfile:-}
-            pids() {
-                if [ -n "$process" ]; then pidof "$process"; else cat "$pidfile" 2>/dev/null; fi
-            }
-            running() {
-                if [ -n "$marker" ]; then [ -f "$marker" ]; return; fi
-                if [ -n "$process" ]; then pidof "$process" >/dev/null; return; fi
-                [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null
-            }
-            wait_for() { # $1: "up" or "down"; 10 s at most
-                i=0
-                while [ $i -lt 100 ]; do
-                    if [ "$1" = up ]; then running && return 0; else running || return 0; fi
-                    sleep 0.1; i=$((i + 1))
-                done
-                return 1
-            }
-            case "$action" in
-            start)
-                if running; then echo " * WARNING: $name has already been started"; exit 0; fi
-                echo " * Starting $name ..."
-                if [ -n "$marker" ]; then
-                    if eval "$start_cmd"; then touch "$marker"; echo " [ ok ]"; exit 0; fi
-                    echo " * ERROR: $name failed to start"; exit 1
-                fi
-                eval "$start_cmd"
-                if wait_for up; then echo " [ ok ]"; else echo " * ERROR: $name failed to start"; exit 1; fi ;;
-            stop)
-                if ! running; then echo " * WARNING: $name is already stopped"; exit 0; fi
-                echo " * Stopping $name ..."
-                if [ -n "$marker" ]; then eval "$stop_cmd"; rm -f "$marker"; echo " [ ok ]"; exit 0; fi
-                kill -"$signal" $(pids)
-                if wait_for down; then [ -n "$pidfile" ] && rm -f "$pidfile"; echo " [ ok ]"; else echo " * ERROR: $name did not stop"; exit 1; fi ;;
-            restart) "$0" "$name" stop && exec "$0" "$name" start ;;
-            status)
-                if running; then echo " * status: started"; else echo " * status: stopped"; exit 3; fi ;;
-            *) echo "usage: rc-service $name start|stop|restart|status" >&2; exit 1 ;;
-            esac
 
-            """
+            """ + rcServiceActions
     }
+
+    /// What `rc-service` does for the service its case chose, as OpenRC would.
+    static let rcServiceActions = """
+        marker=${marker:-}; process=${process:-}; pidfile=${pidfile:-}
+        pids() {
+            if [ -n "$process" ]; then pidof "$process"; else cat "$pidfile" 2>/dev/null; fi
+        }
+        running() {
+            if [ -n "$marker" ]; then [ -f "$marker" ]; return; fi
+            if [ -n "$process" ]; then pidof "$process" >/dev/null; return; fi
+            [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null
+        }
+        wait_for() { # $1: "up" or "down"; 10 s at most
+            i=0
+            while [ $i -lt 100 ]; do
+                if [ "$1" = up ]; then running && return 0; else running || return 0; fi
+                sleep 0.1; i=$((i + 1))
+            done
+            return 1
+        }
+        case "$action" in
+        start)
+            if running; then echo " * WARNING: $name has already been started"; exit 0; fi
+            echo " * Starting $name ..."
+            if [ -n "$marker" ]; then
+                if eval "$start_cmd"; then touch "$marker"; echo " [ ok ]"; exit 0; fi
+                echo " * ERROR: $name failed to start"; exit 1
+            fi
+            eval "$start_cmd"
+            if wait_for up; then echo " [ ok ]"; else echo " * ERROR: $name failed to start"; exit 1; fi ;;
+        stop)
+            if ! running; then echo " * WARNING: $name is already stopped"; exit 0; fi
+            echo " * Stopping $name ..."
+            if [ -n "$marker" ]; then eval "$stop_cmd"; rm -f "$marker"; echo " [ ok ]"; exit 0; fi
+            kill -"$signal" $(pids)
+            if wait_for down; then [ -n "$pidfile" ] && rm -f "$pidfile"; echo " [ ok ]"; else echo " * ERROR: $name did not stop"; exit 1; fi ;;
+        restart) "$0" "$name" stop && exec "$0" "$name" start ;;
+        status)
+            if running; then echo " * status: started"; else echo " * status: stopped"; exit 3; fi ;;
+        *) echo "usage: rc-service $name start|stop|restart|status" >&2; exit 1 ;;
+        esac
+
+        """
 
     /// Debian's pidof is a link to killall5, and keepalived 2.2.7 resolves links and runs the
     /// target under its own name, where it only prints usage (vrrp-facts.md). Called through

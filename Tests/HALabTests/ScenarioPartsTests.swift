@@ -112,8 +112,11 @@ import FoundationXML
         #expect(script.hasSuffix("exec /usr/local/sbin/halab-init nginx keepalived\n"))
     }
 
-    @Test func rcServiceKnowsOnlyTheNodesServices() {
-        let script = NodeFiles.rcService(services: [.nginx])
+    @Test func rcServiceKnowsOnlyTheNodesServices() async throws {
+        let script = NodeFiles.rcService(services: [.nginx, Service(name: "app", process: "app", start: "app &")])
+        let syntax = try await Command.run("/bin/sh", ["-n"], input: script, check: false)
+        #expect(syntax.succeeded, "\(syntax.errorOutput)")
+        #expect(script.contains("\nesac\nmarker=${marker:-}"))
         #expect(script.contains("nginx) start_cmd='nginx'; signal=TERM; pidfile=/run/nginx.pid ;;"))
         #expect(!script.contains("keepalived)"))
     }
