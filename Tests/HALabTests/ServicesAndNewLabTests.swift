@@ -97,6 +97,22 @@ import Testing
         #expect(lab.scenario.steps.allSatisfy { $0.expected == .model })
     }
 
+    @Test func aNewLabTakesAddressesFromUnicastSettings() throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("halab-new-\(UUID().uuidString.prefix(8).lowercased())").path
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        let instance = { (extra: String) in
+            "vrrp_instance V {\n interface eth0\n virtual_router_id 9\n \(extra)\n virtual_ipaddress {\n 10.9.0.100/24\n }\n}\n"
+        }
+        try instance("unicast_src_ip 10.9.0.5\n unicast_peer {\n 10.9.0.6\n }").write(toFile: "\(parent)/a.conf", atomically: true, encoding: .utf8)
+        try instance("priority 90").write(toFile: "\(parent)/b.conf", atomically: true, encoding: .utf8)
+        let guesses = try LabMaker(folder: "\(parent)/pair", nodes: [("a", "\(parent)/a.conf"), ("b", "\(parent)/b.conf")],
+                                   templates: [KeepalivedConfigTests.labs]).make()
+        #expect(guesses.contains("a: eth0 10.9.0.5/24 — its unicast_src_ip"))
+        #expect(guesses.contains("b: eth0 10.9.0.6/24 — a unicast_peer of the others that no node gives as its own"))
+        #expect(try Lab.load(folder: "\(parent)/pair").topology.node("client").interfaces.map(\.address) == ["10.9.0.50/24"])
+    }
+
     @Test func theSchemaKnowsWhatTheLoadersKnow() throws {
         let lab = try JSONSerialization.jsonObject(with: Data(try LabSchema.text(for: "lab").utf8)) as? [String: Any]
         #expect(Set((lab?["properties"] as? [String: Any])?.keys ?? [:].keys) == ["description", "segments", "services", "nodes"])

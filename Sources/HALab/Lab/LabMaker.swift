@@ -78,14 +78,18 @@ public struct LabMaker: Sendable {
                 defer { next += 1 }
                 return IPv4.format(base + next)
             }
+            // Peers' addresses no node gives as its own unicast_src_ip go, in order, to nodes that give none.
+            let sources = Set(instances.compactMap(\.unicastSource))
+            var peers = instances.flatMap(\.unicastPeers).uniqueInOrder().filter { !sources.contains($0) && IPv4.parse($0) != nil }
             for index in nodes.indices {
                 let instance = nodes[index].config.instances.first { $0.interface == segment }
                 guard let instance else { continue }
-                let address = instance.unicastSource ?? free()
+                let peer = instance.unicastSource == nil && !peers.isEmpty ? peers.removeFirst() : nil
+                let address = instance.unicastSource ?? peer ?? free()
                 used.insert(address)
                 nodes[index].interfaces.append((segment, "\(address)/\(prefix)"))
-                guesses.append("\(nodes[index].name): \(segment) \(address)/\(prefix) — "
-                               + (instance.unicastSource != nil ? "its unicast_src_ip" : "the next free address in its VIP's subnet"))
+                guesses.append("\(nodes[index].name): \(segment) \(address)/\(prefix) — " + (instance.unicastSource != nil ? "its unicast_src_ip"
+                    : peer != nil ? "a unicast_peer of the others that no node gives as its own" : "the next free address in its VIP's subnet"))
             }
             next = max(next, 50)
             let address = free()
