@@ -23,6 +23,7 @@ enum NodeFiles {
             #!/bin/sh
             # rc-service of a halab node: OpenRC's start/stop/status, by pid file, for this node's services.
             name=${1:-}; action=${2:-}
+            cd /
             case "$name" in
             \(cases)    *) echo " * rc-service: service \\`$name' does not exist" >&2; exit 1 ;;
             esac
@@ -92,6 +93,8 @@ enum NodeFiles {
             "set -eu",
             "export PATH=\(Command.path)",
             "hostname \(node.name)",
+            // A booting machine's processes start in /: the directory halab ran in may not exist in the node.
+            "cd /",
         ]
         for mount in overlayMounts(node: node, stateDirectory: stateDirectory) {
             lines.append("mount -n -t overlay halab -o \(mount.options) \(mount.target)")
