@@ -578,4 +578,17 @@ struct EndToEndTests {
         #expect(clean.exitCode == 0, "\(clean.output)")
         #expect(clean.output.contains("keepalived: nginx-1: SECURITY VIOLATION"))
     }
+
+    /// doctor's answers agree with what the tests find by trying: root, netem, keepalived.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built"))
+    func doctorSaysWhatTheMachineHas() async throws {
+        let result = try await E2E.runHalab(["doctor", "--json"])
+        let items = try JSONDecoder().decode([HALab.Doctor.Item].self, from: Data(result.output.utf8))
+        let ok = Dictionary(uniqueKeysWithValues: items.map { ($0.name, $0.ok) })
+        #expect(ok["root"] == (geteuid() == 0))
+        #expect(ok["keepalived"] == Command.exists("keepalived"))
+        if geteuid() == 0 { #expect(ok["netem"] == E2E.hasNetem && ok["veth"] == true && ok["bridge"] == true) }
+        #expect(result.exitCode == (items.contains { $0.essential && !$0.ok } ? 1 : 0))
+        #expect(items.filter { !$0.ok }.allSatisfy { !$0.fix.isEmpty && !$0.needed.isEmpty })
+    }
 }

@@ -41,13 +41,16 @@ final class FakeBackend: LabBackend {
     }
 
     let topology: LabTopology
-    let world: Mutex<World>
+    /// The world, and the reactions not yet due: each is applied at the first look after it is
+    /// due, so the fake's timing does not hang on a task being scheduled (the test runner's
+    /// threads may all be busy).
+    let state: Mutex<(world: World, pending: [(due: ContinuousClock.Instant, change: @Sendable (inout World) -> Void)])>
     let react: @Sendable (Event, World) -> Reaction?
     let started = Mutex(false)
 
     init(topology: LabTopology, world: World, react: @escaping @Sendable (Event, World) -> Reaction? = { _, _ in nil }) {
         self.topology = topology
-        self.world = Mutex(world)
+        self.state = Mutex((world, []))
         self.react = react
     }
 
@@ -77,10 +80,17 @@ final class FakeBackend: LabBackend {
     var startAllowance: Double { 0 }
 
     func happened(_ event: Event) {
-        guard let reaction = react(event, world.withLock { $0 }) else { return }
-        Task {
-            try? await Task.sleep(for: reaction.after)
-            self.world.withLock { reaction.change(&$0) }
+        guard let reaction = react(event, withWorld { $0 }) else { return }
+        state.withLock { $0.pending.append((ContinuousClock.now + reaction.after, reaction.change)) }
+    }
+
+    /// The world as it is now: every reaction that is due applied first.
+    func withWorld<T>(_ body: (inout World) -> T) -> T {
+        state.withLock { state in
+            let now = ContinuousClock.now
+            for reaction in state.pending where reaction.due <= now { reaction.change(&state.world) }
+            state.pending.removeAll { $0.due <= now }
+            return body(&state.world)
         }
     }
 
@@ -93,7 +103,7 @@ final class FakeBackend: LabBackend {
     func exec(_ lab: String, node: String, _ command: [String]) async throws -> CommandResult {
         guard isRunning(lab, node: node) else { throw HALabError.nodeNotRunning(node) }
         defer { happened(.exec(node: node, command)) }
-        let now = world.withLock { $0 }
+        let now = withWorld { $0 }
         switch command.first {
         case "curl":
             let vip = Request(url: command.last ?? "", from: node).host
@@ -103,13 +113,13 @@ final class FakeBackend: LabBackend {
             return CommandResult(exitCode: 0, output: "\(answerer)\n",
                                  errorOutput: #"{"exitcode":0,"http_code":200,"errormsg":null}"# + "\n" + #"{"server":["nginx"]}"#)
         case "rc-service":
-            world.withLock { world in
+            withWorld { world in
                 if command[2] == "stop" { world.stopped[node, default: []].insert(command[1]) } else { world.stopped[node]?.remove(command[1]) }
             }
             return CommandResult(exitCode: 0, output: " [ ok ]\n", errorOutput: "")
         case "/bin/sh" where command.count == 6 && command[3] == "sample":
             let vip = Request(url: command[4], from: node).host
-            let answers = (0..<(Int(command[5]) ?? 0)).map { _ in world.withLock { $0.answerer(vip) } ?? "curl failed" }
+            let answers = (0..<(Int(command[5]) ?? 0)).map { _ in withWorld { $0.answerer(vip) } ?? "curl failed" }
             return CommandResult(exitCode: 0, output: answers.map { $0 + "\n" }.joined(), errorOutput: "")
         case "/bin/sh" where command.count == 3 && command[2].contains("keepalived.data"):
             guard let dump = now.dumps[node] else { return CommandResult(exitCode: 3, output: "", errorOutput: "") }
@@ -124,62 +134,67 @@ final class FakeBackend: LabBackend {
     func execAttached(_ lab: String, node: String, _ command: [String]) async throws -> Int32 { try await exec(lab, node: node, command).exitCode }
 
     func crash(_ lab: String, node: String) async throws -> Double {
-        world.withLock { _ = $0.down.insert(node) }
+        withWorld { _ = $0.down.insert(node) }
         happened(.crash(node))
         return Date().timeIntervalSince1970
     }
 
     func revive(_ lab: String, node: String) async throws {
-        world.withLock { world in
+        withWorld { world in
             world.down.remove(node)
             world.stopped[node] = []
         }
         happened(.revive(node))
     }
 
-    func isRunning(_ lab: String, node: String) -> Bool { !world.withLock { $0.down.contains(node) } }
+    func isRunning(_ lab: String, node: String) -> Bool { !withWorld { $0.down.contains(node) } }
     func processes(_ lab: String, node: String) -> [HostProcess] { [] }
 
     func addresses(_ lab: String, node: String) async throws -> [String] {
-        let now = world.withLock { $0 }
+        let now = withWorld { $0 }
         guard !now.down.contains(node) else { return [] }
         let own = try topology.node(node).interfaces.map(\.address)
         return own + now.holders.filter { $0.value.contains(node) }.keys.sorted().map { "\($0)/24" }
     }
 
-    func readFile(_ lab: String, node: String, path: String) -> String? { world.withLock { $0.files[node]?[path] } }
+    func readFile(_ lab: String, node: String, path: String) -> String? { withWorld { $0.files[node]?[path] } }
 
     func inject(_ lab: String, _ fault: NetworkFault) async throws {
-        world.withLock { $0.faults.append(fault) }
+        withWorld { $0.faults.append(fault) }
         happened(.inject(fault))
     }
 
     func heal(_ lab: String, _ fault: NetworkFault) async throws {
-        world.withLock { $0.faults.removeAll { $0 == fault } }
+        withWorld { $0.faults.removeAll { $0 == fault } }
         happened(.heal(fault))
     }
 
-    func faults(_ lab: String) -> [NetworkFault] { world.withLock { $0.faults } }
+    func faults(_ lab: String) -> [NetworkFault] { withWorld { $0.faults } }
 
     /// A probe of the fake world: each address looked at every `interval` ms, as halab-probe
-    /// records it, until `stop` returns.
+    /// records it, until `stop` returns. It samples on a thread of its own, so its pace does not
+    /// hang on the test runner's busy threads.
     func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
                until stop: @escaping @Sendable () async -> Void) async throws -> String {
         let record = Mutex("")
-        let sampler = Task {
-            while !Task.isCancelled {
+        let running = Mutex(true)
+        let finished = DispatchSemaphore(value: 0)
+        let sampler = Thread { [self] in
+            defer { finished.signal() }
+            while running.withLock({ $0 }) {
                 let now = UInt64(Date().timeIntervalSince1970 * 1e9)
                 let lines = addresses.map { address in
-                    let answer = world.withLock { $0.answerer(address) }
+                    let answer = withWorld { $0.answerer(address) }
                     return "\(now) \(now + 1_000_000) \(address) \(answer == nil ? 0 : 200) \(answer ?? "refused")\n"
                 }
                 record.withLock { $0 += lines.joined() }
-                try? await Task.sleep(for: .milliseconds(interval))
+                usleep(useconds_t(interval * 1000))
             }
         }
+        sampler.start()
         await stop()
-        sampler.cancel()
-        _ = await sampler.value
+        running.withLock { $0 = false }
+        finished.wait()  // its last look is in
         return record.withLock { $0 }
     }
 
