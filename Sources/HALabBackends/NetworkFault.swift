@@ -8,7 +8,7 @@ public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible 
     /// Packets to a multicast group with an IP protocol dropped at one node (in and out), or
     /// at every switch when `node` is nil (a switch that forwards no multicast).
     case dropMulticast(node: String?, group: String, ipProtocol: Int)
-    /// No frame crosses between the groups of nodes, at the switches.
+    /// No frame crosses between the groups of nodes: each node drops the other groups' frames.
     case partition([[String]])
     /// A share of the node's packets dropped, in and out.
     case loss(node: String, percent: Int)
