@@ -35,10 +35,11 @@ struct LabState {
         try faultFile(lab).write(faultFile(lab).read().filter { $0 != .pause(node: node) })
     }
 
-    /// Removes the lab's state, and the root once no lab is left.
+    /// Removes the lab's state, and the root once no lab is left. Another halab removing it at
+    /// the same moment (a forced down) is no failure: gone is what was wanted.
     func remove(_ lab: String) throws {
         try FileSystem.remove(folder(lab))
-        if FileSystem.list(root).isEmpty { try FileSystem.remove(root) }
+        if FileSystem.list(root).isEmpty { try? FileSystem.remove(root) }
     }
 }
 

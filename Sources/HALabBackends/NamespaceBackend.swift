@@ -258,11 +258,15 @@ public struct NamespaceBackend: LabStateKeeping {
         var killed: [ProcessTable.Identity] = []
         for ns in namespaces.reversed() { killed += try await killAll(inNetns: ns) }
         for ns in namespaces.reversed() where FileSystem.exists("\(Self.netnsFolder)/\(ns)") {
-            try await Command.run("ip", ["netns", "delete", ns])
+            // Another halab (a forced down) may delete it at the same moment: gone is what was wanted.
+            let result = try await Command.run("ip", ["netns", "delete", ns], check: false)
+            guard result.succeeded || !FileSystem.exists("\(Self.netnsFolder)/\(ns)") else {
+                throw HALabError.commandFailed(command: "ip netns delete \(ns)", status: "exit \(result.exitCode)", output: result.errorOutput)
+            }
         }
         if records.contains(.netnsMount), FileSystem.list(Self.netnsFolder).isEmpty, FileSystem.isMountPoint(Self.netnsFolder) {
             // The system call, not umount(8): that would leave /run/mount (libmount's utab) behind.
-            guard umount2(Self.netnsFolder, 0) == 0 else {
+            guard umount2(Self.netnsFolder, 0) == 0 || !FileSystem.isMountPoint(Self.netnsFolder) else {
                 throw HALabError.commandFailed(command: "umount \(Self.netnsFolder)", status: "errno \(errno)", output: "")
             }
             try? FileManager.default.removeItem(atPath: Self.netnsFolder)

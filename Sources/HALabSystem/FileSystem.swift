@@ -56,10 +56,18 @@ package enum FileSystem {
         }
     }
 
+    /// Removes a file or a tree. Another process removing the same tree at the same moment (two
+    /// downs of one lab) is no failure: it tries again until the tree is gone.
     package static func remove(_ path: String) throws {
-        guard exists(path) else { return }
-        do { try FileManager.default.removeItem(atPath: path) } catch {
-            throw HALabError.commandFailed(command: "rm -r \(path)", status: "failed", output: "\(error)")
+        for attempt in 1...50 {
+            guard exists(path) else { return }
+            do {
+                try FileManager.default.removeItem(atPath: path)
+                return
+            } catch {
+                guard attempt < 50 else { throw HALabError.commandFailed(command: "rm -r \(path)", status: "failed", output: "\(error)") }
+                usleep(1000)
+            }
         }
     }
 

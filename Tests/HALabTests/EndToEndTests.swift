@@ -467,6 +467,20 @@ struct EndToEndTests {
         #expect(try await E2E.hostSnapshot() == before)
     }
 
+    /// Two downs of one lab at once (as a forced down and its holder's own may be): both succeed.
+    @Test func twoDownsAtOnceBothSucceed() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-two-downs")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        let before = try await E2E.hostSnapshot()
+        _ = try await LabSession.up(lab, backend: E2E.backend) { _ in }
+        async let first = E2E.backend.down(lab.name)
+        async let second = E2E.backend.down(lab.name)
+        let (a, b) = try await (first, second)
+        #expect(a || b)
+        #expect(try await E2E.hostSnapshot() == before)
+    }
+
     /// `down --force` while verify runs: verify says the lab was taken, no raw error, no wrong cause.
     @Test func aForcedDownStopsARunningVerifyWithTheReason() async throws {
         let folder = try E2E.copy("master-backup", as: "e2e-forced")
