@@ -20,7 +20,11 @@ struct LineReader {
     /// keepalived reads a line into 1024 bytes (MAXBUF).
     static let lineLimit = 1024
     static let expansionDepth = 32
-    static let outputLimit = 1_000_000
+    /// More lines than any real config: a file whose expansions (nested ~SEQ, definitions) would
+    /// make more is read this far and said so.
+    var outputLimit = 50_000
+
+    var exhausted: Bool { output.count >= outputLimit }
 
     init(source: KeepalivedConfig.Source, configID: String?) {
         self.source = source
@@ -50,7 +54,7 @@ struct LineReader {
             if chunk.endsLine { number += 1 }
             let location = ConfigLocation(file: path, line: chunk.endsLine ? number : number + 1)
             physical(chunk.text, at: location, depth: depth)
-            if output.count > Self.outputLimit { return note(.error, location, "more than \(Self.outputLimit) lines: halab reads no further") }
+            if exhausted { return note(.error, location, "more than \(outputLimit) lines once expanded: halab reads no further") }
         }
         if let name = defining { end(definition: name) }
     }
@@ -160,6 +164,7 @@ struct LineReader {
     /// A line after its comments are gone (or a residue after a brace, or a line of an
     /// expansion): conditional, definition, sequence, parameters, include, then braces.
     mutating func process(_ line: String, at location: ConfigLocation, depth: Int, expansion: Int) {
+        guard !exhausted else { return }
         guard expansion <= Self.expansionDepth else {
             return note(.error, location, "parameters expand more than \(Self.expansionDepth) deep here (a definition that uses itself?): "
                         + "halab reads no further on this line")

@@ -89,7 +89,7 @@ extension LineReader {
             return note(.error, location, "invalid ~SEQ: keepalived ignores the line (\"Invalid ~SEQ definition\")")
         }
         var count = 0
-        for value in values {
+        for value in values where !exhausted {
             count += 1
             guard count <= 10_000 else { return note(.error, location, "~SEQ repeats more than 10000 times: halab reads no further") }
             definitions[name] = [hex ? String(value, radix: 16) : String(value)]

@@ -96,7 +96,7 @@ struct KeepalivedCorpusTests {
     }()
 
     /// Pieces that keepalived's grammar and its values react to.
-    static let tokens = ["{", "}", "\"", "$", "${", "@", "@^", "\\", "\n", "#", "!", "~SEQ(X, 1, 9)", "$P=", "include /nope/*",
+    static let tokens = ["{", "}", "\"", "$", "${", "@", "@^", "\\", "\n", "#", "!", "~SEQ(X, 1, 2)", "$P=", "include /nope/*",
                          "99999999999999999999", "1e400", "nan", "-", "/", "0", "256", "weight 5000000000000000000", " ", "priority",
                          "virtual_router_id", "track_script {", "advert_int 0.4", "::", "\u{0}", "\u{FFFD}"]
 
@@ -134,6 +134,15 @@ struct KeepalivedCorpusTests {
             let source = KeepalivedConfig.Source(read: { _ in bytes.map(UInt8.init) }, expand: { _, _ in [] })
             Self.holds(KeepalivedNodeConfig.read(node: "node", file: "k.conf", source: source))
         }
+    }
+
+    /// Nested sequences that would make more lines than any real config are read up to a bound, and said so.
+    @Test func expansionIsBounded() {
+        var reader = LineReader(source: .text("~SEQ(A,1,9)~SEQ(B,1,9)~SEQ(C,1,9) x\n"), configID: nil)
+        reader.outputLimit = 500
+        reader.read(file: "k.conf", depth: 0)
+        #expect(reader.output.count == 500)
+        #expect(reader.findings.map(\.message) == ["more than 500 lines once expanded: halab reads no further"])
     }
 
     /// The values the issue found crashing halab, each now a finding.
