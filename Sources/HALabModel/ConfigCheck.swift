@@ -1,9 +1,6 @@
 /// `halab check`: what a lab's keepalived configs get wrong, found before anything runs, and
 /// where the VIP ends up after every single failure and every ordered pair of failures.
 public enum ConfigCheck {
-    public typealias Severity = HALabModel.Severity
-    public typealias Finding = HALabModel.Finding
-
     public struct Row: Sendable, Codable, Equatable {
         public var failures: [String]
         /// Each VIP's predicted holders.
