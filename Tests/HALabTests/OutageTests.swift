@@ -28,8 +28,8 @@ import FoundationXML
         #expect(m.from == "nginx-1")
         #expect(m.to == "nginx-2")
         #expect(m.failed == 360)
-        #expect(abs(m.window - 3.61) < 1e-6)      // last good 1.99 → first good 5.60
-        #expect(abs(m.recovery - 3.6) < 1e-6)
+        #expect(abs(m.window - 3.611) < 1e-6)     // last good sent at 1.99 → first good back at 5.601
+        #expect(abs(m.recovery - 3.601) < 1e-6)
         #expect(m.withinBound)
         #expect(m.unexpected == 0)
         #expect(m.flaps == 0)
@@ -40,7 +40,7 @@ import FoundationXML
         let samples = Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : $0 < 7 ? "refused" : "nginx-2" }
         let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
         #expect(!m.withinBound)
-        #expect(m.summary.contains("outage 5.010 s"))
+        #expect(m.summary.contains("outage 5.011 s"))  // last good sent at 1.99, first good back at 7.001
         let never = OutageMeasurement.measure(Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : "refused" }, address: "10.33.1.100",
                                               faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
         #expect(!never.withinBound)
@@ -52,13 +52,26 @@ import FoundationXML
         var samples = Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : $0 < 5.66 ? "timeout" : "nginx-2" }
         samples.removeAll { $0.start > 1005.625 && $0.start < 1005.66 }
         let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, took: 0.02, until: 1010, expected: "nginx-2", bound: 3.648)
-        #expect(abs(m.recovery - 3.64) < 1e-6)      // 5.66 − 2.02
-        #expect(abs(m.resolution - 0.04) < 1e-6)    // last failure 5.62, first good 5.66
+        #expect(abs(m.recovery - 3.641) < 1e-6)     // 5.661 − 2.02
+        #expect(abs(m.resolution - 0.041) < 1e-6)   // last failure sent at 5.62, first good back at 5.661
         #expect(m.withinBound)
         #expect(m.failed == 363)                    // 2.00 … 5.62, counted from when the fault was begun
         // A failure seen after the bound is over it, however coarse the probe.
         let late = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.6)
         #expect(!late.withinBound)
+    }
+
+    @Test func aRequestSentDuringTheOutageCountsWhenItIsAnswered() {
+        // Fault at 2 s, the backup takes over at 5.6 s. Requests sent from 4.6 s on are not timed
+        // out when their SYN is sent again 1 s later, and are answered then.
+        let samples = Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : $0 < 4.6 ? "timeout" : "nginx-2" }.map { sample in
+            var sample = sample
+            if sample.start >= 1004.6 && sample.start < 1005.6 { sample.end = sample.start + 1.0 }
+            return sample
+        }
+        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
+        #expect(abs(m.recovery - 3.6) < 1e-6)  // answered at 5.6, not sent at 4.6
+        #expect(m.withinBound)
     }
 
     @Test func seamlessMoveHasNoOutage() {

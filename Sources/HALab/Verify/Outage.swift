@@ -34,8 +34,10 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
     /// VM's cables pulled; a revived VM once it has booted).
     public var faultAt: Double
     public var faultTook: Double
-    /// Start of the last good answer before the first failure, of the last failure, and of
-    /// the first good answer after it; nil when nothing failed.
+    /// Start of the last good answer before the first failure and of the last failure, and
+    /// when the first good answer after it came back; nil when nothing failed. The answer's end,
+    /// not its start: a request sent during the outage may be answered after it, once its SYN,
+    /// retransmitted, reaches the new holder.
     public var lastGoodBefore: Double?
     public var lastFailure: Double?
     public var firstGoodAfter: Double?
@@ -95,7 +97,7 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
         if let firstFailure = after.first(where: { !$0.ok }), let lastFailure = after.last(where: { !$0.ok }) {
             measurement.lastGoodBefore = own.last { $0.ok && $0.start < firstFailure.start }?.start
             measurement.lastFailure = lastFailure.start
-            measurement.firstGoodAfter = after.first { $0.ok && $0.start > lastFailure.start }?.start
+            measurement.firstGoodAfter = after.first { $0.ok && $0.start > lastFailure.start }?.end
             settled = after.filter { $0.start > lastFailure.start }
         }
         // Once the expected node has answered, an answer from any other is wrong (a flap back).
