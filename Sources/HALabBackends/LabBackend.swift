@@ -39,6 +39,9 @@ public protocol LabBackend: Sendable {
     /// milliseconds, until `stop` returns or `seconds` pass. Returns the probe's record.
     func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
                until stop: @escaping @Sendable () async -> Void) async throws -> String
+    /// Captures the frames at `point` with tcpdump into the pcap file `path` (written as they
+    /// arrive) until `stop` returns; the capture is running once the file has its header.
+    func capture(_ lab: String, at point: CapturePoint, into path: String, until stop: @escaping @Sendable () async -> Void) async throws
     /// Waits until `address` is added to an interface of `node` (which may not exist yet) and
     /// returns when that happened: for timing VRRP itself in benchmarks.
     func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant
@@ -49,3 +52,4 @@ public protocol LabBackend: Sendable {
     /// Removes those leftovers; returns what it removed.
     func sweep(_ lab: String?, names: [String]?) async throws -> [String]
 }
+

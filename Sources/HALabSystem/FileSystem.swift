@@ -71,6 +71,11 @@ package enum FileSystem {
         }
     }
 
+    /// The file's size in bytes; 0 if there is none.
+    package static func size(_ path: String) -> UInt64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
     package static func list(_ path: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
     }

@@ -57,6 +57,15 @@ public final class LibvirtConnection: @unchecked Sendable {
         return true
     }
 
+    /// The Linux bridge libvirt made for the named network.
+    public func networkBridgeName(_ name: String) throws -> String {
+        guard let network = virNetworkLookupByName(pointer, name) else { throw Self.failure("look up network \(name)") }
+        defer { virNetworkFree(network) }
+        guard let bridge = virNetworkGetBridgeName(network) else { throw Self.failure("bridge of network \(name)") }
+        defer { free(bridge) }
+        return String(cString: bridge)
+    }
+
     public func networkNames() throws -> [String] {
         var list: UnsafeMutablePointer<virNetworkPtr?>?
         let count = virConnectListAllNetworks(pointer, &list, 0)

@@ -33,6 +33,15 @@ package enum ProcessTable {
         return found
     }
 
+    /// Every process whose command name is `name`, as /proc/PID/comm gives it.
+    package static func processes(named name: String) -> [HostProcess] {
+        FileSystem.list("/proc").compactMap { entry in
+            guard let pid = Int32(entry), (try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8)) == name + "\n"
+            else { return nil }
+            return HostProcess(pid: pid, command: name, pidInNamespace: pid, proportionalKiB: 0)
+        }
+    }
+
     package static func proportionalSize(_ pid: Int32) -> Int {
         let rollup = (try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)) ?? ""
         let line = rollup.split(separator: "\n").first { $0.hasPrefix("Pss:") }

@@ -10,6 +10,8 @@ public actor StopSignal {
         await withCheckedContinuation { waiters.append($0) }
     }
 
+    public var hasFired: Bool { fired }
+
     public func fire() {
         fired = true
         waiters.forEach { $0.resume() }

@@ -15,12 +15,14 @@ struct Bench: AsyncParsableCommand {
             check    halab check over a corpus of keepalived configs next to keepalived --config-test, and one config
                      of 512 instances (not in the default set)
             verify   halab verify of each of --labs, up and down included (not in the default set)
+            wire     a capture's cost to a crash failover, with and without it; and after each step of master-backup's
+                     scenario, the priorities its adverts carry on the wire against keepalived's dump (not in the default set)
             soak     --cycles cycles of up, chaos and down through the halab command, with SIGKILLs and SIGINTs at random
                      moments, two commands at once, two labs side by side and forced downs; failures and leaks counted
                      (not in the default set)
             """)
 
-    @Argument(help: "What to measure: up, outages, probe, vm-up, check (default: the first three).")
+    @Argument(help: "What to measure: up, outages, probe, vm-up, check, verify, soak, wire (default: the first three).")
     var parts: [Benchmarks.Part] = [.up, .outages, .probe]
 
     @Option(help: "Runs per figure (the median is printed).")
@@ -106,6 +108,11 @@ struct Bench: AsyncParsableCommand {
         }
         if parts.contains(.verify) {
             print(try await Benchmarks.verify(try names.map(Environment.loadLab), runs: runs, backend: Environment.namespaces).text())
+        }
+        if parts.contains(.wire) {
+            let lab = try Environment.loadLab("master-backup")
+            print(try await Benchmarks.captureOverhead(lab, runs: runs, backend: Environment.namespaces, scratch: scratch).text())
+            print("\n" + (try await Benchmarks.wireAgreement(lab, backend: Environment.namespaces, scratch: scratch).text()))
         }
         if parts.contains(.vmUp) {
             print(try await Benchmarks.vmUp(try names.map(Environment.loadLab), runs: runs, backend: LibvirtBackend(uri: connect)).text())

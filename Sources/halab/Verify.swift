@@ -23,6 +23,9 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Probe every VIP from the client every 10 ms through the run; measure each action's outage; write LAB.svg, LAB.html and LAB.probe.txt here.")
     var timeline: String?
 
+    @Option(help: "Capture every segment through the run: write LAB-SEGMENT.pcap here (Wireshark opens them).")
+    var capture: String?
+
     @Flag(help: "Leave the lab up afterwards.")
     var keep = false
 
@@ -34,7 +37,7 @@ struct Verify: AsyncParsableCommand {
         if let scenario {
             lab.scenario = try lab.loadScenario(scenario.contains("/") || FileManager.default.fileExists(atPath: scenario) ? scenario : "\(lab.folder)/\(scenario)")
         }
-        let verify = VerifyRun(lab: lab, backend: backendOptions.make(), junit: junit, json: json, timeline: timeline, keep: keep)
+        let verify = VerifyRun(lab: lab, backend: backendOptions.make(), junit: junit, json: json, timeline: timeline, capture: capture, keep: keep)
         // Whether this verify brings the lab up (and so takes it down on an interrupt, unless --keep).
         let builds = Mutex(false)
         let name = lab.name, names = lab.topology.objectNames

@@ -171,6 +171,10 @@ final class FakeBackend: LabBackend {
 
     func faults(_ lab: String) -> [NetworkFault] { withWorld { $0.faults } }
 
+    func capture(_ lab: String, at point: CapturePoint, into path: String, until stop: @escaping @Sendable () async -> Void) async throws {
+        throw HALabError.unsupported("the fake backend has no wire to capture")
+    }
+
     /// A probe of the fake world: each address looked at every `interval` ms, as halab-probe
     /// records it, until `stop` returns. It samples on a thread of its own, so its pace does not
     /// hang on the test runner's busy threads.

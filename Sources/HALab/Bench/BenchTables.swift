@@ -22,7 +22,7 @@ extension Benchmarks {
     public enum Part: String, CaseIterable, Sendable {
         case up, outages, probe
         case vmUp = "vm-up"
-        case check, soak, verify
+        case check, soak, verify, wire
 
         /// Whether it brings labs up and down in this process (check reads; soak drives halab commands).
         public var buildsLabs: Bool { ![.check, .soak].contains(self) }
@@ -81,7 +81,7 @@ extension Benchmarks {
     public static func probeAccuracy(_ lab: Lab, runs: Int, backend: any LabBackend) async throws -> String {
         let lags = try await withLab(lab, backend: backend) { session in
             var lags: [Double] = []
-            for _ in 0..<runs { lags.append(try await probeLag(session, crash: "nginx-1", backup: "nginx-2")) }
+            for _ in 0..<runs { lags.append(try await probeLag(session, crash: "nginx-1", backup: "nginx-2").lag) }
             return lags
         }
         return "probe accuracy: first good answer after a crash − keepalived setting the VIP on the backup, median of \(runs): "

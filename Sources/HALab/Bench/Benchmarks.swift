@@ -81,8 +81,9 @@ public enum Benchmarks {
 
     /// The probe against keepalived itself: the time the VIP appeared on the backup's
     /// interface (keepalived setting it, seen by `ip monitor`) and the probe's first good answer.
+    /// Returns that lag and the crash's outage window.
     public static func probeLag(_ session: LabSession, crash node: String, backup: String)
-        async throws -> Double
+        async throws -> (lag: Double, window: Double)
     {
         guard let address = session.lab.virtualAddresses.first?.address else { throw HALabError.usage("no VIP") }
         async let appeared = session.backend.whenAddressAppears(session.lab.name, node: backup, address: address)
@@ -95,7 +96,7 @@ public enum Benchmarks {
         guard let firstGood = measurement.first?.firstGoodAfter else { throw HALabError.notConverged("no good answer after the crash") }
         // Both clocks are this machine's: the probe's CLOCK_REALTIME, and ours when ip monitor printed.
         let vipSetAt = Date.now.timeIntervalSince1970 - (ContinuousClock.now - vipSet).seconds
-        return firstGood - vipSetAt
+        return (firstGood - vipSetAt, measurement[0].window)
     }
 
     public static func median(_ values: [Double]) -> Double {

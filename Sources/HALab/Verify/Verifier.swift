@@ -54,12 +54,14 @@ public struct VerifyReport: Sendable, Codable {
 public enum Verifier {
     /// With `probe`, halab-probe runs from the client node through the whole scenario, and each
     /// action's outage is measured from its record.
-    public static func run(_ session: LabSession, probe: Bool = false, progress: @escaping @Sendable (String) -> Void) async throws -> VerifyReport {
-        guard probe else { return try await steps(session, progress: progress) }
+    /// `afterStep` runs once each step has been judged, before the next one's action.
+    public static func run(_ session: LabSession, probe: Bool = false, progress: @escaping @Sendable (String) -> Void,
+                           afterStep: (@Sendable (VerifyReport.StepResult) async throws -> Void)? = nil) async throws -> VerifyReport {
+        guard probe else { return try await steps(session, progress: progress, afterStep: afterStep) }
         var report: VerifyReport?
         let samples = try await session.probing(session.lab.virtualAddresses.map(\.address), seconds: 3600) {
             try await Task.sleep(for: .seconds(1))  // a baseline before the first action
-            report = try await steps(session, progress: progress)
+            report = try await steps(session, progress: progress, afterStep: afterStep)
             try await Task.sleep(for: .seconds(1))
         }
         report!.samples = samples
@@ -67,7 +69,8 @@ public enum Verifier {
         return report!
     }
 
-    static func steps(_ session: LabSession, progress: @escaping @Sendable (String) -> Void) async throws -> VerifyReport {
+    static func steps(_ session: LabSession, progress: @escaping @Sendable (String) -> Void,
+                      afterStep: (@Sendable (VerifyReport.StepResult) async throws -> Void)?) async throws -> VerifyReport {
         let clock = ContinuousClock()
         let start = clock.now
         var report = VerifyReport(lab: session.lab.name, backend: session.backend.kind, seconds: 0, steps: [])
@@ -108,6 +111,7 @@ public enum Verifier {
             }
             result.seconds = (clock.now - stepStart).seconds
             report.steps.append(result)
+            try await afterStep?(result)
         }
         report.seconds = (clock.now - start).seconds
         return report

@@ -12,14 +12,18 @@ public struct VerifyRun: Sendable {
     public var json: String?
     /// A folder for the probe's timeline (SVG, HTML, the raw record); nil: no probe.
     public var timeline: String?
+    /// A folder for a pcap of each segment through the run; nil: no capture.
+    public var capture: String?
     public var keep = false
 
-    public init(lab: Lab, backend: any LabBackend, junit: String? = nil, json: String? = nil, timeline: String? = nil, keep: Bool = false) {
+    public init(lab: Lab, backend: any LabBackend, junit: String? = nil, json: String? = nil, timeline: String? = nil,
+                capture: String? = nil, keep: Bool = false) {
         self.lab = lab
         self.backend = backend
         self.junit = junit
         self.json = json
         self.timeline = timeline
+        self.capture = capture
         self.keep = keep
     }
 
@@ -37,7 +41,13 @@ public struct VerifyRun: Sendable {
         let takeDown = running == nil && !keep
         let report: VerifyReport
         do {
-            report = try await Verifier.run(session, probe: timeline != nil, progress: progress)
+            let captures = try captureFiles()
+            report = try await session.capturing(captures) { [timeline] in
+                try await Verifier.run(session, probe: timeline != nil, progress: progress)
+            }
+            for capture in captures {
+                progress("capture of \(capture.point): \(capture.path) (\(try AdvertReader.adverts(in: capture.path).count) VRRP adverts)")
+            }
             if let timeline { try write(timeline: report, session: session, folder: timeline, progress: progress) }
         } catch {
             if takeDown { _ = try? await session.backend.down(lab.name) }
@@ -47,6 +57,13 @@ public struct VerifyRun: Sendable {
         if let junit { try FileSystem.write(Reports.junit(report), to: junit) }
         if let json { try FileSystem.write(try Reports.json(report), to: json) }
         return report
+    }
+
+    /// One pcap per segment, LAB-SEGMENT.pcap in the capture folder.
+    func captureFiles() throws -> [CaptureFile] {
+        guard let capture else { return [] }
+        try FileSystem.makeDirectory(capture)
+        return lab.topology.segments.map { CaptureFile(point: .segment($0), path: "\(capture)/\(lab.name)-\($0).pcap") }
     }
 
     func write(timeline report: VerifyReport, session: LabSession, folder: String, progress: @Sendable (String) -> Void) throws {
