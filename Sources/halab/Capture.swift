@@ -16,7 +16,7 @@ struct Capture: AsyncParsableCommand {
     @Argument(help: "A segment, a node (its first interface) or NODE:INTERFACE (default: the lab's first segment).")
     var target: String?
 
-    @Option(name: .customShort("w"), help: "Write the frames to this pcap file.")
+    @Option(name: .customShort("w"), help: ArgumentHelp("Write the frames to this pcap file.", valueName: "file.pcap"))
     var file: String?
 
     @Flag(help: "Print each VRRP advert as it is seen: time, sender, VRID, version, priority, interval, authentication, addresses.")

@@ -10,7 +10,7 @@ struct HALabCommand: AsyncParsableCommand {
         commandName: "halab",
         abstract: "Build high-availability labs (nginx + keepalived) on this machine, break them, prove what clients see.",
         subcommands: [Up.self, Down.self, Status.self, Logs.self, Exec.self, Curl.self, Chaos.self, Verify.self, Check.self, Bench.self,
-                      Capture.self, Image.self, New.self, Schema.self, Doctor.self])
+                      Capture.self, Watch.self, Image.self, New.self, Schema.self, Doctor.self])
 }
 
 /// What every command needs: where labs are, and the backend.
@@ -33,11 +33,14 @@ enum Environment {
         try await LabTeardown.down(lab, names: names, journal: backend(ofLab:), others: [namespaces, LibvirtBackend(uri: "qemu:///system")])
     }
 
-    /// Named labs are looked up in ./labs, $HALAB_LABS, and the labs/ of the checkout halab was built in.
+    /// Named labs are looked up in ./labs, $HALAB_LABS, and the labs/ of the checkout halab was
+    /// built in or of its install (PREFIX/share/halab/labs, beside PREFIX/lib/halab).
     static var labFolders: [String] {
         var folders = [FileManager.default.currentDirectoryPath + "/labs"]
         if let extra = ProcessInfo.processInfo.environment["HALAB_LABS"] { folders.append(extra) }
-        folders.append(URL(fileURLWithPath: executableFolder + "/../../../labs").standardizedFileURL.path)
+        for relative in ["/../../../labs", "/../../share/halab/labs"] {
+            folders.append(URL(fileURLWithPath: executableFolder + relative).standardizedFileURL.path)
+        }
         return folders
     }
 

@@ -53,6 +53,12 @@ extension EndToEndTests {
             #expect(interrupted.exitCode == 0, "\(interrupted.errorOutput)")
             #expect(interrupted.errorOutput.contains("frames written to \(scratch)/cli.pcap"))
             #expect(FileManager.default.fileExists(atPath: "\(scratch)/cli.pcap"))
+            // Without a terminal, watch logs one line per change.
+            let watched = try await E2E.runHalab(["watch", "--lab", lab.name, "--seconds", "1.5"])
+            #expect(watched.exitCode == 0, "\(watched.errorOutput)")
+            let changes = watched.output.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 1).last.map(String.init) ?? "" }
+            #expect(changes == ["nginx-1 VI_1 BACKUP priority 80", "nginx-2 VI_1 MASTER priority 90", "10.33.1.100 held by nginx-2",
+                                "10.33.1.100 answered by nginx-2"], "\(watched.output)")
             for place in ["lan", "nginx-1", "nginx-2"] {
                 let processes = ProcessTable.processes(inNetworkNamespace: "/run/netns/halab-\(lab.name)-\(place)")
                 #expect(!processes.contains { $0.command == "tcpdump" })
