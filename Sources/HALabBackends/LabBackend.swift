@@ -42,6 +42,9 @@ public protocol LabBackend: Sendable {
     /// Captures the frames at `point` with tcpdump into the pcap file `path` (written as they
     /// arrive) until `stop` returns; the capture is running once the file has its header.
     func capture(_ lab: String, at point: CapturePoint, into path: String, until stop: @escaping @Sendable () async -> Void) async throws
+    /// The node's addresses being added and deleted, as `ip -ts -o monitor address` prints them,
+    /// until `stop` returns (across a crash and revival of the node).
+    func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void) async throws -> String
     /// Waits until `address` is added to an interface of `node` (which may not exist yet) and
     /// returns when that happened: for timing VRRP itself in benchmarks.
     func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant

@@ -232,6 +232,23 @@ public struct NamespaceBackend: LabStateKeeping {
         return try? FileSystem.read("\(nodeFolder(lab, node))/rw/\(parts[0])/upper/\(parts[1])")
     }
 
+    public func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void) async throws -> String {
+        _ = try topology(of: lab).node(node)
+        let stopped = StopSignal()
+        Task { await stop(); await stopped.fire() }
+        var lines = ""
+        while true {
+            let result = try await Command.run("ip", ["-n", Self.netns(lab, node), "-ts", "-o", "monitor", "address"], until: { await stopped.wait() })
+            lines += result.output
+            // Ended by `stop`, or killed with the node (a crash ends every process in its network): then again once it runs.
+            while !isRunning(lab, node: node) {
+                if await stopped.hasFired { return lines }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            if await stopped.hasFired { return lines }
+        }
+    }
+
     /// Waits until `address` is added to an interface of `node` (the node's namespace may not
     /// exist yet) and returns when that happened. For measuring VRRP itself in benchmarks.
     public func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant {

@@ -287,7 +287,11 @@ struct EndToEndTests {
         #expect(result.exitCode == 0, "\(result.errorOutput)")
         let svg = try String(contentsOfFile: "\(output)/e2e-timeline.svg", encoding: .utf8)
         #expect(svg.contains("nginx-1 ×") && svg.contains("nginx-2 ×") && svg.contains("failed ("))
-        #expect(svg.contains("Entering MASTER STATE"))  // keepalived's own state changes, as marks
+        #expect(svg.contains("Entering MASTER STATE"))  // keepalived's own state changes, on the node lanes
+        // Node lanes from the adverts captured through the run and the VIPs' address events.
+        #expect(svg.contains("<title>nginx-1 VI_1 MASTER 100→80 ") && svg.contains("<title>nginx-2 VI_1 MASTER 90 "))
+        #expect(svg.contains("<title>nginx-1 VI_1 down "))
+        #expect(try AdvertReader.adverts(in: "\(output)/e2e-timeline-lan.pcap").count >= 10)
         let html = try String(contentsOfFile: "\(output)/e2e-timeline.html", encoding: .utf8)
         #expect(html.contains("<svg"))
         let report = try JSONDecoder().decode(VerifyReport.self, from: Data(contentsOf: URL(fileURLWithPath: "\(output)/report.json")))

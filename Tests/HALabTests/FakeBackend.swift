@@ -171,6 +171,10 @@ final class FakeBackend: LabBackend {
 
     func faults(_ lab: String) -> [NetworkFault] { withWorld { $0.faults } }
 
+    func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void) async throws -> String {
+        throw HALabError.unsupported("the fake backend has no kernel to watch")
+    }
+
     func capture(_ lab: String, at point: CapturePoint, into path: String, until stop: @escaping @Sendable () async -> Void) async throws {
         throw HALabError.unsupported("the fake backend has no wire to capture")
     }

@@ -39,6 +39,32 @@ extension LabSession {
         }
     }
 
+    /// Runs `body` while every keepalived node's address changes are watched (ip monitor); its
+    /// result and those changes, none on a backend that cannot watch them.
+    public func watchingAddresses<T: Sendable>(during body: @Sendable () async throws -> T) async throws -> (T, [AddressEvent]) {
+        let stop = StopSignal()
+        let (backend, lab) = (self.backend, self.lab.name)
+        return try await withThrowingTaskGroup(of: [AddressEvent].self) { group in
+            for node in keepalivedNodes {
+                group.addTask {
+                    do {
+                        return AddressEvent.parse(try await backend.watchAddresses(lab, node: node, until: { await stop.wait() }), node: node)
+                    } catch HALabError.unsupported {
+                        return []
+                    }
+                }
+            }
+            do {
+                let result = try await body()
+                await stop.fire()
+                return (result, try await group.reduce(into: []) { $0 += $1 }.sorted { $0.time < $1.time })
+            } catch {
+                await stop.fire()
+                throw error
+            }
+        }
+    }
+
     /// tcpdump writes the file's header once it listens.
     static func awaitListening(_ captures: [CaptureFile]) async throws {
         let deadline = ContinuousClock.now + .seconds(10)

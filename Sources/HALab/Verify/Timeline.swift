@@ -4,7 +4,9 @@ import HALabModel
 import HALabSystem
 
 /// A run drawn as SVG: one lane per VIP, each probe request coloured by the node that answered
-/// or marked failed, faults as shaded bands, steps as lines, VRRP state changes as marks.
+/// or marked failed; below, one lane per node's VRRP instance (its state, priority, adverts and
+/// their gaps) or, without them, keepalived's logged state changes as marks; faults as shaded
+/// bands, steps as lines.
 public struct Timeline: Sendable {
     public struct Band: Sendable, Equatable { public var label: String; public var from: Double; public var to: Double }
     public struct Mark: Sendable, Equatable { public var time: Double; public var node: String; public var text: String }
@@ -15,15 +17,17 @@ public struct Timeline: Sendable {
     public var steps: [(name: String, at: Double)]
     public var bands: [Band]
     public var marks: [Mark]
+    public var lanes: [NodeLane]
 
     public init(title: String, addresses: [String], samples: [ProbeSample], steps: [(name: String, at: Double)],
-                bands: [Band], marks: [Mark]) {
+                bands: [Band], marks: [Mark], lanes: [NodeLane] = []) {
         self.title = title
         self.addresses = addresses
         self.samples = samples
         self.steps = steps
         self.bands = bands
         self.marks = marks
+        self.lanes = lanes
     }
 
     static let palette = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#bcbd22", "#e377c2"]
@@ -35,7 +39,8 @@ public struct Timeline: Sendable {
         let (left, width, top, lane) = (110.0, 1000.0, 40.0, 46.0)
         let scale = width / max(end - start, 0.001)
         let x = { (time: Double) in left + (time - start) * scale }
-        let height = top + Double(addresses.count) * lane + 70
+        let lanesHeight = Double(addresses.count) * lane + Double(lanes.count) * Self.nodeLane
+        let height = top + lanesHeight + (lanes.isEmpty ? 70 : 100)
         let nodes = samples.filter(\.ok).map(\.answer).uniqueInOrder().sorted()
         let color = { (sample: ProbeSample) in
             sample.ok ? Self.palette[(nodes.firstIndex(of: sample.answer) ?? 0) % Self.palette.count] : Self.failed
@@ -49,7 +54,7 @@ public struct Timeline: Sendable {
             """
         for band in bands {
             svg += "<rect x=\"\(f(x(band.from)))\" y=\"\(f(top - 8))\" width=\"\(f(max(1, (band.to - band.from) * scale)))\" "
-                + "height=\"\(f(Double(addresses.count) * lane + 8))\" fill=\"#000\" fill-opacity=\"0.08\"><title>\(Reports.escape(band.label))</title></rect>\n"
+                + "height=\"\(f(lanesHeight + 8))\" fill=\"#000\" fill-opacity=\"0.08\"><title>\(Reports.escape(band.label))</title></rect>\n"
         }
         for (index, address) in addresses.enumerated() {
             let y = top + Double(index) * lane
@@ -65,12 +70,13 @@ public struct Timeline: Sendable {
                     + "fill=\"\(color(own[runStart]))\"><title>\(Reports.escape(label))</title></rect>\n"
                 runStart = i + 1
             }
-            for mark in marks {
+            for mark in marks where lanes.isEmpty {
                 let mx = x(mark.time)
                 svg += "<path d=\"M\(f(mx)) \(f(y + 36)) l-4 7 h8 z\" fill=\"#333\"><title>\(Reports.escape("\(mark.node): \(mark.text)"))</title></path>\n"
             }
         }
-        let axis = top + Double(addresses.count) * lane + 4
+        svg += nodeLanes(top: top + Double(addresses.count) * lane, x: x, scale: scale)
+        let axis = top + lanesHeight + 4
         for (number, step) in steps.enumerated() {
             svg += "<line x1=\"\(f(x(step.at)))\" x2=\"\(f(x(step.at)))\" y1=\"\(f(top - 8))\" y2=\"\(f(axis))\" stroke=\"#555\" stroke-dasharray=\"3 2\"/>"
                 + "<text x=\"\(f(x(step.at) + 2))\" y=\"\(f(top - 12))\"><title>\(Reports.escape(step.name))</title>\(number + 1)</text>\n"
@@ -86,8 +92,57 @@ public struct Timeline: Sendable {
                 + "<text x=\"\(f(legendX + 16))\" y=\"\(f(axis + 38))\">\(Reports.escape(node))</text>\n"
             legendX += 110
         }
-        svg += "<text x=\"\(f(legendX))\" y=\"\(f(axis + 38))\">▲ VRRP state change (keepalived log, 1 s resolution) · shaded: fault in force</text>\n"
+        if lanes.isEmpty {
+            svg += "<text x=\"\(f(legendX))\" y=\"\(f(axis + 38))\">▲ VRRP state change (keepalived log, 1 s resolution) · shaded: fault in force</text>\n"
+        } else {
+            svg += stateLegend(x: left, y: axis + 56)
+        }
         return svg + "</svg>\n"
+    }
+
+    static let nodeLane = 30.0
+    /// Not the answering nodes' colours: a lane's state is not a node.
+    static let stateColors: [(NodeLane.State, String)] = [(.master, "#e6ab02"), (.backup, "#c6dbef"), (.fault, "#fd8d3c"),
+                                                          (.down, "#525252"), (.unknown, "#e0e0e0")]
+
+    /// Each instance's lane: its states as bands (a MASTER band labelled with its priorities),
+    /// each advert a tick above, each gap in them a red bar below.
+    func nodeLanes(top: Double, x: (Double) -> Double, scale: Double) -> String {
+        var svg = ""
+        for (index, lane) in lanes.enumerated() {
+            let y = top + Double(index) * Self.nodeLane
+            svg += "<text x=\"4\" y=\"\(f(y + 17))\">\(Reports.escape("\(lane.node) \(lane.instance)"))</text>\n"
+            for band in lane.bands {
+                let color = Self.stateColors.first { $0.0 == band.state }?.1 ?? "#dddddd"
+                let priorities = band.priorities.map(String.init).joined(separator: "→")
+                let title = "\(lane.node) \(lane.instance) \(band.state.rawValue) \(priorities)"
+                    + String(format: " %.3f–%.3f s", band.from - (steps.first?.at ?? band.from), band.to - (steps.first?.at ?? band.from))
+                    + (band.logged.map { " (keepalived: \($0))" } ?? "")
+                svg += "<rect x=\"\(f(x(band.from)))\" y=\"\(f(y + 8))\" width=\"\(f(max(0.5, (band.to - band.from) * scale)))\" height=\"14\" "
+                    + "fill=\"\(color)\"><title>\(Reports.escape(title))</title></rect>\n"
+                if !priorities.isEmpty, (band.to - band.from) * scale > Double(priorities.count * 7 + 6) {
+                    svg += "<text x=\"\(f(x(band.from) + 3))\" y=\"\(f(y + 19))\" font-size=\"10\">\(priorities)</text>\n"
+                }
+            }
+            let ticks = lane.adverts.map { "M\(f(x($0))) \(f(y + 2))v5" }.joined(separator: " ")
+            if !ticks.isEmpty { svg += "<path d=\"\(ticks)\" stroke=\"#333\" stroke-width=\"1\"><title>adverts of \(lane.node)</title></path>\n" }
+            for gap in lane.gaps {
+                svg += "<rect x=\"\(f(x(gap.from)))\" y=\"\(f(y + 24))\" width=\"\(f(max(1, (gap.to - gap.from) * scale)))\" height=\"3\" fill=\"\(Self.failed)\">"
+                    + "<title>\(Reports.escape(String(format: "%@: no advert for %.3f s", lane.node, gap.to - gap.from)))</title></rect>\n"
+            }
+        }
+        return svg
+    }
+
+    func stateLegend(x: Double, y: Double) -> String {
+        var svg = "", legendX = x
+        for (state, color) in Self.stateColors {
+            svg += "<rect x=\"\(f(legendX))\" y=\"\(f(y - 10))\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
+                + "<text x=\"\(f(legendX + 16))\" y=\"\(f(y))\">\(state.rawValue)</text>\n"
+            legendX += 80
+        }
+        return svg + "<text x=\"\(f(x))\" y=\"\(f(y + 18))\">| an advert on the wire · numbers: the priority advertised · "
+            + "red bar: no advert for over 1.5 intervals · shaded: a fault in force</text>\n"
     }
 
     /// A self-contained page: the SVG, the steps, and each step's outage measurements.
@@ -106,6 +161,8 @@ public struct Timeline: Sendable {
             </head><body>
             <h1>\(Reports.escape(title))</h1>
             \(svg())
+            \(lanes.isEmpty ? "" : "<p>Node lanes: each instance's VRRP state as keepalived logged it, timed to the millisecond by its VIP "
+                + "being added or deleted (ip monitor) and by its adverts on the wire, which also give the priority it advertised.</p>")
             <h2>Steps</h2><ol>\(stepList)</ol>
             <h2>Outages</h2>
             <table><tr><th>step</th><th>VIP</th><th>answered by</th><th>outage</th><th>recovered after</th><th>timer bound</th><th>failed</th><th>wrong node</th><th>flaps</th><th>within bound</th></tr>

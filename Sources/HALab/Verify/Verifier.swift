@@ -167,23 +167,38 @@ public enum Verifier {
     }
 
     /// The run as a timeline: faults in force as bands (from the action that made one to the
-    /// one that took it off), keepalived's state changes as marks.
-    public static func timeline(_ report: VerifyReport, session: LabSession) -> Timeline {
+    /// one that took it off); each node's instances as lanes when the run's adverts or address
+    /// events are given, else keepalived's state changes as marks.
+    public static func timeline(_ report: VerifyReport, session: LabSession, adverts: [VRRPAdvert] = [],
+                                addressEvents: [AddressEvent] = []) -> Timeline {
         let steps = session.lab.scenario.steps
         var bands: [Timeline.Band] = []
+        var down: [(node: String, span: NodeLane.Span)] = []
+        let start = report.samples.first?.start ?? (report.steps.first?.at ?? 0)
         let end = report.samples.last?.end ?? (report.steps.last?.at ?? 0)
         for (index, step) in steps.enumerated() {
             guard let action = step.action, action.injures, index < report.steps.count else { continue }
             let healer = steps.indices.dropFirst(index + 1).first { steps[$0].action?.heals(action) == true }
             let to = healer.flatMap { $0 < report.steps.count ? report.steps[$0].at : nil } ?? end
             bands.append(Timeline.Band(label: action.description, from: report.steps[index].at, to: to))
+            if case .kill(let node) = action.chaosEquivalent {
+                down.append((node, NodeLane.Span(from: report.steps[index].at + report.steps[index].took, to: to)))
+            }
         }
         let marks = session.keepalivedNodes.flatMap { node in
             KeepalivedLog.stateChanges(session.keepalivedLog(of: node) ?? "", node: node)
-        }.filter { $0.time >= (report.samples.first?.start ?? 0) - 1 }
+        }
+        var lanes: [NodeLane] = []
+        if !adverts.isEmpty || !addressEvents.isEmpty {
+            let addresses = Dictionary(uniqueKeysWithValues: session.lab.topology.nodes.map { node in
+                (node.name, Set(node.interfaces.map { String($0.address.split(separator: "/")[0]) }))
+            })
+            let evidence = LaneEvidence(logMarks: marks, addressEvents: addressEvents, adverts: adverts, addresses: addresses, down: down)
+            lanes = evidence.lanes(session.lab.instances, from: start, to: end)
+        }
         return Timeline(title: "halab verify \(report.lab)", addresses: session.lab.virtualAddresses.map(\.address),
                         samples: report.samples, steps: report.steps.map { ($0.name, $0.at) },
-                        bands: bands, marks: marks)
+                        bands: bands, marks: marks.filter { $0.time >= start - 1 }, lanes: lanes)
     }
 
     /// What the model predicts, as checks: each VIP on its predicted holders (where the model

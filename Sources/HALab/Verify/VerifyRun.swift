@@ -1,5 +1,6 @@
 import Foundation
 import HALabBackends
+import HALabModel
 import HALabSystem
 
 /// `halab verify` as a whole: the lab brought up unless it is up already (and taken down
@@ -42,13 +43,21 @@ public struct VerifyRun: Sendable {
         let report: VerifyReport
         do {
             let captures = try captureFiles()
-            report = try await session.capturing(captures) { [timeline] in
-                try await Verifier.run(session, probe: timeline != nil, progress: progress)
+            let (run, addressEvents) = try await session.capturing(captures) { [timeline] () async throws -> (VerifyReport, [AddressEvent]) in
+                guard timeline != nil else { return (try await Verifier.run(session, progress: progress), []) }
+                return try await session.watchingAddresses { try await Verifier.run(session, probe: true, progress: progress) }
             }
+            report = run
+            var adverts: [VRRPAdvert] = []
             for capture in captures {
-                progress("capture of \(capture.point): \(capture.path) (\(try AdvertReader.adverts(in: capture.path).count) VRRP adverts)")
+                let seen = try AdvertReader.adverts(in: capture.path)
+                adverts += seen
+                progress("capture of \(capture.point): \(capture.path) (\(seen.count) VRRP adverts)")
             }
-            if let timeline { try write(timeline: report, session: session, folder: timeline, progress: progress) }
+            if let timeline {
+                try write(timeline: report, session: session, folder: timeline, adverts: adverts.sorted { $0.time < $1.time },
+                          addressEvents: addressEvents, progress: progress)
+            }
         } catch {
             if takeDown { _ = try? await session.backend.down(lab.name) }
             throw error
@@ -59,16 +68,18 @@ public struct VerifyRun: Sendable {
         return report
     }
 
-    /// One pcap per segment, LAB-SEGMENT.pcap in the capture folder.
+    /// One pcap per segment, LAB-SEGMENT.pcap in the capture folder; for a timeline without
+    /// one, in the timeline's folder (its node lanes are drawn from the adverts).
     func captureFiles() throws -> [CaptureFile] {
-        guard let capture else { return [] }
-        try FileSystem.makeDirectory(capture)
-        return lab.topology.segments.map { CaptureFile(point: .segment($0), path: "\(capture)/\(lab.name)-\($0).pcap") }
+        guard let folder = capture ?? timeline else { return [] }
+        try FileSystem.makeDirectory(folder)
+        return lab.topology.segments.map { CaptureFile(point: .segment($0), path: "\(folder)/\(lab.name)-\($0).pcap") }
     }
 
-    func write(timeline report: VerifyReport, session: LabSession, folder: String, progress: @Sendable (String) -> Void) throws {
+    func write(timeline report: VerifyReport, session: LabSession, folder: String, adverts: [VRRPAdvert], addressEvents: [AddressEvent],
+               progress: @Sendable (String) -> Void) throws {
         try FileSystem.makeDirectory(folder)
-        let drawing = Verifier.timeline(report, session: session)
+        let drawing = Verifier.timeline(report, session: session, adverts: adverts, addressEvents: addressEvents)
         let measured = report.steps.flatMap { step in (step.outages ?? []).map { (step.name, $0) } }
         try FileSystem.write(drawing.svg(), to: "\(folder)/\(report.lab).svg")
         try FileSystem.write(drawing.html(measurements: measured), to: "\(folder)/\(report.lab).html")

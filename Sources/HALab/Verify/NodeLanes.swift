@@ -1,0 +1,160 @@
+import Foundation
+import HALabModel
+
+/// An address added to or deleted from a node's interface, as `ip -ts -o monitor address`
+/// printed it: to the microsecond, where keepalived's log has whole seconds.
+public struct AddressEvent: Sendable, Equatable, Codable {
+    public var time: Double
+    public var node: String
+    public var address: String
+    public var added: Bool
+
+    /// `[2026-11-28T00:41:51.524241] Deleted 2: eth1    inet 10.33.1.100/24 scope global …`;
+    /// ip writes local time.
+    public static func parse(_ text: String, node: String) -> [AddressEvent] {
+        let parser = DateFormatter()
+        parser.locale = Locale(identifier: "en_US_POSIX")
+        parser.timeZone = TimeZone.current
+        parser.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
+        return text.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("["), let close = line.firstIndex(of: "]") else { return nil }
+            let stamp = line[line.index(after: line.startIndex)..<close].split(separator: ".", maxSplits: 1)
+            guard let whole = stamp.first.flatMap({ parser.date(from: String($0)) }) else { return nil }
+            let fraction = stamp.count > 1 ? (Double("0." + stamp[1]) ?? 0) : 0
+            let words = line[line.index(after: close)...].split(whereSeparator: \.isWhitespace)
+            guard let family = words.firstIndex(where: { $0 == "inet" || $0 == "inet6" }), family + 1 < words.count else { return nil }
+            return AddressEvent(time: whole.timeIntervalSince1970 + fraction, node: node,
+                                address: String(words[family + 1].split(separator: "/")[0]), added: words.first != "Deleted")
+        }
+    }
+}
+
+/// One VRRP instance of one node over a run: its state as bands, with the priorities its
+/// adverts carried while it was master, each advert, and the gaps between them.
+public struct NodeLane: Sendable, Equatable {
+    public enum State: String, Sendable {
+        case master = "MASTER", backup = "BACKUP", fault = "FAULT"
+        /// Before its first known state, or a state keepalived names otherwise.
+        case unknown
+        /// The node crashed and is not yet revived.
+        case down
+    }
+
+    public struct Band: Sendable, Equatable {
+        public var state: State
+        public var from: Double
+        public var to: Double
+        public var priorities: [Int] = []
+        /// keepalived's log line that began it, if one did.
+        public var logged: String?
+    }
+
+    public struct Span: Sendable, Equatable {
+        public var from: Double
+        public var to: Double
+    }
+
+    public var node: String
+    public var instance: String
+    public var bands: [Band]
+    public var adverts: [Double]
+    /// Spans in a MASTER band longer than 1.5 advert intervals without an advert.
+    public var gaps: [Span]
+}
+
+/// What the lanes are made of: keepalived's log gives each state change to the second; the
+/// node's VIP being added or deleted (ip monitor) gives a change to or from MASTER to the
+/// microsecond, and without it the node's first advert does; crashes come from the steps.
+public struct LaneEvidence: Sendable {
+    public var logMarks: [Timeline.Mark]
+    public var addressEvents: [AddressEvent]
+    public var adverts: [VRRPAdvert]
+    /// Each node's lab addresses, to know an advert's sender.
+    public var addresses: [String: Set<String>]
+    /// When each node was down: from a crash to its revival.
+    public var down: [(node: String, span: NodeLane.Span)]
+
+    public init(logMarks: [Timeline.Mark], addressEvents: [AddressEvent], adverts: [VRRPAdvert], addresses: [String: Set<String>],
+                down: [(node: String, span: NodeLane.Span)]) {
+        self.logMarks = logMarks
+        self.addressEvents = addressEvents
+        self.adverts = adverts
+        self.addresses = addresses
+        self.down = down
+    }
+
+    /// A lane per instance, from `start` to `end`.
+    public func lanes(_ instances: [VRRPInstance], from start: Double, to end: Double) -> [NodeLane] {
+        instances.map { instance in
+            let sent = adverts.filter { addresses[instance.node]?.contains($0.sender) == true && $0.virtualRouterID == instance.virtualRouterID }
+                .map(\.time).sorted()
+            var bands = stateBands(instance, sent: sent, from: start, to: end)
+            for outage in down where outage.node == instance.node { bands = Self.cut(bands, to: outage.span) }
+            for index in bands.indices where bands[index].state == .master {
+                let band = bands[index]
+                bands[index].priorities = adverts.filter { addresses[instance.node]?.contains($0.sender) == true
+                    && $0.virtualRouterID == instance.virtualRouterID && $0.time >= band.from && $0.time <= band.to }
+                    .map(\.priority).uniqueInOrder()
+            }
+            let inWindow = sent.filter { $0 >= start && $0 <= end }
+            return NodeLane(node: instance.node, instance: instance.name, bands: bands, adverts: inWindow,
+                            gaps: Self.gaps(in: bands, adverts: inWindow, interval: instance.advertInterval))
+        }
+    }
+
+    /// The log's state changes, each moved to the instant the VIP (or the first advert) says.
+    func stateBands(_ instance: VRRPInstance, sent: [Double], from start: Double, to end: Double) -> [NodeLane.Band] {
+        let prefix = "(\(instance.name)) Entering "
+        var changes: [(time: Double, state: NodeLane.State, logged: String)] = logMarks
+            .filter { $0.node == instance.node && $0.text.hasPrefix(prefix) }
+            .sorted { $0.time < $1.time }
+            .map { mark in
+                let word = mark.text.dropFirst(prefix.count).split(separator: " ").first.map(String.init) ?? ""
+                return (mark.time, NodeLane.State(rawValue: word) ?? .unknown, mark.text)
+            }
+        for index in changes.indices {
+            let (second, state) = (changes[index].time, changes[index].state)
+            let wasMaster = index > 0 && changes[index - 1].state == .master
+            guard state == .master || wasMaster else { continue }
+            // The log's second is truncated: the change happened within it.
+            let near = { (time: Double) in time >= second - 0.5 && time < second + 1.5 }
+            let vip = addressEvents.first { $0.node == instance.node && instance.virtualAddresses.contains($0.address)
+                && $0.added == (state == .master) && near($0.time) }
+            // A new master sends its first advert, then adds its VIPs: whichever was seen first.
+            let advert = state == .master ? sent.first(where: near) : nil
+            if let precise = [vip?.time, advert].compactMap({ $0 }).min() { changes[index].time = precise }
+        }
+        var bands: [NodeLane.Band] = []
+        var current = NodeLane.Band(state: .unknown, from: start, to: end)
+        for change in changes where change.time < end {
+            if change.time <= start {
+                current = NodeLane.Band(state: change.state, from: start, to: end, logged: change.logged)
+                continue
+            }
+            current.to = change.time
+            bands.append(current)
+            current = NodeLane.Band(state: change.state, from: change.time, to: end, logged: change.logged)
+        }
+        return bands + [current]
+    }
+
+    /// The bands with `span` made `down`.
+    static func cut(_ bands: [NodeLane.Band], to span: NodeLane.Span) -> [NodeLane.Band] {
+        var result: [NodeLane.Band] = []
+        for band in bands {
+            if band.to <= span.from || band.from >= span.to { result.append(band); continue }
+            if band.from < span.from { result.append(NodeLane.Band(state: band.state, from: band.from, to: span.from, logged: band.logged)) }
+            if result.last?.state != .down { result.append(NodeLane.Band(state: .down, from: max(band.from, span.from), to: min(band.to, span.to))) }
+            result[result.count - 1].to = min(band.to, span.to)
+            if band.to > span.to { result.append(NodeLane.Band(state: band.state, from: span.to, to: band.to, logged: band.logged)) }
+        }
+        return result
+    }
+
+    static func gaps(in bands: [NodeLane.Band], adverts: [Double], interval: Double) -> [NodeLane.Span] {
+        bands.filter { $0.state == .master }.flatMap { band in
+            let times = [band.from] + adverts.filter { $0 >= band.from && $0 <= band.to } + [band.to]
+            return zip(times, times.dropFirst()).filter { $1 - $0 > 1.5 * interval }.map { NodeLane.Span(from: $0, to: $1) }
+        }
+    }
+}
