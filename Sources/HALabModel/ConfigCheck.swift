@@ -147,13 +147,18 @@ public enum ConfigCheck {
     }
 
     /// Every single failure, and every ordered pair of failures on two different nodes.
-    public static func failureTable(_ model: VRRPModel) -> [Row] {
+    public static func failureSequences(_ model: VRRPModel) -> [[VRRPModel.Event]] {
         let failures = failures(model)
         var sequences = failures.map { [$0] }
         for first in failures {
             for second in failures where second.node != first.node { sequences.append([first, second]) }
         }
-        return sequences.map { events in
+        return sequences
+    }
+
+    /// The holders the model predicts after each of `failureSequences`.
+    public static func failureTable(_ model: VRRPModel) -> [Row] {
+        failureSequences(model).map { events in
             var state = model
             var bound = 0.0
             for event in events { bound = state.apply(event) }

@@ -107,7 +107,7 @@ struct Bench: AsyncParsableCommand {
             print("\n" + Benchmarks.checkLarge(instances: 512, runs: runs).text())
         }
         if parts.contains(.verify) {
-            print(try await Benchmarks.verify(try names.map(Environment.loadLab), runs: runs, backend: Environment.namespaces).text())
+            print(try await Benchmarks.verify(try names.map { try Environment.loadLab($0) }, runs: runs, backend: Environment.namespaces).text())
         }
         if parts.contains(.wire) {
             let lab = try Environment.loadLab("master-backup")
@@ -115,7 +115,7 @@ struct Bench: AsyncParsableCommand {
             print("\n" + (try await Benchmarks.wireAgreement(lab, backend: Environment.namespaces, scratch: scratch).text()))
         }
         if parts.contains(.vmUp) {
-            print(try await Benchmarks.vmUp(try names.map(Environment.loadLab), runs: runs, backend: LibvirtBackend(uri: connect)).text())
+            print(try await Benchmarks.vmUp(try names.map { try Environment.loadLab($0) }, runs: runs, backend: LibvirtBackend(uri: connect)).text())
         }
     }
 }

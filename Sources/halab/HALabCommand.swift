@@ -44,8 +44,10 @@ enum Environment {
         return folders
     }
 
-    static func loadLab(_ nameOrPath: String) throws -> Lab {
-        try Lab.load(folder: try Lab.locate(nameOrPath, searchFolders: labFolders))
+    /// `instance`: the name it runs under, beside other instances of the folder.
+    static func loadLab(_ nameOrPath: String, instance: String? = nil) throws -> Lab {
+        let lab = try Lab.load(folder: try Lab.locate(nameOrPath, searchFolders: labFolders))
+        return try instance.map(lab.instance(named:)) ?? lab
     }
 }
 
@@ -61,6 +63,12 @@ struct LabOption: ParsableArguments {
     func session() throws -> LabSession {
         try LabSession.attach(lab, lookup: Environment.namespaces, backendOf: Environment.backend(ofLab:))
     }
+}
+
+/// The name a lab runs under.
+struct InstanceOption: ParsableArguments {
+    @Option(help: "Run it as an instance of this name, isolated beside others of the same folder (default: the folder's name).")
+    var name: String?
 }
 
 /// Where a new lab is built.

@@ -11,10 +11,11 @@ struct Up: AsyncParsableCommand {
     var lab: String
 
     @OptionGroup var backend: BackendOptions
+    @OptionGroup var instance: InstanceOption
     @OptionGroup var waiting: LabCommand.WaitOption
 
     func run() async throws {
-        let lab = try Environment.loadLab(lab)
+        let lab = try Environment.loadLab(lab, instance: instance.name)
         let backend = backend.make()
         let undo: @Sendable () async -> Void = { _ = try? await Environment.teardown(lab.name, names: lab.topology.objectNames) }
         try await LabCommand(lab: lab.name, command: "up", wait: !waiting.noWait).run(undo: undo) {

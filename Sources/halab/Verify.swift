@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HALab
+import HALabSystem
 import Synchronization
 
 struct Verify: AsyncParsableCommand {
@@ -29,11 +30,19 @@ struct Verify: AsyncParsableCommand {
     @Flag(help: "Leave the lab up afterwards.")
     var keep = false
 
+    @Flag(help: "Run every row of check's failure table live instead (each single failure, each ordered pair), each in a fresh instance LAB-rN, and compare it with the model.")
+    var allPairs = false
+
+    @Option(help: "With --all-pairs: how many instances at once.")
+    var parallel = 4
+
     @OptionGroup var backendOptions: BackendOptions
+    @OptionGroup var instance: InstanceOption
     @OptionGroup var waiting: LabCommand.WaitOption
 
     func run() async throws {
-        var lab = try Environment.loadLab(lab)
+        if allPairs { return try await runAllPairs() }
+        var lab = try Environment.loadLab(lab, instance: instance.name)
         if let scenario {
             lab.scenario = try lab.loadScenario(scenario.contains("/") || FileManager.default.fileExists(atPath: scenario) ? scenario : "\(lab.folder)/\(scenario)")
         }
@@ -50,6 +59,29 @@ struct Verify: AsyncParsableCommand {
             return try await verify.run(running: running, progress: progress)
         }
         print("\(lab.name): \(report.steps.count - report.failedSteps) passed, \(report.failedSteps) failed in \(String(format: "%.2f s", report.seconds))")
+        if !report.passed { throw ExitCode.failure }
+    }
+}
+
+extension Verify {
+    func runAllPairs() async throws {
+        guard scenario == nil, timeline == nil, capture == nil, !keep, instance.name == nil else {
+            throw HALabError.usage("--all-pairs runs check's failure table in instances of its own: drop --scenario, --timeline, --capture, --keep and --name")
+        }
+        let run = AllPairsRun(lab: try Environment.loadLab(lab), backend: backendOptions.make(), parallel: parallel)
+        let names = run.sequences.indices.map(run.instanceName)
+        let undo: @Sendable () async -> Void = { for name in names { _ = try? await Environment.teardown(name) } }
+        progress("→ \(names.count) rows of \(run.lab.name)'s failure table, \(run.parallel) instances at a time")
+        let report = try await LabCommand(labs: names, command: "verify --all-pairs", wait: !waiting.noWait).run(undo: undo) {
+            try await run.run(progress: progress)
+        }
+        print(report.text())
+        if let junit { try Reports.junit(report.verifyReport).write(toFile: junit, atomically: true, encoding: .utf8) }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        }
         if !report.passed { throw ExitCode.failure }
     }
 }

@@ -53,6 +53,16 @@ import Testing
         #expect(late.bands[1].from == 100)
     }
 
+    @Test func whereTheLogIsSilentAdvertsSayMaster() throws {
+        let evidence = LaneEvidence(logMarks: [], addressEvents: [], adverts: [Self.advert(100), Self.advert(101), Self.advert(102.6), Self.advert(107)],
+                                    addresses: ["nginx-1": ["10.33.1.11"]], down: [])
+        let lane = try #require(evidence.lanes([Self.instance], from: 95, to: 110).first)
+        #expect(lane.bands.map(\.state) == [.unknown, .master, .unknown, .master, .unknown])
+        #expect(lane.bands.map { [$0.from, $0.to] } == [[95, 100], [100, 103.6], [103.6, 107], [107, 108], [108, 110]])
+        #expect(lane.bands[1].priorities == [100])
+        #expect(lane.gaps == [NodeLane.Span(from: 101, to: 102.6)])
+    }
+
     @Test func aCrashCutsTheLaneDown() throws {
         let down = [(node: "nginx-1", span: NodeLane.Span(from: 106, to: 108))]
         let lane = try #require(Self.evidence(events: Self.events, adverts: Self.adverts, down: down).lanes([Self.instance], from: 95, to: 110).first)

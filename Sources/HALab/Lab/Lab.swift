@@ -24,6 +24,17 @@ public struct Lab: Sendable {
 
     public var virtualAddresses: [VirtualAddress] { VirtualAddress.group(instances) }
 
+    /// The same lab as an instance of its own, up beside others of the folder: its namespaces,
+    /// state, lock and status go by `name`.
+    public func instance(named name: String) throws -> Lab {
+        guard !name.isEmpty, name.count <= 40, name.allSatisfy({ ($0.isLetter && $0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "-" }) else {
+            throw HALabError.usage("an instance name is 1 to 40 lower-case letters, digits and '-': not '\(name)'")
+        }
+        var copy = self
+        copy.name = name
+        copy.topology.name = name
+        return copy
+    }
 
     /// A lab named (a folder under a `labs/` folder) or given as a path.
     public static func locate(_ nameOrPath: String, searchFolders: [String]) throws -> String {

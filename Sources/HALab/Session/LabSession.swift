@@ -29,7 +29,8 @@ public struct LabSession: Sendable {
             guard labsUp.count == 1 else { throw HALabError.whichLab(up: labsUp) }
             chosen = labsUp[0]
         }
-        return LabSession(lab: try Lab.load(folder: try lookup.source(of: chosen)), backend: backendOf(chosen))
+        let lab = try Lab.load(folder: try lookup.source(of: chosen))
+        return LabSession(lab: lab.name == chosen ? lab : try lab.instance(named: chosen), backend: backendOf(chosen))
     }
 
     public func client() throws -> String {

@@ -88,7 +88,7 @@ public struct LaneEvidence: Sendable {
         instances.map { instance in
             let sent = adverts.filter { addresses[instance.node]?.contains($0.sender) == true && $0.virtualRouterID == instance.virtualRouterID }
                 .map(\.time).sorted()
-            var bands = stateBands(instance, sent: sent, from: start, to: end)
+            var bands = Self.inferMasters(stateBands(instance, sent: sent, from: start, to: end), sent: sent, interval: instance.advertInterval)
             for outage in down where outage.node == instance.node { bands = Self.cut(bands, to: outage.span) }
             for index in bands.indices where bands[index].state == .master {
                 let band = bands[index]
@@ -136,6 +136,32 @@ public struct LaneEvidence: Sendable {
             current = NodeLane.Band(state: change.state, from: change.time, to: end, logged: change.logged)
         }
         return bands + [current]
+    }
+
+    /// Where the log says nothing (a VM's log is lost with a crash), a run of the node's adverts
+    /// says it was master: from the first to one interval after the last.
+    static func inferMasters(_ bands: [NodeLane.Band], sent: [Double], interval: Double) -> [NodeLane.Band] {
+        bands.flatMap { band -> [NodeLane.Band] in
+            guard band.state == .unknown else { return [band] }
+            var runs: [NodeLane.Span] = []
+            for time in sent where time >= band.from && time < band.to {
+                if let last = runs.last, time - last.to <= 3 * interval {
+                    runs[runs.count - 1].to = time
+                } else {
+                    runs.append(NodeLane.Span(from: time, to: time))
+                }
+            }
+            var result: [NodeLane.Band] = []
+            var cursor = band.from
+            for run in runs {
+                let to = min(run.to + interval, band.to)
+                if run.from > cursor { result.append(NodeLane.Band(state: .unknown, from: cursor, to: run.from)) }
+                result.append(NodeLane.Band(state: .master, from: run.from, to: to, logged: "its adverts (no log line)"))
+                cursor = to
+            }
+            if cursor < band.to { result.append(NodeLane.Band(state: .unknown, from: cursor, to: band.to)) }
+            return result
+        }
     }
 
     /// The bands with `span` made `down`.

@@ -1,0 +1,153 @@
+import Foundation
+import HALabBackends
+import HALabModel
+import HALabSystem
+
+/// `halab verify LAB --all-pairs`: every row of check's failure table (each single failure,
+/// each ordered pair on two nodes) run live, each in a fresh instance of the lab, `parallel` at
+/// a time. A row is a scenario of its failures, each step `expect: model`, so it agrees when
+/// the live holders and the client's curl are what the model predicts.
+public struct AllPairsRun: Sendable {
+    public var lab: Lab
+    public var backend: any LabBackend
+    public var parallel: Int
+
+    public init(lab: Lab, backend: any LabBackend, parallel: Int) {
+        self.lab = lab
+        self.backend = backend
+        self.parallel = max(1, parallel)
+    }
+
+    public struct Row: Sendable, Codable {
+        public var failures: [String]
+        /// Each VIP's holders: as the model predicts, and as seen live once the row had settled.
+        public var predicted: [String: [String]]
+        public var live: [String: [String]] = [:]
+        public var steps: [VerifyReport.StepResult] = []
+        public var seconds: Double = 0
+        /// The proportional set size of the instance's processes, MiB.
+        public var memoryMiB: Double = 0
+        /// Why the row could not be run (its instance did not come up, say).
+        public var error: String?
+        public var agrees: Bool { error == nil && steps.allSatisfy(\.passed) }
+    }
+
+    public struct Report: Sendable, Codable {
+        public var lab: String
+        public var backend: String
+        public var parallel: Int
+        public var seconds: Double
+        public var rows: [Row]
+        public var passed: Bool { rows.allSatisfy(\.agrees) }
+
+        /// As a verify report, one step per row, for the JUnit and JSON writers.
+        public var verifyReport: VerifyReport {
+            VerifyReport(lab: lab, backend: backend, seconds: seconds, steps: rows.map { row in
+                var step = VerifyReport.StepResult(name: row.failures.joined(separator: ", then "), action: nil)
+                step.checks = row.steps.flatMap(\.checks)
+                step.actionError = row.error ?? row.steps.compactMap(\.actionError).first
+                step.seconds = row.seconds
+                return step
+            })
+        }
+
+        /// check's failure table with the live holders and whether the row agreed.
+        public func text() -> String {
+            var lines = ["\(lab): \(rows.count) rows of check's failure table run live, \(parallel) at a time, in "
+                         + String(format: "%.1f s", seconds)]
+            for row in rows {
+                let addresses = row.predicted.keys.sorted()
+                let holders = { (map: [String: [String]]) in
+                    addresses.map { "\($0) → \((map[$0] ?? []).isEmpty ? "nobody" : map[$0]!.joined(separator: "+"))" }.joined(separator: "; ")
+                }
+                lines.append("  " + row.failures.joined(separator: ", then ").padded(46) + "model " + holders(row.predicted).padded(28)
+                             + "live " + (row.error == nil ? holders(row.live) : "-").padded(28) + (row.agrees ? "agrees" : "DISAGREES"))
+                for step in row.steps { for check in step.checks where !check.passed { lines.append("      \(check.expected): seen \(check.seen)") } }
+                if let error = row.error { lines.append("      \(error)") }
+            }
+            let memory = rows.map(\.memoryMiB).filter { $0 > 0 }
+            lines.append("\(rows.filter(\.agrees).count) of \(rows.count) rows agree with the model"
+                         + (memory.isEmpty ? "" : String(format: "; memory per instance: median %.1f MiB (proportional set size)", Benchmarks.median(memory))))
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    /// The instance a row runs in.
+    public func instanceName(_ row: Int) -> String { "\(lab.name)-r\(row + 1)" }
+
+    /// The failure table's rows, as the model's events.
+    public var sequences: [[VRRPModel.Event]] { ConfigCheck.failureSequences(lab.vrrpModel()) }
+
+    public func run(progress: @escaping @Sendable (String) -> Void) async throws -> Report {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let sequences = self.sequences
+        var rows = [Row?](repeating: nil, count: sequences.count)
+        try await withThrowingTaskGroup(of: (Int, Row).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < sequences.count else { return }
+                let index = next
+                next += 1
+                group.addTask { (index, try await run(sequences[index], as: instanceName(index))) }
+            }
+            for _ in 0..<parallel { startNext() }
+            var done = 0
+            while let (index, row) = try await group.next() {
+                rows[index] = row
+                done += 1
+                progress("[\(done)/\(sequences.count)] \(row.failures.joined(separator: ", then ")): "
+                         + (row.agrees ? "agrees" : "DISAGREES") + String(format: " (%.1f s)", row.seconds))
+                startNext()
+            }
+        }
+        return Report(lab: lab.name, backend: backend.kind, parallel: parallel, seconds: (clock.now - start).seconds, rows: rows.compactMap { $0 })
+    }
+
+    /// One row in its own instance: up, each failure as a step the model judges, a look at the
+    /// holders, down. Cancelled (an interrupt), it still takes its instance down.
+    func run(_ events: [VRRPModel.Event], as name: String) async throws -> Row {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var model = lab.vrrpModel()
+        for event in events { model.apply(event) }
+        var row = Row(failures: events.map(\.description),
+                      predicted: Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { ($0, model.holders(of: $0)) }))
+        do {
+            var instance = try lab.instance(named: name)
+            instance.scenario = Scenario(steps: events.map { Scenario.Step(name: $0.description, line: nil, action: .chaos(ChaosAction(modelEvent: $0)), expected: .model) })
+            let (session, _) = try await LabSession.up(instance, backend: backend) { _ in }
+            row.steps = try await Verifier.run(session, progress: { _ in }).steps
+            row.live = Dictionary(uniqueKeysWithValues: try await session.vipHolders().map { ($0.address, $0.nodes) })
+            let kib = instance.topology.nodes.flatMap { backend.processes(name, node: $0.name) }.map(\.proportionalKiB).reduce(0, +)
+            row.memoryMiB = Double(kib) / 1024
+            try await backend.down(name)
+        } catch {
+            _ = try? await backend.down(name)
+            if error is CancellationError { throw error }
+            row.error = (error as? HALabError)?.description ?? "\(error)"
+        }
+        row.seconds = (clock.now - start).seconds
+        return row
+    }
+}
+
+extension ChaosAction {
+    /// The chaos action that makes a failure of check's table.
+    init(modelEvent event: VRRPModel.Event) {
+        switch event {
+        case .stopService(let service, let node): self = .stopService(service, node: node)
+        case .startService(let service, let node): self = .startService(service, node: node)
+        case .crash(let node): self = .kill(node: node)
+        case .revive(let node): self = .revive(node: node)
+        case .linkDown(let node): self = .link(node: node, interface: nil, up: false, atNode: false)
+        case .linkUp(let node): self = .link(node: node, interface: nil, up: true, atNode: false)
+        case .blockMulticast(let node): self = .blockMulticast(node: node)
+        case .unblockMulticast(let node): self = .unblockMulticast(node: node)
+        case .partition(let groups): self = .partition(groups)
+        case .pause(let node): self = .pause(node: node)
+        case .resume(let node): self = .resume(node: node)
+        case .heal(let node): self = .heal(node: node)
+        }
+    }
+}
