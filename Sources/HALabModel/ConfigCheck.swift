@@ -23,7 +23,7 @@ public enum ConfigCheck {
 
     /// What reading found in each config, the lints, and the failure table.
     public static func run(lab: String, configs: [KeepalivedNodeConfig], model: VRRPModel) -> Report {
-        let findings = configs.flatMap(\.findings) + lint(configs, segment: model.segment(of:))
+        let findings = configs.flatMap(\.findings) + lint(configs, segment: model.segment(of:)) + designFindings(configs, model: model)
         return Report(lab: lab, findings: findings.sorted { $0.severity > $1.severity }, rows: failureTable(model))
     }
 

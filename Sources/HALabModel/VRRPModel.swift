@@ -20,15 +20,17 @@ public struct VRRPModel: Sendable {
         public var primaryAddress: UInt32
         /// Its addresses without prefix, to match unicast peers.
         public var addresses: [String]
-        /// Which segment each interface is on.
+        /// Which segment each interface is on; empty where the node's interfaces are not known.
         public var segments: [String: String]
+        /// Each interface's address with its prefix, `10.33.1.11/24`.
+        public var networks: [String: String]
         /// The service serving each TCP port, so a check that probes a port names it.
         public var ports: [Int: String]
         /// The service a vrrp_script checks, by the script's name, where the lab says so.
         public var checks: [String: String]
 
         public init(name: String, services: [String], primaryAddress: UInt32, ports: [Int: String] = [:], checks: [String: String] = [:],
-                    addresses: [String], segments: [String: String]) {
+                    addresses: [String], segments: [String: String], networks: [String: String] = [:]) {
             self.name = name
             self.services = services
             self.ports = ports
@@ -36,6 +38,7 @@ public struct VRRPModel: Sendable {
             self.primaryAddress = primaryAddress
             self.addresses = addresses
             self.segments = segments
+            self.networks = networks
         }
     }
 
@@ -238,7 +241,9 @@ public struct VRRPModel: Sendable {
     /// The role an instance is forced into, or nil while it takes part in elections.
     func forcedRole(_ index: Int) -> Role? {
         let instance = instances[index]
-        guard let state = states[instance.node], state.alive, !state.stopped.contains("keepalived") else { return .down }
+        // keepalived 2.2.7 refuses to start with an instance on an interface the node lacks.
+        let lacksInterface = nodes[instance.node].map { !$0.segments.isEmpty && $0.segments[instance.interface] == nil } ?? false
+        guard let state = states[instance.node], state.alive, !state.stopped.contains("keepalived"), !lacksInterface else { return .down }
         if !state.linkUp || priority(index) == nil { return .fault }
         return nil
     }

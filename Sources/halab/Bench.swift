@@ -15,6 +15,7 @@ struct Bench: AsyncParsableCommand {
             check    halab check over a corpus of keepalived configs next to keepalived --config-test, and one config
                      of 512 instances (not in the default set)
             verify   halab verify of each of --labs, up and down included (not in the default set)
+            pairs    verify --all-pairs of each of --labs at each of --parallel: time and memory per instance (not in the default set)
             wire     a capture's cost to a crash failover, with and without it; and after each step of master-backup's
                      scenario, the priorities its adverts carry on the wire against keepalived's dump (not in the default set)
             soak     --cycles cycles of up, chaos and down through the halab command, with SIGKILLs and SIGINTs at random
@@ -40,6 +41,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "For check: a folder of keepalived configs (default: the workplace's corpus, ../shared/corpus/keepalived/configs).")
     var corpus: String?
 
+    @Option(help: "For pairs: how many instances at once, each figure a comma-separated list.")
+    var parallel = "4,8"
+
     @Option(help: "For soak: how many cycles.")
     var cycles = 20
 
@@ -54,8 +58,20 @@ struct Bench: AsyncParsableCommand {
         let used = labs.split(separator: ",").map(String.init) + ["master-backup", "master-backup-tuned"] + sizes.map { "group-\($0)" }
         let undo: @Sendable () async -> Void = { for lab in used { _ = try? await Environment.teardown(lab) } }
         let parts = parts, runs = runs, labs = labs, connect = connect, corpus = corpus
+        let widths = parallel.split(separator: ",").compactMap { Int($0) }
         try await LabCommand(labs: parts.contains(where: \.buildsLabs) ? used : [], command: "bench", wait: !waiting.noWait).run(undo: undo) {
             try await Self.measure(parts: parts, runs: runs, labs: labs, sizes: sizes, connect: connect, corpus: corpus)
+        }
+        if parts.contains(.pairs) {
+            let chosen = try labs.split(separator: ",").map { try Environment.loadLab(String($0)) }
+            let names = chosen.map { AllPairsRun(lab: $0, backend: Environment.namespaces, parallel: 1) }.flatMap { run in
+                run.sequences.indices.map(run.instanceName)
+            }
+            let undo: @Sendable () async -> Void = { for name in names { _ = try? await Environment.teardown(name) } }
+            let table = try await LabCommand(labs: names, command: "bench pairs", wait: !waiting.noWait).run(undo: undo) {
+                try await Benchmarks.allPairs(chosen, parallel: widths, runs: runs, backend: Environment.namespaces) { _ in }
+            }
+            print(table.text())
         }
         if parts.contains(.soak) { try await soak() }
     }

@@ -22,7 +22,7 @@ extension Benchmarks {
     public enum Part: String, CaseIterable, Sendable {
         case up, outages, probe
         case vmUp = "vm-up"
-        case check, soak, verify, wire
+        case check, soak, verify, wire, pairs
 
         /// Whether it brings labs up and down in this process (check reads; soak drives halab commands).
         public var buildsLabs: Bool { ![.check, .soak].contains(self) }
@@ -123,6 +123,29 @@ extension Benchmarks {
                 steps.append(report.seconds)
             }
             table.rows.append((lab.name, ["\(lab.scenario.steps.count)", seconds(whole), seconds(steps)]))
+        }
+        return table
+    }
+
+    /// `verify --all-pairs` of each lab at each parallelism: the whole table's time, and the
+    /// memory one instance takes.
+    public static func allPairs(_ labs: [Lab], parallel: [Int], runs: Int, backend: any LabBackend,
+                                progress: @escaping @Sendable (String) -> Void) async throws -> BenchTable {
+        var table = BenchTable(title: "verify --all-pairs, median of \(runs) runs", columns: ["rows", "parallel", "seconds", "agree", "MiB/inst."],
+                               note: "(seconds: every row of check's failure table, each in a fresh instance brought up and down; "
+                                   + "MiB/inst.: proportional set size of one instance's processes, median over the rows)")
+        for lab in labs {
+            for width in parallel {
+                var seconds: [Double] = [], memory: [Double] = [], agree = ""
+                for _ in 0..<runs {
+                    let report = try await AllPairsRun(lab: lab, backend: backend, parallel: width).run(progress: progress)
+                    seconds.append(report.seconds)
+                    memory.append(median(report.rows.map(\.memoryMiB)))
+                    agree = "\(report.rows.filter(\.agrees).count)/\(report.rows.count)"
+                }
+                table.rows.append((lab.name, ["\(AllPairsRun(lab: lab, backend: backend, parallel: width).sequences.count)", "\(width)",
+                                              Self.seconds(seconds), agree, String(format: "%.1f", median(memory))]))
+            }
         }
         return table
     }

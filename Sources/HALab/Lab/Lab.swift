@@ -68,7 +68,8 @@ public struct Lab: Sendable {
                                              uniquingKeysWith: { first, _ in first }),
                            checks: checks[node.name] ?? [:],
                            addresses: node.interfaces.map { String($0.address.split(separator: "/")[0]) },
-                           segments: Dictionary(uniqueKeysWithValues: node.interfaces.map { ($0.name, $0.segment) }))
+                           segments: Dictionary(uniqueKeysWithValues: node.interfaces.map { ($0.name, $0.segment) }),
+                           networks: Dictionary(uniqueKeysWithValues: node.interfaces.map { ($0.name, $0.address) }))
         }
         return VRRPModel(nodes: nodes, instances: instances)
     }

@@ -157,7 +157,8 @@ struct LabLoader {
             var findings: [Finding] = []
             if !instance.interface.isEmpty && !names.contains(instance.interface) {
                 findings.append(Finding(.error, at: instance.settings["interface"] ?? instance.location,
-                    "vrrp_instance \(instance.name) runs on \(instance.interface), but \(node): keepalived puts the instance in FAULT"))
+                    "vrrp_instance \(instance.name) runs on \(instance.interface), but \(node): keepalived 2.2.7 refuses to start "
+                        + "('Non-existent interface specified in configuration'), so the node never takes the VIP"))
             }
             for tracked in instance.trackedInterfaces where !names.contains(tracked) {
                 findings.append(Finding(.error, at: instance.settings["track_interface"] ?? instance.location,
