@@ -41,7 +41,7 @@ public struct LabTopology: Sendable, Codable, Equatable {
         return String(format: "52:54:00:%02x:%02x:%02x", labByte, nodeIndex & 0xff, interfaceIndex & 0xff)
     }
 
-    func macAddresses(of node: String) throws -> [String] {
+    public func macAddresses(of node: String) throws -> [String] {
         guard let index = nodes.firstIndex(where: { $0.name == node }) else { throw HALabError.unknownNode(node, lab: name) }
         return nodes[index].interfaces.indices.map { macAddress(node: index, interface: $0) }
     }

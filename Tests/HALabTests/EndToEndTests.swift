@@ -102,7 +102,8 @@ enum E2E {
         }
         #expect(report.steps.count == lab.scenario.steps.count)
         for step in report.steps {
-            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" }) \(step.actionError ?? "")")
+            let broken = step.violations.map(\.summary).joined(separator: "; ")
+            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" }) \(step.actionError ?? "") \(broken)")
         }
         return report
     }
@@ -186,6 +187,10 @@ struct EndToEndTests {
         let report = try await E2E.verify("master-backup", as: "e2e-net-faults", scenarioFile: "network-faults.yaml")
         // The split brain is seen, not assumed.
         #expect(report.steps[1].checks.first?.seen == "held by nginx-1 and nginx-2 (split brain)")
+        // Healed, the client is blackholed by its stale ARP entry: reported, and accepted by the scenario.
+        let blackhole = try #require(report.steps[2].accepted.first)
+        #expect(blackhole.invariant == .staleARP && blackhole.to - blackhole.from > 1, "\(blackhole.summary)")
+        #expect(blackhole.summary.contains("the client's ARP entry names nginx-2's MAC"))
     }
 
     @Test func unicastPairSurvivesWhatSplitsTheMulticastOne() async throws {

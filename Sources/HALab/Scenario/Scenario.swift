@@ -10,6 +10,8 @@ public struct Scenario: Sendable {
         public var line: Int?
         public var action: Action?
         public var expected: Expected
+        /// Invariants the step may break without failing (`accept:`); still reported.
+        public var accept: Set<Invariant> = []
     }
 
     /// What a step expects: outcomes written out, or the VRRP model's prediction (`expect: model`).
@@ -46,6 +48,14 @@ public struct Scenario: Sendable {
 
         /// Whether the action puts a fault in force (rather than taking one off).
         public var injures: Bool { chaosEquivalent?.injures ?? false }
+
+        /// Packet loss or delay: what the VRRP model cannot follow.
+        public var isLossOrDelay: Bool {
+            switch chaosEquivalent {
+            case .loss?, .delay?: true
+            default: false
+            }
+        }
 
         /// Whether this action takes off the fault `earlier` put in force.
         public func heals(_ earlier: Action) -> Bool {

@@ -14,7 +14,7 @@ struct ScenarioLoader {
         let root = try YAMLValue.load(file).mapping(allowed: ["steps"], required: ["steps"], what: "scenario.yaml")
         var steps: [Scenario.Step] = []
         for value in try root["steps"]!.sequence(what: "steps") {
-            let entries = try value.mapping(allowed: ["name", "on", "run", "chaos", "expect"], required: ["name"], what: "a step")
+            let entries = try value.mapping(allowed: ["name", "on", "run", "chaos", "expect", "accept"], required: ["name"], what: "a step")
             var step = Scenario.Step(name: try entries["name"]!.string(what: "name"), line: value.line,
                                      action: try action(entries, value), expected: .listed([]))
             if let expect = entries["expect"], case .scalar = expect.node {
@@ -28,6 +28,12 @@ struct ScenarioLoader {
                 step.expected = .model
             } else {
                 step.expected = .listed(try (entries["expect"]?.sequence(what: "expect") ?? []).map(expectation))
+            }
+            for name in try entries["accept"]?.sequence(what: "accept") ?? [] {
+                guard let invariant = Invariant(rawValue: try name.string(what: "accept")) else {
+                    throw name.fail("accept names invariants: " + Invariant.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                step.accept.insert(invariant)
             }
             steps.append(step)
         }

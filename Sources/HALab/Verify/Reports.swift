@@ -23,8 +23,10 @@ public enum Reports {
         for step in report.steps {
             xml += "    <testcase classname=\"halab.\(escape(report.lab))\" name=\"\(escape(step.name))\" time=\"\(seconds(step.seconds))\">\n"
             if !step.passed {
-                let message = step.actionError ?? step.checks.first { !$0.passed }.map { "expected \($0.expected); seen \($0.seen)" } ?? ""
+                let message = step.actionError ?? step.checks.first { !$0.passed }.map { "expected \($0.expected); seen \($0.seen)" }
+                    ?? step.violations.first.map { "invariant \($0.invariant.rawValue): \($0.summary)" } ?? ""
                 var detail = step.checks.map { "\($0.passed ? "ok" : "FAILED"): \($0.expected) — seen \($0.seen) after \(seconds($0.heldAfter)) s (deadline \(seconds($0.deadline)) s)" }
+                detail += step.violations.map { "BROKEN invariant \($0.invariant.rawValue): \($0.summary)" }
                 for (node, lines) in (step.logs ?? [:]).sorted(by: { $0.key < $1.key }) {
                     detail.append("keepalived log of \(node):")
                     detail += lines.map { "  \($0)" }
@@ -33,6 +35,7 @@ public enum Reports {
             } else {
                 let held = step.checks.map { "\($0.expected): held after \(seconds($0.heldAfter)) s" }
                     + (step.outages ?? []).map { "outage: \($0.summary)" }
+                    + step.accepted.map { "accepted \($0.invariant.rawValue): \($0.summary)" }
                 xml += "      <system-out>\(escape(held.joined(separator: "\n")))</system-out>\n"
             }
             xml += "    </testcase>\n"

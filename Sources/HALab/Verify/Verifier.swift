@@ -31,12 +31,18 @@ public struct VerifyReport: Sendable, Codable {
         /// The model's bound for the action and its expected holder per VIP (nil: no single one).
         var predicted: (bound: Double, holders: [String?])?
 
-        enum CodingKeys: String, CodingKey { case name, action, at, took, outages, actionError, seconds, checks, logs }
+        /// What the model says of the step, for its invariants.
+        var model: StepModel?
+
+        enum CodingKeys: String, CodingKey { case name, action, at, took, outages, actionError, seconds, checks, logs, violations, accepted }
         public var seconds: Double = 0
         public var checks: [CheckResult] = []
         /// The last keepalived log lines of the lab's nodes, kept when the step failed.
         public var logs: [String: [String]]?
-        public var passed: Bool { actionError == nil && checks.allSatisfy(\.passed) }
+        /// Invariants the step broke; those its scenario accepts, apart.
+        public var violations: [Violation] = []
+        public var accepted: [Violation] = []
+        public var passed: Bool { actionError == nil && checks.allSatisfy(\.passed) && violations.isEmpty }
     }
 
     public struct CheckResult: Sendable, Codable {
@@ -54,19 +60,47 @@ public struct VerifyReport: Sendable, Codable {
 public enum Verifier {
     /// With `probe`, halab-probe runs from the client node through the whole scenario, and each
     /// action's outage is measured from its record.
-    /// `afterStep` runs once each step has been judged, before the next one's action.
-    public static func run(_ session: LabSession, probe: Bool = false, progress: @escaping @Sendable (String) -> Void,
+    /// `afterStep` runs once each step has been judged, before the next one's action. With
+    /// `invariants` (the default), the lab is looked at through the run and the probe runs too,
+    /// and each step is judged by the invariants once the run is over.
+    public static func run(_ session: LabSession, probe: Bool = false, invariants: Bool = true, progress: @escaping @Sendable (String) -> Void,
                            afterStep: (@Sendable (VerifyReport.StepResult) async throws -> Void)? = nil) async throws -> VerifyReport {
-        guard probe else { return try await steps(session, progress: progress, afterStep: afterStep) }
+        guard probe || invariants else { return try await steps(session, progress: progress, afterStep: afterStep) }
         var report: VerifyReport?
+        var looks: [LabLook] = []
         let samples = try await session.probing(session.lab.virtualAddresses.map(\.address), seconds: 3600) {
-            try await Task.sleep(for: .seconds(1))  // a baseline before the first action
-            report = try await steps(session, progress: progress, afterStep: afterStep)
-            try await Task.sleep(for: .seconds(1))
+            (report, looks) = try await session.looking {
+                try await Task.sleep(for: .seconds(1))  // a baseline before the first action
+                let report = try await steps(session, progress: progress, afterStep: afterStep)
+                try await Task.sleep(for: .seconds(1))
+                return report
+            }
         }
         report!.samples = samples
         measureOutages(&report!, session: session)
+        if invariants { judgeInvariants(&report!, looks: looks, session: session, progress: progress) }
         return report!
+    }
+
+    /// Each step's invariants, over the looks and the probe's record until the next step.
+    static func judgeInvariants(_ report: inout VerifyReport, looks: [LabLook], session: LabSession, progress: @Sendable (String) -> Void) {
+        let macs = Dictionary(session.lab.topology.nodes.flatMap { node in ((try? session.lab.topology.macAddresses(of: node.name)) ?? []).map { ($0, node.name) } },
+                              uniquingKeysWith: { first, _ in first })
+        let end = max(looks.last?.time ?? 0, report.samples.last?.end ?? 0)
+        for index in report.steps.indices {
+            guard var model = report.steps[index].model else { continue }
+            model.end = index + 1 < report.steps.count ? report.steps[index + 1].at : end
+            let accept = session.lab.scenario.steps[index].accept
+            let found = Invariants.judge(model, looks: looks, samples: report.samples, macs: macs)
+            report.steps[index].violations = found.filter { !accept.contains($0.invariant) }
+            report.steps[index].accepted = found.filter { accept.contains($0.invariant) }
+            for violation in report.steps[index].violations {
+                progress("  ✗ invariant \(violation.invariant.rawValue) broken in '\(report.steps[index].name)': \(violation.summary)")
+            }
+            for violation in report.steps[index].accepted {
+                progress("  (accepted) \(violation.invariant.rawValue) in '\(report.steps[index].name)': \(violation.summary)")
+            }
+        }
     }
 
     static func steps(_ session: LabSession, progress: @escaping @Sendable (String) -> Void,
@@ -75,8 +109,13 @@ public enum Verifier {
         let start = clock.now
         var report = VerifyReport(lab: session.lab.name, backend: session.backend.kind, seconds: 0, steps: [])
         var model = session.lab.vrrpModel()
+        // Once the model cannot follow an action (a command of the user's, packet loss or delay
+        // in force), the invariants that need it are off until a heal.
+        var blind = false
         for step in session.lab.scenario.steps {
             let before = model
+            blind = blind && !(step.action?.chaosEquivalent.map { if case .heal(nil) = $0 { true } else { false } } ?? false)
+            if let action = step.action, action.modelEvents(nodes: session.lab.topology.nodes.map(\.name)) == nil || action.isLossOrDelay { blind = true }
             var bound = 0.0
             for event in step.action?.modelEvents(nodes: session.lab.topology.nodes.map(\.name)) ?? [] {
                 bound = max(bound, model.apply(event))
@@ -97,6 +136,7 @@ public enum Verifier {
                     result.actionError = error.description
                 }
             }
+            result.model = StepModel(step, model: model, before: before, bound: bound, start: result.at + result.took, blind: blind)
             if let error = result.actionError {
                 progress("  ✗ action failed: \(error)")
             } else {

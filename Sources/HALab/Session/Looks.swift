@@ -1,0 +1,39 @@
+import Foundation
+import HALabBackends
+import HALabSystem
+import Synchronization
+
+extension LabSession {
+    /// Runs `body` while the lab is looked at every `interval`: each VIP's holders, and the
+    /// client's neighbour entries for them. A look that fails (a node half gone) is skipped.
+    func looking<T: Sendable>(every interval: Duration = .milliseconds(250), during body: @Sendable () async throws -> T) async throws -> (T, [LabLook]) {
+        let looks = Mutex<[LabLook]>([])
+        let stop = StopSignal()
+        let watcher = Task {
+            while await !stop.hasFired {
+                let tick = ContinuousClock.now
+                if let look = try? await lookAtLab() { looks.withLock { $0.append(look) } }
+                try? await Task.sleep(until: tick + interval)
+            }
+        }
+        defer { watcher.cancel() }
+        let result = try await body()
+        await stop.fire()
+        _ = await watcher.value
+        return (result, looks.withLock { $0 })
+    }
+
+    func lookAtLab() async throws -> LabLook {
+        let time = Date().timeIntervalSince1970
+        let holders = Dictionary(uniqueKeysWithValues: try await vipHolders().map { ($0.address, $0.nodes) })
+        var entries: [String: String] = [:]
+        if let client = lab.clientNode, backend.isRunning(lab.name, node: client) {
+            struct Entry: Decodable { var dst: String; var lladdr: String? }
+            let output = try await backend.exec(lab.name, node: client, ["ip", "-j", "neigh", "show"]).output
+            for entry in (try? JSONDecoder().decode([Entry].self, from: Data(output.utf8))) ?? [] where holders[entry.dst] != nil {
+                entries[entry.dst] = entry.lladdr
+            }
+        }
+        return LabLook(time: time, holders: holders, clientEntries: entries)
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import HALabBackends
+import HALabModel
+
+/// What verify holds at every look of every step, whatever the step expects: a design that
+/// splits its brain, strands a VIP or blackholes its clients fails, even where curl answers at
+/// the step's end or the model predicted the outage.
+public enum Invariant: String, Sendable, Codable, CaseIterable {
+    /// At most one holder per VIP while adverts can flow between its peers.
+    case singleHolder = "single-holder"
+    /// Whenever some node can serve a VIP, the client is answered once the timers allow.
+    case answered
+    /// No outage from the client's ARP entry naming a node that no longer holds the VIP.
+    case staleARP = "stale-arp"
+    /// No holder changes beyond those the step's fault explains.
+    case holderChanges = "holder-changes"
+}
+
+/// One invariant broken: when, on which nodes, and the evidence.
+public struct Violation: Sendable, Codable, Equatable {
+    public var invariant: Invariant
+    public var address: String
+    public var from: Double
+    public var to: Double
+    public var nodes: [String]
+    /// For `answered`: "design outage" (the model predicts it too: the design strands the VIP)
+    /// or "model mismatch" (the model predicts an answer).
+    public var kind: String?
+    public var evidence: String
+
+    public var summary: String {
+        let span = String(format: "%.2f s", to - from)
+        return switch invariant {
+        case .singleHolder: "\(address) held by \(nodes.joined(separator: " and ")) at once for \(span): split brain while adverts can flow"
+        case .answered: "\(address) not answered for \(span) while \(nodes.joined(separator: ", ")) could serve (\(kind ?? "outage")): \(evidence)"
+        case .staleARP: "\(address) blackholed for \(span): \(evidence)"
+        case .holderChanges: "\(address) changed holder beyond what the fault explains: \(evidence)"
+        }
+    }
+}
+
+/// One look at the lab while verify runs.
+public struct LabLook: Sendable, Equatable {
+    public var time: Double
+    /// Each VIP's holders.
+    public var holders: [String: [String]]
+    /// The MAC address in the client's neighbour entry for each VIP, where it has one.
+    public var clientEntries: [String: String]
+}
+
+/// What the model says of one step, for judging it.
+struct StepModel: Sendable {
+    /// When the step's fault was in place, and until when the step ran.
+    var start: Double
+    var end: Double
+    /// The timers' bound for the step's events.
+    var bound: Double
+    var holdersBefore: [String: [String]]
+    var holders: [String: [String]]
+    /// The nodes that could serve each VIP.
+    var servers: [String: [String]]
+    /// Invariants the step does not hold, per VIP ("" for every VIP): what it expects explicitly,
+    /// what it accepts, and while packet loss or delay is in force (the model cannot follow those).
+    var exempt: [String: Set<Invariant>]
+
+    func exempts(_ invariant: Invariant, _ address: String) -> Bool {
+        (exempt[address] ?? []).contains(invariant) || (exempt[""] ?? []).contains(invariant)
+    }
+}
+
+extension StepModel {
+    /// `blind`: the model cannot follow what is in force; the step holds no invariant.
+    init(_ step: Scenario.Step, model: VRRPModel, before: VRRPModel, bound: Double, start: Double, blind: Bool) {
+        var exempt: [String: Set<Invariant>] = blind ? ["": Set(Invariant.allCases)] : [:]
+        for expectation in step.expected.listed {
+            switch expectation {
+            case .holders(let vip, let nodes, _) where nodes.count > 1: exempt[vip, default: []].formUnion([.singleHolder, .holderChanges])
+            case .fails(let request): exempt[URL(string: request.url)?.host ?? "", default: []].formUnion([.answered, .staleARP])
+            case .takeovers(let vip, _, _, _): exempt[vip, default: []].insert(.holderChanges)
+            default: break
+            }
+        }
+        let holders = { (model: VRRPModel) in Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { ($0, model.holders(of: $0)) }) }
+        let servers = Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { address in
+            (address, model.instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder().filter(model.canServe))
+        })
+        self.init(start: start, end: start, bound: bound, holdersBefore: holders(before), holders: holders(model), servers: servers, exempt: exempt)
+    }
+}
+
+enum Invariants {
+    /// Grace for the client once the timers allow a move: its next request, and the answer.
+    static let grace = 1.0
+
+    static func judge(_ step: StepModel, looks: [LabLook], samples: [ProbeSample], macs: [String: String]) -> [Violation] {
+        let settled = step.start + step.bound + grace
+        let own = looks.filter { $0.time >= step.start && $0.time < step.end }
+        var violations: [Violation] = []
+        for address in step.holders.keys.sorted() {
+            if !step.exempts(.singleHolder, address), (step.holders[address] ?? []).count <= 1 {
+                violations += splitBrains(address, looks: own.filter { $0.time >= settled })
+            }
+            if !step.exempts(.answered, address), let servers = step.servers[address], !servers.isEmpty {
+                let failed = samples.filter { $0.address == address && $0.start >= settled && $0.end < step.end && !$0.ok }
+                violations += outages(address, failed: failed, step: step, servers: servers, looks: own, macs: macs)
+            }
+            if !step.exempts(.holderChanges, address) { violations += holderChanges(address, step: step, looks: own) }
+        }
+        return violations
+    }
+
+    /// Runs of looks with two holders or more.
+    static func splitBrains(_ address: String, looks: [LabLook]) -> [Violation] {
+        runs(looks) { ($0.holders[address] ?? []).count > 1 }.map { run in
+            Violation(invariant: .singleHolder, address: address, from: run.first!.time, to: run.last!.time,
+                      nodes: run.flatMap { $0.holders[address] ?? [] }.uniqueInOrder(),
+                      evidence: "seen in \(run.count) looks")
+        }
+    }
+
+    /// Failed requests after the bound, in runs: a stale-ARP blackhole where the client's entry
+    /// named a node not holding the VIP, otherwise the design's or the model's outage.
+    static func outages(_ address: String, failed: [ProbeSample], step: StepModel, servers: [String], looks: [LabLook],
+                        macs: [String: String]) -> [Violation] {
+        var spans: [[ProbeSample]] = []
+        for sample in failed {
+            if let last = spans.last?.last, sample.start - last.start < 0.5 { spans[spans.count - 1].append(sample) } else { spans.append([sample]) }
+        }
+        return spans.map { span in
+            let (from, to) = (span.first!.start, span.last!.end)
+            let during = looks.filter { $0.time >= from - 0.3 && $0.time <= to }
+            let holders = during.last?.holders[address] ?? []
+            let requests = "\(span.count) requests failed (\(Set(span.map(\.answer)).sorted().joined(separator: ", ")))"
+            if let stale = during.compactMap({ look in look.clientEntries[address].map { ($0, macs[$0]) } })
+                .first(where: { _, node in node.map { !holders.contains($0) } ?? false }) {
+                return Violation(invariant: .staleARP, address: address, from: from, to: to, nodes: [stale.1!] + holders,
+                                 evidence: "the client's ARP entry names \(stale.1!)'s MAC (\(stale.0)), which does not hold it"
+                                    + (holders.isEmpty ? "" : "; \(holders.joined(separator: ", ")) does")
+                                    + "; \(requests). A master that stays master sends no gratuitous ARP; "
+                                    + "'vrrp_higher_prio_send_advert true' in global_defs ends this (it answers the other's advert)")
+            }
+            let predicted = step.holders[address] ?? []
+            let stranded = predicted.count != 1 || !servers.contains(predicted[0])
+            return Violation(invariant: .answered, address: address, from: from, to: to, nodes: servers,
+                             kind: stranded ? "design outage" : "model mismatch",
+                             evidence: "\(requests); held by \(holders.isEmpty ? "nobody" : holders.joined(separator: ", "))"
+                                + (stranded ? "; the model predicts it too" : "; the model predicts \(predicted[0]) answering"))
+        }
+    }
+
+    /// More changes of the single holder than the step's fault explains (one if the model's
+    /// holder moves, else none).
+    static func holderChanges(_ address: String, step: StepModel, looks: [LabLook]) -> [Violation] {
+        let sequence = looks.compactMap { look -> (Double, String)? in
+            guard let holders = look.holders[address], holders.count == 1 else { return nil }
+            return (look.time, holders[0])
+        }
+        var changes: [(Double, String)] = []
+        for entry in sequence where changes.last?.1 != entry.1 { changes.append(entry) }
+        let explained = step.holdersBefore[address] == step.holders[address] ? 0 : 1
+        guard changes.count - 1 > explained, let first = changes.first, let last = changes.last else { return [] }
+        return [Violation(invariant: .holderChanges, address: address, from: first.0, to: last.0, nodes: changes.map(\.1).uniqueInOrder(),
+                          evidence: "\(changes.count - 1) changes (\(changes.map(\.1).joined(separator: " → "))), the fault explains \(explained)")]
+    }
+
+    static func runs(_ looks: [LabLook], where matches: (LabLook) -> Bool) -> [[LabLook]] {
+        var runs: [[LabLook]] = []
+        var current: [LabLook] = []
+        for look in looks {
+            if matches(look) { current.append(look) } else if !current.isEmpty { runs.append(current); current = [] }
+        }
+        return current.isEmpty ? runs : runs + [current]
+    }
+}
