@@ -62,6 +62,13 @@ import Testing
         #expect(Self.judge(Self.step(), Self.looks { _ in ["n1"] }, Self.samples { $0 < 103.9 }).isEmpty)
         #expect(Self.judge(Self.step(servers: []), Self.looks { _ in ["n1"] }, outage).isEmpty)
         #expect(Self.judge(Self.step(exempt: [Self.vip: [.answered]]), Self.looks { _ in ["n1"] }, outage).isEmpty)
+        // An HTTP error is an answer: the VIP reached a server (a balancer with no backend left says 503).
+        let unavailable = outage.map { sample in
+            var sample = sample
+            if !sample.ok { (sample.status, sample.answer) = (503, "<html><body><h1>503") }
+            return sample
+        }
+        #expect(Self.judge(Self.step(), Self.looks { _ in ["n1"] }, unavailable).isEmpty)
     }
 
     @Test func aClientEntryNamingAFormerHolderIsAStaleARPBlackhole() throws {

@@ -104,8 +104,7 @@ public struct AllPairsRun: Sendable {
         return Report(lab: lab.name, backend: backend.kind, parallel: parallel, seconds: (clock.now - start).seconds, rows: rows.compactMap { $0 })
     }
 
-    /// One row in its own instance: up, each failure as a step the model judges, a look at the
-    /// holders, down. Cancelled (an interrupt), it still takes its instance down.
+    /// One row in its own instance. Cancelled (an interrupt), it still takes its instance down.
     func run(_ events: [VRRPModel.Event], as name: String) async throws -> Row {
         let clock = ContinuousClock()
         let start = clock.now
@@ -113,17 +112,11 @@ public struct AllPairsRun: Sendable {
         for event in events { model.apply(event) }
         var row = Row(failures: events.map(\.description),
                       predicted: Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { ($0, model.holders(of: $0)) }))
+        let scenario = Scenario(steps: events.map { Scenario.Step(name: $0.description, line: nil, action: .chaos(ChaosAction(modelEvent: $0)), expected: .model) })
         do {
-            var instance = try lab.instance(named: name)
-            instance.scenario = Scenario(steps: events.map { Scenario.Step(name: $0.description, line: nil, action: .chaos(ChaosAction(modelEvent: $0)), expected: .model) })
-            let (session, _) = try await LabSession.up(instance, backend: backend) { _ in }
-            row.steps = try await Verifier.run(session, progress: { _ in }).steps
-            row.live = Dictionary(uniqueKeysWithValues: try await session.vipHolders().map { ($0.address, $0.nodes) })
-            let kib = instance.topology.nodes.flatMap { backend.processes(name, node: $0.name) }.map(\.proportionalKiB).reduce(0, +)
-            row.memoryMiB = Double(kib) / 1024
-            try await backend.down(name)
+            let outcome = try await InstanceRun(lab: lab, backend: backend).run(scenario, as: name)
+            (row.steps, row.live, row.memoryMiB) = (outcome.report.steps, outcome.holders, outcome.memoryMiB)
         } catch {
-            _ = try? await backend.down(name)
             if error is CancellationError { throw error }
             row.error = (error as? HALabError)?.description ?? "\(error)"
         }

@@ -8,7 +8,7 @@ import HALabModel
 public enum Invariant: String, Sendable, Codable, CaseIterable {
     /// At most one holder per VIP while adverts can flow between its peers.
     case singleHolder = "single-holder"
-    /// Whenever some node can serve a VIP, the client is answered once the timers allow.
+    /// Whenever some node can serve a VIP, the client is answered (any HTTP status) once the timers allow.
     case answered
     /// No outage from the client's ARP entry naming a node that no longer holds the VIP.
     case staleARP = "stale-arp"
@@ -101,7 +101,8 @@ enum Invariants {
                 violations += splitBrains(address, looks: own.filter { $0.time >= settled })
             }
             if !step.exempts(.answered, address), let servers = step.servers[address], !servers.isEmpty {
-                let failed = samples.filter { $0.address == address && $0.start >= settled && $0.end < step.end && !$0.ok }
+                // Any HTTP answer is one: the VIP reached a server (a balancer whose backends are down answers 503).
+                let failed = samples.filter { $0.address == address && $0.start >= settled && $0.end < step.end && $0.status == 0 }
                 violations += outages(address, failed: failed, step: step, servers: servers, looks: own, macs: macs)
             }
             if !step.exempts(.holderChanges, address) { violations += holderChanges(address, step: step, looks: own) }
