@@ -1,0 +1,161 @@
+import Foundation
+import HALabBackends
+import HALabSystem
+
+/// `halab explore`: random fault schedules run against fresh instances of a lab, every step
+/// judged by the model and the invariants. A failing schedule is shrunk (steps dropped, a
+/// fault with its mend) to a shortest one that still fails, written as a scenario that
+/// `halab verify LAB --scenario FILE` runs again, with its history and timeline.
+public struct Explore: Sendable {
+    public var lab: Lab
+    public var backend: any LabBackend
+    public var runs: Int
+    public var seed: UInt64
+    public var steps: Int
+    public var faults: [FaultKind]
+    public var parallel: Int
+    /// Where a failing run's files go.
+    public var output: String
+
+    public init(lab: Lab, backend: any LabBackend, runs: Int, seed: UInt64, steps: Int, faults: [FaultKind], parallel: Int, output: String) {
+        (self.lab, self.backend, self.runs, self.seed, self.steps) = (lab, backend, runs, seed, steps)
+        (self.faults, self.parallel, self.output) = (faults, max(1, parallel), output)
+    }
+
+    public struct RunResult: Sendable {
+        public var run: Int
+        public var seed: UInt64
+        public var schedule: FaultSchedule
+        public var passed: Bool
+        /// What failed first: a check, an action or an invariant.
+        public var failure: String?
+        public var shrunk: FaultSchedule?
+        public var files: [String] = []
+        public var seconds: Double
+    }
+
+    public func instanceName(_ run: Int) -> String { "\(lab.name)-x\(run + 1)" }
+
+    public func run(progress: @escaping @Sendable (String) -> Void) async throws -> [RunResult] {
+        var results: [RunResult?] = Array(repeating: nil, count: runs)
+        try await withThrowingTaskGroup(of: RunResult.self) { group in
+            var next = 0
+            func startNext() {
+                guard next < runs else { return }
+                let index = next
+                next += 1
+                group.addTask { try await explore(index) }
+            }
+            for _ in 0..<parallel { startNext() }
+            var done = 0
+            while let result = try await group.next() {
+                results[result.run] = result
+                done += 1
+                progress("[\(done)/\(runs)] run \(result.run + 1) (seed \(result.seed)): " + (result.passed ? "passed" : "FAILED: \(result.failure ?? "")")
+                         + String(format: " (%.1f s)", result.seconds))
+                startNext()
+            }
+        }
+        return results.compactMap { $0 }
+    }
+
+    /// One run: its schedule, and if it fails, the shrinking and the files.
+    func explore(_ index: Int) async throws -> RunResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let runSeed = seed &+ UInt64(index)
+        let schedule = FaultSchedule(lab: lab, seed: runSeed, steps: steps, faults: faults)
+        let name = instanceName(index)
+        var (failure, outcome) = try await attempt(schedule, as: name)
+        var result = RunResult(run: index, seed: runSeed, schedule: schedule, passed: failure == nil, failure: failure, seconds: 0)
+        if failure != nil {
+            var smallest = schedule
+            // Drop one step at a time, last first; keep each drop after which it still fails.
+            var position = smallest.actions.count - 1
+            while position >= 0, smallest.actions.count > 1 {
+                let candidate = smallest.dropping(position)
+                let (candidateFailure, candidateOutcome) = try await attempt(candidate, as: name)
+                if candidateFailure != nil { (smallest, failure, outcome) = (candidate, candidateFailure, candidateOutcome ?? outcome) }
+                position = min(position - 1, smallest.actions.count - 1)
+            }
+            result.shrunk = smallest
+            result.failure = failure
+            if let outcome { result.files = try write(index, schedule: smallest, original: schedule, seed: runSeed, outcome: outcome) }
+        }
+        result.seconds = (clock.now - start).seconds
+        return result
+    }
+
+    /// The schedule run once: what failed first (nil: it passed), and the run.
+    func attempt(_ schedule: FaultSchedule, as name: String) async throws -> (String?, InstanceRun.Outcome?) {
+        do {
+            let outcome = try await InstanceRun(lab: lab, backend: backend).run(schedule.scenario, as: name)
+            guard let step = outcome.report.steps.first(where: { !$0.passed }) else { return (nil, outcome) }
+            let why = step.actionError ?? step.checks.first { !$0.passed }.map { "expected \($0.expected), seen \($0.seen)" }
+                ?? step.violations.first.map { "invariant \($0.invariant.rawValue): \($0.summary)" } ?? ""
+            return ("step '\(step.name)': \(why)", outcome)
+        } catch let error as HALabError {
+            return ("the run: \(error.description)", nil)
+        }
+    }
+
+    /// The shrunk schedule as a scenario, the run's history as JSON lines, its timeline.
+    func write(_ index: Int, schedule: FaultSchedule, original: FaultSchedule, seed: UInt64, outcome: InstanceRun.Outcome) throws -> [String] {
+        try FileSystem.makeDirectory(output)
+        let base = "\(output)/\(lab.name)-run\(index + 1)"
+        try FileSystem.write(schedule.yaml(comment: """
+            halab explore \(lab.name), run \(index + 1) (seed \(seed)), shrunk from \(original.actions.count) steps to \(schedule.actions.count):
+            halab verify \(lab.name) --scenario \(base).scenario.yaml
+            """), to: "\(base).scenario.yaml")
+        try FileSystem.write(History.lines(outcome.report), to: "\(base).history.jsonl")
+        try FileSystem.write(outcome.timeline.html(measurements: []), to: "\(base).html")
+        return ["\(base).scenario.yaml", "\(base).history.jsonl", "\(base).html"]
+    }
+
+    /// The table `explore` ends with.
+    public static func summary(_ results: [RunResult]) -> String {
+        var lines = ["run  seed                  steps  result   shrunk  first failure"]
+        for result in results {
+            lines.append("\(String(result.run + 1).padded(5))\(String(result.seed).padded(22))\(String(result.schedule.actions.count).padded(7))"
+                         + (result.passed ? "passed   -       -" : "FAILED   \(String(result.shrunk?.actions.count ?? 0).padded(8))\(result.failure ?? "")"))
+            for file in result.files { lines.append("       \(file)") }
+        }
+        let failed = results.filter { !$0.passed }.count
+        lines.append("\(results.count - failed) of \(results.count) runs passed, \(failed) failed")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A run as JSON lines: every step and its outcome, every probe request, with times.
+enum History {
+    struct Line: Encodable {
+        var time: Double
+        var kind: String
+        var step: String?
+        var action: String?
+        var detail: String?
+        var address: String?
+        var status: Int?
+        var answer: String?
+        var end: Double?
+        var passed: Bool?
+    }
+
+    static func lines(_ report: VerifyReport) throws -> String {
+        var lines: [Line] = []
+        for step in report.steps {
+            lines.append(Line(time: step.at, kind: "step", step: step.name, action: step.action, detail: step.actionError, passed: step.passed))
+            for check in step.checks {
+                lines.append(Line(time: step.at + check.heldAfter, kind: "check", step: step.name, detail: "\(check.expected); seen \(check.seen)", passed: check.passed))
+            }
+            for violation in step.violations + step.accepted {
+                lines.append(Line(time: violation.from, kind: "invariant", step: step.name, detail: violation.summary, address: violation.address,
+                                  end: violation.to, passed: step.accepted.contains(violation)))
+            }
+        }
+        lines += report.samples.map { Line(time: $0.start, kind: "probe", address: $0.address, status: $0.status, answer: $0.answer, end: $0.end) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try lines.sorted { $0.time < $1.time }.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import HALab
+import HALabSystem
+
+struct ExploreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explore",
+        abstract: "Run random fault schedules against fresh instances of a lab; shrink each failing one to a scenario that reproduces it.",
+        discussion: """
+            Every step is judged by the VRRP model and by verify's invariants. A nemesis aims half the faults at the \
+            node holding the VIP. For each failing run it writes, in --output: the shrunk schedule as a scenario \
+            (halab verify LAB --scenario FILE runs it again), the run's history as JSON lines and its timeline. \
+            The same seed gives the same schedules. Exit 1 if any run failed.
+            """)
+
+    @Argument(help: "A lab name or path.")
+    var lab: String
+
+    @Option(help: "How many runs.")
+    var runs = 10
+
+    @Option(help: "The seed of the first run's schedule (run N uses seed + N - 1).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Actions per schedule.")
+    var steps = 6
+
+    @Option(help: "The faults to draw from, comma-separated: \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var faults = FaultKind.allCases.map(\.rawValue).joined(separator: ",")
+
+    @Option(help: "How many instances at once.")
+    var parallel = 2
+
+    @Option(help: "Where failing runs' files go (default: ./explore-LAB).")
+    var output: String?
+
+    @OptionGroup var backendOptions: BackendOptions
+    @OptionGroup var waiting: LabCommand.WaitOption
+
+    func run() async throws {
+        let kinds = try faults.split(separator: ",").map { name in
+            guard let kind = FaultKind(rawValue: String(name)) else {
+                throw HALabError.usage("unknown fault '\(name)' for --faults; known: \(FaultKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return kind
+        }
+        guard runs > 0, steps > 0 else { throw HALabError.usage("--runs and --steps must be at least 1") }
+        let lab = try Environment.loadLab(lab)
+        let explore = Explore(lab: lab, backend: backendOptions.make(), runs: runs, seed: seed, steps: steps, faults: kinds,
+                              parallel: parallel, output: URL(fileURLWithPath: output ?? "explore-\(lab.name)").path)
+        let names = (0..<runs).map(explore.instanceName)
+        let undo: @Sendable () async -> Void = { for name in names { _ = try? await Environment.teardown(name) } }
+        progress("→ exploring \(lab.name): \(runs) runs of \(steps) steps (seed \(seed); faults \(kinds.map(\.rawValue).joined(separator: ",")); \(explore.parallel) at a time)")
+        let results = try await LabCommand(labs: names, command: "explore", wait: !waiting.noWait).run(undo: undo) {
+            try await explore.run(progress: progress)
+        }
+        print(Explore.summary(results))
+        if results.contains(where: { !$0.passed }) { throw ExitCode.failure }
+    }
+}
