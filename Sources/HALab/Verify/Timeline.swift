@@ -56,25 +56,7 @@ public struct Timeline: Sendable {
             svg += "<rect x=\"\(f(x(band.from)))\" y=\"\(f(top - 8))\" width=\"\(f(max(1, (band.to - band.from) * scale)))\" "
                 + "height=\"\(f(lanesHeight + 8))\" fill=\"#000\" fill-opacity=\"0.08\"><title>\(Reports.escape(band.label))</title></rect>\n"
         }
-        for (index, address) in addresses.enumerated() {
-            let y = top + Double(index) * lane
-            svg += "<text x=\"4\" y=\"\(f(y + 20))\">\(address)</text>\n"
-            // Runs of one answer drawn as one bar each.
-            let own = samples.filter { $0.address == address }
-            var runStart = 0
-            for i in own.indices where i == own.count - 1 || own[i + 1].answer != own[runStart].answer || own[i + 1].ok != own[runStart].ok {
-                let from = own[runStart].start
-                let to = i + 1 < own.count ? own[i + 1].start : own[i].end
-                let label = "\(own[runStart].ok ? own[runStart].answer : "failed (\(own[runStart].answer))") ×\(i - runStart + 1)"
-                svg += "<rect x=\"\(f(x(from)))\" y=\"\(f(y + 6))\" width=\"\(f(max(0.5, (to - from) * scale)))\" height=\"22\" "
-                    + "fill=\"\(color(own[runStart]))\"><title>\(Reports.escape(label))</title></rect>\n"
-                runStart = i + 1
-            }
-            for mark in marks where lanes.isEmpty {
-                let mx = x(mark.time)
-                svg += "<path d=\"M\(f(mx)) \(f(y + 36)) l-4 7 h8 z\" fill=\"#333\"><title>\(Reports.escape("\(mark.node): \(mark.text)"))</title></path>\n"
-            }
-        }
+        svg += vipLanes(top: top, lane: lane, x: x, scale: scale, color: color)
         svg += nodeLanes(top: top + Double(addresses.count) * lane, x: x, scale: scale)
         let axis = top + lanesHeight + 4
         for (number, step) in steps.enumerated() {
@@ -98,6 +80,30 @@ public struct Timeline: Sendable {
             svg += stateLegend(x: left, y: axis + 56)
         }
         return svg + "</svg>\n"
+    }
+
+    /// A lane per VIP: each run of one answer a bar; without node lanes, keepalived's logged
+    /// state changes as marks under it.
+    func vipLanes(top: Double, lane: Double, x: (Double) -> Double, scale: Double, color: (ProbeSample) -> String) -> String {
+        var svg = ""
+        for (index, address) in addresses.enumerated() {
+            let y = top + Double(index) * lane
+            svg += "<text x=\"4\" y=\"\(f(y + 20))\">\(address)</text>\n"
+            let own = samples.filter { $0.address == address }
+            var runStart = 0
+            for i in own.indices where i == own.count - 1 || own[i + 1].answer != own[runStart].answer || own[i + 1].ok != own[runStart].ok {
+                let from = own[runStart].start
+                let to = i + 1 < own.count ? own[i + 1].start : own[i].end
+                let label = "\(own[runStart].ok ? own[runStart].answer : "failed (\(own[runStart].answer))") ×\(i - runStart + 1)"
+                svg += "<rect x=\"\(f(x(from)))\" y=\"\(f(y + 6))\" width=\"\(f(max(0.5, (to - from) * scale)))\" height=\"22\" "
+                    + "fill=\"\(color(own[runStart]))\"><title>\(Reports.escape(label))</title></rect>\n"
+                runStart = i + 1
+            }
+            for mark in marks where lanes.isEmpty {
+                svg += "<path d=\"M\(f(x(mark.time))) \(f(y + 36)) l-4 7 h8 z\" fill=\"#333\"><title>\(Reports.escape("\(mark.node): \(mark.text)"))</title></path>\n"
+            }
+        }
+        return svg
     }
 
     static let nodeLane = 30.0
