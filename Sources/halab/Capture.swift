@@ -34,14 +34,8 @@ struct Capture: AsyncParsableCommand {
         defer { if file == nil { try? FileManager.default.removeItem(atPath: path) } }
         let printing = vrrp || file == nil
         let stop = StopSignal()
-        let interrupts = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { Task { await stop.fire() } }
-            source.resume()
-            return source
-        }
-        defer { interrupts.forEach { $0.cancel() } }
+        let interrupts = StopOnInterrupt(stop)
+        defer { interrupts.cancel() }
         let limit = seconds
         var reader = try await session.capturing([CaptureFile(point: point, path: path)]) {
             progress("capturing at \(point) of \(session.lab.name)" + (limit.map { " for \($0) s" } ?? "") + "; Ctrl-C stops")

@@ -128,3 +128,21 @@ final class Interrupts: Sendable {
         signal(SIGTERM, SIG_DFL)
     }
 }
+
+/// For a command that runs until told: SIGINT (Ctrl-C) and SIGTERM fire `stop`, so it ends
+/// the way it ends on its own, leaving nothing behind.
+final class StopOnInterrupt: Sendable {
+    nonisolated(unsafe) let sources: [any DispatchSourceSignal]
+
+    init(_ stop: StopSignal) {
+        sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { Task { await stop.fire() } }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
+}

@@ -22,17 +22,11 @@ struct Watch: AsyncParsableCommand {
         let stop = StopSignal()
         let interactive = isatty(STDOUT_FILENO) == 1
         let keyboard = interactive && isatty(STDIN_FILENO) == 1 ? Keyboard(onQuit: { Task { await stop.fire() } }) : nil
-        let interrupts = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { Task { await stop.fire() } }
-            source.resume()
-            return source
-        }
+        let interrupts = StopOnInterrupt(stop)
         let show = { (text: String) in FileHandle.standardOutput.write(Data(text.utf8)) }
         if interactive { show("\u{1B}[?25l") }
         defer {
-            interrupts.forEach { $0.cancel() }
+            interrupts.cancel()
             keyboard?.restore()
             if interactive { show("\u{1B}[?25h") }
         }

@@ -46,6 +46,11 @@ import Testing
         #expect(Self.judge(Self.step(after: ["n1", "n2"]), split).allSatisfy { $0.invariant != .singleHolder })
         #expect(Self.judge(Self.step(exempt: [Self.vip: [.singleHolder]]), split).isEmpty)
         #expect(Self.judge(Self.step(exempt: ["": [.singleHolder]]), split).isEmpty)
+        // A slower backend's allowance widens the grace: a split ending by 106 s is then within it.
+        var slower = Self.step()
+        slower.grace = 4
+        #expect(Self.judge(slower, Self.looks { $0 < 105.9 ? ["n1", "n2"] : ["n1"] }).isEmpty)
+        #expect(!Self.judge(Self.step(), Self.looks { $0 < 105.9 ? ["n1", "n2"] : ["n1"] }).isEmpty)
     }
 
     @Test func anOutageIsTheDesignsOrTheModels() throws {
@@ -139,4 +144,21 @@ import Testing
         let decoded = try JSONDecoder().decode(VerifyReport.self, from: Data(try Reports.json(report).utf8))
         #expect(decoded.steps[0].violations == [broken] && decoded.steps[1].accepted == [broken] && !decoded.passed)
     }
+
+    @Test func theInvariantsRestWhileTheModelCannotFollow() {
+        var following = ModelFollowing()
+        let nodes = ["nginx-1", "nginx-2", "client"]
+        let blind = { (action: Scenario.Action?) in following.blind(after: action, nodes: nodes) }
+        #expect(!blind(.chaos(.kill(node: "nginx-1"))))
+        #expect(blind(.chaos(.loss(node: "nginx-1", percent: 30))))
+        #expect(blind(.chaos(.delay(node: "nginx-2", milliseconds: 50))))
+        #expect(blind(.chaos(.heal(node: "nginx-1"))))  // nginx-2's delay still in force
+        #expect(!blind(.chaos(.heal(node: "nginx-2"))))
+        #expect(blind(.chaos(.loss(node: "nginx-2", percent: 10))))
+        #expect(!blind(.chaos(.heal(node: nil))))
+        #expect(!blind(.run(node: "nginx-1", command: "rc-service nginx stop")))  // the model follows rc-service
+        #expect(blind(.run(node: "nginx-1", command: "ip link set eth1 down")))
+        #expect(blind(.chaos(.heal(node: nil))))  // what that command did, the model never learns
+    }
 }
+

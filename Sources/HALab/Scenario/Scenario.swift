@@ -49,14 +49,6 @@ public struct Scenario: Sendable {
         /// Whether the action puts a fault in force (rather than taking one off).
         public var injures: Bool { chaosEquivalent?.injures ?? false }
 
-        /// Packet loss or delay: what the VRRP model cannot follow.
-        public var isLossOrDelay: Bool {
-            switch chaosEquivalent {
-            case .loss?, .delay?: true
-            default: false
-            }
-        }
-
         /// Whether this action takes off the fault `earlier` put in force.
         public func heals(_ earlier: Action) -> Bool {
             guard let injury = earlier.chaosEquivalent, let cure = chaosEquivalent else { return false }

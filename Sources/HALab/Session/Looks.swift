@@ -10,7 +10,7 @@ extension LabSession {
         let looks = Mutex<[LabLook]>([])
         let stop = StopSignal()
         let watcher = Task {
-            while await !stop.hasFired {
+            while await !stop.hasFired, !Task.isCancelled {
                 let tick = ContinuousClock.now
                 if let look = try? await lookAtLab() { looks.withLock { $0.append(look) } }
                 try? await Task.sleep(until: tick + interval)

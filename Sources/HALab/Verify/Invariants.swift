@@ -53,8 +53,9 @@ struct StepModel: Sendable {
     /// When the step's fault was in place, and until when the step ran.
     var start: Double
     var end: Double
-    /// The timers' bound for the step's events.
+    /// The timers' bound for the step's events, and the client's grace after it.
     var bound: Double
+    var grace = Invariants.grace
     var holdersBefore: [String: [String]]
     var holders: [String: [String]]
     /// The nodes that could serve each VIP.
@@ -68,9 +69,28 @@ struct StepModel: Sendable {
     }
 }
 
+/// Whether the model follows the lab, step by step: not while packet loss or delay is in force
+/// (until its node, or every node, is healed), and never again after a command of the user's it
+/// cannot follow. The invariants need it.
+struct ModelFollowing {
+    var lossy = Set<String>()
+    var lost = false
+
+    mutating func blind(after action: Scenario.Action?, nodes: [String]) -> Bool {
+        switch action?.chaosEquivalent {
+        case .loss(let node, _)?, .delay(let node, _)?: lossy.insert(node)
+        case .heal(let node)?: if let node { lossy.remove(node) } else { lossy = [] }
+        default: break
+        }
+        if let action, action.modelEvents(nodes: nodes) == nil { lost = true }
+        return lost || !lossy.isEmpty
+    }
+}
+
 extension StepModel {
     /// `blind`: the model cannot follow what is in force; the step holds no invariant.
-    init(_ step: Scenario.Step, model: VRRPModel, before: VRRPModel, bound: Double, start: Double, blind: Bool) {
+    /// `slower`: what the backend adds to every reaction (a software-emulated VM's).
+    init(_ step: Scenario.Step, model: VRRPModel, before: VRRPModel, bound: Double, start: Double, blind: Bool, slower: Double = 0) {
         var exempt: [String: Set<Invariant>] = blind ? ["": Set(Invariant.allCases)] : [:]
         for expectation in step.expected.listed {
             switch expectation {
@@ -84,16 +104,18 @@ extension StepModel {
         let servers = Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { address in
             (address, model.instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder().filter(model.canServe))
         })
-        self.init(start: start, end: start, bound: bound, holdersBefore: holders(before), holders: holders(model), servers: servers, exempt: exempt)
+        self.init(start: start, end: start, bound: bound, grace: Invariants.grace + slower, holdersBefore: holders(before), holders: holders(model),
+                  servers: servers, exempt: exempt)
     }
 }
 
 enum Invariants {
     /// Grace for the client once the timers allow a move: its next request, and the answer.
+    /// A backend whose nodes react slower (software-emulated VMs) adds its allowance.
     static let grace = 1.0
 
     static func judge(_ step: StepModel, looks: [LabLook], samples: [ProbeSample], macs: [String: String]) -> [Violation] {
-        let settled = step.start + step.bound + grace
+        let settled = step.start + step.bound + step.grace
         let own = looks.filter { $0.time >= step.start && $0.time < step.end }
         var violations: [Violation] = []
         for address in step.holders.keys.sorted() {

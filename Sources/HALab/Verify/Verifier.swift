@@ -109,13 +109,10 @@ public enum Verifier {
         let start = clock.now
         var report = VerifyReport(lab: session.lab.name, backend: session.backend.kind, seconds: 0, steps: [])
         var model = session.lab.vrrpModel()
-        // Once the model cannot follow an action (a command of the user's, packet loss or delay
-        // in force), the invariants that need it are off until a heal.
-        var blind = false
+        var following = ModelFollowing()
         for step in session.lab.scenario.steps {
             let before = model
-            blind = blind && !(step.action?.chaosEquivalent.map { if case .heal(nil) = $0 { true } else { false } } ?? false)
-            if let action = step.action, action.modelEvents(nodes: session.lab.topology.nodes.map(\.name)) == nil || action.isLossOrDelay { blind = true }
+            let blind = following.blind(after: step.action, nodes: session.lab.topology.nodes.map(\.name))
             var bound = 0.0
             for event in step.action?.modelEvents(nodes: session.lab.topology.nodes.map(\.name)) ?? [] {
                 bound = max(bound, model.apply(event))
@@ -136,7 +133,8 @@ public enum Verifier {
                     result.actionError = error.description
                 }
             }
-            result.model = StepModel(step, model: model, before: before, bound: bound, start: result.at + result.took, blind: blind)
+            result.model = StepModel(step, model: model, before: before, bound: bound, start: result.at + result.took, blind: blind,
+                                     slower: session.backend.startAllowance)
             if let error = result.actionError {
                 progress("  ✗ action failed: \(error)")
             } else {
