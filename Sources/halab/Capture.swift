@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HALab
+import HALabModel
 import HALabSystem
 
 struct Capture: AsyncParsableCommand {
@@ -37,17 +38,19 @@ struct Capture: AsyncParsableCommand {
         let interrupts = StopOnInterrupt(stop)
         defer { interrupts.cancel() }
         let limit = seconds
+        // Written at once, not buffered: a pipe sees each advert as it passes.
+        let show = { @Sendable (advert: VRRPAdvert) in FileHandle.standardOutput.write(Data((session.describe(advert) + "\n").utf8)) }
         var reader = try await session.capturing([CaptureFile(point: point, path: path)]) {
             progress("capturing at \(point) of \(session.lab.name)" + (limit.map { " for \($0) s" } ?? "") + "; Ctrl-C stops")
             var reader = AdvertReader(path: path)
             let deadline = limit.map { ContinuousClock.now + .seconds($0) }
             while await !stop.hasFired, deadline.map({ ContinuousClock.now < $0 }) ?? true {
-                for advert in try reader.read() where printing { print(session.describe(advert)) }
+                for advert in try reader.read() where printing { show(advert) }
                 try await Task.sleep(for: .milliseconds(100))
             }
             return reader
         }
-        for advert in try reader.read() where printing { print(session.describe(advert)) }
+        for advert in try reader.read() where printing { show(advert) }
         let adverts = try AdvertReader.adverts(in: path).count
         progress("\(adverts) VRRP adverts" + (file.map { "; frames written to \($0)" } ?? ""))
     }
