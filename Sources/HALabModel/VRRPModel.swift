@@ -241,11 +241,17 @@ public struct VRRPModel: Sendable {
     /// The role an instance is forced into, or nil while it takes part in elections.
     func forcedRole(_ index: Int) -> Role? {
         let instance = instances[index]
-        // keepalived 2.2.7 refuses to start with an instance on an interface the node lacks.
-        let lacksInterface = nodes[instance.node].map { !$0.segments.isEmpty && $0.segments[instance.interface] == nil } ?? false
-        guard let state = states[instance.node], state.alive, !state.stopped.contains("keepalived"), !lacksInterface else { return .down }
+        guard let state = states[instance.node], state.alive, !state.stopped.contains("keepalived"), !keepalivedRefuses(instance.node)
+        else { return .down }
         if !state.linkUp || priority(index) == nil { return .fault }
         return nil
+    }
+
+    /// keepalived 2.2.7 does not start on a node with an instance on an interface the node
+    /// lacks (known only where the lab gives the node's interfaces).
+    func keepalivedRefuses(_ node: String) -> Bool {
+        guard let segments = nodes[node]?.segments, !segments.isEmpty else { return false }
+        return instances.contains { $0.node == node && segments[$0.interface] == nil }
     }
 
     func segment(_ index: Int) -> String { segment(of: instances[index]) }

@@ -53,6 +53,9 @@ import Testing
         #expect(model.holders(of: "10.33.1.100") == ["n1"])
         model.apply(.crash(node: "n1"))
         #expect(model.holders(of: "10.33.1.100").isEmpty)
+        // keepalived does not start at all there: the node's other instances are down too.
+        let two = Self.config("n2", Self.instance(interface: "eth0", priority: 90) + "\nvrrp_instance VI_2 {\n interface eth1\n virtual_router_id 52\n virtual_ipaddress {\n  10.33.1.200/24\n }\n}\n")
+        #expect(Self.model([configs[0], two]).role(node: "n2", instance: "VI_2") == .down)
         // A node whose interfaces are unknown (a config checked alone) is not judged.
         let alone = VRRPModel(nodes: [VRRPModel.Node(name: "n2", services: [], primaryAddress: 1, addresses: [], segments: [:])],
                               instances: configs[1].instances)
