@@ -38,8 +38,12 @@ struct Capture: AsyncParsableCommand {
         let interrupts = StopOnInterrupt(stop)
         defer { interrupts.cancel() }
         let limit = seconds
-        // Written at once, not buffered: a pipe sees each advert as it passes.
-        let show = { @Sendable (advert: VRRPAdvert) in FileHandle.standardOutput.write(Data((session.describe(advert) + "\n").utf8)) }
+        // Written at once, not buffered: a pipe sees each advert as it passes. A reader that goes
+        // away (`| head`) ends the capture as Ctrl-C does, rather than killing it half-way.
+        signal(SIGPIPE, SIG_IGN)
+        let show = { @Sendable (advert: VRRPAdvert) in
+            do { try FileHandle.standardOutput.write(contentsOf: Data((session.describe(advert) + "\n").utf8)) } catch { Task { await stop.fire() } }
+        }
         var reader = try await session.capturing([CaptureFile(point: point, path: path)]) {
             progress("capturing at \(point) of \(session.lab.name)" + (limit.map { " for \($0) s" } ?? "") + "; Ctrl-C stops")
             var reader = AdvertReader(path: path)
