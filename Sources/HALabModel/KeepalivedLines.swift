@@ -23,8 +23,18 @@ struct LineReader {
     /// More lines than any real config: a file whose expansions (nested ~SEQ, definitions) would
     /// make more is read this far and said so.
     var outputLimit = 50_000
+    /// Nested sequences whose lines make nothing (a dropped `@` line, a definition) produce no
+    /// output to bound them: their repetitions, all counted, are bounded too.
+    var repetitionLimit = 100_000
+    var repetitions = 0
 
-    var exhausted: Bool { output.count >= outputLimit }
+    var exhausted: Bool { output.count >= outputLimit || repetitions >= repetitionLimit }
+
+    /// Why reading stopped early.
+    var exhaustion: String {
+        repetitions >= repetitionLimit ? "~SEQ repeats more than \(repetitionLimit) times in all once nested: halab reads no further"
+            : "more than \(outputLimit) lines once expanded: halab reads no further"
+    }
 
     init(source: KeepalivedConfig.Source, configID: String?) {
         self.source = source
@@ -54,7 +64,7 @@ struct LineReader {
             if chunk.endsLine { number += 1 }
             let location = ConfigLocation(file: path, line: chunk.endsLine ? number : number + 1)
             physical(chunk.text, at: location, depth: depth)
-            if exhausted { return note(.error, location, "more than \(outputLimit) lines once expanded: halab reads no further") }
+            if exhausted { return note(.error, location, exhaustion) }
         }
         if let name = defining { end(definition: name) }
     }

@@ -91,6 +91,7 @@ extension LineReader {
         var count = 0
         for value in values where !exhausted {
             count += 1
+            repetitions += 1
             guard count <= 10_000 else { return note(.error, location, "~SEQ repeats more than 10000 times: halab reads no further") }
             definitions[name] = [hex ? String(value, radix: 16) : String(value)]
             multiline.remove(name)

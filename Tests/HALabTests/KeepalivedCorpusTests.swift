@@ -143,6 +143,13 @@ struct KeepalivedCorpusTests {
         reader.read(file: "k.conf", depth: 0)
         #expect(reader.output.count == 500)
         #expect(reader.findings.map(\.message) == ["more than 500 lines once expanded: halab reads no further"])
+        // Nested sequences of lines that make nothing (here dropped by `@`) are bounded by their
+        // repetitions: a fuzz input of this shape once ran for minutes.
+        var silent = LineReader(source: .text("~SEQ(A,1,9999)~SEQ(B,1,9999)~SEQ(C,1,9999) @nobody x\n"), configID: nil)
+        silent.repetitionLimit = 5000
+        silent.read(file: "k.conf", depth: 0)
+        #expect(silent.output.isEmpty && silent.repetitions == 5000)
+        #expect(silent.findings.map(\.message) == ["~SEQ repeats more than 5000 times in all once nested: halab reads no further"])
     }
 
     /// The values the issue found crashing halab, each now a finding.
