@@ -45,6 +45,11 @@ public struct FaultPlan: Sendable, Equatable {
             _ = try topology.locate(node, interface: interface)
             steps = [atSwitch ? .cable(node: node, interface: interface, plugged: !on)
                               : .command(node: node, ["ip", "link", "set", interface, on ? "down" : "up"])]
+        case .switchDown(let segment):
+            guard topology.segments.contains(segment) else { throw HALabError.usage("no segment '\(segment)' in \(topology.name)") }
+            steps = topology.nodes.flatMap { node in
+                node.interfaces.filter { $0.segment == segment }.map { Step.cable(node: node.name, interface: $0.name, plugged: !on) }
+            }
         case .dropMulticast(let node, let group, let ipProtocol):
             let match = "ip daddr \(group) ip protocol \(ipProtocol) drop"
             let atNode = { (node: String) in

@@ -5,6 +5,8 @@ import HALabSystem
 public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible {
     /// A link down: at the switch port (a pulled cable) or at the node's own interface.
     case linkDown(node: String, interface: String, atSwitch: Bool)
+    /// Every port of a segment's switch down: each cable on it pulled at once.
+    case switchDown(segment: String)
     /// Packets to a multicast group with an IP protocol dropped at one node (in and out), or
     /// at every switch when `node` is nil (a switch that forwards no multicast).
     case dropMulticast(node: String?, group: String, ipProtocol: Int)
@@ -22,6 +24,7 @@ public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible 
         switch self {
         case .linkDown(let node, _, _), .loss(let node, _), .delay(let node, _), .pause(let node): return [node]
         case .dropMulticast(let node, _, _): return node.map { [$0] } ?? []
+        case .switchDown: return []
         case .partition(let groups): return groups.flatMap { $0 }
         }
     }
@@ -30,6 +33,7 @@ public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible 
         switch self {
         case .linkDown(let node, let interface, let atSwitch):
             return "link \(node):\(interface) down" + (atSwitch ? " (switch port)" : " (at the node)")
+        case .switchDown(let segment): return "switch of \(segment) down"
         case .dropMulticast(let node, let group, let ipProtocol):
             return "multicast \(group) (IP protocol \(ipProtocol)) dropped " + (node.map { "at \($0)" } ?? "at every switch")
         case .partition(let groups): return "partition " + groups.map { $0.joined(separator: ",") }.joined(separator: " / ")

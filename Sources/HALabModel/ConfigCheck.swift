@@ -24,6 +24,7 @@ public enum ConfigCheck {
     /// What reading found in each config, the lints, and the failure table.
     public static func run(lab: String, configs: [KeepalivedNodeConfig], model: VRRPModel) -> Report {
         let findings = configs.flatMap(\.findings) + lint(configs, segment: model.segment(of:)) + designFindings(configs, model: model)
+            + startOrderFindings(model)
         return Report(lab: lab, findings: findings.sorted { $0.severity > $1.severity }, rows: failureTable(model))
     }
 
@@ -136,17 +137,23 @@ public enum ConfigCheck {
     // MARK: Failure table
 
     /// The failures a node can suffer: each service its health checks watch stopped, a crash,
-    /// its link down.
+    /// its link down (each link VRRP uses on its own, where it uses more than one); and each
+    /// switch VRRP runs over lost, where it runs over more than one.
     public static func failures(_ model: VRRPModel) -> [VRRPModel.Event] {
         let nodes = model.instances.map(\.node).uniqueInOrder()
+        let segments = model.instances.map(model.segment(of:)).uniqueInOrder()
         return nodes.flatMap { node -> [VRRPModel.Event] in
-            let services = model.instances.filter { $0.node == node }.flatMap(\.trackedScripts)
-                .flatMap { model.servicesChecked(by: $0, on: node) }.uniqueInOrder()
-            return services.map { .stopService($0, node: node) } + [.crash(node: node), .linkDown(node: node)]
-        }
+            let instances = model.instances.filter { $0.node == node }
+            let services = instances.flatMap(\.trackedScripts).flatMap { model.servicesChecked(by: $0, on: node) }.uniqueInOrder()
+            let used = (instances.map(\.interface) + instances.flatMap { $0.trackedInterfaces.map(\.name) }).uniqueInOrder()
+                .filter { model.nodes[node]?.segments[$0] != nil }
+            let links: [VRRPModel.Event] = used.count > 1 ? used.map { .linkDown(node: node, interface: $0) } : [.linkDown(node: node)]
+            return services.map { .stopService($0, node: node) } + [.crash(node: node)] + links
+        } + (segments.count > 1 ? segments.map { .switchDown(segment: $0) } : [])
     }
 
-    /// Every single failure, and every ordered pair of failures on two different nodes.
+    /// Every single failure, and every ordered pair of failures on two different nodes (or a
+    /// node and a switch).
     public static func failureSequences(_ model: VRRPModel) -> [[VRRPModel.Event]] {
         let failures = failures(model)
         var sequences = failures.map { [$0] }
@@ -172,12 +179,12 @@ public enum ConfigCheck {
             let holders = model.holders(of: address)
             row.holders[address] = holders
             let candidates = model.instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder()
-            let servers = candidates.filter(model.canServe)
+            let servers = candidates.filter { model.canServe($0, address: address) }
             if servers.isEmpty {
                 row.unservable.append(address)
             } else if holders.count > 1 {
                 row.outages.append("\(address) on \(holders.joined(separator: " and ")) at once: split brain")
-            } else if let holder = holders.first, !model.canServe(holder) {
+            } else if let holder = holders.first, !model.canServe(holder, address: address) {
                 row.outages.append("\(address) stays on \(holder), where \(model.whyNotServing(holder)), while \(servers.joined(separator: ", ")) could serve")
             } else if holders.isEmpty {
                 row.outages.append("nobody holds \(address) while \(servers.joined(separator: ", ")) could serve")

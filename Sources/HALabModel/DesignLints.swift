@@ -59,6 +59,24 @@ extension ConfigCheck {
     }
 }
 
+extension ConfigCheck {
+    /// VIPs whose holder depends on which node's keepalived starts first: an equal advert
+    /// never preempts a master (RFC 3768 §6.4.2), so with equal priorities, or nopreempt,
+    /// the first to become master keeps the VIP.
+    static func startOrderFindings(_ model: VRRPModel) -> [Finding] {
+        let worlds = model.possibleStarts()
+        return model.virtualAddresses.compactMap { address in
+            let holders = worlds.map { $0.holders(of: address) }.uniqueInOrder()
+            guard holders.count > 1 else { return nil }
+            let instance = model.instances.first { $0.virtualAddresses.contains(address) }
+            return Finding(severity: .warning, location: instance?.settings["priority"]?.description ?? instance?.location.description,
+                           message: "which node holds \(address) depends on which keepalived starts first: "
+                               + holders.map { $0.isEmpty ? "nobody" : $0.joined(separator: " and ") }.joined(separator: " or ")
+                               + " (an equal priority, or nopreempt, keeps the first master); up and verify accept either")
+        }
+    }
+}
+
 /// An IPv4 network written `10.33.1.11/24`.
 struct IPv4Network {
     var base: UInt32

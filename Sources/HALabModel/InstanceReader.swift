@@ -56,6 +56,12 @@ extension ConfigReader {
                 other(setting, known: KeepalivedKeywords.vrrpInstance, in: "vrrp_instance \(name)", consequence: runs)
             }
         }
+        if instance.family == .ipv6 && instance.settings["version"] == nil && !versionGiven { instance.version = 3 }
+        if !instance.preempt && instance.initialState == .master {
+            note(.warning, instance.settings["nopreempt"].map { ConfigItem(words: [], file: $0.file, line: $0.line) } ?? item,
+                 "nopreempt with state MASTER: keepalived clears nopreempt (\"nopreempt will not work with initial state MASTER\"), so \(name) preempts")
+            instance.preempt = true
+        }
         if let (seconds, setting) = advert { instance.advertInterval = advertInterval(seconds, version: instance.version, setting, of: name) }
         guard hasRouterID else {
             return note(.error, item, "vrrp_instance \(name) has no valid virtual_router_id: keepalived does not run it")
@@ -154,14 +160,13 @@ extension ConfigReader {
     }
 
     /// `INTERFACE [weight N]` lines.
-    mutating func trackedInterfaces(_ lines: [ConfigItem], of name: String) -> [String] {
-        lines.compactMap { line in
-            if let weight = line.arguments.firstIndex(of: "weight") {
-                let words = ["weight"] + line.arguments.dropFirst(weight + 1).prefix(1)
-                guard values.integer(ConfigItem(words: words, file: line.file, line: line.line), in: -253...253, &config.findings,
-                                     otherwise: "keepalived ignores the weight") != nil else { return line.keyword }
-            }
-            return line.keyword
+    mutating func trackedInterfaces(_ lines: [ConfigItem], of name: String) -> [TrackedInterface] {
+        lines.map { line in
+            guard let weight = line.arguments.firstIndex(of: "weight") else { return TrackedInterface(name: line.keyword) }
+            let words = ["weight"] + line.arguments.dropFirst(weight + 1).prefix(1)
+            let value = values.integer(ConfigItem(words: words, file: line.file, line: line.line), in: -253...253, &config.findings,
+                                       otherwise: "keepalived ignores the weight")
+            return TrackedInterface(name: line.keyword, weight: value ?? 0)
         }
     }
 }

@@ -20,6 +20,8 @@ struct ConfigReader {
     /// defined before the instance that tracks it.
     var scripts: [String: VRRPScript] = [:]
     var defaultVersion = 2
+    /// Whether global_defs sets vrrp_version: else an IPv6 instance runs VRRPv3.
+    var versionGiven = false
 
     init(node: String) { config = KeepalivedNodeConfig(node: node) }
 
@@ -39,6 +41,7 @@ struct ConfigReader {
             default: other(item, known: KeepalivedKeywords.topLevel, in: "the top level")
             }
         }
+        for group in config.syncGroups { join(group) }
     }
 
     /// A keyword halab does not read: kept and reported as not modelled when keepalived knows
@@ -62,6 +65,7 @@ struct ConfigReader {
             case "vrrp_version":
                 if let version = values.integer(setting, in: 2...3, &config.findings, otherwise: "keepalived keeps VRRPv\(defaultVersion)") {
                     defaultVersion = version
+                    versionGiven = true
                 }
             default: other(setting, known: KeepalivedKeywords.globalDefs, in: "global_defs")
             }
@@ -98,13 +102,50 @@ struct ConfigReader {
 
     mutating func syncGroup(_ item: ConfigItem) {
         guard let name = item.arguments.first else { return note(.error, item, "vrrp_sync_group has no name: keepalived ignores it") }
-        var members: [String] = []
+        var group = VRRPSyncGroup(name: name, instances: [], location: item.location)
         for setting in item.block ?? [] {
-            if setting.keyword == "group" { members += (setting.block ?? []).flatMap(\.words) } else {
-                other(setting, known: KeepalivedKeywords.vrrpSyncGroup, in: "vrrp_sync_group \(name)")
+            switch setting.keyword {
+            case "group": group.instances += (setting.block ?? []).flatMap(\.words)
+            case "track_script": group.trackedScripts = trackedScripts(setting.block ?? [], of: "sync group \(name)")
+            case "sync_group_tracking_weight": group.trackingWeight = true
+            default: other(setting, known: KeepalivedKeywords.vrrpSyncGroup, in: "vrrp_sync_group \(name)")
             }
         }
-        config.syncGroups.append(VRRPSyncGroup(name: name, instances: members, location: item.location))
+        config.syncGroups.append(group)
+    }
+
+    /// Makes the instances of `group` its members, as keepalived 2.2.7 sets a group up
+    /// (vrrp_sync.c, vrrp.c): the group's tracked scripts are tracked by every member, and,
+    /// unless the group has sync_group_tracking_weight, a tracked script with a weight is
+    /// dropped (it then changes nothing) and a tracked interface's weight is ignored (its
+    /// going down puts the member in FAULT).
+    mutating func join(_ group: VRRPSyncGroup) {
+        let location = { (instance: VRRPInstance) in instance.settings["track_script"].map { ConfigItem(words: [], file: $0.file, line: $0.line) } }
+        for index in config.instances.indices where group.instances.contains(config.instances[index].name) {
+            var instance = config.instances[index]
+            instance.syncGroup = group.name
+            instance.trackedScripts += group.trackedScripts.filter { script in !instance.trackedScripts.contains { $0.name == script.name } }
+            if !group.trackingWeight {
+                for script in instance.trackedScripts where script.weight != 0 {
+                    note(.warning, location(instance) ?? ConfigItem(words: [], file: group.location.file, line: group.location.line),
+                         "\(instance.name) is in sync group \(group.name): keepalived drops its tracked script \(script.name), which has a weight "
+                            + "(\"ignoring tracked script with weights due to SYNC group\"), so the check changes nothing; "
+                            + "use weight 0 (FAULT) or sync_group_tracking_weight")
+                }
+                instance.trackedScripts.removeAll { $0.weight != 0 }
+                if instance.trackedInterfaces.contains(where: { $0.weight != 0 }) {
+                    note(.info, ConfigItem(words: [], file: group.location.file, line: group.location.line),
+                         "\(instance.name) is in sync group \(group.name): keepalived ignores its tracked interfaces' weights, "
+                            + "and a tracked interface going down puts it in FAULT")
+                    instance.trackedInterfaces = instance.trackedInterfaces.map { TrackedInterface(name: $0.name) }
+                }
+            }
+            config.instances[index] = instance
+        }
+        for name in group.instances where !config.instances.contains(where: { $0.name == name }) {
+            note(.error, ConfigItem(words: [], file: group.location.file, line: group.location.line),
+                 "sync group \(group.name) names \(name), which is no vrrp_instance of this node: keepalived leaves it out")
+        }
     }
 }
 

@@ -33,7 +33,9 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
     public var virtualPrefix: Int?
     /// Tracked scripts with the weight in force (a `track_script` weight overrides the script's).
     public var trackedScripts: [VRRPScript] = []
-    public var trackedInterfaces: [String] = []
+    public var trackedInterfaces: [TrackedInterface] = []
+    /// The `vrrp_sync_group` of its node it belongs to: its members move together.
+    public var syncGroup: String?
     public var unicastSource: String?
     public var unicastPeers: [String] = []
     /// Where each keyword of the instance was written.
@@ -49,19 +51,31 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
         3 * advertInterval + skewTime(priority: priority)
     }
 
-    /// The priority while the scripts named in `failing` fail: weights applied, clamped to
-    /// 1…254; 255 (an address owner) never changes. Nil when a failing script has weight 0
-    /// (the instance goes to FAULT).
-    public func effectivePriority(failing: Set<String>) -> Int? {
+    /// The priority while the scripts named in `failing` fail and the interfaces in `down` are
+    /// down: weights applied (a negative one while failing, a positive one while healthy),
+    /// clamped to 1…254; 255 (an address owner) never changes. Nil when a failing script or a
+    /// down tracked interface has weight 0: the instance goes to FAULT.
+    public func effectivePriority(failing: Set<String>, down: Set<String> = []) -> Int? {
+        let tracked = trackedScripts.map { ($0.weight, failing.contains($0.name)) }
+            + trackedInterfaces.map { ($0.weight, down.contains($0.name)) }
+        if tracked.contains(where: { $0.0 == 0 && $0.1 }) { return nil }
         guard priority < 255 else { return priority }
-        var value = priority
-        for script in trackedScripts {
-            let fails = failing.contains(script.name)
-            if fails && script.weight == 0 { return nil }
-            if fails && script.weight < 0 { value += script.weight }
-            if !fails && script.weight > 0 { value += script.weight }
+        let value = tracked.reduce(priority) { sum, item in
+            let (weight, failed) = item
+            return sum + (failed && weight < 0 || !failed && weight > 0 ? weight : 0)
         }
         return min(254, max(1, value))
+    }
+}
+
+/// A `track_interface` line: the interface, and the weight it was given (0: none).
+public struct TrackedInterface: Sendable, Equatable, Codable {
+    public var name: String
+    public var weight: Int
+
+    public init(name: String, weight: Int = 0) {
+        self.name = name
+        self.weight = weight
     }
 }
 
@@ -81,6 +95,10 @@ public struct VRRPSyncGroup: Sendable, Equatable, Codable {
     public var name: String
     public var instances: [String]
     public var location: ConfigLocation
+    /// Tracked by every member.
+    public var trackedScripts: [VRRPScript] = []
+    /// `sync_group_tracking_weight`: members keep their tracking weights.
+    public var trackingWeight = false
 }
 
 /// What one node's keepalived.conf says, read with keepalived's keywords. Keywords halab

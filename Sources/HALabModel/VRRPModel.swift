@@ -47,8 +47,12 @@ public struct VRRPModel: Sendable {
         case startService(String, node: String)
         case crash(node: String)
         case revive(node: String)
-        case linkDown(node: String)
-        case linkUp(node: String)
+        /// One interface of the node down (up), or all of them when `interface` is nil.
+        case linkDown(node: String, interface: String? = nil)
+        case linkUp(node: String, interface: String? = nil)
+        /// Every port of a segment's switch down (up): each interface on it loses its carrier.
+        case switchDown(segment: String)
+        case switchUp(segment: String)
         case blockMulticast(node: String)
         case unblockMulticast(node: String)
         /// Adverts cross no boundary between the groups.
@@ -64,10 +68,10 @@ public struct VRRPModel: Sendable {
         public var node: String? {
             switch self {
             case .stopService(_, let node), .startService(_, let node), .crash(let node), .revive(let node),
-                 .linkDown(let node), .linkUp(let node), .blockMulticast(let node), .unblockMulticast(let node),
+                 .linkDown(let node, _), .linkUp(let node, _), .blockMulticast(let node), .unblockMulticast(let node),
                  .pause(let node), .resume(let node):
                 return node
-            case .partition, .heal: return nil
+            case .partition, .heal, .switchDown, .switchUp: return nil
             }
         }
 
@@ -77,8 +81,10 @@ public struct VRRPModel: Sendable {
             case .startService(let service, let node): return "start \(service) \(node)"
             case .crash(let node): return "kill \(node)"
             case .revive(let node): return "revive \(node)"
-            case .linkDown(let node): return "link down \(node)"
-            case .linkUp(let node): return "link up \(node)"
+            case .linkDown(let node, let interface): return "link down \(node)\(interface.map { ":\($0)" } ?? "")"
+            case .linkUp(let node, let interface): return "link up \(node)\(interface.map { ":\($0)" } ?? "")"
+            case .switchDown(let segment): return "switch down \(segment)"
+            case .switchUp(let segment): return "switch up \(segment)"
             case .blockMulticast(let node): return "block-multicast \(node)"
             case .unblockMulticast(let node): return "unblock-multicast \(node)"
             case .partition(let groups): return "partition " + groups.map { $0.joined(separator: ",") }.joined(separator: " / ")
@@ -96,7 +102,9 @@ public struct VRRPModel: Sendable {
     struct NodeState: Sendable {
         var alive = true
         var stopped: Set<String> = []
+        /// False while every link of the node is down.
         var linkUp = true
+        var downInterfaces: Set<String> = []
         var multicastBlocked = false
         var paused = false
     }
@@ -106,11 +114,15 @@ public struct VRRPModel: Sendable {
     var states: [String: NodeState]
     var roles: [Role]  // by index into `instances`
     var partition: [[String]] = []
+    var downSegments: Set<String> = []
     /// Each instance's peers (itself included): the same VRID, address family and segment.
     /// Only peers hear each other, so elections look only among them.
     let peers: [[Int]]
 
-    public init(nodes: [Node], instances: [VRRPInstance]) {
+    /// `startOrder`: the nodes' keepalived started one after another, each settled before the
+    /// next (where start order decides, as with equal priorities or nopreempt); all at once
+    /// when nil.
+    public init(nodes: [Node], instances: [VRRPInstance], startOrder: [String]? = nil) {
         let nodes = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.nodes = nodes
         self.instances = instances
@@ -121,7 +133,34 @@ public struct VRRPModel: Sendable {
         }
         let groups = Dictionary(grouping: instances.indices, by: { key(instances[$0]) })
         self.peers = instances.map { groups[key($0)] ?? [] }
-        _ = settle(cause: nil)
+        guard let startOrder else {
+            _ = settle(cause: nil)
+            return
+        }
+        for name in states.keys { states[name]?.alive = false }
+        for name in startOrder + states.keys.filter({ !startOrder.contains($0) }).sorted() {
+            states[name]?.alive = true
+            _ = settle(cause: nil)
+        }
+    }
+
+    /// The lab as it may come up: every order in which its keepalived nodes can start, each
+    /// world once by its holders; the first is all at once. Up to 6 keepalived nodes (720
+    /// orders); beyond, all at once only.
+    public func possibleStarts() -> [VRRPModel] {
+        let started = instances.map(\.node).uniqueInOrder()
+        guard started.count <= 6 else { return [self] }
+        var worlds = [self]
+        var seen: Set<[String: [String]]> = [holdersByAddress]
+        for order in started.permutations() {
+            let world = VRRPModel(nodes: Array(nodes.values), instances: instances, startOrder: order)
+            if seen.insert(world.holdersByAddress).inserted { worlds.append(world) }
+        }
+        return worlds
+    }
+
+    public var holdersByAddress: [String: [String]] {
+        Dictionary(uniqueKeysWithValues: virtualAddresses.map { ($0, holders(of: $0)) })
     }
 
     // MARK: Questions
@@ -152,6 +191,20 @@ public struct VRRPModel: Sendable {
             && spec.services.allSatisfy { $0 == "keepalived" || !state.stopped.contains($0) }
     }
 
+    /// A node can answer clients on `address`: it can serve, and the interface its instance
+    /// for the address is on is up.
+    public func canServe(_ node: String, address: String) -> Bool {
+        canServe(node) && instances.filter { $0.node == node && $0.virtualAddresses.contains(address) }
+            .allSatisfy { interfaceUp($0.node, $0.interface) }
+    }
+
+    /// Whether an interface of a node is up: its own link, and its switch.
+    public func interfaceUp(_ node: String, _ interface: String) -> Bool {
+        guard let state = states[node] else { return false }
+        let segment = nodes[node]?.segments[interface]
+        return state.linkUp && !state.downInterfaces.contains(interface) && !(segment.map(downSegments.contains) ?? false)
+    }
+
     /// Why a node cannot serve, in words: "its nginx is stopped", "it is down" …
     public func whyNotServing(_ node: String) -> String {
         guard let state = states[node] else { return "unknown" }
@@ -177,8 +230,14 @@ public struct VRRPModel: Sendable {
         case .revive(let node):
             states[node]?.alive = true
             states[node]?.stopped = []
-        case .linkDown(let node): states[node]?.linkUp = false
-        case .linkUp(let node): states[node]?.linkUp = true
+        case .linkDown(let node, nil): states[node]?.linkUp = false
+        case .linkUp(let node, nil):
+            states[node]?.linkUp = true
+            states[node]?.downInterfaces = []
+        case .linkDown(let node, let interface?): states[node]?.downInterfaces.insert(interface)
+        case .linkUp(let node, let interface?): states[node]?.downInterfaces.remove(interface)
+        case .switchDown(let segment): downSegments.insert(segment)
+        case .switchUp(let segment): downSegments.remove(segment)
         case .blockMulticast(let node): states[node]?.multicastBlocked = true
         case .unblockMulticast(let node): states[node]?.multicastBlocked = false
         case .partition(let groups): partition = groups
@@ -187,10 +246,12 @@ public struct VRRPModel: Sendable {
         case .heal(let node):
             for name in states.keys where node == nil || name == node {
                 states[name]?.linkUp = true
+                states[name]?.downInterfaces = []
                 states[name]?.multicastBlocked = false
                 states[name]?.paused = false
             }
             if node == nil || partition.contains(where: { $0.contains(node!) }) { partition = [] }
+            if node == nil { downSegments = [] }
         }
         return settle(cause: event)
     }
@@ -236,15 +297,30 @@ public struct VRRPModel: Sendable {
         return ports
     }
 
-    func priority(_ index: Int) -> Int? { instances[index].effectivePriority(failing: failingScripts(index)) }
+    func priority(_ index: Int) -> Int? {
+        let instance = instances[index]
+        let down = Set(instance.trackedInterfaces.map(\.name).filter { !interfaceUp(instance.node, $0) })
+        return instance.effectivePriority(failing: failingScripts(index), down: down)
+    }
 
-    /// The role an instance is forced into, or nil while it takes part in elections.
+    /// The role an instance is forced into, or nil while it takes part in elections: down
+    /// with its keepalived; FAULT while its interface is down, or a check or tracked
+    /// interface without weight fails — and while any member of its sync group is in FAULT
+    /// (keepalived's vrrp_sync_fault).
     func forcedRole(_ index: Int) -> Role? {
         let instance = instances[index]
         guard let state = states[instance.node], state.alive, !state.stopped.contains("keepalived"), !keepalivedRefuses(instance.node)
         else { return .down }
-        if !state.linkUp || priority(index) == nil { return .fault }
-        return nil
+        return syncMembers(index).contains(where: ownFault) ? .fault : nil
+    }
+
+    func ownFault(_ index: Int) -> Bool { !interfaceUp(instances[index].node, instances[index].interface) || priority(index) == nil }
+
+    /// The instances of `index`'s sync group on its node, itself included; itself alone when
+    /// it is in none.
+    func syncMembers(_ index: Int) -> [Int] {
+        guard let group = instances[index].syncGroup else { return [index] }
+        return instances.indices.filter { instances[$0].node == instances[index].node && instances[$0].syncGroup == group }
     }
 
     /// keepalived 2.2.7 does not start on a node with an instance on an interface the node
@@ -264,8 +340,8 @@ public struct VRRPModel: Sendable {
     /// Whether `listener` receives and accepts `sender`'s adverts.
     func hears(_ listener: Int, _ sender: Int) -> Bool {
         let (l, s) = (instances[listener], instances[sender])
-        guard l.node != s.node, let ls = states[l.node], let ss = states[s.node], ls.linkUp, ss.linkUp,
-              !ls.paused, !ss.paused else { return false }
+        guard l.node != s.node, let ls = states[l.node], let ss = states[s.node], interfaceUp(l.node, l.interface),
+              interfaceUp(s.node, s.interface), !ls.paused, !ss.paused else { return false }
         let sides = partition.map { $0.contains(l.node) ? 1 : $0.contains(s.node) ? 2 : 0 }
         if sides.contains(1) && sides.contains(2) { return false }
         let unicast = !s.unicastPeers.isEmpty
@@ -307,7 +383,8 @@ public struct VRRPModel: Sendable {
             let losers = masters.filter { m in
                 peers[m].contains { x in x != m && roles[x] == .master && !frozen.contains(x) && hears(m, x) && beats(x, m) }
             }
-            for loser in losers { roles[loser] = .backup; changed = true }
+            // A member leaving MASTER takes its sync group with it (vrrp_sync_backup).
+            for loser in losers.flatMap(syncMembers) where roles[loser] == .master { roles[loser] = .backup; changed = true }
             // Backups whose Master_Down_Timer expires: no master they hear holds them back.
             let eligible = instances.indices.filter { b in
                 roles[b] == .backup && !frozen.contains(b) && !peers[b].contains { m in
@@ -317,12 +394,14 @@ public struct VRRPModel: Sendable {
             }
             // The highest priority's timer expires first (shortest skew); per group.
             let eligibleSet = Set(eligible)
-            for index in eligible {
-                let rivals = peers[index].filter { eligibleSet.contains($0) && hears(index, $0) }
-                if rivals.allSatisfy({ (priority($0) ?? 0) <= (priority(index) ?? 0) }) {
-                    roles[index] = .master
-                    changed = true
-                }
+            let wanting = eligible.filter { index in
+                peers[index].filter { eligibleSet.contains($0) && hears(index, $0) }.allSatisfy { (priority($0) ?? 0) <= (priority(index) ?? 0) }
+            }
+            // A sync group goes MASTER only once every member wants to (vrrp_sync_can_goto_master).
+            let wantingSet = Set(wanting)
+            for index in wanting where syncMembers(index).allSatisfy({ wantingSet.contains($0) || roles[$0] == .master }) {
+                roles[index] = .master
+                changed = true
             }
             if !changed { break }
         }
@@ -353,7 +432,7 @@ public struct VRRPModel: Sendable {
                 // skew only. One whose link went down could not send it: the full interval.
                 let cleanLeave: Bool = {
                     if case .stopService("keepalived", _) = cause { return true }
-                    return (mastersBefore[group] ?? []).contains { roles[$0] == .fault && states[instances[$0].node]?.linkUp == true }
+                    return (mastersBefore[group] ?? []).contains { roles[$0] == .fault && interfaceUp(instances[$0].node, instances[$0].interface) }
                 }()
                 let wait = cleanLeave ? instance.skewTime(priority: newPriority) : instance.masterDownInterval(priority: newPriority)
                 let preempting = (mastersBefore[group] ?? []).contains { roles[$0] == .backup }
@@ -361,6 +440,18 @@ public struct VRRPModel: Sendable {
             }
         }
         return bound
+    }
+}
+
+extension Array {
+    /// Every ordering of the elements.
+    func permutations() -> [[Element]] {
+        guard count > 1 else { return [self] }
+        return indices.flatMap { index in
+            var rest = self
+            let first = rest.remove(at: index)
+            return rest.permutations().map { [first] + $0 }
+        }
     }
 }
 

@@ -160,7 +160,7 @@ struct LabLoader {
                     "vrrp_instance \(instance.name) runs on \(instance.interface), but \(node): keepalived 2.2.7 refuses to start "
                         + "('Non-existent interface specified in configuration'), so the node never takes the VIP"))
             }
-            for tracked in instance.trackedInterfaces where !names.contains(tracked) {
+            for tracked in instance.trackedInterfaces.map(\.name) where !names.contains(tracked) {
                 findings.append(Finding(.error, at: instance.settings["track_interface"] ?? instance.location,
                     "vrrp_instance \(instance.name) tracks \(tracked), but \(node): keepalived reports it missing"))
             }

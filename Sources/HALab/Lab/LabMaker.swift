@@ -149,7 +149,9 @@ extension LabMaker {
             let (make, mend): (String, String) = switch failure {
             case .stopService(let service, let node): ("stop \(service) \(node)", "start \(service) \(node)")
             case .crash(let node): ("kill \(node)", "revive \(node)")
-            case .linkDown(let node): ("link down \(node)", "link up \(node)")
+            case .linkDown(let node, let interface):
+                ("link down \(node)\(interface.map { ":\($0)" } ?? "")", "link up \(node)\(interface.map { ":\($0)" } ?? "")")
+            case .switchDown(let segment): ("switch down \(segment)", "switch up \(segment)")
             default: ("", "")
             }
             guard !make.isEmpty else { continue }

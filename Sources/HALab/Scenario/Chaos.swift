@@ -14,6 +14,10 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
     case revive(node: String)
     /// A link down or up: at the switch port (a pulled cable), or at the node's interface.
     case link(node: String, interface: String?, up: Bool, atNode: Bool)
+    /// Every port of a segment's switch down (a switch lost), or up again.
+    case switchPower(segment: String, on: Bool)
+    /// The link down and up `count` times, `interval` seconds each way.
+    case flap(node: String, interface: String?, count: Int, interval: Double)
     /// VRRP adverts dropped at a node, or at every switch when `node` is nil (`all`).
     case blockMulticast(node: String?)
     case unblockMulticast(node: String?)
@@ -31,7 +35,9 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         ("start SERVICE NODE", "rc-service SERVICE start inside NODE"),
         ("kill NODE", "crash NODE: every process killed at once, its links dead"),
         ("revive NODE", "boot a crashed NODE again"),
-        ("link down|up NODE[:IFACE] [at-node]", "pull (or plug back) NODE's cable, or set its own interface down (up)"),
+        ("link down|up NODE[:IFACE] [at-node]", "pull (or plug back) NODE's cables (or one), or set its own interfaces down (up)"),
+        ("switch down|up SEGMENT", "every port of SEGMENT's switch down (a lost switch), or up again"),
+        ("flap NODE[:IFACE] [COUNT] [SECONDS]", "the link down and up COUNT times (5), SECONDS each way (1)"),
         ("block-multicast NODE|all", "drop VRRP adverts (224.0.0.18, protocol 112) at NODE, or every switch"),
         ("unblock-multicast NODE|all", "let them through again"),
         ("partition A,B / C", "no frame crosses between the groups of nodes"),
@@ -63,6 +69,14 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
             guard ["down", "up"].contains(words[1]), words.count == 3 || words[3] == "at-node" else { throw bad }
             let target = words[2].split(separator: ":", maxSplits: 1).map(String.init)
             return .link(node: target[0], interface: target.count > 1 ? target[1] : nil, up: words[1] == "up", atNode: words.count == 4)
+        case ("switch", 3):
+            guard ["down", "up"].contains(words[1]) else { throw bad }
+            return .switchPower(segment: words[2], on: words[1] == "up")
+        case ("flap", 2...4):
+            let target = words[1].split(separator: ":", maxSplits: 1).map(String.init)
+            let count = words.count > 2 ? try number(words[2], 1...1000) : 5
+            guard let interval = words.count > 3 ? Double(words[3]) : 1, (0.1...600).contains(interval) else { throw bad }
+            return .flap(node: target[0], interface: target.count > 1 ? target[1] : nil, count: count, interval: interval)
         case ("block-multicast", 2): return .blockMulticast(node: words[1] == "all" ? nil : words[1])
         case ("unblock-multicast", 2): return .unblockMulticast(node: words[1] == "all" ? nil : words[1])
         case ("partition", _) where words.count > 1:
@@ -85,8 +99,10 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
     public var nodes: [String] {
         switch self {
         case .stopService(_, let node), .startService(_, let node), .kill(let node), .revive(let node),
-             .link(let node, _, _, _), .loss(let node, _), .delay(let node, _), .pause(let node), .resume(let node):
+             .link(let node, _, _, _), .loss(let node, _), .delay(let node, _), .pause(let node), .resume(let node),
+             .flap(let node, _, _, _):
             return [node]
+        case .switchPower: return []
         case .blockMulticast(let node), .unblockMulticast(let node), .heal(let node): return node.map { [$0] } ?? []
         case .partition(let groups): return groups.flatMap { $0 }
         }
@@ -97,7 +113,8 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .stopService, .kill, .blockMulticast, .partition, .loss, .delay, .pause: true
         case .link(_, _, let up, _): !up
-        case .startService, .revive, .unblockMulticast, .resume, .heal: false
+        case .switchPower(_, let on): !on
+        case .startService, .revive, .unblockMulticast, .resume, .heal, .flap: false
         }
     }
 
@@ -111,6 +128,7 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         case (.link(let node, let interface, false, let side), .link(let other, let otherInterface, true, let otherSide)):
             return node == other && interface == otherInterface && side == otherSide
         case (.blockMulticast(let node), .unblockMulticast(let other)): return node == other
+        case (.switchPower(let segment, false), .switchPower(let other, true)): return segment == other
         default: return false
         }
     }
@@ -123,7 +141,11 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         case .startService(let service, let node): return [.startService(service, node: node)]
         case .kill(let node): return [.crash(node: node)]
         case .revive(let node): return [.revive(node: node)]
-        case .link(let node, _, let up, _): return [up ? .linkUp(node: node) : .linkDown(node: node)]
+        case .link(let node, let interface, let up, _):
+            return [up ? .linkUp(node: node, interface: interface) : .linkDown(node: node, interface: interface)]
+        case .switchPower(let segment, let on): return [on ? .switchUp(segment: segment) : .switchDown(segment: segment)]
+        // Its end state: a flap long enough for VRRP to react each time ends where one down and up does.
+        case .flap(let node, let interface, _, _): return [.linkDown(node: node, interface: interface), .linkUp(node: node, interface: interface)]
         case .blockMulticast(let node): return (node.map { [$0] } ?? all).map { .blockMulticast(node: $0) }
         case .unblockMulticast(let node): return (node.map { [$0] } ?? all).map { .unblockMulticast(node: $0) }
         case .partition(let groups): return [.partition(groups)]
@@ -142,6 +164,9 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         case .revive(let node): return "revive \(node)"
         case .link(let node, let interface, let up, let atNode):
             return "link \(up ? "up" : "down") \(node)\(interface.map { ":\($0)" } ?? "")\(atNode ? " at-node" : "")"
+        case .switchPower(let segment, let on): return "switch \(on ? "up" : "down") \(segment)"
+        case .flap(let node, let interface, let count, let interval):
+            return "flap \(node)\(interface.map { ":\($0)" } ?? "") \(count) \(interval == interval.rounded() ? String(Int(interval)) : String(interval))"
         case .blockMulticast(let node): return "block-multicast \(node ?? "all")"
         case .unblockMulticast(let node): return "unblock-multicast \(node ?? "all")"
         case .partition(let groups): return "partition " + groups.map { $0.joined(separator: ",") }.joined(separator: " / ")

@@ -27,9 +27,23 @@ extension LabSession {
             for fault in backend.faults(lab.name) where node == nil || fault.nodes.contains(node!) {
                 try await backend.heal(lab.name, fault)
             }
+        case .flap(let node, let interface, let count, let interval):
+            for _ in 0..<count {
+                for up in [false, true] {
+                    try await perform(.link(node: node, interface: interface, up: up, atNode: false))
+                    try await Task.sleep(for: .seconds(interval))
+                }
+            }
+        case .switchPower(let segment, _):
+            guard lab.topology.segments.contains(segment) else {
+                throw HALabError.usage("no segment '\(segment)' in \(lab.name): it has \(lab.topology.segments.joined(separator: ", "))")
+            }
+            fallthrough
         default:
-            guard let (fault, on) = try action.networkFault(topology: lab.topology) else { break }
-            if on { try await backend.inject(lab.name, fault) } else { try await backend.heal(lab.name, fault) }
+            guard let (faults, on) = try action.networkFaults(topology: lab.topology) else { break }
+            for fault in faults {
+                if on { try await backend.inject(lab.name, fault) } else { try await backend.heal(lab.name, fault) }
+            }
         }
         return Date().timeIntervalSince1970
     }
@@ -88,25 +102,25 @@ extension LabSession {
 }
 
 extension ChaosAction {
-    /// The network fault the action puts on (`on`) or takes off, in the backends' terms; nil
-    /// for an action that is not one (services, crashes, heal). The scenario layer says which
-    /// packets VRRP sends.
-    func networkFault(topology: LabTopology) throws -> (NetworkFault, on: Bool)? {
+    /// The network faults the action puts on (`on`) or takes off, in the backends' terms; nil
+    /// for an action that is not one (services, crashes, heal, a flap). The scenario layer says
+    /// which packets VRRP sends. A link without an interface is every link of the node.
+    func networkFaults(topology: LabTopology) throws -> ([NetworkFault], on: Bool)? {
         let adverts = { (node: String?) in NetworkFault.dropMulticast(node: node, group: Self.vrrpGroup, ipProtocol: Self.vrrpProtocol) }
         switch self {
         case .link(let node, let interface, let up, let atNode):
-            guard let interface = try interface ?? topology.node(node).interfaces.first?.name else {
-                throw HALabError.usage("node '\(node)' has no interface")
-            }
-            return (.linkDown(node: node, interface: interface, atSwitch: !atNode), !up)
-        case .blockMulticast(let node): return (adverts(node), true)
-        case .unblockMulticast(let node): return (adverts(node), false)
-        case .partition(let groups): return (.partition(groups), true)
-        case .loss(let node, let percent): return (.loss(node: node, percent: percent), true)
-        case .delay(let node, let milliseconds): return (.delay(node: node, milliseconds: milliseconds), true)
-        case .pause(let node): return (.pause(node: node), true)
-        case .resume(let node): return (.pause(node: node), false)
-        case .stopService, .startService, .kill, .revive, .heal: return nil
+            let interfaces = try interface.map { [$0] } ?? topology.node(node).interfaces.map(\.name)
+            guard !interfaces.isEmpty else { throw HALabError.usage("node '\(node)' has no interface") }
+            return (interfaces.map { .linkDown(node: node, interface: $0, atSwitch: !atNode) }, !up)
+        case .switchPower(let segment, let on): return ([.switchDown(segment: segment)], !on)
+        case .blockMulticast(let node): return ([adverts(node)], true)
+        case .unblockMulticast(let node): return ([adverts(node)], false)
+        case .partition(let groups): return ([.partition(groups)], true)
+        case .loss(let node, let percent): return ([.loss(node: node, percent: percent)], true)
+        case .delay(let node, let milliseconds): return ([.delay(node: node, milliseconds: milliseconds)], true)
+        case .pause(let node): return ([.pause(node: node)], true)
+        case .resume(let node): return ([.pause(node: node)], false)
+        case .stopService, .startService, .kill, .revive, .heal, .flap: return nil
         }
     }
 }

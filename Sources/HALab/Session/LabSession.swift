@@ -61,7 +61,11 @@ public struct LabSession: Sendable {
             try await backend.up(lab.topology, source: lab.folder, progress: progress)
             let started = (clock.now - start).seconds
             let deadline = lab.startBound + backend.startAllowance
-            for (address, node) in lab.healthyHolders {
+            let worlds = lab.vrrpModel().possibleStarts()
+            for (address, expected) in lab.healthyHolders {
+                // Where start order decides, whichever possible holder VRRP elected.
+                let possible = worlds.compactMap { $0.holders(of: address).first }.uniqueInOrder()
+                let node = possible.count > 1 ? try await session.electedHolder(of: address, among: possible, within: deadline) ?? expected : expected
                 progress("waiting for \(address) to be \(node)'s and to answer (VRRP's election; at most \(String(format: "%.1f", deadline)) s)")
                 // Held by the node VRRP elects, and answered: by it, or by whatever it balances over.
                 var outcome = try await ExpectationEngine(session: session).await(.holders(vip: address, nodes: [node]), deadline: deadline)

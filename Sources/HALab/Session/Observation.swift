@@ -18,6 +18,27 @@ extension LabSession {
         return addresses.map { ($0, carried[$0] ?? []) }
     }
 
+    /// The one node of `possible` that comes to hold `address` alone within `seconds`; nil if
+    /// none does.
+    func electedHolder(of address: String, among possible: [String], within seconds: Double) async throws -> String? {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            let holders = try await holders(of: address)
+            if holders.count == 1, possible.contains(holders[0]) { return holders[0] }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
+    /// The model of the lab as it came up: of the worlds its start order allows, the one whose
+    /// holders are those seen now.
+    public func startedModel() async throws -> VRRPModel {
+        let worlds = lab.vrrpModel().possibleStarts()
+        guard worlds.count > 1 else { return worlds[0] }
+        let seen = Dictionary(uniqueKeysWithValues: try await vipHolders().map { ($0.address, Set($0.nodes)) })
+        return worlds.first { world in world.virtualAddresses.allSatisfy { Set(world.holders(of: $0)) == seen[$0] } } ?? worlds[0]
+    }
+
     /// Which nodes have each of `addresses` on their interfaces: one look at every node.
     func carriers(of addresses: Set<String>) async throws -> [String: [String]] {
         var carried: [String: [String]] = [:]

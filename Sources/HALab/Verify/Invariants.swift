@@ -102,7 +102,7 @@ extension StepModel {
         }
         let holders = { (model: VRRPModel) in Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { ($0, model.holders(of: $0)) }) }
         let servers = Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { address in
-            (address, model.instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder().filter(model.canServe))
+            (address, model.instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder().filter { model.canServe($0, address: address) })
         })
         self.init(start: start, end: start, bound: bound, grace: Invariants.grace + slower, holdersBefore: holders(before), holders: holders(model),
                   servers: servers, exempt: exempt)

@@ -108,7 +108,7 @@ public enum Verifier {
         let clock = ContinuousClock()
         let start = clock.now
         var report = VerifyReport(lab: session.lab.name, backend: session.backend.kind, seconds: 0, steps: [])
-        var model = session.lab.vrrpModel()
+        var model = try await session.startedModel()
         var following = ModelFollowing()
         for step in session.lab.scenario.steps {
             let before = model
@@ -126,7 +126,7 @@ public enum Verifier {
             result.at = Date().timeIntervalSince1970
             result.predicted = (bound, model.virtualAddresses.map { address in
                 let holders = model.holders(of: address)
-                return holders.count == 1 && model.canServe(holders[0]) ? holders[0] : nil
+                return holders.count == 1 && model.canServe(holders[0], address: address) ? holders[0] : nil
             })
             if let action = step.action {
                 do { result.took = try await perform(action, session: session) - result.at } catch let error as HALabError {
@@ -253,7 +253,7 @@ public enum Verifier {
             let held = (Expectation.holders(vip: address, nodes: holders, throughout: unchanged ? window : nil), deadline: Double?.none)
             // Two holders (split brain): which one a client reaches is up to its ARP cache.
             guard holders.count <= 1 else { return [held] }
-            let curl: Expectation = holders.count == 1 && model.canServe(holders[0])
+            let curl: Expectation = holders.count == 1 && model.canServe(holders[0], address: address)
                 ? .answer(request, status: 200, body: holders[0]) : .fails(request)
             // After a split brain heals, the master that stays sends no gratuitous ARP (it never
             // stopped being master), so a client that learnt the other node's MAC keeps sending
