@@ -191,11 +191,12 @@ public struct VRRPModel: Sendable {
             && spec.services.allSatisfy { $0 == "keepalived" || !state.stopped.contains($0) }
     }
 
-    /// A node can answer clients on `address`: it can serve, and the interface its instance
-    /// for the address is on is up.
+    /// A node can answer clients on `address`: it can serve, and the interfaces of its instance
+    /// for the address are up: the one it is on, and those it tracks (tracked because the
+    /// service needs them, as a gateway its uplink).
     public func canServe(_ node: String, address: String) -> Bool {
         canServe(node) && instances.filter { $0.node == node && $0.virtualAddresses.contains(address) }
-            .allSatisfy { interfaceUp($0.node, $0.interface) }
+            .allSatisfy { instance in ([instance.interface] + instance.trackedInterfaces.map(\.name)).allSatisfy { interfaceUp(node, $0) } }
     }
 
     /// Whether an interface of a node is up: its own link, and its switch.
@@ -263,7 +264,24 @@ public struct VRRPModel: Sendable {
         let stopped = states[instance.node]?.stopped ?? []
         return Set(instance.trackedScripts.filter { script in
             servicesChecked(by: script, on: instance.node).contains { stopped.contains($0) }
+                || nodesPinged(by: script, from: instance.node).contains { !reachable($0, from: instance.node) }
         }.map(\.name))
+    }
+
+    /// The other nodes a check pings (`ping … ADDRESS`): it fails while they cannot answer.
+    func nodesPinged(by script: VRRPScript, from node: String) -> [String] {
+        let words = script.command.split(separator: " ").map(String.init)
+        guard words.contains(where: { $0.hasSuffix("ping") }) else { return [] }
+        return words.compactMap { word in nodes.values.first { $0.name != node && $0.addresses.contains(word) }?.name }
+    }
+
+    /// Whether `target` answers `node` at all: it runs, is not frozen, and a segment joins an
+    /// up interface of each.
+    func reachable(_ target: String, from node: String) -> Bool {
+        guard let state = states[target], state.alive, !state.paused, let mine = nodes[node]?.segments, let theirs = nodes[target]?.segments
+        else { return false }
+        let up = { (name: String, segments: [String: String]) in Set(segments.filter { interfaceUp(name, $0.key) }.values) }
+        return !up(node, mine).isDisjoint(with: up(target, theirs))
     }
 
     /// The services of `node` a health check looks at: the one the lab names for it, else a
@@ -427,6 +445,11 @@ public struct VRRPModel: Sendable {
                 } else if case .startService(let service, let node) = cause, node == instance.node {
                     detection = instance.trackedScripts.filter { servicesChecked(by: $0, on: node).contains(service) }
                         .map { $0.interval * Double($0.rise) }.max() ?? 0
+                } else if let node = cause.node {
+                    // A check pinging the node that failed or came back.
+                    detection = peers[index].flatMap { peer in
+                        instances[peer].trackedScripts.filter { nodesPinged(by: $0, from: instances[peer].node).contains(node) }
+                    }.map { $0.interval * Double(max($0.rise, $0.fall)) }.max() ?? 0
                 }
                 // A master that left cleanly (keepalived stopped, FAULT by a check) sent priority 0:
                 // skew only. One whose link went down could not send it: the full interval.

@@ -86,6 +86,8 @@ import HALabSystem
         model.apply(.linkDown(node: "n1", interface: "eth2"))
         #expect(model.role(node: "n1", instance: "VI_A") == .fault)
         #expect(model.holders(of: Self.vipA) == ["n2"])
+        // The service needs what it tracks: n1 cannot serve A without eth2.
+        #expect(!model.canServe("n1", address: Self.vipA) && model.canServe("n2", address: Self.vipA))
         // With weight −20: n1 falls to 80, below n2's 90, and stays BACKUP.
         var weighed = Self.dualSwitch(synced: false, tracked: [TrackedInterface(name: "eth2", weight: -20)])
         weighed.apply(.linkDown(node: "n1", interface: "eth2"))
@@ -177,5 +179,37 @@ import HALabSystem
         #expect(a.preempt && config.findings.contains { $0.message.contains("clears nopreempt") })
         // An IPv6 instance runs VRRPv3 unless a version is given.
         #expect(six.version == 3 && a.version == 2)
+    }
+}
+
+extension DesignModelTests {
+    @Test func aCheckThatPingsANodeFailsWhileItIsDown() {
+        // A gateway pair pinging their ISP's router; the routers run no keepalived.
+        let nodes = [
+            VRRPModel.Node(name: "gw-1", services: ["keepalived"], primaryAddress: 2, addresses: ["10.33.1.2", "100.64.1.2"],
+                           segments: ["eth1": "lan", "eth0": "uplink-1"]),
+            VRRPModel.Node(name: "gw-2", services: ["keepalived"], primaryAddress: 3, addresses: ["10.33.1.3", "100.64.2.2"],
+                           segments: ["eth1": "lan", "eth0": "uplink-2"]),
+            VRRPModel.Node(name: "isp-1", services: [], primaryAddress: 4, addresses: ["100.64.1.1"], segments: ["eth0": "uplink-1"]),
+        ]
+        let instances = [("gw-1", 100), ("gw-2", 90)].map { node, priority in
+            var instance = VRRPInstance(name: "VI_GW", node: node, location: ConfigLocation(file: "k", line: 1), virtualRouterID: 60, priority: priority)
+            instance.interface = "eth1"
+            instance.virtualAddresses = ["10.33.1.1"]
+            instance.trackedScripts = [VRRPScript(name: "chk_isp", command: "/usr/bin/ping -c 1 -W 1 100.64.\(node == "gw-1" ? 1 : 2).1")]
+            return instance
+        }
+        var model = VRRPModel(nodes: nodes, instances: instances)
+        #expect(model.holders(of: "10.33.1.1") == ["gw-1"])
+        model.apply(.crash(node: "isp-1"))
+        #expect(model.role(node: "gw-1", instance: "VI_GW") == .fault)
+        #expect(model.holders(of: "10.33.1.1") == ["gw-2"])
+        model.apply(.revive(node: "isp-1"))
+        #expect(model.holders(of: "10.33.1.1") == ["gw-1"])
+        // Its own uplink down: the router is out of reach too.
+        model.apply(.linkDown(node: "gw-1", interface: "eth0"))
+        #expect(model.role(node: "gw-1", instance: "VI_GW") == .fault)
+        // gw-2 pings 100.64.2.1, which no node of the lab has: never failing.
+        #expect(model.nodesPinged(by: instances[1].trackedScripts[0], from: "gw-2").isEmpty)
     }
 }
