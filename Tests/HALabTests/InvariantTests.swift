@@ -57,12 +57,12 @@ import Testing
         let outage = Self.samples { $0 >= 106 && $0 < 107 }
         // The model has the VIP on n1, which cannot serve, while n2 could: the design strands it.
         let stranded = try #require(Self.judge(Self.step(servers: ["n2"]), Self.looks { _ in ["n1"] }, outage).first)
-        #expect(stranded.invariant == .answered && stranded.kind == "design outage" && stranded.nodes == ["n2"])
+        #expect(stranded.invariant == .answered && stranded.kind == "design outage" && stranded.nodes == ["n2"] && stranded.isDesignOutage)
         #expect(abs(stranded.to - stranded.from - 0.992) < 1e-6)
         #expect(stranded.summary.hasPrefix("10.33.1.100 not answered for 0.99 s while n2 could serve (design outage): 100 requests failed (timeout); held by n1"))
         // The model has n1 answering: live disagrees.
         let mismatch = try #require(Self.judge(Self.step(), Self.looks { _ in ["n1"] }, outage).first)
-        #expect(mismatch.kind == "model mismatch")
+        #expect(mismatch.kind == "model mismatch" && !mismatch.isDesignOutage)
         // Before the timers allow a move, nobody serving, or a step expecting failures: none.
         #expect(Self.judge(Self.step(), Self.looks { _ in ["n1"] }, Self.samples { $0 < 103.9 }).isEmpty)
         #expect(Self.judge(Self.step(servers: []), Self.looks { _ in ["n1"] }, outage).isEmpty)
@@ -86,6 +86,9 @@ import Testing
         // The entry naming the holder: an outage of another cause.
         let right = Self.looks({ _ in ["n1"] }, entry: { _ in "52:54:00:00:00:01" })
         #expect(Self.judge(Self.step(), right, outage).map(\.invariant) == [.answered])
+        // Nobody holding the VIP: no entry would help, so it is an outage, not a stale entry.
+        let unheld = Self.looks({ _ in [] }, entry: { _ in "52:54:00:00:00:02" })
+        #expect(Self.judge(Self.step(), unheld, outage).map(\.invariant) == [.answered])
     }
 
     @Test func holderChangesBeyondTheFaultAreFlaps() throws {

@@ -29,7 +29,10 @@ public struct AllPairsRun: Sendable {
         public var memoryMiB: Double = 0
         /// Why the row could not be run (its instance did not come up, say).
         public var error: String?
-        public var agrees: Bool { error == nil && steps.allSatisfy(\.passed) }
+        /// The checks held, and every broken invariant is an outage the model predicts too.
+        public var agrees: Bool {
+            error == nil && steps.allSatisfy { $0.actionError == nil && $0.checks.allSatisfy(\.passed) && $0.violations.allSatisfy(\.isDesignOutage) }
+        }
     }
 
     public struct Report: Sendable, Codable {

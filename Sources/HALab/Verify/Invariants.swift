@@ -28,6 +28,9 @@ public struct Violation: Sendable, Codable, Equatable {
     public var kind: String?
     public var evidence: String
 
+    /// An outage the model predicts too: the design's, not a disagreement with the model.
+    public var isDesignOutage: Bool { invariant == .answered && kind == "design outage" }
+
     public var summary: String {
         let span = String(format: "%.2f s", to - from)
         return switch invariant {
@@ -142,7 +145,7 @@ enum Invariants {
     }
 
     /// Failed requests after the bound, in runs: a stale-ARP blackhole where the client's entry
-    /// named a node not holding the VIP, otherwise the design's or the model's outage.
+    /// named a node not holding the VIP while another held it, otherwise the design's or the model's outage.
     static func outages(_ address: String, failed: [ProbeSample], step: StepModel, servers: [String], looks: [LabLook],
                         macs: [String: String]) -> [Violation] {
         var spans: [[ProbeSample]] = []
@@ -155,7 +158,7 @@ enum Invariants {
             let holders = during.last?.holders[address] ?? []
             let requests = "\(span.count) requests failed (\(Set(span.map(\.answer)).sorted().joined(separator: ", ")))"
             if let stale = during.compactMap({ look in look.clientEntries[address].map { ($0, macs[$0]) } })
-                .first(where: { _, node in node.map { !holders.contains($0) } ?? false }) {
+                .first(where: { _, node in node.map { !holders.contains($0) } ?? false }), !holders.isEmpty {
                 return Violation(invariant: .staleARP, address: address, from: from, to: to, nodes: [stale.1!] + holders,
                                  evidence: "the client's ARP entry names \(stale.1!)'s MAC (\(stale.0)), which does not hold it"
                                     + (holders.isEmpty ? "" : "; \(holders.joined(separator: ", ")) does")

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import HALab
+@testable import HALabBackends
+@testable import HALabModel
+@testable import HALabSystem
+
+extension EndToEndTests {
+    /// The labs beyond one switch, live: each one's own scenario (what keepalived really does,
+    /// asserted explicitly) and its model scenario (every single failure and its mend, each
+    /// step `expect: model`).
+    @Test(arguments: ["dual-switch", "dual-switch-sync", "dual-isp"])
+    func aDesignLabDoesWhatItsScenariosSay(lab: String) async throws {
+        let before = try await E2E.hostSnapshot()
+        let folder = try E2E.copy(lab, as: "e2e-\(lab)")
+        defer { E2E.removeCopy(folder) }
+        for scenario in ["scenario.yaml", "model.yaml"] {
+            let result = try await E2E.runHalab(["verify", folder, "--scenario", "\(folder)/\(scenario)"])
+            #expect(result.exitCode == 0, "\(scenario): \(result.output)\n\(result.errorOutput)")
+        }
+        #expect(try await E2E.hostSnapshot() == before)
+    }
+
+    /// Every row of check's failure table (each single failure, each ordered pair) live, agreeing
+    /// with the model.
+    @Test(arguments: ["dual-isp", "three-node"])
+    func everyPairOfFailuresAgreesWithTheModelLive(lab: String) async throws {
+        try await E2E.allPairsAgree(lab)
+    }
+
+    /// The two dual-switch labs' 74 rows take about 15 min each on two cores: they run with
+    /// HALAB_LONG_TESTS=1 (the README's figures come from such a run).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["HALAB_LONG_TESTS"] == "1",
+                   "skipped: 74 rows live take about 15 min on two cores; set HALAB_LONG_TESTS=1 to run them"),
+          arguments: ["dual-switch", "dual-switch-sync"])
+    func everyPairOfSwitchFailuresAgreesWithTheModelLive(lab: String) async throws {
+        try await E2E.allPairsAgree(lab)
+    }
+}
+
+extension E2E {
+    static func allPairsAgree(_ lab: String) async throws {
+        let folder = try copy(lab, as: "e2e-\(lab)-pairs")
+        defer { removeCopy(folder) }
+        let rows = ConfigCheck.failureSequences(try Lab.load(folder: folder).vrrpModel()).count
+        let pairs = try await runHalab(["verify", folder, "--all-pairs", "--parallel", "6"])
+        #expect(pairs.exitCode == 0, "\(pairs.output)\n\(pairs.errorOutput)")
+        #expect(pairs.output.contains("\(rows) of \(rows) rows agree with the model"), "\(pairs.output)")
+    }
+}
