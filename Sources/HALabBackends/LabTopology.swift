@@ -80,13 +80,14 @@ public struct NodeSpec: Sendable, Codable, Equatable {
 
 extension NodeSpec {
     /// The command whose output `labAddresses(inJSON:)` reads.
-    static let addressCommand = ["ip", "-j", "-4", "addr", "show"]
+    static let addressCommand = ["ip", "-j", "addr", "show"]
 
-    /// The IPv4 addresses (with prefix) on the node's lab interfaces, from `ip -j -4 addr show`.
+    /// The IPv4 and global IPv6 addresses (with prefix) on the node's lab interfaces, from
+    /// `ip -j addr show`.
     func labAddresses(inJSON output: String) -> [String] {
-        // `ip -j -4` lists a link without IPv4 addresses as `{}`: every field may be missing.
+        // A link without addresses may be listed as `{}`: every field may be missing.
         struct Link: Decodable {
-            struct Address: Decodable { var family: String?; var local: String?; var prefixlen: Int? }
+            struct Address: Decodable { var family: String?; var local: String?; var prefixlen: Int?; var scope: String? }
             var ifname: String?
             var addr_info: [Address]?
         }
@@ -94,7 +95,8 @@ extension NodeSpec {
         let links = (try? JSONDecoder().decode([Link].self, from: Data(output.utf8))) ?? []
         return links.filter { names.contains($0.ifname ?? "") }.flatMap { link in
             (link.addr_info ?? []).compactMap { address in
-                guard address.family == "inet", let local = address.local, let prefix = address.prefixlen else { return nil }
+                guard address.family == "inet" || address.family == "inet6" && address.scope == "global",
+                      let local = address.local, let prefix = address.prefixlen else { return nil }
                 return "\(local)/\(prefix)"
             }
         }
@@ -107,10 +109,13 @@ public struct InterfaceSpec: Sendable, Codable, Equatable {
     public var segment: String
     /// IPv4 address with prefix length, `10.33.1.11/24`.
     public var address: String
+    /// An IPv6 address with prefix length besides, `fd00:33:1::11/64` (namespace backend).
+    public var address6: String?
 
-    public init(name: String, segment: String, address: String) {
+    public init(name: String, segment: String, address: String, address6: String? = nil) {
         self.name = name
         self.segment = segment
         self.address = address
+        self.address6 = address6
     }
 }

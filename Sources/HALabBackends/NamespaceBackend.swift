@@ -104,6 +104,8 @@ public struct NamespaceBackend: LabStateKeeping {
         for interface in node.interfaces {
             commands += ["addr flush dev \(interface.name)", "addr add \(interface.address) dev \(interface.name)",
                          "link set \(interface.name) up"]
+            // nodad: usable at once, as the lab's addresses are known to be unique.
+            if let address6 = interface.address6 { commands.append("addr add \(address6) dev \(interface.name) nodad") }
         }
         commands += node.routes.map { "route replace \($0)" }
         try await ip(ns, batch: commands)

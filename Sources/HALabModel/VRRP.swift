@@ -89,6 +89,11 @@ public enum AddressFamily: String, Sendable, Codable {
     case ipv4, ipv6
 
     static func of(_ address: String) -> AddressFamily { address.contains(":") ? .ipv6 : .ipv4 }
+
+    /// The family of an address written without prefix; nil when it is none.
+    public static func parse(_ address: String) -> AddressFamily? {
+        IPAddress.parse(address).flatMap { $0.prefix == nil ? $0.family : nil }
+    }
 }
 
 public struct VRRPSyncGroup: Sendable, Equatable, Codable {

@@ -52,17 +52,33 @@ var output = ""
     close(request.descriptor)
 }
 
-@MainActor func start(_ address: String) {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-    guard descriptor >= 0 else { return }
+/// Connects `descriptor` to port 80 of an IPv4 or IPv6 address, without waiting.
+func connect(_ descriptor: Int32, to address: String, ipv6: Bool) -> Int32 {
+    func connect<Address>(_ target: inout Address) -> Int32 {
+        withUnsafePointer(to: &target) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<Address>.size)) }
+        }
+    }
+    if ipv6 {
+        var target = sockaddr_in6()
+        target.sin6_family = sa_family_t(AF_INET6)
+        target.sin6_port = in_port_t(80).bigEndian
+        inet_pton(AF_INET6, address, &target.sin6_addr)
+        return connect(&target)
+    }
     var target = sockaddr_in()
     target.sin_family = sa_family_t(AF_INET)
     target.sin_port = in_port_t(80).bigEndian
     inet_pton(AF_INET, address, &target.sin_addr)
+    return connect(&target)
+}
+
+@MainActor func start(_ address: String) {
+    let ipv6 = address.contains(":")
+    let descriptor = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+    guard descriptor >= 0 else { return }
     let request = Request(descriptor: descriptor, address: address, started: now())
-    let result = withUnsafePointer(to: &target) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
+    let result = connect(descriptor, to: address, ipv6: ipv6)
     if result < 0 && errno != EINPROGRESS {
         record(request, status: 0, answer: errno == ECONNREFUSED ? "refused" : "error")
     } else {

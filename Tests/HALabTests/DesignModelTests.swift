@@ -1,5 +1,6 @@
 import Testing
 @testable import HALab
+@testable import HALabBackends
 @testable import HALabModel
 import HALabSystem
 
@@ -211,5 +212,26 @@ extension DesignModelTests {
         #expect(model.role(node: "gw-1", instance: "VI_GW") == .fault)
         // gw-2 pings 100.64.2.1, which no node of the lab has: never failing.
         #expect(model.nodesPinged(by: instances[1].trackedScripts[0], from: "gw-2").isEmpty)
+    }
+}
+
+extension DesignModelTests {
+    @Test func ipv6AddressesAreRequestedSeenAndLoaded() throws {
+        let request = Request(address: "fd00:33:1::100", from: "client")
+        #expect(request.url == "http://[fd00:33:1::100]/" && request.host == "fd00:33:1::100")
+        #expect(Request(address: "10.33.1.100", from: "client").host == "10.33.1.100")
+        // `ip -j addr`: IPv4 and global IPv6 count, link-local does not.
+        let node = NodeSpec(name: "n1", interfaces: [InterfaceSpec(name: "eth1", segment: "lan", address: "10.33.1.11/24")], services: [], fileLayers: [])
+        let json = """
+            [{"ifname":"eth1","addr_info":[{"family":"inet","local":"10.33.1.11","prefixlen":24,"scope":"global"},
+              {"family":"inet6","local":"fd00:33:1::100","prefixlen":64,"scope":"global"},
+              {"family":"inet6","local":"fe80::1","prefixlen":64,"scope":"link"}]}]
+            """
+        #expect(node.labAddresses(inJSON: json) == ["10.33.1.11/24", "fd00:33:1::100/64"])
+        let lab = try VRRPModelTests.lab("master-backup-ipv6")
+        #expect(lab.topology.nodes[0].interfaces[0].address6 == "fd00:33:1::11/64")
+        #expect(lab.instances.first { $0.name == "VI_6" }?.version == 3)
+        // Same VRID, two families: two VRRP groups, each with its master.
+        #expect(lab.vrrpModel().holders(of: "fd00:33:1::100") == ["nginx-1"] && lab.vrrpModel().holders(of: "10.33.1.100") == ["nginx-1"])
     }
 }

@@ -249,7 +249,7 @@ import Testing
         try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.100 }\n",
                               line: 4, containing: "either holders or single: true")
         try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.300, single: true }\n",
-                              line: 4, containing: "vip must be an IPv4 address")
+                              line: 4, containing: "vip must be an IPv4 or IPv6 address")
         try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.100, timeline: 5 }\n",
                               line: 4, containing: "a timeline needs 'preferred'")
     }

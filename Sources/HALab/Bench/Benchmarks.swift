@@ -67,7 +67,7 @@ public enum Benchmarks {
                 if let first = try await session.measure(make).first { measured.append(first) }
                 try await session.perform(mend)
                 for (address, node) in healthy {
-                    let back = Expectation.answer(Request(url: "http://\(address)", from: try session.client()), body: node)
+                    let back = Expectation.answer(Request(address: address, from: try session.client()), body: node)
                     guard try await ExpectationEngine(session: session).await(back, deadline: session.lab.settleBound + Verifier.slack + 5).passed else {
                         throw HALabError.notConverged("\(address) did not come back to \(node) after '\(mend)'")
                     }
@@ -91,7 +91,7 @@ public enum Benchmarks {
         let measurement = try await session.measure(.kill(node: node))
         let vipSet = try await appeared
         try await session.perform(.revive(node: node))
-        let back = Expectation.answer(Request(url: "http://\(address)", from: try session.client()), body: node)
+        let back = Expectation.answer(Request(address: address, from: try session.client()), body: node)
         _ = try await ExpectationEngine(session: session).await(back, deadline: session.lab.settleBound + Verifier.slack)
         guard let firstGood = measurement.first?.firstGoodAfter else { throw HALabError.notConverged("no good answer after the crash") }
         // Both clocks are this machine's: the probe's CLOCK_REALTIME, and ours when ip monitor printed.

@@ -132,7 +132,7 @@ struct LabLoader {
                 throw HALabError.badLabFile(file: labFile, line: interfaceLine,
                                             message: "interface name '\(interfaceName)' must be 1 to 15 letters, digits, '_', '.' or '-'")
             }
-            let fields = try settings.mapping(allowed: ["segment", "address"], required: ["segment", "address"],
+            let fields = try settings.mapping(allowed: ["segment", "address", "address6"], required: ["segment", "address"],
                                               what: "interface \(interfaceName) of \(nodeName)")
             let segment = try fields["segment"]!.string(what: "segment")
             guard segments.contains(segment) else {
@@ -144,7 +144,16 @@ struct LabLoader {
             }
             if let other = addresses[parsed.address] { throw fields["address"]!.fail("address \(address) is already \(other)'s") }
             addresses[parsed.address] = nodeName
-            interfaces.append(InterfaceSpec(name: interfaceName, segment: segment, address: address))
+            let address6 = try fields["address6"].map { field in
+                let text = try field.string(what: "address6")
+                let parts = text.split(separator: "/")
+                guard parts.count == 2, AddressFamily.parse(String(parts[0])) == .ipv6,
+                      let prefix = Int(parts[1]), (1...128).contains(prefix) else {
+                    throw field.fail("'\(text)' is not an IPv6 address with a prefix length, such as fd00:33:1::11/64")
+                }
+                return text
+            }
+            interfaces.append(InterfaceSpec(name: interfaceName, segment: segment, address: address, address6: address6))
         }
         return interfaces
     }

@@ -28,6 +28,7 @@ public enum LabSchema {
             "services": strings,
             "interfaces": ["type": "object", "additionalProperties": object([
                 "segment": ["type": "string"], "address": ["type": "string", "description": "IPv4 address with prefix, such as 10.33.1.11/24"],
+                "address6": ["type": "string", "description": "an IPv6 address with prefix besides, such as fd00:33:1::11/64"],
             ], required: ["segment", "address"])],
             "routes": strings,
             "forwarding": ["type": "boolean"],

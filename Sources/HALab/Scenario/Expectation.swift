@@ -10,9 +10,15 @@ public struct Request: Sendable, Equatable {
         self.from = from
     }
 
-    /// The host of the URL: `10.33.1.100`.
+    /// A request for the site at `address` (an IPv6 address in brackets).
+    public init(address: String, from: String) {
+        self.init(url: address.contains(":") ? "http://[\(address)]/" : "http://\(address)/", from: from)
+    }
+
+    /// The host of the URL: `10.33.1.100`, `fd00:33:1::100`.
     public var host: String {
         let rest = url.split(separator: "://", maxSplits: 1).last.map(String.init) ?? url
+        if rest.hasPrefix("[") { return String(rest.dropFirst().prefix { $0 != "]" }) }
         return String(rest.split(separator: "/").first?.split(separator: ":").first ?? "")
     }
 }

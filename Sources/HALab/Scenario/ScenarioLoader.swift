@@ -1,4 +1,5 @@
 import HALabBackends
+import HALabModel
 import HALabSystem
 
 /// Reads `scenario.yaml` onto `Scenario`: every mistake is one message with the file and line.
@@ -120,7 +121,7 @@ struct ScenarioLoader {
     /// for the settle window) or `single: true` (exactly one holder all through the window).
     func vipExpectation(_ vip: YAMLValue, _ fields: [String: YAMLValue], _ expected: YAMLValue) throws -> Expectation {
         let address = try vip.string(what: "vip")
-        guard IPv4.parse(address) != nil else { throw vip.fail("vip must be an IPv4 address, not '\(address)'") }
+        guard AddressFamily.parse(address) != nil else { throw vip.fail("vip must be an IPv4 or IPv6 address, not '\(address)'") }
         let extra = fields.keys.filter { !["vip", "holders", "single", "throughout"].contains($0) }
         guard extra.isEmpty else { throw expected.fail("a vip expectation takes holders, single and throughout, not \(extra.sorted().joined(separator: ", "))") }
         let single = try fields["single"]?.bool(what: "single") ?? false

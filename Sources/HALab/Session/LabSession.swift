@@ -70,7 +70,7 @@ public struct LabSession: Sendable {
                 // Held by the node VRRP elects, and answered: by it, or by whatever it balances over.
                 var outcome = try await ExpectationEngine(session: session).await(.holders(vip: address, nodes: [node]), deadline: deadline)
                 if outcome.passed {
-                    let request = Request(url: "http://\(address)/", from: try session.client())
+                    let request = Request(address: address, from: try session.client())
                     outcome = try await ExpectationEngine(session: session).await(.answer(request, status: 200), deadline: deadline)
                 }
                 guard outcome.passed else {

@@ -72,7 +72,7 @@ extension LabSession {
         async let holders = vipHolders()
         var answers: [String: String?] = [:]
         for address in lab.virtualAddresses.map(\.address) {
-            let response = try await curl("http://\(address)/", from: client, timeout: 0.2)
+            let response = try await curl(Request(address: address, from: client).url, from: client, timeout: 0.2)
             answers[address] = response.exitCode == 0 && response.status == 200 ? response.body.trimmingSpaces().split(separator: " ").first.map(String.init) : nil
         }
         let holdings = try await holders.map { address, nodes in

@@ -247,7 +247,7 @@ public enum Verifier {
         -> [(Expectation, deadline: Double?)]
     {
         model.virtualAddresses.flatMap { address -> [(Expectation, deadline: Double?)] in
-            let request = Request(url: "http://\(address)", from: client)
+            let request = Request(address: address, from: client)
             let holders = model.holders(of: address)
             let unchanged = Set(holders) == Set(before.holders(of: address))
             let held = (Expectation.holders(vip: address, nodes: holders, throughout: unchanged ? window : nil), deadline: Double?.none)
