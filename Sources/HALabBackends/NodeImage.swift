@@ -89,9 +89,12 @@ public struct NodeImage: Sendable {
             try FileManager.default.createSymbolicLink(atPath: "\(root)/usr/sbin/\(name)", withDestinationPath: "xtables-nft-multi")
         }
         let applets = try await Command.run("/bin/busybox", ["--list-full"]).output.split(separator: "\n").map { "/\($0)" }
+        // Each applet a script, not a link: keepalived 2.2.7 resolves a script's links and runs the
+        // target under its own name, and busybox run as `busybox` knows no applet (exit 127).
         for applet in applets where !FileSystem.exists("\(root)\(applet)") && !Self.shadowed(applet, in: root) {
+            let name = URL(fileURLWithPath: applet).lastPathComponent
             try FileSystem.makeDirectory("\(root)\(URL(fileURLWithPath: applet).deletingLastPathComponent().path)")
-            try FileManager.default.createSymbolicLink(atPath: "\(root)\(applet)", withDestinationPath: "/bin/busybox")
+            try FileSystem.write("#!/bin/busybox sh\nexec /bin/busybox \(name) \"$@\"\n", to: "\(root)\(applet)", executable: true)
         }
         progress("kernel \(version) and its modules")
         let modules = try Self.modulesWithDependencies(version: version)
