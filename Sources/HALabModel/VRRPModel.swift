@@ -42,59 +42,6 @@ public struct VRRPModel: Sendable {
         }
     }
 
-    public enum Event: Sendable, Equatable, Codable, CustomStringConvertible {
-        case stopService(String, node: String)
-        case startService(String, node: String)
-        case crash(node: String)
-        case revive(node: String)
-        /// One interface of the node down (up), or all of them when `interface` is nil.
-        case linkDown(node: String, interface: String? = nil)
-        case linkUp(node: String, interface: String? = nil)
-        /// Every port of a segment's switch down (up): each interface on it loses its carrier.
-        case switchDown(segment: String)
-        case switchUp(segment: String)
-        case blockMulticast(node: String)
-        case unblockMulticast(node: String)
-        /// Adverts cross no boundary between the groups.
-        case partition([[String]])
-        /// Every process of the node frozen: its instances neither send nor hear, and keep
-        /// their role and addresses until `resume`.
-        case pause(node: String)
-        case resume(node: String)
-        /// Every network fault and pause of the node (of every node when nil) taken off.
-        case heal(node: String?)
-
-        /// The node the event happens to; nil for one that spans nodes.
-        public var node: String? {
-            switch self {
-            case .stopService(_, let node), .startService(_, let node), .crash(let node), .revive(let node),
-                 .linkDown(let node, _), .linkUp(let node, _), .blockMulticast(let node), .unblockMulticast(let node),
-                 .pause(let node), .resume(let node):
-                return node
-            case .partition, .heal, .switchDown, .switchUp: return nil
-            }
-        }
-
-        public var description: String {
-            switch self {
-            case .stopService(let service, let node): return "stop \(service) \(node)"
-            case .startService(let service, let node): return "start \(service) \(node)"
-            case .crash(let node): return "kill \(node)"
-            case .revive(let node): return "revive \(node)"
-            case .linkDown(let node, let interface): return "link down \(node)\(interface.map { ":\($0)" } ?? "")"
-            case .linkUp(let node, let interface): return "link up \(node)\(interface.map { ":\($0)" } ?? "")"
-            case .switchDown(let segment): return "switch down \(segment)"
-            case .switchUp(let segment): return "switch up \(segment)"
-            case .blockMulticast(let node): return "block-multicast \(node)"
-            case .unblockMulticast(let node): return "unblock-multicast \(node)"
-            case .partition(let groups): return "partition " + groups.map { $0.joined(separator: ",") }.joined(separator: " / ")
-            case .pause(let node): return "pause \(node)"
-            case .resume(let node): return "resume \(node)"
-            case .heal(let node): return "heal" + (node.map { " \($0)" } ?? "")
-            }
-        }
-    }
-
     public enum Role: String, Sendable, Codable {
         case master = "MASTER", backup = "BACKUP", fault = "FAULT", down = "DOWN"
     }
@@ -259,62 +206,6 @@ public struct VRRPModel: Sendable {
 
     // MARK: Rules
 
-    func failingScripts(_ index: Int) -> Set<String> {
-        let instance = instances[index]
-        let stopped = states[instance.node]?.stopped ?? []
-        return Set(instance.trackedScripts.filter { script in
-            servicesChecked(by: script, on: instance.node).contains { stopped.contains($0) }
-                || nodesPinged(by: script, from: instance.node).contains { !reachable($0, from: instance.node) }
-        }.map(\.name))
-    }
-
-    /// The other nodes a check pings (`ping … ADDRESS`): it fails while they cannot answer.
-    func nodesPinged(by script: VRRPScript, from node: String) -> [String] {
-        let words = script.command.split(separator: " ").map(String.init)
-        guard words.contains(where: { $0.hasSuffix("ping") }) else { return [] }
-        return words.compactMap { word in nodes.values.first { $0.name != node && $0.addresses.contains(word) }?.name }
-    }
-
-    /// Whether `target` answers `node` at all: it runs, is not frozen, and a segment joins an
-    /// up interface of each.
-    func reachable(_ target: String, from node: String) -> Bool {
-        guard let state = states[target], state.alive, !state.paused, let mine = nodes[node]?.segments, let theirs = nodes[target]?.segments
-        else { return false }
-        let up = { (name: String, segments: [String: String]) in Set(segments.filter { interfaceUp(name, $0.key) }.values) }
-        return !up(node, mine).isDisjoint(with: up(target, theirs))
-    }
-
-    /// The services of `node` a health check looks at: the one the lab names for it, else a
-    /// word of its command that names one (`pidof nginx`, `killall -0 haproxy`, `pgrep -x nginx`,
-    /// `rc-service nginx status`), or a local port one serves (`curl http://127.0.0.1:8080/`,
-    /// `nc -z localhost 80`).
-    public func servicesChecked(by script: VRRPScript, on node: String) -> [String] {
-        guard let spec = nodes[node] else { return [] }
-        if let named = spec.checks[script.name] { return [named] }
-        let words = script.command.split(whereSeparator: { $0 == " " || $0 == "'" || $0 == "\"" }).map(String.init)
-        let named = words.map { String($0.split(separator: "/").last ?? "") }.filter(spec.services.contains)
-        return (named + Self.localPorts(in: words).compactMap { spec.ports[$0] }).uniqueInOrder()
-    }
-
-    /// The local TCP ports a check's words probe: a URL to localhost or 127.0.0.1 (port 80 when
-    /// none is given), or `nc … localhost PORT`.
-    static func localPorts(in words: [String]) -> [Int] {
-        let hosts = ["localhost", "127.0.0.1", "[::1]"]
-        var ports: [Int] = []
-        for (index, word) in words.enumerated() {
-            let rest = word.drop { $0 != ":" }.dropFirst(3)  // after "scheme://"
-            if word.hasPrefix("http://") || word.hasPrefix("https://") {
-                let authority = rest.prefix { $0 != "/" }
-                let parts = authority.split(separator: ":")
-                guard let host = parts.first, hosts.contains(String(host)) else { continue }
-                ports.append(parts.count > 1 ? Int(parts[1]) ?? 0 : (word.hasPrefix("https") ? 443 : 80))
-            } else if hosts.contains(word), index + 1 < words.count, let port = Int(words[index + 1]), words.contains(where: { $0.hasSuffix("nc") }) {
-                ports.append(port)
-            }
-        }
-        return ports
-    }
-
     func priority(_ index: Int) -> Int? {
         let instance = instances[index]
         let down = Set(instance.trackedInterfaces.map(\.name).filter { !interfaceUp(instance.node, $0) })
@@ -463,18 +354,6 @@ public struct VRRPModel: Sendable {
             }
         }
         return bound
-    }
-}
-
-extension Array {
-    /// Every ordering of the elements.
-    func permutations() -> [[Element]] {
-        guard count > 1 else { return [self] }
-        return indices.flatMap { index in
-            var rest = self
-            let first = rest.remove(at: index)
-            return rest.permutations().map { [first] + $0 }
-        }
     }
 }
 

@@ -218,7 +218,7 @@ extension DesignModelTests {
 extension DesignModelTests {
     @Test func ipv6AddressesAreRequestedSeenAndLoaded() throws {
         let request = Request(address: "fd00:33:1::100", from: "client")
-        #expect(request.url == "http://[fd00:33:1::100]/" && request.host == "fd00:33:1::100")
+        #expect(request.url == "http://[fd00:33:1::100]" && request.host == "fd00:33:1::100")
         #expect(Request(address: "10.33.1.100", from: "client").host == "10.33.1.100")
         // `ip -j addr`: IPv4 and global IPv6 count, link-local does not.
         let node = NodeSpec(name: "n1", interfaces: [InterfaceSpec(name: "eth1", segment: "lan", address: "10.33.1.11/24")], services: [], fileLayers: [])

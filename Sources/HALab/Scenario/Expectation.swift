@@ -12,7 +12,7 @@ public struct Request: Sendable, Equatable {
 
     /// A request for the site at `address` (an IPv6 address in brackets).
     public init(address: String, from: String) {
-        self.init(url: address.contains(":") ? "http://[\(address)]/" : "http://\(address)/", from: from)
+        self.init(url: address.contains(":") ? "http://[\(address)]" : "http://\(address)", from: from)
     }
 
     /// The host of the URL: `10.33.1.100`, `fd00:33:1::100`.

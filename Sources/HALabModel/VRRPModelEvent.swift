@@ -1,0 +1,55 @@
+extension VRRPModel {
+    /// What happens to a lab, as the model follows it.
+    public enum Event: Sendable, Equatable, Codable, CustomStringConvertible {
+        case stopService(String, node: String)
+        case startService(String, node: String)
+        case crash(node: String)
+        case revive(node: String)
+        /// One interface of the node down (up), or all of them when `interface` is nil.
+        case linkDown(node: String, interface: String? = nil)
+        case linkUp(node: String, interface: String? = nil)
+        /// Every port of a segment's switch down (up): each interface on it loses its carrier.
+        case switchDown(segment: String)
+        case switchUp(segment: String)
+        case blockMulticast(node: String)
+        case unblockMulticast(node: String)
+        /// Adverts cross no boundary between the groups.
+        case partition([[String]])
+        /// Every process of the node frozen: its instances neither send nor hear, and keep
+        /// their role and addresses until `resume`.
+        case pause(node: String)
+        case resume(node: String)
+        /// Every network fault and pause of the node (of every node when nil) taken off.
+        case heal(node: String?)
+
+        /// The node the event happens to; nil for one that spans nodes.
+        public var node: String? {
+            switch self {
+            case .stopService(_, let node), .startService(_, let node), .crash(let node), .revive(let node),
+                 .linkDown(let node, _), .linkUp(let node, _), .blockMulticast(let node), .unblockMulticast(let node),
+                 .pause(let node), .resume(let node):
+                return node
+            case .partition, .heal, .switchDown, .switchUp: return nil
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .stopService(let service, let node): return "stop \(service) \(node)"
+            case .startService(let service, let node): return "start \(service) \(node)"
+            case .crash(let node): return "kill \(node)"
+            case .revive(let node): return "revive \(node)"
+            case .linkDown(let node, let interface): return "link down \(node)\(interface.map { ":\($0)" } ?? "")"
+            case .linkUp(let node, let interface): return "link up \(node)\(interface.map { ":\($0)" } ?? "")"
+            case .switchDown(let segment): return "switch down \(segment)"
+            case .switchUp(let segment): return "switch up \(segment)"
+            case .blockMulticast(let node): return "block-multicast \(node)"
+            case .unblockMulticast(let node): return "unblock-multicast \(node)"
+            case .partition(let groups): return "partition " + groups.map { $0.joined(separator: ",") }.joined(separator: " / ")
+            case .pause(let node): return "pause \(node)"
+            case .resume(let node): return "resume \(node)"
+            case .heal(let node): return "heal" + (node.map { " \($0)" } ?? "")
+            }
+        }
+    }
+}
