@@ -301,20 +301,40 @@ public struct VRRPModel: Sendable {
                         && (!instances[b].preempt || (priority(m) ?? 0) >= (priority(b) ?? 0))
                 }
             }
-            // The highest priority's timer expires first (shortest skew); per group.
-            let eligibleSet = Set(eligible)
-            let wanting = eligible.filter { index in
-                peers[index].filter { eligibleSet.contains($0) && hears(index, $0) }.allSatisfy { (priority($0) ?? 0) <= (priority(index) ?? 0) }
-            }
-            // A sync group goes MASTER only once every member wants to (vrrp_sync_can_goto_master).
-            let wantingSet = Set(wanting)
-            for index in wanting where syncMembers(index).allSatisfy({ wantingSet.contains($0) || roles[$0] == .master }) {
+            for index in takingOver(eligible) {
                 roles[index] = .master
                 changed = true
             }
             if !changed { break }
         }
         return bound(cause: cause, mastersBefore: mastersBefore, prioritiesBefore: prioritiesBefore)
+    }
+
+    /// The eligible backups that become MASTER now. The highest priority's timer expires first
+    /// (shortest skew), per VRRP group; a sync group goes MASTER only once every member wants to
+    /// (vrrp_sync_can_goto_master), and a member its group holds back sends no advert, so it
+    /// holds back no rival.
+    func takingOver(_ eligible: [Int]) -> [Int] {
+        let eligibleSet = Set(eligible)
+        var held: Set<Int> = []
+        while true {
+            let wanting = Set(eligible.filter { index in
+                !held.contains(index) && peers[index].filter { eligibleSet.contains($0) && !held.contains($0) && hears(index, $0) }
+                    .allSatisfy { (priority($0) ?? 0) <= (priority(index) ?? 0) }
+            })
+            let holdBack = wanting.filter { !syncMembers($0).allSatisfy { wanting.contains($0) || roles[$0] == .master } }
+            if holdBack.isEmpty && (!wanting.isEmpty || held.isEmpty) { return eligible.filter(wanting.contains) }
+            if holdBack.isEmpty {
+                // Every group held back by another: none sends adverts, so every timer runs out,
+                // and the group whose last member's runs out first (its lowest priority is the
+                // highest) goes MASTER. Measured live, start timing can crown the other group too:
+                // `possibleStarts` has both.
+                let lowest = { (group: [Int]) in group.map { self.priority($0) ?? 0 }.min() ?? 0 }
+                return held.map(syncMembers).filter { $0.allSatisfy(eligibleSet.contains) }
+                    .max { lowest($0) != lowest($1) ? lowest($0) < lowest($1) : $0.min()! > $1.min()! } ?? []
+            }
+            held.formUnion(holdBack)
+        }
     }
 
     func groupKey(_ index: Int) -> String { "\(instances[index].virtualRouterID)/\(instances[index].family)@\(segment(index))" }

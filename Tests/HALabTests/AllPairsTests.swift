@@ -41,6 +41,13 @@ import Testing
         step.checks = [.init(expected: "10.33.1.100 held by nginx-1", seen: "nginx-1, nginx-2", passed: false, heldAfter: 8.7, deadline: 8.7)]
         disagreeing.steps = [step]
         disagreeing.memoryMiB = 10
+        // An outage the model predicts too agrees; one it does not predict does not.
+        var stranded = agreeing
+        let outage = Violation(invariant: .answered, address: "10.33.1.100", from: 1, to: 2, nodes: ["nginx-2"], kind: "design outage", evidence: "")
+        stranded.steps[0].violations = [outage]
+        #expect(stranded.agrees)
+        stranded.steps[0].violations[0].kind = "model mismatch"
+        #expect(!stranded.agrees)
         var broken = AllPairsRun.Row(failures: ["link down nginx-2"], predicted: ["10.33.1.100": []])
         broken.error = "master-backup-r6 did not come up"
         let report = AllPairsRun.Report(lab: "master-backup", backend: "namespaces", parallel: 2, seconds: 12, rows: [agreeing, disagreeing, broken])

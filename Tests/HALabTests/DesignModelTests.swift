@@ -65,20 +65,50 @@ import HALabSystem
     }
 
     @Test func aSyncGroupGoesMasterOnlyWhenEveryMemberWantsTo() {
-        // n1 preferred on lan-a, n2 on lan-b: neither group has every member wanting MASTER.
+        // n1 preferred on lan-a (100/90), n2 on lan-b (110/100): whichever group goes MASTER
+        // first keeps both VIPs, since the other always has a member hearing a higher master.
+        // Live (dual-switch-sync with nginx-2's VI_B at 110), nginx-2 held both, stably; all at
+        // once, the model has n1 (its last timer runs out first), and the other start order n2.
         var model = Self.dualSwitch(synced: true)
         model = VRRPModel(nodes: Array(model.nodes.values), instances: model.instances.map { instance in
             var instance = instance
             if instance.node == "n2" && instance.name == "VI_B" { instance.priority = 110 }
             return instance
         })
-        #expect(model.holders(of: Self.vipA).isEmpty && model.holders(of: Self.vipB).isEmpty)
+        #expect(model.holders(of: Self.vipA) == ["n1"] && model.holders(of: Self.vipB) == ["n1"])
+        #expect(Set(model.possibleStarts().map { $0.holders(of: Self.vipB) }) == [["n1"], ["n2"]])
+        let late = VRRPModel(nodes: Array(model.nodes.values), instances: model.instances, startOrder: ["n2", "n1"])
+        #expect(late.holders(of: Self.vipA) == ["n2"] && late.holders(of: Self.vipB) == ["n2"])
         let unsynced = VRRPModel(nodes: Array(model.nodes.values), instances: model.instances.map { instance in
             var instance = instance
             instance.syncGroup = nil
             return instance
         })
         #expect(unsynced.holders(of: Self.vipA) == ["n1"] && unsynced.holders(of: Self.vipB) == ["n2"])
+        // n1 held back by its group sends no advert on lan-a: n2, on its own, takes both VIPs.
+        let half = VRRPModel(nodes: Array(model.nodes.values), instances: model.instances.map { instance in
+            var instance = instance
+            if instance.node == "n2" { instance.syncGroup = nil }
+            return instance
+        })
+        #expect(half.holders(of: Self.vipA) == ["n2"] && half.holders(of: Self.vipB) == ["n2"])
+    }
+
+    @Test func aMemberLeavingMasterTakesItsGroupAlong() {
+        // Both groups master on their own side of a partition; healed, n2 (90 on lan-a) loses
+        // there, and its whole group steps down, lan-b's member too (n2 is 110 there).
+        var model = Self.dualSwitch(synced: true)
+        model = VRRPModel(nodes: Array(model.nodes.values), instances: model.instances.map { instance in
+            var instance = instance
+            if instance.node == "n2" && instance.name == "VI_B" { instance.priority = 110 }
+            if instance.node == "n1" { instance.syncGroup = nil }
+            return instance
+        })
+        model.apply(.partition([["n1"], ["n2"]]))
+        #expect(model.holders(of: Self.vipA) == ["n1", "n2"])
+        model.apply(.heal(node: nil))
+        #expect(model.role(node: "n2", instance: "VI_A") == .backup)
+        #expect(model.holders(of: Self.vipA) == ["n1"] && model.holders(of: Self.vipB) == ["n1"])
     }
 
     @Test func aTrackedInterfaceFaultsOrWeighs() {
