@@ -35,7 +35,7 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         ("start SERVICE NODE", "rc-service SERVICE start inside NODE"),
         ("kill NODE", "crash NODE: every process killed at once, its links dead"),
         ("revive NODE", "boot a crashed NODE again"),
-        ("link down|up NODE[:IFACE] [at-node]", "pull (or plug back) NODE's cables (or one), or set its own interfaces down (up)"),
+        ("link down|up NODE[:IFACE] [at-node]", "pull (or plug back) NODE's cables, or set its interfaces down (up)"),
         ("switch down|up SEGMENT", "every port of SEGMENT's switch down (a lost switch), or up again"),
         ("flap NODE[:IFACE] [COUNT] [SECONDS]", "the link down and up COUNT times (5), SECONDS each way (1)"),
         ("block-multicast NODE|all", "drop VRRP adverts (224.0.0.18, protocol 112) at NODE, or every switch"),
