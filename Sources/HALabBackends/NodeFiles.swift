@@ -99,6 +99,9 @@ enum NodeFiles {
         for mount in overlayMounts(node: node, stateDirectory: stateDirectory) {
             lines.append("mount -n -t overlay halab -o \(mount.options) \(mount.target)")
         }
+        // A machine knows its own name: looked up (curl's --write-out %{json} does), it must not go to
+        // the host's resolver, through a lab's default route. The /etc overlay takes the line.
+        lines.append("grep -qw '\(node.name)' /etc/hosts 2>/dev/null || echo '127.0.1.1 \(node.name)' >> /etc/hosts")
         lines += [
             // The node's own /run: its pid files, so a dead node's stale ones never block a revive.
             "mount -n -t tmpfs -o mode=0755 halab /run",

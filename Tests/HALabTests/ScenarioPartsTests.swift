@@ -109,6 +109,9 @@ import FoundationXML
         #expect(mounts[2].options == "lowerdir=/run/halab/mb/nodes/nginx-1/sbin:/usr/local/sbin")
         let script = NodeFiles.bootScript(node: node, stateDirectory: "/run/halab/mb/nodes/nginx-1")
         #expect(script.contains("hostname nginx-1\n"))
+        // Its own name in its /etc/hosts, after /etc is overlaid: written to the node's layer, not the host's.
+        let hosts = try #require(script.range(of: "grep -qw 'nginx-1' /etc/hosts 2>/dev/null || echo '127.0.1.1 nginx-1' >> /etc/hosts\n"))
+        #expect(script.range(of: "mount -n -t overlay halab -o lowerdir=")!.lowerBound < hosts.lowerBound)
         #expect(script.hasSuffix("exec /usr/local/sbin/halab-init nginx keepalived\n"))
     }
 
