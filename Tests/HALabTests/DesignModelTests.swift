@@ -265,3 +265,14 @@ extension DesignModelTests {
         #expect(lab.vrrpModel().holders(of: "fd00:33:1::100") == ["nginx-1"] && lab.vrrpModel().holders(of: "10.33.1.100") == ["nginx-1"])
     }
 }
+
+extension DesignModelTests {
+    @Test func afterLossTheCurlWaitsForAStaleARPEntry() throws {
+        let model = VRRPModelTests.model([100, 90])
+        let plain = try Verifier.expectations(from: model, before: model, client: "client", window: 5)
+        #expect(plain[1].deadline == nil)
+        // Loss may have split the brain where the model could not see it: the client's entry may be stale.
+        let afterLoss = try Verifier.expectations(from: model, before: model, client: "client", window: 5, splitBrainMayEnd: true)
+        #expect(afterLoss[1].deadline == Verifier.slack + Verifier.arpRecovery)
+    }
+}
