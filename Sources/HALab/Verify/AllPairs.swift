@@ -114,7 +114,7 @@ public struct AllPairsRun: Sendable {
         var model = lab.vrrpModel()
         for event in events { model.apply(event) }
         var row = Row(failures: events.map(\.description),
-                      predicted: Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { ($0, model.holders(of: $0)) }))
+                      predicted: model.holdersByAddress)
         let scenario = Scenario(steps: events.map { Scenario.Step(name: $0.description, line: nil, action: .chaos(ChaosAction(modelEvent: $0)), expected: .model) })
         do {
             let outcome = try await InstanceRun(lab: lab, backend: backend).run(scenario, as: name)

@@ -103,11 +103,10 @@ extension StepModel {
             default: break
             }
         }
-        let holders = { (model: VRRPModel) in Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { ($0, model.holders(of: $0)) }) }
         let servers = Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { address in
             (address, model.instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder().filter { model.canServe($0, address: address) })
         })
-        self.init(start: start, end: start, bound: bound, grace: Invariants.grace + slower, holdersBefore: holders(before), holders: holders(model),
+        self.init(start: start, end: start, bound: bound, grace: Invariants.grace + slower, holdersBefore: before.holdersByAddress, holders: model.holdersByAddress,
                   servers: servers, exempt: exempt)
     }
 }
