@@ -44,11 +44,7 @@ extension LabTopology {
             guard segments.contains(segment) else {
                 throw HALabError.usage("no segment '\(segment)' in lab \(name); its segments: \(segments.joined(separator: ", "))")
             }
-        case .node(let node, let interface):
-            let spec = try self.node(node)
-            guard spec.interfaces.contains(where: { $0.name == interface }) else {
-                throw HALabError.usage("node '\(node)' has no interface '\(interface)'; it has \(spec.interfaces.map(\.name).joined(separator: ", "))")
-            }
+        case .node(let node, let interface): _ = try locate(node, interface: interface)
         }
     }
 }

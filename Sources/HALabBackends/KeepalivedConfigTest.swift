@@ -48,9 +48,11 @@ public enum KeepalivedConfigTest {
         }
         lines += ["mount -n -t tmpfs halab /run || fail mount /run", "mount -n -t tmpfs halab /tmp || fail mount /tmp",
                   "ip link set lo up || fail lo"]
-        for (index, interface) in node.interfaces.enumerated() {
-            lines.append("ip link add \(interface.name) type veth peer name halab\(index) || fail link \(interface.name)")
-            lines.append("ip link set \(interface.name) up; ip addr add \(interface.address) dev \(interface.name)")
+        // Bonds and bridges too are veths here: keepalived -t needs only their names and addresses.
+        let interfaces = node.interfaces.map { ($0.name, $0.address) } + node.aggregates.map { ($0.name, $0.address) }
+        for (index, (name, address)) in interfaces.enumerated() {
+            lines.append("ip link add \(name) type veth peer name halab\(index) || fail link \(name)")
+            lines.append("ip link set \(name) up" + (address.map { "; ip addr add \($0) dev \(name)" } ?? ""))
         }
         lines.append("set +e")
         lines.append("exec keepalived --config-test --use-file '\(path)' --config-id '\(configID)' --pid /run/halab-test.pid"

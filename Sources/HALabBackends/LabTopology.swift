@@ -29,7 +29,11 @@ public struct LabTopology: Sendable, Codable, Equatable {
     func locate(_ node: String, interface: String) throws -> (node: Int, interface: Int) {
         guard let nodeIndex = nodes.firstIndex(where: { $0.name == node }) else { throw HALabError.unknownNode(node, lab: name) }
         guard let index = nodes[nodeIndex].interfaces.firstIndex(where: { $0.name == interface }) else {
-            throw HALabError.usage("node '\(node)' has no interface '\(interface)'")
+            if let aggregate = nodes[nodeIndex].aggregates.first(where: { $0.name == interface }) {
+                throw HALabError.usage("'\(interface)' of node '\(node)' is a \(aggregate.kind) of \(aggregate.members.joined(separator: ", ")), "
+                                       + "not a NIC: name one of its NICs (\(node):\(aggregate.members[0]))")
+            }
+            throw HALabError.usage("node '\(node)' has no interface '\(interface)'; it has \(nodes[nodeIndex].interfaces.map(\.name).joined(separator: ", "))")
         }
         return (nodeIndex, index)
     }
@@ -49,7 +53,10 @@ public struct LabTopology: Sendable, Codable, Equatable {
 
 public struct NodeSpec: Sendable, Codable, Equatable {
     public var name: String
+    /// Its NICs, each cabled to a segment.
     public var interfaces: [InterfaceSpec]
+    /// Bonds and bridges it makes of its NICs at boot.
+    public var aggregates: [AggregateSpec]
     /// Started at boot in this order, stopped in the reverse one.
     public var services: [String]
     /// Folders mirrored onto the node's file system at their absolute paths; the first wins.
@@ -66,11 +73,12 @@ public struct NodeSpec: Sendable, Codable, Equatable {
         services.compactMap { name in definedServices.first { $0.name == name } ?? Service.named(name) }
     }
 
-    public init(name: String, interfaces: [InterfaceSpec], services: [String], fileLayers: [String],
+    public init(name: String, interfaces: [InterfaceSpec], aggregates: [AggregateSpec] = [], services: [String], fileLayers: [String],
                 routes: [String] = [], forwarding: Bool = false, definedServices: [Service] = []) {
         self.definedServices = definedServices
         self.name = name
         self.interfaces = interfaces
+        self.aggregates = aggregates
         self.services = services
         self.fileLayers = fileLayers
         self.routes = routes
@@ -79,6 +87,15 @@ public struct NodeSpec: Sendable, Codable, Equatable {
 }
 
 extension NodeSpec {
+    /// Its interfaces with an IPv4 address (with prefix): NICs, then bonds and bridges.
+    public var addressedInterfaces: [(name: String, address: String)] {
+        interfaces.compactMap { nic in nic.address.map { (nic.name, $0) } }
+            + aggregates.compactMap { aggregate in aggregate.address.map { (aggregate.name, $0) } }
+    }
+
+    /// Its IPv4 addresses without prefix.
+    public var addresses: [String] { addressedInterfaces.map { String($0.address.split(separator: "/")[0]) } }
+
     /// The command whose output `labAddresses(inJSON:)` reads.
     static let addressCommand = ["ip", "-j", "addr", "show"]
 
@@ -91,7 +108,7 @@ extension NodeSpec {
             var ifname: String?
             var addr_info: [Address]?
         }
-        let names = Set(interfaces.map(\.name))
+        let names = Set(interfaces.map(\.name) + aggregates.map(\.name))
         let links = (try? JSONDecoder().decode([Link].self, from: Data(output.utf8))) ?? []
         return links.filter { names.contains($0.ifname ?? "") }.flatMap { link in
             (link.addr_info ?? []).compactMap { address in
@@ -107,15 +124,34 @@ public struct InterfaceSpec: Sendable, Codable, Equatable {
     /// The name inside the node, as its configs name it (`eth1`).
     public var name: String
     public var segment: String
-    /// IPv4 address with prefix length, `10.33.1.11/24`.
-    public var address: String
-    /// An IPv6 address with prefix length besides, `fd00:33:1::11/64` (namespace backend).
+    /// IPv4 address with prefix length, `10.33.1.11/24`; none on a NIC in a bond or bridge.
+    public var address: String?
+    /// An IPv6 address with prefix length besides, `fd00:33:1::11/64`.
     public var address6: String?
 
-    public init(name: String, segment: String, address: String, address6: String? = nil) {
+    public init(name: String, segment: String, address: String?, address6: String? = nil) {
         self.name = name
         self.segment = segment
         self.address = address
         self.address6 = address6
+    }
+}
+
+/// A bond or a bridge a node makes of its NICs (`members`) at boot. Only VMs have them: the
+/// guest kernels have the bonding driver, this host's has not.
+public struct AggregateSpec: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable, CaseIterable { case bond, bridge }
+    public var name: String
+    public var kind: Kind
+    /// For a bond (active-backup), the first is its primary: active whenever its link is up.
+    public var members: [String]
+    /// IPv4 address with prefix length; a bridge joining two switches needs none.
+    public var address: String?
+
+    public init(name: String, kind: Kind, members: [String], address: String?) {
+        self.name = name
+        self.kind = kind
+        self.members = members
+        self.address = address
     }
 }

@@ -65,10 +65,6 @@ public struct LibvirtBackend: LabStateKeeping {
         guard missing.isEmpty else {
             throw HALabError.unsupported("the node image has no program for \(missing.sorted().joined(separator: ", ")): install it and run 'halab image build'")
         }
-        if let node = topology.nodes.first(where: { $0.interfaces.contains { $0.address6 != nil } }) {
-            throw HALabError.unsupported("\(node.name) has an IPv6 address (address6), which the libvirt backend's node image does not set up yet: "
-                                         + "use the namespace backend for this lab")
-        }
         let connection = try connect()
         try FileSystem.makeDirectory("\(labFolder(lab))/vm")
         let journal = journal(lab)

@@ -29,6 +29,13 @@ public struct NamespaceBackend: LabStateKeeping {
     // MARK: Bring-up
 
     public static func checkPrerequisites(for topology: LabTopology) throws {
+        for node in topology.nodes {
+            if let aggregate = node.aggregates.first {
+                throw HALabError.unsupported("\(node.name)'s \(aggregate.name) is a \(aggregate.kind), which the namespace backend does not make "
+                                             + "(this host's kernel has no bonding driver, and halab loads no module on the host): "
+                                             + "run this lab with --backend libvirt")
+            }
+        }
         guard geteuid() == 0 else { throw HALabError.notRoot }
         let apt = "install it with 'apt-get install -y"
         var programs = [("ip", "iproute2"), ("nsenter", "util-linux"), ("unshare", "util-linux"), ("setsid", "util-linux"), ("curl", "curl")]
@@ -102,8 +109,8 @@ public struct NamespaceBackend: LabStateKeeping {
         let ns = Self.netns(lab, node.name)
         var commands = ["link set lo up"]
         for interface in node.interfaces {
-            commands += ["addr flush dev \(interface.name)", "addr add \(interface.address) dev \(interface.name)",
-                         "link set \(interface.name) up"]
+            commands += ["addr flush dev \(interface.name)"] + (interface.address.map { ["addr add \($0) dev \(interface.name)"] } ?? [])
+                + ["link set \(interface.name) up"]
             // nodad: usable at once, as the lab's addresses are known to be unique.
             if let address6 = interface.address6 { commands.append("addr add \(address6) dev \(interface.name) nodad") }
         }

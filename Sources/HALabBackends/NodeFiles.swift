@@ -152,11 +152,17 @@ enum NodeFiles {
 }
 
 extension NodeFiles {
-    /// `/etc/halab/node.sh` of a VM node, read by the image's init: name, links (MAC=NAME=ADDRESS),
-    /// routes, forwarding, services.
+    /// `/etc/halab/node.sh` of a VM node, read by the image's init: name, links (MAC=NAME=ADDRESS,
+    /// no address on a NIC of a bond or bridge), then in `halab_routes` (run once the links are
+    /// up) bonds and bridges, IPv6 addresses, routes, forwarding; services.
     static func guestSettings(node: NodeSpec, macs: [String]) -> String {
-        let links = zip(macs, node.interfaces).map { "\($0)=\($1.name)=\($1.address)" }
-        var routes = node.routes.map { "    ip route replace \($0)" }
+        let links = zip(macs, node.interfaces).map { "\($0)=\($1.name)=\($1.address ?? "")" }
+        var routes = aggregateCommands(node.aggregates).map { "    \($0)" }
+        // No duplicate address detection, as on namespaces: the address is usable at once.
+        routes += node.interfaces.compactMap { interface in
+            interface.address6.map { "    ip -6 addr add \($0) dev \(interface.name) nodad" }
+        }
+        routes += node.routes.map { "    ip route replace \($0)" }
         if node.forwarding { routes.append("    echo 1 > /proc/sys/net/ipv4/ip_forward") }
         return """
             # Settings of halab VM node \(node.name), read by /init.
@@ -169,6 +175,26 @@ extension NodeFiles {
             }
 
             """
+    }
+}
+
+extension NodeFiles {
+    /// Shell commands that make a VM node's bonds and bridges of its NICs. A bond is
+    /// active-backup, its first NIC the primary (active whenever its link is up), links watched
+    /// every 100 ms; a NIC is enslaved while down, as the bonding driver wants.
+    static func aggregateCommands(_ aggregates: [AggregateSpec]) -> [String] {
+        guard !aggregates.isEmpty else { return [] }
+        // max_bonds=0: the driver makes no bond0 of its own.
+        var commands = ["modprobe bonding max_bonds=0", "modprobe bridge"]
+        for aggregate in aggregates {
+            commands.append(aggregate.kind == .bond ? "ip link add \(aggregate.name) type bond mode active-backup miimon 100"
+                                                    : "ip link add \(aggregate.name) type bridge")
+            commands += aggregate.members.map { "ip link set \($0) down && ip link set \($0) master \(aggregate.name) && ip link set \($0) up" }
+            if aggregate.kind == .bond { commands.append("ip link set \(aggregate.name) type bond primary \(aggregate.members[0])") }
+            if let address = aggregate.address { commands.append("ip addr add \(address) dev \(aggregate.name)") }
+            commands.append("ip link set \(aggregate.name) up")
+        }
+        return commands
     }
 }
 

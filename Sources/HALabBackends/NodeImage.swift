@@ -42,8 +42,9 @@ public struct NodeImage: Sendable {
     static let optionalPrograms = ["/usr/sbin/haproxy"]
     /// Folders copied whole: nginx's files and modules, iptables' extensions, iproute2's tables.
     static let folders = ["/etc/nginx", "/usr/share/nginx", "/usr/lib/nginx", "/usr/lib/x86_64-linux-gnu/xtables", "/usr/share/iproute2"]
-    /// Kernel modules: virtio devices, netfilter (iptables and nft), queueing disciplines.
+    /// Kernel modules: virtio devices, netfilter (iptables and nft), queueing disciplines, bonding, bridges.
     static let moduleFolders = ["kernel/drivers/virtio", "kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko",
+                                "kernel/drivers/net/bonding", "kernel/net/bridge/bridge.ko",
                                 "kernel/net/core/failover.ko", "kernel/drivers/char/virtio_console.ko", "kernel/net/netfilter",
                                 "kernel/net/ipv4/netfilter", "kernel/net/ipv6/netfilter", "kernel/net/sched",
                                 "kernel/crypto/crc32c_generic.ko"]
@@ -194,7 +195,8 @@ public struct NodeImage: Sendable {
         i=0
         for link in $HALAB_LINKS; do
             name=${link#*=}; name=${name%%=*}; address=${link##*=}
-            ip link set "halab$i" name "$name" && ip addr add "$address" dev "$name" && ip link set "$name" up
+            # A NIC of a bond or a bridge has no address of its own.
+            ip link set "halab$i" name "$name" && { [ -z "$address" ] || ip addr add "$address" dev "$name"; } && ip link set "$name" up
             i=$((i + 1))
         done
         halab_routes

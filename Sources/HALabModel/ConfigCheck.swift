@@ -141,12 +141,16 @@ public enum ConfigCheck {
     /// switch VRRP runs over lost, where it runs over more than one.
     public static func failures(_ model: VRRPModel) -> [VRRPModel.Event] {
         let nodes = model.instances.map(\.node).uniqueInOrder()
-        let segments = model.instances.map(model.segment(of:)).uniqueInOrder()
+        // The cables the instances use: a bond's NICs; the switches those are on.
+        let cables = { (node: String) in
+            model.instances.filter { $0.node == node }.flatMap { [$0.interface] + $0.trackedInterfaces.map(\.name) }
+                .flatMap { model.cables(node, $0) }.uniqueInOrder().filter { model.nodes[node]?.segments[$0] != nil }
+        }
+        let segments = nodes.flatMap { node in cables(node).compactMap { model.nodes[node]?.segments[$0] } }.uniqueInOrder()
         return nodes.flatMap { node -> [VRRPModel.Event] in
             let instances = model.instances.filter { $0.node == node }
             let services = instances.flatMap(\.trackedScripts).flatMap { model.servicesChecked(by: $0, on: node) }.uniqueInOrder()
-            let used = (instances.map(\.interface) + instances.flatMap { $0.trackedInterfaces.map(\.name) }).uniqueInOrder()
-                .filter { model.nodes[node]?.segments[$0] != nil }
+            let used = cables(node)
             let links: [VRRPModel.Event] = used.count > 1 ? used.map { .linkDown(node: node, interface: $0) } : [.linkDown(node: node)]
             return services.map { .stopService($0, node: node) } + [.crash(node: node)] + links
         } + (segments.count > 1 ? segments.map { .switchDown(segment: $0) } : [])

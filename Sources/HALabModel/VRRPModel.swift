@@ -20,8 +20,12 @@ public struct VRRPModel: Sendable {
         public var primaryAddress: UInt32
         /// Its addresses without prefix, to match unicast peers.
         public var addresses: [String]
-        /// Which segment each interface is on; empty where the node's interfaces are not known.
+        /// Which segment each NIC is on; empty where the node's interfaces are not known.
         public var segments: [String: String]
+        /// Its bonds (active-backup), each with its NICs, the primary first.
+        public var bonds: [String: [String]]
+        /// Its bridges, each with its NICs: a bridge joins the segments of its ports.
+        public var bridges: [String: [String]]
         /// Each interface's address with its prefix, `10.33.1.11/24`.
         public var networks: [String: String]
         /// The service serving each TCP port, so a check that probes a port names it.
@@ -30,7 +34,10 @@ public struct VRRPModel: Sendable {
         public var checks: [String: String]
 
         public init(name: String, services: [String], primaryAddress: UInt32, ports: [Int: String] = [:], checks: [String: String] = [:],
-                    addresses: [String], segments: [String: String], networks: [String: String] = [:]) {
+                    addresses: [String], segments: [String: String], networks: [String: String] = [:],
+                    bonds: [String: [String]] = [:], bridges: [String: [String]] = [:]) {
+            self.bonds = bonds
+            self.bridges = bridges
             self.name = name
             self.services = services
             self.ports = ports
@@ -76,7 +83,7 @@ public struct VRRPModel: Sendable {
         self.states = nodes.mapValues { _ in NodeState() }
         self.roles = Array(repeating: .backup, count: instances.count)
         let key = { (instance: VRRPInstance) in
-            "\(instance.virtualRouterID)/\(instance.family)@\(nodes[instance.node]?.segments[instance.interface] ?? instance.interface)"
+            "\(instance.virtualRouterID)/\(instance.family)@\(Self.segment(of: instance, on: nodes[instance.node]))"
         }
         let groups = Dictionary(grouping: instances.indices, by: { key(instances[$0]) })
         self.peers = instances.map { groups[key($0)] ?? [] }
@@ -144,13 +151,6 @@ public struct VRRPModel: Sendable {
     public func canServe(_ node: String, address: String) -> Bool {
         canServe(node) && instances.filter { $0.node == node && $0.virtualAddresses.contains(address) }
             .allSatisfy { instance in ([instance.interface] + instance.trackedInterfaces.map(\.name)).allSatisfy { interfaceUp(node, $0) } }
-    }
-
-    /// Whether an interface of a node is up: its own link, and its switch.
-    public func interfaceUp(_ node: String, _ interface: String) -> Bool {
-        guard let state = states[node] else { return false }
-        let segment = nodes[node]?.segments[interface]
-        return state.linkUp && !state.downInterfaces.contains(interface) && !(segment.map(downSegments.contains) ?? false)
     }
 
     /// Why a node cannot serve, in words: "its nginx is stopped", "it is down" …
@@ -235,22 +235,31 @@ public struct VRRPModel: Sendable {
     /// keepalived 2.2.7 does not start on a node with an instance on an interface the node
     /// lacks (known only where the lab gives the node's interfaces).
     func keepalivedRefuses(_ node: String) -> Bool {
-        guard let segments = nodes[node]?.segments, !segments.isEmpty else { return false }
-        return instances.contains { $0.node == node && segments[$0.interface] == nil }
+        guard let spec = nodes[node], !spec.segments.isEmpty else { return false }
+        let interfaces = Set(spec.segments.keys).union(spec.bonds.keys).union(spec.bridges.keys)
+        return instances.contains { $0.node == node && !interfaces.contains($0.interface) }
     }
 
     func segment(_ index: Int) -> String { segment(of: instances[index]) }
 
-    /// The segment an instance's interface is on; its interface's name where the lab does not say.
-    public func segment(of instance: VRRPInstance) -> String {
-        nodes[instance.node]?.segments[instance.interface] ?? instance.interface
+    /// The segment an instance's interface is on: a bond's, its NICs' segments joined by "+";
+    /// its interface's name where the lab does not say.
+    public func segment(of instance: VRRPInstance) -> String { Self.segment(of: instance, on: nodes[instance.node]) }
+
+    static func segment(of instance: VRRPInstance, on node: Node?) -> String {
+        if let nics = node?.bonds[instance.interface] {
+            return nics.compactMap { node?.segments[$0] }.uniqueInOrder().sorted().joined(separator: "+")
+        }
+        return node?.segments[instance.interface] ?? instance.interface
     }
 
     /// Whether `listener` receives and accepts `sender`'s adverts.
     func hears(_ listener: Int, _ sender: Int) -> Bool {
         let (l, s) = (instances[listener], instances[sender])
         guard l.node != s.node, let ls = states[l.node], let ss = states[s.node], interfaceUp(l.node, l.interface),
-              interfaceUp(s.node, s.interface), !ls.paused, !ss.paused else { return false }
+              interfaceUp(s.node, s.interface), !ls.paused, !ss.paused,
+              let lSegment = activeSegment(l.node, l.interface), let sSegment = activeSegment(s.node, s.interface),
+              joined(lSegment, sSegment) else { return false }
         let sides = partition.map { $0.contains(l.node) ? 1 : $0.contains(s.node) ? 2 : 0 }
         if sides.contains(1) && sides.contains(2) { return false }
         let unicast = !s.unicastPeers.isEmpty

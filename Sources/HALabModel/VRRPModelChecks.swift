@@ -17,15 +17,6 @@ extension VRRPModel {
         return words.compactMap { word in nodes.values.first { $0.name != node && $0.addresses.contains(word) }?.name }
     }
 
-    /// Whether `target` answers `node` at all: it runs, is not frozen, and a segment joins an
-    /// up interface of each.
-    func reachable(_ target: String, from node: String) -> Bool {
-        guard let state = states[target], state.alive, !state.paused, let mine = nodes[node]?.segments, let theirs = nodes[target]?.segments
-        else { return false }
-        let up = { (name: String, segments: [String: String]) in Set(segments.filter { interfaceUp(name, $0.key) }.values) }
-        return !up(node, mine).isDisjoint(with: up(target, theirs))
-    }
-
     /// The services of `node` a health check looks at: the one the lab names for it, else a
     /// word of its command that names one (`pidof nginx`, `killall -0 haproxy`, `pgrep -x nginx`,
     /// `rc-service nginx status`), or a local port one serves (`curl http://127.0.0.1:8080/`,

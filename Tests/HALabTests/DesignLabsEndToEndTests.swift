@@ -38,15 +38,30 @@ extension EndToEndTests {
     }
 }
 
+extension EndToEndTests.VirtualMachineTests {
+    /// On VMs: the bonded variant of dual-switch (bonds exist only in the guest kernels), and
+    /// IPv6 addresses as the image's init sets them.
+    @Test(arguments: ["dual-switch-bond", "master-backup-ipv6"])
+    func aDesignLabDoesWhatItsScenarioSaysOnVMs(lab: String) async throws {
+        try await E2E.verifyPasses(lab, scenario: "scenario.yaml", backend: "libvirt")
+    }
+
+    @Test(.enabled(if: E2E.longTests, "skipped: about 4 min more on two cores; set HALAB_LONG_TESTS=1 to run them"),
+          arguments: ["dual-switch-bond", "master-backup-ipv6"])
+    func aDesignLabFollowsTheModelStepByStepOnVMs(lab: String) async throws {
+        try await E2E.verifyPasses(lab, scenario: "model.yaml", backend: "libvirt")
+    }
+}
+
 extension E2E {
     /// HALAB_LONG_TESTS=1: the end-to-end tests that CI leaves out for time run too.
     static var longTests: Bool { ProcessInfo.processInfo.environment["HALAB_LONG_TESTS"] == "1" }
 
-    static func verifyPasses(_ lab: String, scenario: String) async throws {
+    static func verifyPasses(_ lab: String, scenario: String, backend: String = "namespaces") async throws {
         let before = try await hostSnapshot()
         let folder = try copy(lab, as: "e2e-\(lab)")
         defer { removeCopy(folder) }
-        let result = try await runHalab(["verify", folder, "--scenario", "\(folder)/\(scenario)"])
+        let result = try await runHalab(["verify", folder, "--scenario", "\(folder)/\(scenario)", "--backend", backend])
         #expect(result.exitCode == 0, "\(scenario): \(result.output)\n\(result.errorOutput)")
         #expect(try await hostSnapshot() == before)
     }

@@ -153,7 +153,7 @@ final class FakeBackend: LabBackend {
     func addresses(_ lab: String, node: String) async throws -> [String] {
         let now = withWorld { $0 }
         guard !now.down.contains(node) else { return [] }
-        let own = try topology.node(node).interfaces.map(\.address)
+        let own = try topology.node(node).addressedInterfaces.map(\.address)
         return own + now.holders.filter { $0.value.contains(node) }.keys.sorted().map { "\($0)/24" }
     }
 

@@ -63,22 +63,24 @@ import Yams
     }
 
     @Test func guestSettingsGiveLinksByMACRoutesAndServices() {
-        let node = NodeSpec(name: "gateway", interfaces: [InterfaceSpec(name: "eth1", segment: "lan", address: "10.33.1.1/24"),
+        let node = NodeSpec(name: "gateway", interfaces: [InterfaceSpec(name: "eth1", segment: "lan", address: "10.33.1.1/24", address6: "fd00:33:1::1/64"),
                                                           InterfaceSpec(name: "eth2", segment: "internet", address: "11.22.33.44/24")],
                             services: ["local"], fileLayers: [], routes: ["10.9.0.0/16 via 10.33.1.2"], forwarding: true)
         let settings = NodeFiles.guestSettings(node: node, macs: ["52:54:00:01:02:00", "52:54:00:01:02:01"])
         #expect(settings.contains("HALAB_NODE='gateway'"))
         #expect(settings.contains("HALAB_LINKS='52:54:00:01:02:00=eth1=10.33.1.1/24 52:54:00:01:02:01=eth2=11.22.33.44/24'"))
         #expect(settings.contains("HALAB_SERVICES='local'"))
+        #expect(settings.contains("ip -6 addr add fd00:33:1::1/64 dev eth1 nodad"))
         #expect(settings.contains("ip route replace 10.9.0.0/16 via 10.33.1.2"))
         #expect(settings.contains("echo 1 > /proc/sys/net/ipv4/ip_forward"))
     }
 
     @Test(.enabled(if: (try? NodeImage.newestKernel()) != nil, "needs a kernel in /boot with its modules (apt: linux-image-amd64)"))
-    func theImageTakesTheModulesNftablesNeeds() throws {
+    func theImageTakesTheModulesNftablesBondsAndBridgesNeed() throws {
         let modules = try NodeImage.modulesWithDependencies(version: try NodeImage.newestKernel().version)
         for module in ["kernel/net/netfilter/nf_tables.ko", "kernel/lib/libcrc32c.ko", "kernel/drivers/net/virtio_net.ko",
-                       "kernel/net/sched/sch_netem.ko", "kernel/crypto/crc32c_generic.ko"] {
+                       "kernel/net/sched/sch_netem.ko", "kernel/crypto/crc32c_generic.ko", "kernel/drivers/net/bonding/bonding.ko",
+                       "kernel/net/bridge/bridge.ko", "kernel/net/802/stp.ko"] {
             #expect(modules.contains(module), "\(module)")
         }
         #expect(!modules.contains { $0.hasPrefix("kernel/sound/") })

@@ -65,7 +65,7 @@ extension Benchmarks {
     static func agreement(_ states: [InstanceState], adverts: [VRRPAdvert], lab: Lab) -> [[String]] {
         states.map { state in
             let instance = lab.instances.first { $0.node == state.node && $0.name == state.instance }
-            let addresses = Set((try? lab.topology.node(state.node))?.interfaces.map { String($0.address.split(separator: "/")[0]) } ?? [])
+            let addresses = Set((try? lab.topology.node(state.node))?.addresses ?? [])
             let sent = adverts.filter { addresses.contains($0.sender) && $0.virtualRouterID == instance?.virtualRouterID }
             let wire = Array(Set(sent.map(\.priority))).sorted()
             let master = state.state == .reported("MASTER")

@@ -57,7 +57,7 @@ public struct Lab: Sendable {
 
     /// The first address of a node, as a number: VRRP breaks priority ties by it.
     public func primaryAddress(of node: String) -> UInt32 {
-        (try? topology.node(node)).flatMap { $0.interfaces.first }.flatMap { IPv4.parse(cidr: $0.address)?.address } ?? 0
+        (try? topology.node(node)).flatMap { $0.addressedInterfaces.first }.flatMap { IPv4.parse(cidr: $0.address)?.address } ?? 0
     }
 
     /// The VRRP model of this lab, healthy and freshly started.
@@ -67,11 +67,16 @@ public struct Lab: Sendable {
                            ports: Dictionary(node.serviceDefinitions.compactMap { service in service.port.map { ($0, service.name) } },
                                              uniquingKeysWith: { first, _ in first }),
                            checks: checks[node.name] ?? [:],
-                           addresses: node.interfaces.map { String($0.address.split(separator: "/")[0]) },
+                           addresses: node.addresses,
                            segments: Dictionary(uniqueKeysWithValues: node.interfaces.map { ($0.name, $0.segment) }),
-                           networks: Dictionary(uniqueKeysWithValues: node.interfaces.map { ($0.name, $0.address) }))
+                           networks: Dictionary(uniqueKeysWithValues: node.addressedInterfaces.map { ($0.name, $0.address) }),
+                           bonds: aggregates(of: node, .bond), bridges: aggregates(of: node, .bridge))
         }
         return VRRPModel(nodes: nodes, instances: instances)
+    }
+
+    func aggregates(of node: NodeSpec, _ kind: AggregateSpec.Kind) -> [String: [String]] {
+        Dictionary(uniqueKeysWithValues: node.aggregates.filter { $0.kind == kind }.map { ($0.name, $0.members) })
     }
 
     /// Each VIP with the node that holds it once the lab is healthy, as the model predicts.

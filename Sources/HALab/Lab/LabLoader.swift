@@ -104,7 +104,7 @@ struct LabLoader {
             }
             nodes.checks[nodeName] = map
         }
-        let interfaces = try self.interfaces(of: nodeName, entries["interfaces"]!, segments: segments, addresses: &nodes.addresses)
+        let (interfaces, aggregates) = try self.interfaces(of: nodeName, entries["interfaces"]!, segments: segments, addresses: &nodes.addresses)
         let routes = try entries["routes"]?.strings(what: "routes") ?? []
         for route in routes where !Self.isRoute(route) {
             throw entries["routes"]!.fail("route '\(route)' must read 'DESTINATION/PREFIX via GATEWAY' or 'default via GATEWAY'")
@@ -112,55 +112,95 @@ struct LabLoader {
         let forwarding = try entries["forwarding"].map { try $0.bool(what: "forwarding") } ?? false
         let layers = ["\(folder)/\(nodeName)", "\(folder)/shared"].filter(FileSystem.isDirectory)
         try Self.checkFileLayers(layers)
-        nodes.specs.append(NodeSpec(name: nodeName, interfaces: interfaces, services: services, fileLayers: layers,
+        nodes.specs.append(NodeSpec(name: nodeName, interfaces: interfaces, aggregates: aggregates, services: services, fileLayers: layers,
                                     routes: routes, forwarding: forwarding, definedServices: nodes.defined.filter { services.contains($0.name) }))
         if services.contains(Service.keepalived.name) {
             guard let layer = layers.first(where: { FileSystem.exists($0 + Self.keepalivedConfig) }) else {
                 throw fail("node \(nodeName) runs keepalived, but its config \(folder)/\(nodeName)\(Self.keepalivedConfig) is missing")
             }
             var config = keepalived(of: nodeName, layers: layers, file: layer + Self.keepalivedConfig)
-            config.findings += missingInterfaces(config, interfaces: interfaces, nodeLine: line)
+            config.findings += missingInterfaces(config, interfaces: interfaces.map(\.name) + aggregates.map(\.name), nodeLine: line)
             nodes.keepalived.append(config)
         }
     }
 
-    func interfaces(of nodeName: String, _ value: YAMLValue, segments: [String], addresses: inout [UInt32: String]) throws -> [InterfaceSpec] {
-        var interfaces: [InterfaceSpec] = []
+    /// A node's interfaces: NICs (`segment:`), and bonds and bridges made of them (`bond:` or
+    /// `bridge:` with the NICs' names). A NIC has an address unless it is in a bond or bridge.
+    func interfaces(of nodeName: String, _ value: YAMLValue, segments: [String],
+                    addresses: inout [UInt32: String]) throws -> (nics: [InterfaceSpec], aggregates: [AggregateSpec]) {
+        var nics: [(spec: InterfaceSpec, line: YAMLValue)] = []
+        var aggregates: [(spec: AggregateSpec, members: YAMLValue)] = []
         for (interfaceName, interfaceLine, settings) in try value.namedEntries(what: "interfaces") {
             guard interfaceName.utf8.count <= 15, !interfaceName.isEmpty,
                   interfaceName.allSatisfy({ $0.isLetter || $0.isNumber || "_.-".contains($0) }) else {
                 throw HALabError.badLabFile(file: labFile, line: interfaceLine,
                                             message: "interface name '\(interfaceName)' must be 1 to 15 letters, digits, '_', '.' or '-'")
             }
-            let fields = try settings.mapping(allowed: ["segment", "address", "address6"], required: ["segment", "address"],
-                                              what: "interface \(interfaceName) of \(nodeName)")
+            let what = "interface \(interfaceName) of \(nodeName)"
+            let kinds = AggregateSpec.Kind.allCases.filter { settings.has($0.rawValue) }
+            let fields = try settings.mapping(allowed: kinds.isEmpty ? ["segment", "address", "address6"] : [kinds[0].rawValue, "address"],
+                                              required: kinds.isEmpty ? ["segment"] : [], what: what)
+            let address = try fields["address"].map { try Self.address($0, owner: nodeName, addresses: &addresses) }
+            if let kind = kinds.first {
+                let members = try fields[kind.rawValue]!.strings(what: kind.rawValue)
+                guard !members.isEmpty else { throw fields[kind.rawValue]!.fail("a \(kind) needs at least one NIC of \(nodeName)") }
+                aggregates.append((AggregateSpec(name: interfaceName, kind: kind, members: members, address: address), fields[kind.rawValue]!))
+                continue
+            }
             let segment = try fields["segment"]!.string(what: "segment")
             guard segments.contains(segment) else {
                 throw fields["segment"]!.fail("unknown segment '\(segment)' (segments: \(segments.joined(separator: ", ")))")
             }
-            let address = try fields["address"]!.string(what: "address")
-            guard let parsed = IPv4.parse(cidr: address) else {
-                throw fields["address"]!.fail("'\(address)' is not an IPv4 address with a prefix length, such as 10.33.1.11/24")
-            }
-            if let other = addresses[parsed.address] { throw fields["address"]!.fail("address \(address) is already \(other)'s") }
-            addresses[parsed.address] = nodeName
-            let address6 = try fields["address6"].map { field in
-                let text = try field.string(what: "address6")
-                let parts = text.split(separator: "/")
-                guard parts.count == 2, AddressFamily.parse(String(parts[0])) == .ipv6,
-                      let prefix = Int(parts[1]), (1...128).contains(prefix) else {
-                    throw field.fail("'\(text)' is not an IPv6 address with a prefix length, such as fd00:33:1::11/64")
-                }
-                return text
-            }
-            interfaces.append(InterfaceSpec(name: interfaceName, segment: segment, address: address, address6: address6))
+            let address6 = try fields["address6"].map(Self.address6)
+            nics.append((InterfaceSpec(name: interfaceName, segment: segment, address: address, address6: address6), settings))
         }
-        return interfaces
+        try Self.checkMembers(nics: nics, aggregates: aggregates, node: nodeName)
+        return (nics.map(\.spec), aggregates.map(\.spec))
+    }
+
+    /// Every NIC of a bond or bridge is the node's, in one of them only, and without an address
+    /// of its own; every other NIC has one.
+    static func checkMembers(nics: [(spec: InterfaceSpec, line: YAMLValue)], aggregates: [(spec: AggregateSpec, members: YAMLValue)],
+                             node: String) throws {
+        var owner: [String: String] = [:]
+        for (aggregate, line) in aggregates {
+            for member in aggregate.members {
+                guard let nic = nics.first(where: { $0.spec.name == member }) else {
+                    throw line.fail("\(aggregate.kind) \(aggregate.name) names \(member), which is no NIC of \(node) (a NIC has a segment)")
+                }
+                if let other = owner[member] { throw line.fail("\(member) is in \(other) already: a NIC can be in one bond or bridge") }
+                guard nic.spec.address == nil, nic.spec.address6 == nil else {
+                    throw nic.line.fail("\(member) is in \(aggregate.kind) \(aggregate.name): its address goes on \(aggregate.name)")
+                }
+                owner[member] = aggregate.name
+            }
+        }
+        for nic in nics where nic.spec.address == nil && owner[nic.spec.name] == nil {
+            throw nic.line.fail("interface \(nic.spec.name) of \(node) needs an address (or to be in a bond or bridge)")
+        }
+    }
+
+    static func address(_ field: YAMLValue, owner: String, addresses: inout [UInt32: String]) throws -> String {
+        let address = try field.string(what: "address")
+        guard let parsed = IPv4.parse(cidr: address) else {
+            throw field.fail("'\(address)' is not an IPv4 address with a prefix length, such as 10.33.1.11/24")
+        }
+        if let other = addresses[parsed.address] { throw field.fail("address \(address) is already \(other)'s") }
+        addresses[parsed.address] = owner
+        return address
+    }
+
+    static func address6(_ field: YAMLValue) throws -> String {
+        let text = try field.string(what: "address6")
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, AddressFamily.parse(String(parts[0])) == .ipv6, let prefix = Int(parts[1]), (1...128).contains(prefix) else {
+            throw field.fail("'\(text)' is not an IPv6 address with a prefix length, such as fd00:33:1::11/64")
+        }
+        return text
     }
 
     /// Interfaces a node's config names that lab.yaml does not give it: both files and lines.
-    func missingInterfaces(_ config: KeepalivedNodeConfig, interfaces: [InterfaceSpec], nodeLine: Int?) -> [Finding] {
-        let names = interfaces.map(\.name)
+    func missingInterfaces(_ config: KeepalivedNodeConfig, interfaces names: [String], nodeLine: Int?) -> [Finding] {
         let node = "\(labFile)\(nodeLine.map { ":\($0)" } ?? "") gives node \(config.node) only \(names.joined(separator: ", "))"
         return config.instances.flatMap { instance -> [Finding] in
             var findings: [Finding] = []

@@ -7,6 +7,7 @@ import HALabSystem
 public enum LabSchema {
     static var name: [String: Any] { ["type": "string", "pattern": "^[a-z0-9-]+$"] }
     static var strings: [String: Any] { ["type": "array", "items": ["type": "string"]] }
+    static var address: [String: Any] { ["type": "string", "description": "IPv4 address with prefix, such as 10.33.1.11/24"] }
 
     static func object(_ properties: [String: Any], required: [String] = []) -> [String: Any] {
         ["type": "object", "properties": properties, "required": required, "additionalProperties": false]
@@ -26,10 +27,15 @@ public enum LabSchema {
         "nodes": ["type": "object", "propertyNames": name, "additionalProperties": object([
             "role": ["enum": LabLoader.nodeRoles],
             "services": strings,
-            "interfaces": ["type": "object", "additionalProperties": object([
-                "segment": ["type": "string"], "address": ["type": "string", "description": "IPv4 address with prefix, such as 10.33.1.11/24"],
-                "address6": ["type": "string", "description": "an IPv6 address with prefix besides, such as fd00:33:1::11/64"],
-            ], required: ["segment", "address"])],
+            "interfaces": ["type": "object", "additionalProperties": ["oneOf": [
+                object(["segment": ["type": "string"], "address": address,
+                        "address6": ["type": "string", "description": "an IPv6 address with prefix besides, such as fd00:33:1::11/64"]],
+                       required: ["segment"]),
+                object(["bond": strings.merging(["description": "NICs bonded active-backup, the first preferred (VMs only)"]) { $1 },
+                        "address": address], required: ["bond"]),
+                object(["bridge": strings.merging(["description": "NICs bridged, joining their segments (VMs only)"]) { $1 },
+                        "address": address], required: ["bridge"]),
+            ]]],
             "routes": strings,
             "forwarding": ["type": "boolean"],
             "checks": ["type": "object", "description": "the service each vrrp_script checks, where its text cannot tell",

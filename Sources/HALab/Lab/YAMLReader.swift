@@ -49,6 +49,12 @@ struct YAMLValue {
         return entries
     }
 
+    /// Whether it is a mapping with the key `name`.
+    func has(_ name: String) -> Bool {
+        guard case .mapping(let mapping) = node else { return false }
+        return mapping.contains { $0.key.string == name }
+    }
+
     /// A mapping whose keys are names chosen by the user, in file order.
     func namedEntries(what: String) throws -> [(name: String, line: Int?, value: YAMLValue)] {
         guard case .mapping(let mapping) = node else { throw fail("\(what) must be a mapping of names") }

@@ -103,7 +103,7 @@ extension LabSession {
     /// One advert as `capture --vrrp` prints it: the time to the millisecond, the sending
     /// node by its address in lab.yaml, then what the advert says.
     public func describe(_ advert: VRRPAdvert) -> String {
-        let node = lab.topology.nodes.first { $0.interfaces.contains { $0.address.split(separator: "/").first.map(String.init) == advert.sender } }
+        let node = lab.topology.nodes.first { $0.addresses.contains(advert.sender) }
         let time = Date(timeIntervalSince1970: advert.time).formatted(.iso8601.time(includingFractionalSeconds: true))
         return "\(time) \(node.map { "\($0.name) " } ?? "")\(advert.line)"
     }

@@ -232,7 +232,7 @@ public enum Verifier {
         var lanes: [NodeLane] = []
         if !adverts.isEmpty || !addressEvents.isEmpty {
             let addresses = Dictionary(uniqueKeysWithValues: session.lab.topology.nodes.map { node in
-                (node.name, Set(node.interfaces.map { String($0.address.split(separator: "/")[0]) }))
+                (node.name, Set(node.addresses))
             })
             let evidence = LaneEvidence(logMarks: marks, addressEvents: addressEvents, adverts: adverts, addresses: addresses, down: down)
             lanes = evidence.lanes(session.lab.instances, from: start, to: end)
