@@ -89,7 +89,9 @@ extension LineReader {
             return note(.error, location, "invalid ~SEQ: keepalived ignores the line (\"Invalid ~SEQ definition\")")
         }
         var count = 0
-        for value in values where !exhausted {
+        // Out of the loop once exhausted: a range may hold 2^63 values.
+        for value in values {
+            guard !exhausted else { return }
             count += 1
             repetitions += 1
             guard count <= 10_000 else { return note(.error, location, "~SEQ repeats more than 10000 times: halab reads no further") }

@@ -137,7 +137,7 @@ struct KeepalivedCorpusTests {
     }
 
     /// Nested sequences that would make more lines than any real config are read up to a bound, and said so.
-    @Test func expansionIsBounded() {
+    @Test(.timeLimit(.minutes(1))) func expansionIsBounded() {
         var reader = LineReader(source: .text("~SEQ(A,1,9)~SEQ(B,1,9)~SEQ(C,1,9) x\n"), configID: nil)
         reader.outputLimit = 500
         reader.read(file: "k.conf", depth: 0)
@@ -150,6 +150,11 @@ struct KeepalivedCorpusTests {
         silent.read(file: "k.conf", depth: 0)
         #expect(silent.output.isEmpty && silent.repetitions == 5000)
         #expect(silent.findings.map(\.message) == ["~SEQ repeats more than 5000 times in all once nested: halab reads no further"])
+        // Once exhausted, a sequence stops at once, even over the widest range (a CI fuzz run spun on one).
+        var wide = LineReader(source: .text("~SEQ(A,0,1,9223372036854775806)~SEQ(B,1,10) @nobody x\n"), configID: nil)
+        wide.repetitionLimit = 5000
+        wide.read(file: "k.conf", depth: 0)
+        #expect(wide.repetitions == 5000)
     }
 
     /// The values the issue found crashing halab, each now a finding.
