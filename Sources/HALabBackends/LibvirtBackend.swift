@@ -287,16 +287,19 @@ public struct LibvirtBackend: LabStateKeeping {
 
     public var hasSwitches: Bool { false }
 
-    /// A cable pulled or plugged back: the NIC's link state, set by libvirt.
+    /// A cable pulled or plugged back: the NIC's link state, set by libvirt in the domain's config
+    /// too, so that a VM that is off (a switch lost meanwhile) or crashes boots with it as it is.
     func pullCable(_ lab: String, topology: LabTopology, node: String, interface: String, plugged: Bool) async throws {
         let (nodeIndex, index) = try topology.locate(node, interface: interface)
-        try setCable(try runningDomain(lab, node), topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: plugged)
+        try setCable(try domain(lab, node), topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: plugged, staying: true)
     }
 
-    func setCable(_ domain: LibvirtDomain, topology: LabTopology, nodeIndex: Int, interfaceIndex: Int, plugged: Bool) throws {
+    /// `staying`: in the config as well; a crash pulls the cables of the running VM only.
+    func setCable(_ domain: LibvirtDomain, topology: LabTopology, nodeIndex: Int, interfaceIndex: Int, plugged: Bool, staying: Bool = false) throws {
         let network = LibvirtXML.networkName(lab: topology.name, segment: topology.nodes[nodeIndex].interfaces[interfaceIndex].segment)
         let mac = topology.macAddress(node: nodeIndex, interface: interfaceIndex)
-        try domain.updateLiveDevice(xml: LibvirtXML.interface(network, mac: mac, linkUp: plugged))
+        let xml = LibvirtXML.interface(network, mac: mac, linkUp: plugged)
+        try staying ? domain.updateDevice(xml: xml) : domain.updateLiveDevice(xml: xml)
     }
 
     /// Commands run in the guest, as an operator on the machine would run them; no switch of

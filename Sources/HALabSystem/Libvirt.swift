@@ -184,6 +184,12 @@ public final class LibvirtDomain: @unchecked Sendable {
         try check(virDomainUpdateDeviceFlags(pointer, xml, UInt32(VIR_DOMAIN_AFFECT_LIVE.rawValue)), "update a device of")
     }
 
+    /// Changes a device in the domain's config, and live while it runs: what it boots with next too.
+    public func updateDevice(xml: String) throws {
+        let flags = VIR_DOMAIN_AFFECT_CONFIG.rawValue | (isActive ? VIR_DOMAIN_AFFECT_LIVE.rawValue : 0)
+        try check(virDomainUpdateDeviceFlags(pointer, xml, UInt32(flags)), "update a device of")
+    }
+
     /// One command to the QEMU guest agent inside the domain; its JSON answer.
     public func agentCommand(_ json: String, timeoutSeconds: Int32 = 5) throws -> String {
         guard let answer = virDomainQemuAgentCommand(pointer, json, timeoutSeconds, 0) else {
