@@ -91,6 +91,9 @@ extension LabLoadingTests {
         #expect(node.interfaces.map(\.address) == [nil, nil] && node.addresses == ["10.33.1.11"])
         #expect(lab.vrrpModel().nodes["nginx-1"]?.bonds == ["bond0": ["eth1", "eth2"]])
         #expect(lab.primaryAddress(of: "nginx-1") == IPv4.parse(cidr: "10.33.1.11/24")?.address)
+        let bridge = try VRRPModelTests.lab("dual-switch-bond").topology.node("switch-link")
+        #expect(bridge.aggregates == [AggregateSpec(name: "br0", kind: .bridge, members: ["eth1", "eth2"], address: nil)])
+        #expect(bridge.addresses.isEmpty)
     }
 
     @Test func badBondsAreRefusedWithTheirLine() throws {
