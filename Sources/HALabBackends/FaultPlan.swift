@@ -19,13 +19,15 @@ public struct FaultPlan: Sendable, Equatable {
         case nftables(Place, script: String)
         /// Every process of the node frozen (SIGSTOP, a suspended VM) or thawed.
         case freeze(node: String, frozen: Bool)
+        /// The node's processes of one program frozen (SIGSTOP) or thawed.
+        case freezeProgram(node: String, program: String, frozen: Bool)
 
         /// Whether the step acts inside a node, where a crash and a revive since may have taken
         /// its effect away already: taking such a fault off then finds nothing to undo.
         var isInsideNode: Bool {
             switch self {
             case .cable, .nftables(.segmentSwitch, _): false
-            case .command, .nftables(.node, _), .freeze: true
+            case .command, .nftables(.node, _), .freeze, .freezeProgram: true
             }
         }
     }
@@ -86,6 +88,12 @@ public struct FaultPlan: Sendable, Equatable {
         case .pause(let node):
             _ = try topology.node(node)
             steps = [.freeze(node: node, frozen: on)]
+        case .frozenProcesses(let node, let program):
+            steps = [.freezeProgram(node: node, program: program, frozen: on)]
+        case .refusedPorts(let node, let ports):
+            // The first packet of each new connection, answered with a reset; those open go on.
+            let rule = "tcp dport { \(ports.map(String.init).joined(separator: ", ")) } tcp flags & (syn | ack) == syn reject with tcp reset"
+            steps = [.nftables(.node(node), script: Self.table("inet halab-refuse", on: on, chains: ["input": [rule]]))]
         }
     }
 
@@ -121,6 +129,7 @@ protocol FaultExecuting: Sendable {
     /// Runs a program in the node's network, with `input` on its standard input.
     func runInNetwork(_ lab: String, _ place: FaultPlan.Place, _ command: [String], input: String?) async throws -> CommandResult
     func freeze(_ lab: String, node: String, frozen: Bool) async throws
+    func freeze(_ lab: String, node: String, program: String, frozen: Bool) async throws
 }
 
 extension FaultExecuting {
@@ -138,6 +147,8 @@ extension FaultExecuting {
                 do { try await freeze(lab, node: node, frozen: frozen) } catch HALabError.nodeNotRunning(_) where plan.healing {
                     // A node that crashed meanwhile has nothing to thaw.
                 }
+            case .freezeProgram(let node, let program, let frozen):
+                do { try await freeze(lab, node: node, program: program, frozen: frozen) } catch HALabError.nodeNotRunning(_) where plan.healing {}
             }
         }
     }

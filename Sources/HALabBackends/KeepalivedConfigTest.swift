@@ -20,10 +20,14 @@ public enum KeepalivedConfigTest {
         return nil
     }
 
-    /// The test of `node`'s config at `path` (a node path), `@` lines matched against `configID`.
-    public static func run(node: NodeSpec, path: String, configID: String) async throws -> Result {
-        let result = try await Command.run("unshare", ["--net", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-                                                       script(node: node, path: path, configID: configID)], check: false)
+    /// How long keepalived may take: it loops forever on some files (a parameter defined as itself).
+    public static let limit: Duration = .seconds(10)
+
+    /// The test of `node`'s config at `path` (a node path), `@` lines matched against `configID`;
+    /// nil when keepalived did not finish within `limit` (it was killed).
+    public static func run(node: NodeSpec, path: String, configID: String) async throws -> Result? {
+        guard let result = try await Command.run("unshare", ["--net", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                                                             script(node: node, path: path, configID: configID)], limit: limit) else { return nil }
         guard result.exitCode != 127 && !result.errorOutput.hasPrefix("halab: ") else {
             throw HALabError.commandFailed(command: "keepalived --config-test for \(node.name)", status: "exit \(result.exitCode)",
                                            output: result.errorOutput)
@@ -32,10 +36,11 @@ public enum KeepalivedConfigTest {
         return Result(exitCode: result.exitCode, messages: messages)
     }
 
-    /// The config file alone, on this machine as it is (for a file that is no lab's).
-    public static func run(file: String, configID: String) async throws -> Result {
-        let result = try await Command.run("keepalived", ["--config-test", "--use-file", file, "--config-id", configID], check: false)
-        return Result(exitCode: result.exitCode, messages: (result.output + result.errorOutput).split(separator: "\n").map(String.init))
+    /// The config file alone, on this machine as it is (for a file that is no lab's); nil as above.
+    public static func run(file: String, configID: String) async throws -> Result? {
+        try await Command.run("keepalived", ["--config-test", "--use-file", file, "--config-id", configID], limit: limit).map {
+            Result(exitCode: $0.exitCode, messages: ($0.output + $0.errorOutput).split(separator: "\n").map(String.init))
+        }
     }
 
     static func script(node: NodeSpec, path: String, configID: String) -> String {

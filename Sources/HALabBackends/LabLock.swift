@@ -29,12 +29,10 @@ public final class LabLock: Sendable {
         let path = path(lab, root: root)
         var told = false
         while true {
-            // The holder before us removes the state root once nothing is in it: make it each time.
-            try FileSystem.makeDirectory(root)
-            let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-            if descriptor < 0 && errno == ENOENT { continue }  // the root went just now: make it again
-            guard descriptor >= 0 else {
-                throw HALabError.commandFailed(command: "open \(path)", status: "errno \(errno)", output: "")
+            // The holder before us removes the state root once nothing is in it: made again here.
+            let descriptor = try StateRoot(root).make("\(lab).lock") { path -> Int32? in
+                let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+                return descriptor >= 0 ? descriptor : nil
             }
             if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
                 // The holder before us may have removed the file as we opened it: lock the file that is there.
@@ -79,25 +77,29 @@ public final class LabLock: Sendable {
         return Holder(pid: pid, command: words[1].trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    /// Lets go: the file goes first (a waiter that opened it sees it gone and opens anew).
+    /// Lets go: the file goes first (a waiter that opened it sees it gone and opens anew), then
+    /// the state root by its rule.
     public func release() {
         unlink(path)
         close(descriptor)
-        rmdir(URL(fileURLWithPath: path).deletingLastPathComponent().path)  // the state root, once nothing is in it
+        StateRoot(URL(fileURLWithPath: path).deletingLastPathComponent().path).removeIfUnused()
     }
 
     // MARK: Taken by force
 
     /// `down --force` marks the lab as taken from its holder, so the holder can say why it stops.
     public static func markTaken(_ lab: String, root: String = "/run/halab") {
-        try? FileSystem.makeDirectory(root)
-        try? FileSystem.write("\(getpid())\n", to: takenPath(lab, root: root))
+        try? StateRoot(root).make("\(lab).taken") { path in try? FileSystem.write("\(getpid())\n", to: path) }
     }
 
     /// The pid of the halab that took the lab down by force while this one held it, if any.
     public func takenBy(_ lab: String) -> Int32? {
-        let marker = Self.takenPath(lab, root: URL(fileURLWithPath: path).deletingLastPathComponent().path)
-        defer { try? FileSystem.remove(marker) }
+        let root = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let marker = Self.takenPath(lab, root: root)
+        defer {
+            try? FileSystem.remove(marker)
+            StateRoot(root).removeIfUnused()
+        }
         return (try? FileSystem.read(marker)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 }

@@ -73,6 +73,14 @@ public struct NodeSpec: Sendable, Codable, Equatable {
         services.compactMap { name in definedServices.first { $0.name == name } ?? Service.named(name) }
     }
 
+    /// The definition of a service it runs.
+    public func service(_ name: String) throws -> Service {
+        guard let found = serviceDefinitions.first(where: { $0.name == name }) else {
+            throw HALabError.usage("node '\(self.name)' runs no service '\(name)': it runs \(services.joined(separator: ", "))")
+        }
+        return found
+    }
+
     public init(name: String, interfaces: [InterfaceSpec], aggregates: [AggregateSpec] = [], services: [String], fileLayers: [String],
                 routes: [String] = [], forwarding: Bool = false, definedServices: [Service] = []) {
         self.definedServices = definedServices

@@ -66,6 +66,7 @@ public struct LibvirtBackend: LabStateKeeping {
             throw HALabError.unsupported("the node image has no program for \(missing.sorted().joined(separator: ", ")): install it and run 'halab image build'")
         }
         let connection = try connect()
+        try state.make(lab)
         try FileSystem.makeDirectory("\(labFolder(lab))/vm")
         let journal = journal(lab)
         try journal.append(.source(source))
@@ -231,7 +232,7 @@ public struct LibvirtBackend: LabStateKeeping {
         }
         let dark = Date().timeIntervalSince1970
         try domain.destroy()
-        try state.forgetPause(of: node, lab: lab)
+        try state.forgetFrozen(of: node, lab: lab)
         return dark
     }
 
@@ -318,6 +319,16 @@ public struct LibvirtBackend: LabStateKeeping {
             try domain.suspend()
         } else if domain.isPaused {
             try domain.resume()
+        }
+    }
+
+    /// The program's processes in the VM, stopped or continued by the guest's own kill.
+    func freeze(_ lab: String, node: String, program: String, frozen: Bool) async throws {
+        let script = "for pid in $(pidof \"$1\"); do kill -\(frozen ? "STOP" : "CONT") \"$pid\"; done"
+        let result = try await runningDomain(lab, node).run(["/bin/sh", "-c", script, "freeze", program])
+        guard result.succeeded else {
+            throw HALabError.commandFailed(command: "kill -\(frozen ? "STOP" : "CONT") \(program) on \(node)", status: "exit \(result.exitCode)",
+                                           output: result.errorOutput + result.output)
         }
     }
 

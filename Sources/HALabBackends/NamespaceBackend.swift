@@ -1,5 +1,6 @@
 import Foundation
 import HALabSystem
+import Synchronization
 
 /// Nodes as Linux namespaces on this machine. A node is a process tree in its own network,
 /// PID, mount and UTS namespaces; its network namespace is pinned as `/run/netns/halab-LAB-NODE`
@@ -18,7 +19,8 @@ public struct NamespaceBackend: LabStateKeeping {
     public var kind: String { "namespaces" }
     public var startAllowance: Double { 0 }
 
-    static let netnsFolder = "/run/netns"
+    static let netnsFolder = NetnsFolder.path
+    var netnsFolder: NetnsFolder { NetnsFolder(stateRoot: stateRoot) }
 
     var state: LabState { LabState(root: stateRoot) }
     func labFolder(_ lab: String) -> String { state.folder(lab) }
@@ -56,17 +58,18 @@ public struct NamespaceBackend: LabStateKeeping {
         if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab) }
         let found = namespaces(of: lab, names: topology.objectNames)
         guard found.isEmpty else { throw HALabError.leftovers(lab, found: found) }
-        try FileSystem.makeDirectory(labFolder(lab))
+        try state.make(lab)
         let journal = journal(lab)
         try journal.append(.source(source))
         try state.save(topology)
-        if !FileSystem.isMountPoint(Self.netnsFolder) { try journal.append(.netnsMount) }
 
         // Every namespace is journalled first, then all are made by one `ip -batch`.
         let namespaces = (topology.segments + topology.nodes.map(\.name)).map { Self.netns(lab, $0) }
         for ns in namespaces { try journal.append(.netns(ns)) }
         progress("namespaces: \(namespaces.count) (switches: \(topology.segments.joined(separator: ", ")))")
-        try await Command.run("ip", ["-batch", "-"], input: namespaces.map { "netns add \($0)" }.joined(separator: "\n") + "\n")
+        try await netnsFolder.adding {
+            try await Command.run("ip", ["-batch", "-"], input: namespaces.map { "netns add \($0)" }.joined(separator: "\n") + "\n")
+        }
         // Per switch, one batch: its bridge, then each port: one end of a veth pair whose other
         // end is made straight inside the node's namespace, named as the node's config names it.
         for segment in topology.segments {
@@ -168,11 +171,18 @@ public struct NamespaceBackend: LabStateKeeping {
 
     // MARK: Nodes
 
-    /// The host pid of the node's PID 1, if the node runs.
+    /// The host pid of the node's PID 1, if the node runs. Asked before every command in a
+    /// node: the one found last is checked (two reads), and /proc scanned only when it is gone.
     func initPid(_ lab: String, _ node: String) -> Int32? {
-        ProcessTable.processes(inNetworkNamespace: "\(Self.netnsFolder)/\(Self.netns(lab, node))")
-            .first { $0.pidInNamespace == 1 && $0.pid != 1 }?.pid
+        let netns = "\(Self.netnsFolder)/\(Self.netns(lab, node))"
+        if let known = Self.inits.withLock({ $0[netns] }), ProcessTable.isInit(known, ofNetworkNamespace: netns) { return known }
+        let found = ProcessTable.processes(inNetworkNamespace: netns).first { $0.pidInNamespace == 1 && $0.pid != 1 }?.pid
+        Self.inits.withLock { $0[netns] = found }
+        return found
     }
+
+    /// The node inits found last, by network namespace.
+    static let inits = Mutex<[String: Int32]>([:])
 
     public func isRunning(_ lab: String, node: String) -> Bool { initPid(lab, node) != nil }
 
@@ -184,7 +194,7 @@ public struct NamespaceBackend: LabStateKeeping {
     func nsenterArguments(_ lab: String, _ node: String, _ command: [String]) throws -> [String] {
         _ = try topology(of: lab).node(node)
         guard let pid = initPid(lab, node) else { throw HALabError.nodeNotRunning(node) }
-        return ["--target", "\(pid)", "--net", "--pid", "--mount", "--uts", "--", "env", "PATH=\(Command.path)"] + command
+        return ["--target", "\(pid)", "--net", "--pid", "--mount", "--uts", "--"] + command
     }
 
     public func exec(_ lab: String, node: String, _ command: [String]) async throws -> CommandResult {
@@ -202,7 +212,7 @@ public struct NamespaceBackend: LabStateKeeping {
         kill(pid, SIGKILL)
         try await killAll(inNetns: Self.netns(lab, node))
         let dark = Date().timeIntervalSince1970  // nothing of the node's sends any more
-        try state.forgetPause(of: node, lab: lab)
+        try state.forgetFrozen(of: node, lab: lab)
         // A powered-off machine's links go dark, and it holds no address, a VIP least of all.
         try await ip(Self.netns(lab, node), batch: spec.interfaces.flatMap { ["link set \($0.name) down", "addr flush dev \($0.name)"] })
         return dark
@@ -290,13 +300,7 @@ public struct NamespaceBackend: LabStateKeeping {
                 throw HALabError.commandFailed(command: "ip netns delete \(ns)", status: "exit \(result.exitCode)", output: result.errorOutput)
             }
         }
-        if records.contains(.netnsMount), FileSystem.list(Self.netnsFolder).isEmpty, FileSystem.isMountPoint(Self.netnsFolder) {
-            // The system call, not umount(8): that would leave /run/mount (libmount's utab) behind.
-            guard umount2(Self.netnsFolder, 0) == 0 || !FileSystem.isMountPoint(Self.netnsFolder) else {
-                throw HALabError.commandFailed(command: "umount \(Self.netnsFolder)", status: "errno \(errno)", output: "")
-            }
-            try? FileManager.default.removeItem(atPath: Self.netnsFolder)
-        }
+        try await netnsFolder.releaseIfUnused()
         try state.remove(lab)
         // The lab's processes were the machine's init's to reap (nodes outlive the halab that
         // started them); `down` returns once it has, so nothing of the lab is left, not even a zombie.

@@ -3,7 +3,7 @@ import HALabSystem
 
 /// Fault primitives of the namespace backend: a cable is the node's switch port (a bridge port
 /// in the segment's namespace), commands run in a node's or switch's network namespace, a
-/// freeze is SIGSTOP to every process of the node.
+/// freeze is SIGSTOP to every process of the node (or of one program in it).
 extension NamespaceBackend {
     var hasSwitches: Bool { true }
 
@@ -24,5 +24,11 @@ extension NamespaceBackend {
     func freeze(_ lab: String, node: String, frozen: Bool) async throws {
         guard isRunning(lab, node: node) else { throw HALabError.nodeNotRunning(node) }
         for process in processes(lab, node: node) { kill(process.pid, frozen ? SIGSTOP : SIGCONT) }
+    }
+
+    /// By host pid, each found in the node's own namespaces: nothing outside the node is touched.
+    func freeze(_ lab: String, node: String, program: String, frozen: Bool) async throws {
+        guard isRunning(lab, node: node) else { throw HALabError.nodeNotRunning(node) }
+        for process in processes(lab, node: node) where process.command == program { kill(process.pid, frozen ? SIGSTOP : SIGCONT) }
     }
 }

@@ -31,9 +31,7 @@ extension NamespaceBackend {
             _ = try await Command.run("ip", ["netns", "delete", ns], check: false)
             swept.append("namespace \(ns)")
         }
-        if !swept.isEmpty, FileSystem.list(Self.netnsFolder).isEmpty, FileSystem.isMountPoint(Self.netnsFolder), umount2(Self.netnsFolder, 0) == 0 {
-            try? FileManager.default.removeItem(atPath: Self.netnsFolder)
-        }
+        try await netnsFolder.releaseIfUnused()
         _ = await ProcessTable.awaitReaped(killed, limit: .seconds(10))
         return swept + (killed.isEmpty ? [] : ["\(killed.count) processes"])
     }

@@ -18,11 +18,17 @@ public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible 
     case delay(node: String, milliseconds: Int)
     /// Every process of the node frozen: it neither answers nor dies.
     case pause(node: String)
+    /// The node's processes of one program frozen: a hung service that still has a PID and listens.
+    case frozenProcesses(node: String, program: String)
+    /// New TCP connections to the node's ports refused (a reset), its processes running.
+    case refusedPorts(node: String, ports: [Int])
 
     /// The nodes the fault touches; empty for one on every switch.
     public var nodes: [String] {
         switch self {
-        case .linkDown(let node, _, _), .loss(let node, _), .delay(let node, _), .pause(let node): return [node]
+        case .linkDown(let node, _, _), .loss(let node, _), .delay(let node, _), .pause(let node), .frozenProcesses(let node, _),
+             .refusedPorts(let node, _):
+            return [node]
         case .dropMulticast(let node, _, _): return node.map { [$0] } ?? []
         case .switchDown: return []
         case .partition(let groups): return groups.flatMap { $0 }
@@ -40,6 +46,8 @@ public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible 
         case .loss(let node, let percent): return "\(percent) % loss at \(node)"
         case .delay(let node, let milliseconds): return "\(milliseconds) ms delay at \(node)"
         case .pause(let node): return "\(node) paused"
+        case .frozenProcesses(let node, let program): return "\(program) hung at \(node)"
+        case .refusedPorts(let node, let ports): return "TCP \(ports.map(String.init).joined(separator: ", ")) refused at \(node)"
         }
     }
 }

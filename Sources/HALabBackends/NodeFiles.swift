@@ -10,6 +10,9 @@ enum NodeFiles {
         for service in services {
             let quoted = { (text: String) in "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
             var settings = ["start_cmd=\(quoted(service.start))", "signal=\(service.stopSignal)"]
+            if let line = service.readyLine, let log = service.logs.first {
+                settings += ["ready_line=\(quoted(line))", "ready_log=\(log)"]
+            }
             if let pidFile = service.pidFile {
                 settings.append("pidfile=\(pidFile)")
             } else if let process = service.process {
@@ -33,7 +36,7 @@ enum NodeFiles {
 
     /// What `rc-service` does for the service its case chose, as OpenRC would.
     static let rcServiceActions = """
-        marker=${marker:-}; process=${process:-}; pidfile=${pidfile:-}
+        marker=${marker:-}; process=${process:-}; pidfile=${pidfile:-}; ready_line=${ready_line:-}; ready_log=${ready_log:-}
         pids() {
             if [ -n "$process" ]; then pidof "$process"; else cat "$pidfile" 2>/dev/null; fi
         }
@@ -41,6 +44,16 @@ enum NodeFiles {
             if [ -n "$marker" ]; then [ -f "$marker" ]; return; fi
             if [ -n "$process" ]; then pidof "$process" >/dev/null; return; fi
             [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null
+        }
+        ready() { # its log says it started, past what the log held before (10 s at most); or it stopped
+            [ -z "$ready_line" ] && return 0
+            i=0
+            while [ $i -lt 100 ]; do
+                tail -c +$((offset + 1)) "$ready_log" 2>/dev/null | grep -q "$ready_line" && return 0
+                running || return 1
+                sleep 0.1; i=$((i + 1))
+            done
+            return 1
         }
         wait_for() { # $1: "up" or "down"; 10 s at most
             i=0
@@ -58,8 +71,9 @@ enum NodeFiles {
                 if eval "$start_cmd"; then touch "$marker"; echo " [ ok ]"; exit 0; fi
                 echo " * ERROR: $name failed to start"; exit 1
             fi
+            offset=$(wc -c < "${ready_log:-/dev/null}" 2>/dev/null || echo 0)
             eval "$start_cmd"
-            if wait_for up; then echo " [ ok ]"; else echo " * ERROR: $name failed to start"; exit 1; fi ;;
+            if wait_for up && ready; then echo " [ ok ]"; else echo " * ERROR: $name failed to start"; exit 1; fi ;;
         stop)
             if ! running; then echo " * WARNING: $name is already stopped"; exit 0; fi
             echo " * Stopping $name ..."

@@ -16,12 +16,15 @@ public struct Service: Sendable, Codable, Equatable {
     public var port: Int?
     /// The files it logs to, inside the node.
     public var logs: [String]
+    /// A line its first log shows once it has started, where a running process does not say
+    /// so: keepalived, started in the background, writes its pid file before it reads its config.
+    public var readyLine: String?
     /// The program it needs on the machine, and the Debian package that has it.
     public var program: String?
     public var package: String?
 
     public init(name: String, pidFile: String? = nil, process: String? = nil, start: String, stop: String? = nil, stopSignal: String = "TERM",
-                port: Int? = nil, logs: [String] = [], program: String? = nil, package: String? = nil) {
+                port: Int? = nil, logs: [String] = [], readyLine: String? = nil, program: String? = nil, package: String? = nil) {
         self.name = name
         self.pidFile = pidFile
         self.process = process
@@ -30,6 +33,7 @@ public struct Service: Sendable, Codable, Equatable {
         self.stopSignal = stopSignal
         self.port = port
         self.logs = logs
+        self.readyLine = readyLine
         self.program = program
         self.package = package
     }
@@ -38,7 +42,7 @@ public struct Service: Sendable, Codable, Equatable {
         name: "keepalived", pidFile: "/run/keepalived.pid",
         // --dont-fork so that its log goes to a file halab can show; it runs in the background.
         start: "keepalived --dont-fork --log-console --log-detail >>/var/log/keepalived.log 2>&1 &",
-        logs: ["/var/log/keepalived.log"], program: "keepalived", package: "keepalived")
+        logs: ["/var/log/keepalived.log"], readyLine: "Startup complete", program: "keepalived", package: "keepalived")
     public static let nginx = Service(
         name: "nginx", pidFile: "/run/nginx.pid", start: "nginx", port: 80,
         logs: ["/var/log/nginx/error.log", "/var/log/nginx/access.log"], program: "nginx", package: "nginx")

@@ -7,8 +7,6 @@ struct StateJournal {
     enum Record: Equatable {
         /// The lab folder the lab was built from.
         case source(String)
-        /// /run/netns was made a mount point by this lab's first `ip netns add`.
-        case netnsMount
         /// A named network namespace, `/run/netns/NAME`.
         case netns(String)
         /// The lab runs on libvirt, at this URI.
@@ -24,7 +22,6 @@ struct StateJournal {
         let line: String
         switch record {
         case .source(let folder): line = "source \(folder)"
-        case .netnsMount: line = "mount /run/netns"
         case .netns(let name): line = "netns \(name)"
         case .libvirt(let uri): line = "libvirt \(uri)"
         case .network(let name): line = "network \(name)"
@@ -40,7 +37,6 @@ struct StateJournal {
             guard parts.count == 2 else { return nil }  // a line cut short by a crash
             switch parts[0] {
             case "source": return .source(parts[1])
-            case "mount": return .netnsMount
             case "netns": return .netns(parts[1])
             case "libvirt": return .libvirt(parts[1])
             case "network": return .network(parts[1])

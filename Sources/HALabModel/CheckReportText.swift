@@ -13,10 +13,13 @@ extension ConfigCheck.Report {
             let holders = row.holders.sorted { $0.key < $1.key }
                 .map { "\($0.key) → \($0.value.isEmpty ? "nobody" : $0.value.joined(separator: "+"))" }.joined(separator: ", ")
             let verdict = !row.outages.isEmpty ? "OUTAGE: " + row.outages.joined(separator: "; ")
+                : !row.depends.isEmpty ? row.depends.joined(separator: "; ")
                 : !row.unservable.isEmpty ? "nothing can serve \(row.unservable.joined(separator: ", "))" : "ok"
             lines.append("  \(row.failures.joined(separator: ", then ").padding(toLength: 48, withPad: " ", startingAt: 0)) \(holders)  \(verdict)")
         }
-        lines.append("\(findings.filter { $0.severity == .error }.count) errors, \(rows.filter { !$0.outages.isEmpty }.count) outage rows")
+        let depending = rows.filter { $0.outages.isEmpty && !$0.depends.isEmpty }.count
+        lines.append("\(findings.filter { $0.severity == .error }.count) errors, \(rows.filter { !$0.outages.isEmpty }.count) outage rows"
+                     + (depending > 0 ? ", \(depending) rows depend on what the model cannot know" : ""))
         return lines.joined(separator: "\n")
     }
 }

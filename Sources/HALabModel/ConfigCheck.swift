@@ -10,6 +10,8 @@ public enum ConfigCheck {
         public var outages: [String]
         /// A VIP nobody can serve (every node that could has failed): not the design's fault.
         public var unservable: [String]
+        /// A VIP whose holder the model cannot tell, and what it depends on: never an outage.
+        public var depends: [String] = []
         /// Seconds VRRP may take to settle after the last failure, from the timers.
         public var bound: Double
     }
@@ -136,10 +138,38 @@ public enum ConfigCheck {
 
     // MARK: Failure table
 
-    /// The failures a node can suffer: each service its health checks watch stopped, a crash,
-    /// its link down (each link VRRP uses on its own, where it uses more than one); and each
-    /// switch VRRP runs over lost, where it runs over more than one.
-    public static func failures(_ model: VRRPModel) -> [VRRPModel.Event] {
+    /// One failure of the table: its kind, its words (as `halab chaos` takes them), the node it
+    /// happens to (nil for a switch) and the events the model follows for it (none for packet
+    /// loss, which it cannot follow).
+    public struct Failure: Sendable, Equatable {
+        public var kind: FaultKind
+        public var description: String
+        public var node: String?
+        public var events: [VRRPModel.Event]
+
+        /// The words that take it off again; nil for a flap, over when it is done.
+        public var mend: String? {
+            let words = description.split(separator: " ").map(String.init)
+            switch kind {
+            case .stop: return "start " + words.dropFirst().joined(separator: " ")
+            case .hang: return "resume " + words.dropFirst().joined(separator: " ")
+            case .refuse: return "accept " + words.dropFirst().joined(separator: " ")
+            case .kill: return "revive \(words[1])"
+            case .link, .switch: return description.replacingOccurrences(of: " down ", with: " up ")
+            case .block: return "unblock-multicast \(words[1])"
+            case .pause: return "resume \(words[1])"
+            case .partition, .loss: return "heal \(node ?? "")"
+            case .flap: return nil
+            }
+        }
+    }
+
+    /// The failures a node can suffer, of `kinds`: each of its services (but keepalived) stopped,
+    /// hung, refusing connections (one with a port), whether a check watches it or not; a crash; its links
+    /// (each link VRRP uses on its own, where it uses more than one) down, or flapping; its
+    /// adverts blocked; cut off from the rest; paused; losing packets; and each switch VRRP runs
+    /// over lost, where it runs over more than one.
+    public static func failures(_ model: VRRPModel, kinds: Set<FaultKind> = FaultKind.checkTable) -> [Failure] {
         let nodes = model.instances.map(\.node).uniqueInOrder()
         // The cables the instances use: a bond's NICs; the switches those are on.
         let cables = { (node: String) in
@@ -147,40 +177,65 @@ public enum ConfigCheck {
                 .flatMap { model.cables(node, $0) }.uniqueInOrder().filter { model.nodes[node]?.segments[$0] != nil }
         }
         let segments = nodes.flatMap { node in cables(node).compactMap { model.nodes[node]?.segments[$0] } }.uniqueInOrder()
-        return nodes.flatMap { node -> [VRRPModel.Event] in
-            let instances = model.instances.filter { $0.node == node }
-            let services = instances.flatMap(\.trackedScripts).flatMap { model.servicesChecked(by: $0, on: node) }.uniqueInOrder()
+        var failures: [Failure] = []
+        for node in nodes {
+            // The services that serve clients: keepalived's own failures are a crash's or a pause's.
+            let services = (model.nodes[node]?.services ?? []).filter { $0 != "keepalived" }
+            let ports = Set(model.nodes[node]?.ports.values.map { $0 } ?? [])
+            let add = { (kind: FaultKind, words: String, events: [VRRPModel.Event]) in
+                if kinds.contains(kind) { failures.append(Failure(kind: kind, description: words, node: node, events: events)) }
+            }
+            for service in services { add(.stop, "stop \(service) \(node)", [.stopService(service, node: node)]) }
+            for service in services { add(.hang, "hang \(service) \(node)", [.hangService(service, node: node)]) }
+            for service in services where ports.contains(service) { add(.refuse, "refuse \(service) \(node)", [.refuseService(service, node: node)]) }
+            add(.kill, "kill \(node)", [.crash(node: node)])
             let used = cables(node)
-            let links: [VRRPModel.Event] = used.count > 1 ? used.map { .linkDown(node: node, interface: $0) } : [.linkDown(node: node)]
-            return services.map { .stopService($0, node: node) } + [.crash(node: node)] + links
-        } + (segments.count > 1 ? segments.map { .switchDown(segment: $0) } : [])
+            for cable in used.count > 1 ? used.map(Optional.some) : [nil] {
+                let target = node + (cable.map { ":\($0)" } ?? "")
+                add(.link, "link down \(target)", [.linkDown(node: node, interface: cable)])
+                add(.flap, "flap \(target) 1", [.linkDown(node: node, interface: cable), .linkUp(node: node, interface: cable)])
+            }
+            add(.block, "block-multicast \(node)", [.blockMulticast(node: node)])
+            let others = model.nodes.keys.filter { $0 != node }.sorted()
+            if !others.isEmpty { add(.partition, "partition \(node) / \(others.joined(separator: ","))", [.partition([[node], others])]) }
+            add(.pause, "pause \(node)", [.pause(node: node)])
+            add(.loss, "loss \(node) 30", [])
+        }
+        if kinds.contains(.switch) && segments.count > 1 {
+            failures += segments.map { Failure(kind: .switch, description: "switch down \($0)", node: nil, events: [.switchDown(segment: $0)]) }
+        }
+        return failures
     }
 
     /// Every single failure, and every ordered pair of failures on two different nodes (or a
     /// node and a switch).
-    public static func failureSequences(_ model: VRRPModel) -> [[VRRPModel.Event]] {
-        let failures = failures(model)
+    public static func failureSequences(_ model: VRRPModel, kinds: Set<FaultKind> = FaultKind.checkTable) -> [[Failure]] {
+        let failures = failures(model, kinds: kinds)
         var sequences = failures.map { [$0] }
         for first in failures {
-            for second in failures where second.node != first.node { sequences.append([first, second]) }
+            for second in failures where second.node == nil || second.node != first.node { sequences.append([first, second]) }
         }
         return sequences
     }
 
-    /// The holders the model predicts after each of `failureSequences`.
-    public static func failureTable(_ model: VRRPModel) -> [Row] {
-        failureSequences(model).map { events in
-            var state = model
+    /// What the model predicts after each of `failureSequences`, in every world it cannot tell apart.
+    public static func failureTable(_ model: VRRPModel, kinds: Set<FaultKind> = FaultKind.checkTable) -> [Row] {
+        failureSequences(model, kinds: kinds).map { failures in
+            var worlds = VRRPWorlds(model)
             var bound = 0.0
-            for event in events { bound = state.apply(event) }
-            return row(state, events: events, bound: bound)
+            for event in failures.flatMap(\.events) { bound = worlds.apply(event) }
+            return row(worlds, failures: failures.map(\.description), bound: bound)
         }
     }
 
-    static func row(_ model: VRRPModel, events: [VRRPModel.Event], bound: Double) -> Row {
-        var row = Row(failures: events.map(\.description), holders: [:], outages: [], unservable: [], bound: bound)
+    static func row(_ worlds: VRRPWorlds, failures: [String], bound: Double) -> Row {
+        var row = Row(failures: failures, holders: [:], outages: [], unservable: [], bound: bound)
+        let model = worlds.worlds[0]
         for address in model.virtualAddresses {
-            let holders = model.holders(of: address)
+            guard let holders = worlds.holders(of: address) else {
+                row.depends.append("\(address) depends on \(worlds.dependence(of: address) ?? "")")
+                continue
+            }
             row.holders[address] = holders
             let candidates = model.instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder()
             let servers = candidates.filter { model.canServe($0, address: address) }
@@ -195,5 +250,22 @@ public enum ConfigCheck {
             }
         }
         return row
+    }
+}
+
+/// The kinds of failure halab makes, by the names `--faults` takes.
+public enum FaultKind: String, Sendable, CaseIterable, Codable {
+    case stop, hang, refuse, kill, link, flap, block, partition, pause, loss
+    case `switch`
+
+    /// check's table: each service stopped, hung and refusing, a crash, each link down, each switch lost.
+    public static let checkTable: Set<FaultKind> = [.stop, .hang, .refuse, .kill, .link, .switch]
+    /// all-pairs unless told: each row runs live, so the kinds it always ran.
+    public static let allPairsDefault: Set<FaultKind> = [.stop, .kill, .link, .switch]
+
+    /// `stop,kill,…` as `--faults` takes it.
+    public static func parse(_ list: String) -> Set<FaultKind>? {
+        let kinds = list.split(separator: ",").map { FaultKind(rawValue: String($0).replacingOccurrences(of: "block-multicast", with: "block")) }
+        return kinds.contains(nil) || kinds.isEmpty ? nil : Set(kinds.compactMap { $0 })
     }
 }

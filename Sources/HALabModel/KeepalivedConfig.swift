@@ -106,7 +106,7 @@ struct BlockBuilder {
         switch (line.text, level.kind) {
         case ("}", _):
             guard stack.count > 1 else {
-                return findings.append(Finding(.error, at: line.location, "'}' closes no block: keepalived reports it (\"Unknown keyword '}'\") and goes on"))
+                return findings.append(Finding(.warning, at: line.location, "'}' closes no block: keepalived reports it (\"Unknown keyword '}'\") and goes on"))
             }
             close()
         case ("{", .opaque) where level.items.last.map({ $0.block == nil }) == true:

@@ -12,6 +12,8 @@ struct LineReader {
     /// of text each, or several for a multi-line definition.
     var definitions: [String: [String]] = [:]
     var multiline: Set<String> = []
+    /// Parameter chains that refer to themselves, each said once.
+    var reportedCycles: Set<String> = []
     /// The multi-line definition whose lines are being read.
     var defining: String?
     /// The file being read: `${_PWD}` is its folder.

@@ -62,7 +62,8 @@ extension LineReader {
         var index = 0
         while index < characters.count {
             guard characters[index] == "$", let reference = Self.reference(in: characters, at: index),
-                  let lines = value(of: reference), reference.endsLine || !multiline.contains(reference.name) else {
+                  let lines = value(of: reference), reference.endsLine || !multiline.contains(reference.name),
+                  !isCyclic(reference.name, at: location) else {
                 index += 1
                 continue
             }
@@ -80,6 +81,48 @@ extension LineReader {
             if value.drop(while: { $0 == " " || $0 == "\t" }).first == "~" { break }
         }
         return replaced == 0 ? nil : (String(characters), following)
+    }
+
+    /// Whether the parameter's value comes back to a parameter it needs, directly (`$IF=$IF`) or
+    /// through others: keepalived then substitutes forever, or until the line is full. Said once
+    /// per chain, where it is first used; halab leaves such a use as it is written.
+    mutating func isCyclic(_ name: String, at location: ConfigLocation) -> Bool {
+        guard let chain = cycle(from: name) else { return false }
+        let key = chain.dropLast().sorted().joined(separator: " ")
+        if reportedCycles.insert(key).inserted {
+            // A chain of bare uses ($A=$B, $B=$A) never grows, so keepalived never stops.
+            let bare = zip(chain, chain.dropFirst()).allSatisfy { name, next in
+                ["$\(next)", "${\(next)}"].contains { (definitions[name] ?? []).map { String($0.trimmingBlanks()) } == [$0] }
+            }
+            note(.error, location, "parameter \(chain.map { "$" + $0 }.joined(separator: " → ")) refers to itself: keepalived "
+                 + (bare ? "substitutes it forever and never starts" : "substitutes it until the line reaches \(Self.lineLimit) bytes")
+                 + "; halab leaves $\(name) unsubstituted")
+        }
+        return true
+    }
+
+    /// The chain of parameters from `name` back to one already on it (`[A, B, A]`), or nil.
+    func cycle(from name: String) -> [String]? {
+        var path: [String] = []
+        var acyclic: Set<String> = []
+        func visit(_ name: String) -> [String]? {
+            if let start = path.firstIndex(of: name) { return Array(path[start...]) + [name] }
+            guard !acyclic.contains(name), let lines = definitions[name] else { return nil }
+            path.append(name)
+            defer { path.removeLast() }
+            for used in lines.flatMap(Self.parameterNames) {
+                if let found = visit(used) { return found }
+            }
+            acyclic.insert(name)
+            return nil
+        }
+        return visit(name)
+    }
+
+    /// The parameters a line uses.
+    static func parameterNames(in text: String) -> [String] {
+        let characters = Array(text)
+        return characters.indices.filter { characters[$0] == "$" }.compactMap { reference(in: characters, at: $0)?.name }
     }
 
     /// `~SEQ(VAR, START, STEP, END) rest` (or `~SEQx`, in hexadecimal): `rest` once for each

@@ -86,6 +86,9 @@ struct ConfigReader {
                         note(.error, setting, "vrrp_script \(name): interval must be more than 0: keepalived sets it to 1 s")
                     }
                 }
+            case "timeout":
+                if let seconds = values.decimal(setting, in: 0...Values.largestSeconds, &config.findings, otherwise: "keepalived uses the interval"),
+                   seconds > 0 { script.timeoutGiven = seconds }
             case "weight":
                 script.weight = values.integer(setting, in: -253...253, &config.findings,
                                                otherwise: "keepalived ignores it: a failing \(name) then puts its instances in FAULT") ?? 0

@@ -4,6 +4,9 @@ public struct VRRPScript: Sendable, Equatable, Codable {
     public var command: String
     /// Seconds between runs.
     public var interval: Double = 1
+    /// Seconds after which keepalived counts a run that has not ended as failed (its default: the interval).
+    public var timeoutGiven: Double?
+    public var timeout: Double { timeoutGiven ?? interval }
     public var weight: Int = 0
     public var rise: Int = 1
     public var fall: Int = 1

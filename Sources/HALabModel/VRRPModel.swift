@@ -32,10 +32,17 @@ public struct VRRPModel: Sendable {
         public var ports: [Int: String]
         /// The service a vrrp_script checks, by the script's name, where the lab says so.
         public var checks: [String: String]
+        /// The service each program name runs as, where it differs (`pidof haproxy` …).
+        public var programs: [String: String]
+        /// Script files the node has, by path, so a check that runs one is read too.
+        public var files: [String: String]
 
         public init(name: String, services: [String], primaryAddress: UInt32, ports: [Int: String] = [:], checks: [String: String] = [:],
                     addresses: [String], segments: [String: String], networks: [String: String] = [:],
-                    bonds: [String: [String]] = [:], bridges: [String: [String]] = [:]) {
+                    bonds: [String: [String]] = [:], bridges: [String: [String]] = [:], programs: [String: String] = [:],
+                    files: [String: String] = [:]) {
+            self.programs = programs
+            self.files = files
             self.bonds = bonds
             self.bridges = bridges
             self.name = name
@@ -56,15 +63,27 @@ public struct VRRPModel: Sendable {
     struct NodeState: Sendable {
         var alive = true
         var stopped: Set<String> = []
+        /// Services whose processes are frozen, and services refusing new connections.
+        var hung: Set<String> = []
+        var refusing: Set<String> = []
         /// False while every link of the node is down.
         var linkUp = true
         var downInterfaces: Set<String> = []
         var multicastBlocked = false
         var paused = false
+
+        /// keepalived neither sends nor hears: the node is paused, or keepalived hangs.
+        var vrrpFrozen: Bool { paused || hung.contains("keepalived") }
     }
 
     public let nodes: [String: Node]
     public let instances: [VRRPInstance]
+    /// Every tracked script, read (`HealthCheck`), by node and script.
+    let checks: [String: HealthCheck]
+    /// The checks the model cannot judge that this world has decided (`VRRPWorlds`), and of
+    /// those, the ones it takes as failing.
+    public internal(set) var decided: Set<String> = []
+    public internal(set) var assumedFailing: Set<String> = []
     var states: [String: NodeState]
     var roles: [Role]  // by index into `instances`
     var partition: [[String]] = []
@@ -80,6 +99,7 @@ public struct VRRPModel: Sendable {
         let nodes = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.nodes = nodes
         self.instances = instances
+        self.checks = Self.readChecks(nodes: nodes, instances: instances)
         self.states = nodes.mapValues { _ in NodeState() }
         self.roles = Array(repeating: .backup, count: instances.count)
         let key = { (instance: VRRPInstance) in
@@ -88,13 +108,13 @@ public struct VRRPModel: Sendable {
         let groups = Dictionary(grouping: instances.indices, by: { key(instances[$0]) })
         self.peers = instances.map { groups[key($0)] ?? [] }
         guard let startOrder else {
-            _ = settle(cause: nil)
+            _ = settle(cause: nil, failingBefore: [])
             return
         }
         for name in states.keys { states[name]?.alive = false }
         for name in startOrder + states.keys.filter({ !startOrder.contains($0) }).sorted() {
             states[name]?.alive = true
-            _ = settle(cause: nil)
+            _ = settle(cause: nil, failingBefore: [])
         }
     }
 
@@ -138,11 +158,12 @@ public struct VRRPModel: Sendable {
 
     public var virtualAddresses: [String] { instances.flatMap(\.virtualAddresses).uniqueInOrder() }
 
-    /// A node can answer clients: it runs, its link is up, and its services (but keepalived) run.
+    /// A node can answer clients: it runs, its link is up, and its services (but keepalived)
+    /// run, unfrozen, taking connections.
     public func canServe(_ node: String) -> Bool {
         guard let state = states[node], let spec = nodes[node] else { return false }
         return state.alive && state.linkUp && !state.paused
-            && spec.services.allSatisfy { $0 == "keepalived" || !state.stopped.contains($0) }
+            && spec.services.allSatisfy { $0 == "keepalived" || serviceState($0, on: node) == .running }
     }
 
     /// A node can answer clients on `address`: it can serve, and the interfaces of its instance
@@ -159,8 +180,15 @@ public struct VRRPModel: Sendable {
         if !state.alive { return "it is down" }
         if !state.linkUp { return "its link is down" }
         if state.paused { return "it is paused" }
-        let stopped = (nodes[node]?.services ?? []).filter { $0 != "keepalived" && state.stopped.contains($0) }
-        return "its \(stopped.joined(separator: " and ")) is stopped"
+        let failing = (nodes[node]?.services ?? []).filter { $0 != "keepalived" }.compactMap { service -> String? in
+            switch serviceState(service, on: node) {
+            case .running: nil
+            case .stopped: "its \(service) is stopped"
+            case .hung: "its \(service) hangs"
+            case .refusing: "its \(service) refuses connections"
+            }
+        }
+        return failing.joined(separator: " and ")
     }
 
     // MARK: Events
@@ -171,13 +199,21 @@ public struct VRRPModel: Sendable {
     /// priority-0 advert), plus its preempt_delay when it preempts.
     @discardableResult
     public mutating func apply(_ event: Event) -> Double {
+        let failingBefore = instances.indices.map(failingScripts)
         switch event {
-        case .stopService(let service, let node): states[node]?.stopped.insert(service)
+        case .stopService(let service, let node):
+            states[node]?.stopped.insert(service)
+            states[node]?.hung.remove(service)
         case .startService(let service, let node): states[node]?.stopped.remove(service)
+        case .hangService(let service, let node): if serviceState(service, on: node) != .stopped { states[node]?.hung.insert(service) }
+        case .resumeService(let service, let node): states[node]?.hung.remove(service)
+        case .refuseService(let service, let node): states[node]?.refusing.insert(service)
+        case .acceptService(let service, let node): states[node]?.refusing.remove(service)
         case .crash(let node): states[node]?.alive = false
         case .revive(let node):
             states[node]?.alive = true
             states[node]?.stopped = []
+            states[node]?.hung = []
         case .linkDown(let node, nil): states[node]?.linkUp = false
         case .linkUp(let node, nil):
             states[node]?.linkUp = true
@@ -197,11 +233,13 @@ public struct VRRPModel: Sendable {
                 states[name]?.downInterfaces = []
                 states[name]?.multicastBlocked = false
                 states[name]?.paused = false
+                states[name]?.hung = []
+                states[name]?.refusing = []
             }
             if node == nil || partition.contains(where: { $0.contains(node!) }) { partition = [] }
             if node == nil { downSegments = [] }
         }
-        return settle(cause: event)
+        return settle(cause: event, failingBefore: failingBefore)
     }
 
     // MARK: Rules
@@ -257,7 +295,7 @@ public struct VRRPModel: Sendable {
     func hears(_ listener: Int, _ sender: Int) -> Bool {
         let (l, s) = (instances[listener], instances[sender])
         guard l.node != s.node, let ls = states[l.node], let ss = states[s.node], interfaceUp(l.node, l.interface),
-              interfaceUp(s.node, s.interface), !ls.paused, !ss.paused,
+              interfaceUp(s.node, s.interface), !ls.vrrpFrozen, !ss.vrrpFrozen,
               let lSegment = activeSegment(l.node, l.interface), let sSegment = activeSegment(s.node, s.interface),
               joined(lSegment, sSegment) else { return false }
         let sides = partition.map { $0.contains(l.node) ? 1 : $0.contains(s.node) ? 2 : 0 }
@@ -282,11 +320,11 @@ public struct VRRPModel: Sendable {
         return pa != pb ? pa > pb : (nodes[instances[a].node]?.primaryAddress ?? 0) > (nodes[instances[b].node]?.primaryAddress ?? 0)
     }
 
-    mutating func settle(cause: Event?) -> Double {
+    /// Settles the roles after `cause`; `failingBefore`: each instance's failing checks before it.
+    mutating func settle(cause: Event?, failingBefore: [Set<String>]) -> Double {
         let mastersBefore = Dictionary(grouping: instances.indices.filter { roles[$0] == .master }, by: groupKey)
-        let prioritiesBefore = Dictionary(uniqueKeysWithValues: instances.indices.map { ($0, [.master, .backup].contains(roles[$0]) ? priority($0) : nil) })
-        // A paused node's instances are frozen: no role of theirs changes.
-        let frozen = Set(instances.indices.filter { states[instances[$0].node]?.paused == true })
+        // A paused node's instances, or a hung keepalived's, are frozen: no role of theirs changes.
+        let frozen = Set(instances.indices.filter { states[instances[$0].node]?.vrrpFrozen == true })
         for index in instances.indices where !frozen.contains(index) {
             if let forced = forcedRole(index) {
                 roles[index] = forced
@@ -316,7 +354,7 @@ public struct VRRPModel: Sendable {
             }
             if !changed { break }
         }
-        return bound(cause: cause, mastersBefore: mastersBefore, prioritiesBefore: prioritiesBefore)
+        return bound(cause: cause, mastersBefore: mastersBefore, failingBefore: failingBefore)
     }
 
     /// The eligible backups that become MASTER now. The highest priority's timer expires first
@@ -348,7 +386,7 @@ public struct VRRPModel: Sendable {
 
     func groupKey(_ index: Int) -> String { "\(instances[index].virtualRouterID)/\(instances[index].family)@\(segment(index))" }
 
-    func bound(cause: Event?, mastersBefore: [String: [Int]], prioritiesBefore: [Int: Int?]) -> Double {
+    func bound(cause: Event?, mastersBefore: [String: [Int]], failingBefore: [Set<String>]) -> Double {
         guard let cause else { return 0 }
         let mastersAfter = Dictionary(grouping: instances.indices.filter { roles[$0] == .master }, by: groupKey)
         var bound = 0.0
@@ -356,21 +394,17 @@ public struct VRRPModel: Sendable {
             for index in after where !(mastersBefore[group] ?? []).contains(index) {
                 let instance = instances[index]
                 let newPriority = priority(index) ?? instance.priority
-                // The health check noticing a service stop or start on the node it changed.
-                var detection = 0.0
-                if case .stopService(let service, let node) = cause {
-                    detection = peers[index].filter { instances[$0].node == node }
-                        .flatMap { instances[$0].trackedScripts }.filter { servicesChecked(by: $0, on: node).contains(service) }
-                        .map { $0.interval * Double($0.fall) }.max() ?? 0
-                } else if case .startService(let service, let node) = cause, node == instance.node {
-                    detection = instance.trackedScripts.filter { servicesChecked(by: $0, on: node).contains(service) }
-                        .map { $0.interval * Double($0.rise) }.max() ?? 0
-                } else if let node = cause.node {
-                    // A check pinging the node that failed or came back.
-                    detection = peers[index].flatMap { peer in
-                        instances[peer].trackedScripts.filter { nodesPinged(by: $0, from: instances[peer].node).contains(node) }
-                    }.map { $0.interval * Double(max($0.rise, $0.fall)) }.max() ?? 0
-                }
+                // The health checks noticing what changed: each check of the group's peers that
+                // began or ceased to fail, after `fall` (`rise`) runs; a hang, after its timeout too.
+                let detection = peers[index].flatMap { peer -> [Double] in
+                    let now = failingScripts(peer)
+                    let before = peer < failingBefore.count ? failingBefore[peer] : now
+                    return instances[peer].trackedScripts.filter { now.contains($0.name) != before.contains($0.name) }.map { script in
+                        now.contains(script.name)
+                            ? script.interval * Double(script.fall) + (cause.isHang ? script.timeout : 0)
+                            : script.interval * Double(script.rise)
+                    }
+                }.max() ?? 0
                 // A master that left cleanly (keepalived stopped, FAULT by a check) sent priority 0:
                 // skew only. One whose link went down could not send it: the full interval.
                 let cleanLeave: Bool = {

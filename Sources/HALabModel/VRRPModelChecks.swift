@@ -1,51 +1,115 @@
-/// What a node's health checks see: the services a `vrrp_script` looks at, and the nodes it
-/// pings. The VRRP model asks these to know which checks fail after an event.
+/// What a node's health checks see: each `vrrp_script` read once (`HealthCheck`), then judged
+/// against the services' and nodes' states. A check the model cannot judge is unknown; each
+/// world of `VRRPWorlds` assumes it failing or passing (`assumedFailing`).
 extension VRRPModel {
+    /// The key of a check: its node and its script.
+    static func key(_ node: String, _ script: String) -> String { "\(node)/\(script)" }
+
+    /// The checks of every node, read from their commands.
+    static func readChecks(nodes: [String: Node], instances: [VRRPInstance]) -> [String: HealthCheck] {
+        let addresses = nodes.mapValues(\.addresses)
+        let ports = nodes.mapValues(\.ports)
+        let virtualAddresses = Set(instances.flatMap(\.virtualAddresses))
+        var checks: [String: HealthCheck] = [:]
+        for instance in instances {
+            guard let spec = nodes[instance.node] else { continue }
+            let reader = CheckReader(node: spec.name, services: spec.services, programs: spec.programs, ports: ports, addresses: addresses,
+                                     virtualAddresses: virtualAddresses, files: spec.files)
+            for script in instance.trackedScripts where checks[key(spec.name, script.name)] == nil {
+                var check = reader.read(script.command)
+                if let named = spec.checks[script.name] { check = HealthCheck(probes: [.named(service: named)]) }
+                checks[key(spec.name, script.name)] = check
+            }
+        }
+        return checks
+    }
+
+    /// A check as read: tracked ones once, at the model's start; any other when asked.
+    public func healthCheck(_ script: VRRPScript, on node: String) -> HealthCheck {
+        if let check = checks[Self.key(node, script.name)] { return check }
+        guard let spec = nodes[node] else { return HealthCheck(unknown: "\(node) is no node of the lab") }
+        if let named = spec.checks[script.name] { return HealthCheck(probes: [.named(service: named)]) }
+        return CheckReader(node: node, services: spec.services, programs: spec.programs, ports: nodes.mapValues(\.ports),
+                           addresses: nodes.mapValues(\.addresses), virtualAddresses: Set(virtualAddresses), files: spec.files).read(script.command)
+    }
+
+    /// The state of a node's service.
+    public func serviceState(_ service: String, on node: String) -> ServiceState {
+        guard let state = states[node] else { return .stopped }
+        if state.stopped.contains(service) { return .stopped }
+        if state.hung.contains(service) { return .hung }
+        if state.refusing.contains(service) { return .refusing }
+        return .running
+    }
+
+    /// What a check of `node` says now, before any world's assumption.
+    public func verdict(_ script: VRRPScript, on node: String) -> CheckVerdict {
+        let check = healthCheck(script, on: node)
+        let verdicts = check.probes.map { probe -> CheckVerdict in
+            switch probe {
+            case .process(let service), .named(let service): probe.verdict(serviceState(service, on: node), answers: true)
+            case .http(let service, let target), .tcp(let service, let target):
+                probe.verdict(serviceState(service, on: target), answers: target == node || answersService(target, from: node))
+            case .ping(let target): probe.verdict(.running, answers: reachable(target, from: node))
+            }
+        }
+        if verdicts.contains(.fails) { return .fails }
+        if let why = check.unknown, !isUntouched(node) { return .unknown("\(node)'s \(script.name): \(why)") }
+        if case .unknown(let why)? = verdicts.first(where: { if case .unknown = $0 { true } else { false } }) {
+            return .unknown("\(node)'s \(script.name): \(why)")
+        }
+        return .passes
+    }
+
+    /// Whether nothing is wrong with the node: every service running and every link up. A check
+    /// the model cannot read is taken to pass then (the lab's own `up` shows whether it does).
+    func isUntouched(_ node: String) -> Bool {
+        guard let state = states[node], state.alive, !state.paused, state.linkUp, state.downInterfaces.isEmpty,
+              state.stopped.isEmpty, state.hung.isEmpty, state.refusing.isEmpty else { return false }
+        return (nodes[node]?.segments.values).map { !$0.contains(where: downSegments.contains) } ?? true
+    }
+
+    /// Whether another node's service can be asked: it runs, is not frozen, and frames get there.
+    func answersService(_ target: String, from node: String) -> Bool { reachable(target, from: node) }
+
+    /// The checks of the instance that fail in this world: those that fail, and those this
+    /// world assumes failing of the ones the model cannot judge.
     func failingScripts(_ index: Int) -> Set<String> {
         let instance = instances[index]
-        let stopped = states[instance.node]?.stopped ?? []
         return Set(instance.trackedScripts.filter { script in
-            servicesChecked(by: script, on: instance.node).contains { stopped.contains($0) }
-                || nodesPinged(by: script, from: instance.node).contains { !reachable($0, from: instance.node) }
+            switch verdict(script, on: instance.node) {
+            case .fails: true
+            case .passes: false
+            case .unknown: assumedFailing.contains(Self.key(instance.node, script.name))
+            }
         }.map(\.name))
     }
 
-    /// The other nodes a check pings (`ping … ADDRESS`): it fails while they cannot answer.
-    func nodesPinged(by script: VRRPScript, from node: String) -> [String] {
-        let words = script.command.split(separator: " ").map(String.init)
-        guard words.contains(where: { $0.hasSuffix("ping") }) else { return [] }
-        return words.compactMap { word in nodes.values.first { $0.name != node && $0.addresses.contains(word) }?.name }
-    }
-
-    /// The services of `node` a health check looks at: the one the lab names for it, else a
-    /// word of its command that names one (`pidof nginx`, `killall -0 haproxy`, `pgrep -x nginx`,
-    /// `rc-service nginx status`), or a local port one serves (`curl http://127.0.0.1:8080/`,
-    /// `nc -z localhost 80`).
-    public func servicesChecked(by script: VRRPScript, on node: String) -> [String] {
-        guard let spec = nodes[node] else { return [] }
-        if let named = spec.checks[script.name] { return [named] }
-        let words = script.command.split(whereSeparator: { $0 == " " || $0 == "'" || $0 == "\"" }).map(String.init)
-        let named = words.map { String($0.split(separator: "/").last ?? "") }.filter(spec.services.contains)
-        return (named + Self.localPorts(in: words).compactMap { spec.ports[$0] }).uniqueInOrder()
-    }
-
-    /// The local TCP ports a check's words probe: a URL to localhost or 127.0.0.1 (port 80 when
-    /// none is given), or `nc … localhost PORT`.
-    static func localPorts(in words: [String]) -> [Int] {
-        let hosts = ["localhost", "127.0.0.1", "[::1]"]
-        var ports: [Int] = []
-        for (index, word) in words.enumerated() {
-            let rest = word.drop { $0 != ":" }.dropFirst(3)  // after "scheme://"
-            if word.hasPrefix("http://") || word.hasPrefix("https://") {
-                let authority = rest.prefix { $0 != "/" }
-                let parts = authority.split(separator: ":")
-                guard let host = parts.first, hosts.contains(String(host)) else { continue }
-                ports.append(parts.count > 1 ? Int(parts[1]) ?? 0 : (word.hasPrefix("https") ? 443 : 80))
-            } else if hosts.contains(word), index + 1 < words.count, let port = Int(words[index + 1]), words.contains(where: { $0.hasSuffix("nc") }) {
-                ports.append(port)
+    /// The checks the model cannot judge now, by key, with why.
+    public func unknownChecks() -> [(key: String, why: String)] {
+        var found: [String: String] = [:]
+        for instance in instances where states[instance.node]?.alive == true {
+            for script in instance.trackedScripts {
+                if case .unknown(let why) = verdict(script, on: instance.node) { found[Self.key(instance.node, script.name)] = why }
             }
         }
-        return ports
+        return found.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// The services of `node` a health check looks at.
+    public func servicesChecked(by script: VRRPScript, on node: String) -> [String] {
+        healthCheck(script, on: node).services(on: node)
+    }
+
+    /// The other nodes a check pings, or asks a service of: it fails while they cannot answer.
+    func nodesProbed(by script: VRRPScript, from node: String) -> [String] {
+        healthCheck(script, on: node).probes.compactMap { probe in
+            switch probe {
+            case .ping(let target): target
+            case .http(_, let target), .tcp(_, let target): target == node ? nil : target
+            case .process, .named: nil
+            }
+        }
     }
 }
 

@@ -3,6 +3,12 @@ extension VRRPModel {
     public enum Event: Sendable, Equatable, Codable, CustomStringConvertible {
         case stopService(String, node: String)
         case startService(String, node: String)
+        /// A service's processes frozen (they live, listen, and answer nothing), and thawed.
+        case hangService(String, node: String)
+        case resumeService(String, node: String)
+        /// A service's ports refusing new connections while its processes run, and taking them again.
+        case refuseService(String, node: String)
+        case acceptService(String, node: String)
         case crash(node: String)
         case revive(node: String)
         /// One interface of the node down (up), or all of them when `interface` is nil.
@@ -25,7 +31,8 @@ extension VRRPModel {
         /// The node the event happens to; nil for one that spans nodes.
         public var node: String? {
             switch self {
-            case .stopService(_, let node), .startService(_, let node), .crash(let node), .revive(let node),
+            case .stopService(_, let node), .startService(_, let node), .hangService(_, let node), .resumeService(_, let node),
+                 .refuseService(_, let node), .acceptService(_, let node), .crash(let node), .revive(let node),
                  .linkDown(let node, _), .linkUp(let node, _), .blockMulticast(let node), .unblockMulticast(let node),
                  .pause(let node), .resume(let node):
                 return node
@@ -33,10 +40,17 @@ extension VRRPModel {
             }
         }
 
+        /// A service hung: the checks that see it fail only once their own timeout passes.
+        var isHang: Bool { if case .hangService = self { true } else { false } }
+
         public var description: String {
             switch self {
             case .stopService(let service, let node): return "stop \(service) \(node)"
             case .startService(let service, let node): return "start \(service) \(node)"
+            case .hangService(let service, let node): return "hang \(service) \(node)"
+            case .resumeService(let service, let node): return "resume \(service) \(node)"
+            case .refuseService(let service, let node): return "refuse \(service) \(node)"
+            case .acceptService(let service, let node): return "accept \(service) \(node)"
             case .crash(let node): return "kill \(node)"
             case .revive(let node): return "revive \(node)"
             case .linkDown(let node, let interface): return "link down \(node)\(interface.map { ":\($0)" } ?? "")"

@@ -40,6 +40,54 @@ public enum Command {
         return result
     }
 
+    /// Runs `program` for at most `limit`, collecting what it prints; nil when it did not end in
+    /// time: it and every process it started (its own process group) are then killed. For the
+    /// programs halab runs on a user's files, which may loop on them.
+    public static func run(_ program: String, _ arguments: [String], limit: Duration) async throws -> CommandResult? {
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        let executed = try await launching(program, arguments, options: options) {
+            try await Subprocess.run($0, input: .none, output: .sequence, error: .sequence) { execution -> (String, String)? in
+                try await withThrowingTaskGroup(of: BoundedPart.self) { group in
+                    group.addTask { .output(try await collect(execution.standardOutput)) }
+                    group.addTask { .error(try await collect(execution.standardError)) }
+                    group.addTask {
+                        try await Task.sleep(for: limit)
+                        return .late
+                    }
+                    var output: String?, errorOutput: String?
+                    while let part = try await group.next() {
+                        switch part {
+                        case .output(let text): output = text
+                        case .error(let text): errorOutput = text
+                        case .late:
+                            try? execution.send(signal: .kill, toProcessGroup: true)
+                            group.cancelAll()
+                            return nil
+                        }
+                        // Both pipes closed: it ended (none of these programs closes them before).
+                        if let output, let errorOutput {
+                            group.cancelAll()
+                            return (output, errorOutput)
+                        }
+                    }
+                    return nil
+                }
+            }
+        }
+        return executed.closureResult.map { CommandResult(exitCode: code(of: executed.terminationStatus), output: $0.0, errorOutput: $0.1) }
+    }
+
+    private enum BoundedPart: Sendable {
+        case output(String), error(String), late
+    }
+
+    private static func collect(_ sequence: SubprocessOutputSequence) async throws -> String {
+        var bytes: [UInt8] = []
+        for try await buffer in sequence { buffer.withUnsafeBytes { bytes += $0 } }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Runs `program` with halab's own standard input, output and error (for `halab exec`),
     /// and returns its exit code.
     public static func runAttached(_ program: String, _ arguments: [String]) async throws -> Int32 {
@@ -90,11 +138,11 @@ public enum Command {
 
     /// Runs `body` with the program's configuration (halab's PATH); a failure to start it
     /// becomes one `.commandFailed` naming the command.
-    private static func launching<T>(_ program: String, _ arguments: [String],
+    private static func launching<T>(_ program: String, _ arguments: [String], options: PlatformOptions = PlatformOptions(),
                                      _ body: (Configuration) async throws -> T) async throws -> T {
         let configuration = Configuration(
             executable: program.contains("/") ? .path(FilePath(program)) : .name(program),
-            arguments: Arguments(arguments), environment: Environment.inherit.updating(["PATH": path]))
+            arguments: Arguments(arguments), environment: Environment.inherit.updating(["PATH": path]), platformOptions: options)
         do {
             return try await body(configuration)
         } catch {

@@ -33,6 +33,14 @@ package enum ProcessTable {
         return found
     }
 
+    /// Whether `pid` is PID 1 of its PID namespace and lives in the network namespace pinned at `netnsPath`.
+    package static func isInit(_ pid: Int32, ofNetworkNamespace netnsPath: String) -> Bool {
+        guard let inode = FileSystem.inode(netnsPath),
+              (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net")) == "net:[\(inode)]",
+              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+        return parse(status: status, pid: pid).pidInNamespace == 1
+    }
+
     /// Every process whose command name is `name`, as /proc/PID/comm gives it.
     package static func processes(named name: String) -> [HostProcess] {
         FileSystem.list("/proc").compactMap { entry in

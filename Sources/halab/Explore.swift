@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HALab
+import HALabModel
 import HALabSystem
 
 struct ExploreCommand: AsyncParsableCommand {
@@ -26,8 +27,8 @@ struct ExploreCommand: AsyncParsableCommand {
     @Option(help: "Actions per schedule.")
     var steps = 6
 
-    @Option(help: "The faults to draw from, comma-separated: \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var faults = FaultKind.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "The faults to draw from, comma-separated: \(FaultKind.explored.map(\.rawValue).joined(separator: ", ")).")
+    var faults = FaultKind.explored.map(\.rawValue).joined(separator: ",")
 
     @Option(help: "How many instances at once.")
     var parallel = 2
@@ -39,12 +40,10 @@ struct ExploreCommand: AsyncParsableCommand {
     @OptionGroup var waiting: LabCommand.WaitOption
 
     func run() async throws {
-        let kinds = try faults.split(separator: ",").map { name in
-            guard let kind = FaultKind(rawValue: String(name)) else {
-                throw HALabError.usage("unknown fault '\(name)' for --faults; known: \(FaultKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return kind
+        guard let chosen = FaultKind.parse(faults), chosen.isSubset(of: FaultKind.explored) else {
+            throw HALabError.usage("--faults '\(faults)': name faults from \(FaultKind.explored.map(\.rawValue).joined(separator: ", "))")
         }
+        let kinds = FaultKind.explored.filter(chosen.contains)
         guard runs > 0, steps > 0 else { throw HALabError.usage("--runs and --steps must be at least 1") }
         let lab = try Environment.loadLab(lab)
         let explore = Explore(lab: lab, backend: backendOptions.make(), runs: runs, seed: seed, steps: steps, faults: kinds,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HALab
+import HALabModel
 import HALabSystem
 import Synchronization
 
@@ -36,6 +37,9 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "With --all-pairs: how many instances at once.")
     var parallel = 4
 
+    @Option(help: "With --all-pairs: the kinds of failure its table is made of, comma-separated, from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: \(FaultKind.allCases.filter(FaultKind.allPairsDefault.contains).map(\.rawValue).joined(separator: ","))).")
+    var faults: String?
+
     @OptionGroup var backendOptions: BackendOptions
     @OptionGroup var instance: InstanceOption
     @OptionGroup var waiting: LabCommand.WaitOption
@@ -68,7 +72,10 @@ extension Verify {
         guard scenario == nil, timeline == nil, capture == nil, !keep, instance.name == nil else {
             throw HALabError.usage("--all-pairs runs check's failure table in instances of its own: drop --scenario, --timeline, --capture, --keep and --name")
         }
-        let run = AllPairsRun(lab: try Environment.loadLab(lab), backend: backendOptions.make(), parallel: parallel)
+        guard let kinds = faults.map(FaultKind.parse) ?? FaultKind.allPairsDefault else {
+            throw HALabError.usage("--faults '\(faults ?? "")': name kinds from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let run = AllPairsRun(lab: try Environment.loadLab(lab), backend: backendOptions.make(), parallel: parallel, kinds: kinds)
         let names = run.sequences.indices.map(run.instanceName)
         let undo: @Sendable () async -> Void = { for name in names { _ = try? await Environment.teardown(name) } }
         progress("→ \(names.count) rows of \(run.lab.name)'s failure table, \(run.parallel) instances at a time")

@@ -59,7 +59,7 @@ import HALabSystem
         // A whole switch: every node's group is in FAULT, so the healthy switch's VIP is lost too.
         model.apply(.switchDown(segment: "lan-a"))
         #expect(model.holders(of: Self.vipA).isEmpty && model.holders(of: Self.vipB).isEmpty)
-        let row = ConfigCheck.row(model, events: [.switchDown(segment: "lan-a")], bound: 0)
+        let row = ConfigCheck.row(VRRPWorlds(model), failures: ["switch down lan-a"], bound: 0)
         #expect(row.outages.count == 1 && row.outages[0].contains(Self.vipB))
         #expect(row.unservable == [Self.vipA])
     }
@@ -240,8 +240,13 @@ extension DesignModelTests {
         // Its own uplink down: the router is out of reach too.
         model.apply(.linkDown(node: "gw-1", interface: "eth0"))
         #expect(model.role(node: "gw-1", instance: "VI_GW") == .fault)
-        // gw-2 pings 100.64.2.1, which no node of the lab has: never failing.
-        #expect(model.nodesPinged(by: instances[1].trackedScripts[0], from: "gw-2").isEmpty)
+        // gw-2 pings 100.64.2.1, which no node of the lab has: taken to pass while gw-2 is
+        // untouched, unknown once something is wrong with it (never a prediction of failure).
+        let pingOut = instances[1].trackedScripts[0]
+        #expect(model.verdict(pingOut, on: "gw-2") == .passes)
+        model.apply(.linkDown(node: "gw-2", interface: "eth0"))
+        guard case .unknown(let why) = model.verdict(pingOut, on: "gw-2") else { Issue.record("not unknown"); return }
+        #expect(why.contains("100.64.2.1: an address no node of the lab has"))
     }
 }
 

@@ -53,16 +53,34 @@ enum E2E {
 
     /// What the host's own network namespace and mount table look like.
     static func hostSnapshot() async throws -> [String] {
+        try await snapshot { try await Command.run($0, $1) }
+    }
+
+    /// A host as it was before: every part of the snapshot the same; where not, the lines that
+    /// came and went.
+    static func expectUnchanged(_ before: [String], _ after: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        let changes = zip(before, after).filter { $0 != $1 }.map { before, after in
+            let changes = after.split(separator: "\n").difference(from: before.split(separator: "\n"))
+            let lines = { (changes: [CollectionDifference<Substring>.Change]) in
+                changes.map { change in switch change { case .insert(_, let line, _), .remove(_, let line, _): String(line) } }
+            }
+            return "gone: \(lines(changes.removals)) new: \(lines(changes.insertions))"
+        }
+        #expect(before == after, "\(changes.joined(separator: "; "))", sourceLocation: sourceLocation)
+    }
+
+    /// The network namespace, mount table and /run that `run` sees.
+    static func snapshot(_ run: (String, [String]) async throws -> CommandResult) async throws -> [String] {
         var parts: [String] = []
         for arguments in [["-j", "link"], ["-j", "addr"], ["-j", "route"], ["-6", "-j", "route"], ["netns", "list"]] {
-            parts.append(try await Command.run("ip", arguments).output)
+            parts.append(try await run("ip", arguments).output)
         }
-        parts.append(try await Command.run("nft", ["list", "ruleset"]).output)
-        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        parts.append(try await run("nft", ["list", "ruleset"]).output)
+        let mounts = try await run("cat", ["/proc/self/mountinfo"]).output
         parts.append(mounts.split(separator: "\n").map { $0.split(separator: " ").dropFirst(4).first.map(String.init) ?? "" }.sorted()
             .joined(separator: "\n"))
         // What halab or the tools it runs could leave in /run (/run/halab, /run/netns, libmount's /run/mount …).
-        parts.append(((try? FileManager.default.contentsOfDirectory(atPath: "/run")) ?? []).sorted().joined(separator: " "))
+        parts.append(try await run("ls", ["-A1", "/run"]).output)
         return parts
     }
 
@@ -108,6 +126,43 @@ enum E2E {
         return report
     }
 
+    /// Runs `body` with a host of its own (`TestHost`), which is closed after it.
+    static func withHost<T>(_ body: (TestHost) async throws -> T) async throws -> T {
+        let host = try TestHost()
+        defer { host.close() }
+        return try await body(host)
+    }
+
+    /// What /run/halab is before a lab goes up: not there; there, empty, made by someone else;
+    /// or holding another lab that is up. A lab's `down` leaves it as it was in each case.
+    enum RootBefore: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case absent, someoneElses, anotherLab
+
+        var testDescription: String { rawValue }
+
+        typealias Run = (String, [String]) async throws -> CommandResult
+
+        func prepare(folder: String, run: Run, halab: ([String]) async throws -> CommandResult) async throws {
+            switch self {
+            case .absent: #expect(try await run("test", ["!", "-e", "/run/halab"]).succeeded)
+            case .someoneElses: #expect(try await run("mkdir", ["/run/halab"]).succeeded)
+            case .anotherLab:
+                let up = try await halab(["up", folder, "--name", "e2e-other"])
+                #expect(up.succeeded, "\(up.errorOutput)")
+            }
+        }
+
+        /// What `prepare` made, taken away again: the host is then as the test found it.
+        func clear(run: Run, halab: ([String]) async throws -> CommandResult) async throws {
+            switch self {
+            case .absent: break
+            case .someoneElses: #expect(try await run("rmdir", ["/run/halab"]).succeeded)
+            case .anotherLab: #expect(try await halab(["down", "e2e-other"]).succeeded)
+            }
+            #expect(try await run("test", ["!", "-e", "/run/halab"]).succeeded)
+        }
+    }
+
     static func runHalab(_ arguments: [String], asUser user: String? = nil) async throws -> CommandResult {
         if let user {
             return try await Command.run("setpriv", ["--reuid=\(user)", "--regid=nogroup", "--clear-groups", halab] + arguments, check: false)
@@ -116,8 +171,59 @@ enum E2E {
     }
 }
 
-/// Real namespaces, nginx and keepalived. Serialized: they share the machine's CPUs and VRRP timing.
-@Suite(.serialized, .enabled(if: E2E.enabled, E2E.reason))
+/// A host of a test's own: a network and a mount namespace with an empty /run of their own,
+/// held by a sleeping process. halab run in it makes its labs, locks and state there, so a test
+/// that compares this host before and after sees what its halab did and nothing of the tests
+/// running beside it, and no test sees another's labs.
+final class TestHost: Sendable {
+    let holder: Process
+
+    init() throws {
+        holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        // Its own /run, and none of the machine's mounts under /run (another test's namespaces):
+        // the machine removing those would change this host's mount table.
+        // -n everywhere: mount(8) would otherwise make libmount's /run/mount in the machine's /run.
+        let script = #"awk '$5 ~ "^/run/" { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -n -l "$m"; done; "#
+            + "mount -n -t tmpfs -o mode=0755 halab-test-host /run && ip link set lo up && echo ready && exec sleep infinity"
+        holder.arguments = ["--net", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script]
+        let ready = Pipe()
+        holder.standardOutput = ready
+        try holder.run()
+        let said = String(decoding: ready.fileHandleForReading.readData(ofLength: 6), as: UTF8.self)
+        guard said == "ready\n" else {
+            close()
+            throw HALabError.commandFailed(command: "unshare (a test's own host)", status: "not ready", output: said)
+        }
+    }
+
+    /// Runs a program in this host (its network and mounts), collecting what it prints.
+    func run(_ program: String, _ arguments: [String]) async throws -> CommandResult {
+        try await Command.run("nsenter", ["--target", "\(holder.processIdentifier)", "--net", "--mount", "--", program] + arguments, check: false)
+    }
+
+    /// Runs a program in this host until `stop` returns, then sends it `signal`.
+    func run(_ program: String, _ arguments: [String], signal: Int32, until stop: @escaping @Sendable () async -> Void) async throws -> CommandResult {
+        try await Command.run("nsenter", ["--target", "\(holder.processIdentifier)", "--net", "--mount", "--", program] + arguments,
+                              signal: signal, until: stop)
+    }
+
+    func halab(_ arguments: [String]) async throws -> CommandResult { try await run(E2E.halab, arguments) }
+
+    /// Where a file of this host is, seen from the machine's.
+    func file(_ path: String) -> String { "/proc/\(holder.processIdentifier)/root\(path)" }
+
+    func snapshot() async throws -> [String] { try await E2E.snapshot(run) }
+
+    func close() {
+        holder.terminate()
+        holder.waitUntilExit()
+    }
+}
+
+/// Real namespaces, nginx and keepalived. They share the machine: several at once, each in lab
+/// instances of its own, those that need the machine to themselves alone (`MachineShare`).
+@Suite(.sharesTheMachine, .enabled(if: E2E.enabled, E2E.reason))
 struct EndToEndTests {
     @Test func verifyMasterBackupShowsTheDocumentsOutcomes() async throws {
         let report = try await E2E.verify("master-backup", as: "e2e-master-backup")
@@ -370,24 +476,28 @@ struct EndToEndTests {
         #expect(try await session.vipHolders().map(\.nodes) == [["nginx-1"]])
     }
 
-    @Test func downLeavesTheHostAsItWas() async throws {
+    /// On this machine's own host, whatever /run/halab was before.
+    @Test(.comparesTheHost, arguments: E2E.RootBefore.allCases)
+    func downLeavesTheHostAsItWas(root: E2E.RootBefore) async throws {
         let folder = try E2E.copy("master-backup", as: "e2e-cleanup")
         defer { E2E.removeCopy(folder) }
         let lab = try Lab.load(folder: folder)
+        try await root.prepare(folder: folder, run: { try await Command.run($0, $1, check: false) }, halab: { try await E2E.runHalab($0) })
         let before = try await E2E.hostSnapshot()
         _ = try await LabSession.up(lab, backend: E2E.backend) { _ in }
         let pids = E2E.pids(of: lab.topology)
         #expect(pids.count >= 10)  // 3 supervisors and their host-side parents, nginx and keepalived
         #expect(try await E2E.backend.down(lab.name))
         #expect(pids.filter(E2E.present).isEmpty)  // gone and reaped, no zombie left
-        #expect(try await E2E.hostSnapshot() == before)
+        E2E.expectUnchanged(before, try await E2E.hostSnapshot())
         // Idempotent.
         #expect(try await E2E.backend.down(lab.name) == false)
-        #expect(try await E2E.hostSnapshot() == before)
+        E2E.expectUnchanged(before, try await E2E.hostSnapshot())
+        try await root.clear(run: { try await Command.run($0, $1, check: false) }, halab: { try await E2E.runHalab($0) })
     }
 
     /// Killed while it makes namespaces, or once nodes run and it waits for VRRP.
-    @Test(arguments: ["namespaces", "nodes"])
+    @Test(.comparesTheHost, arguments: ["namespaces", "nodes"])
     func downCleansUpAfterHalabWasKilledHalfWayThroughUp(killPoint: String) async throws {
         let folder = try E2E.copy("master-backup", as: "e2e-killed")
         defer { E2E.removeCopy(folder) }
@@ -418,7 +528,7 @@ struct EndToEndTests {
         #expect(down.succeeded, "\(down.errorOutput)")
         #expect(down.output == "\(lab.name) is down\n")
         #expect(pids.filter(E2E.present).isEmpty)  // gone and reaped, no zombie left
-        #expect(try await E2E.hostSnapshot() == before)
+        E2E.expectUnchanged(before, try await E2E.hostSnapshot())
     }
 
     /// keepalived with HAProxy: the VIP follows HAProxy, HAProxy follows the web servers, 503 when none is left.
@@ -442,43 +552,58 @@ struct EndToEndTests {
         #expect(verify.output.hasPrefix("e2e-new: 13 passed, 0 failed"), "\(verify.output)")
     }
 
-    /// SIGINT while `up` waits for VRRP: it takes down what it built and exits 130, under a second.
-    @Test func anInterruptedUpUndoesWhatItBuilt() async throws {
+    /// SIGINT while `up` waits for VRRP: it takes down what it built and exits 130, under a
+    /// second, leaving its host as it was, whatever /run/halab was before.
+    @Test(arguments: E2E.RootBefore.allCases)
+    func anInterruptedUpUndoesWhatItBuilt(root: E2E.RootBefore) async throws {
         let folder = try E2E.copy("master-backup", as: "e2e-interrupted")
         defer { E2E.removeCopy(folder) }
         let lab = try Lab.load(folder: folder)
-        let before = try await E2E.hostSnapshot()
-        let up = try await Command.run(E2E.halab, ["up", folder], signal: SIGINT) {
-            while !E2E.backend.isRunning(lab.name, node: "client") { try? await Task.sleep(for: .milliseconds(20)) }
+        try await E2E.withHost { host in
+            try await root.prepare(folder: folder, run: host.run, halab: host.halab)
+            let before = try await host.snapshot()
+            // Once the client's services run, up waits for VRRP.
+            let started = host.file("/run/halab/\(lab.name)/nodes/client/rw/var/upper/log/halab-init.status")
+            let up = try await host.run(E2E.halab, ["up", folder], signal: SIGINT) {
+                while !FileManager.default.fileExists(atPath: started) { try? await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(up.exitCode == 130, "\(up.errorOutput)")
+            let said = try #require(up.errorOutput.split(separator: "\n").first { $0.hasPrefix("\(lab.name) is down again (") })
+            let seconds = Double(said.dropFirst("\(lab.name) is down again (".count).prefix { $0 != " " }) ?? 99
+            #expect(seconds < 1, "\(said)")
+            E2E.expectUnchanged(before, try await host.snapshot())
+            try await root.clear(run: host.run, halab: host.halab)
         }
-        #expect(up.exitCode == 130, "\(up.errorOutput)")
-        let said = try #require(up.errorOutput.split(separator: "\n").first { $0.hasPrefix("\(lab.name) is down again (") })
-        let seconds = Double(said.dropFirst("\(lab.name) is down again (".count).prefix { $0 != " " }) ?? 99
-        #expect(seconds < 1, "\(said)")
-        #expect(try await E2E.hostSnapshot() == before)
     }
 
     /// With its state lost, `down` still finds the lab by halab's names, says what it swept, and
-    /// `up` first refuses the leftovers with the fix.
-    @Test func aLabWhoseStateIsLostIsSweptAndNamed() async throws {
+    /// `up` first refuses the leftovers with the fix; its host is left as it was, whatever
+    /// /run/halab was before.
+    @Test(arguments: E2E.RootBefore.allCases)
+    func aLabWhoseStateIsLostIsSweptAndNamed(root: E2E.RootBefore) async throws {
         let folder = try E2E.copy("master-backup", as: "e2e-lost")
         defer { E2E.removeCopy(folder) }
         let lab = try Lab.load(folder: folder)
-        let before = try await E2E.hostSnapshot()
-        _ = try await LabSession.up(lab, backend: E2E.backend) { _ in }
-        try FileManager.default.removeItem(atPath: "/run/halab/\(lab.name)")
-        let again = try await E2E.runHalab(["up", folder])
-        #expect(again.exitCode == 1)
-        #expect(again.errorOutput.contains("leftovers of an earlier \(lab.name) are in the way (halab-\(lab.name)-client"), "\(again.errorOutput)")
-        #expect(again.errorOutput.contains("remove them with 'halab down \(lab.name)'"))
-        let down = try await E2E.runHalab(["down", lab.name])
-        #expect(down.exitCode == 0, "\(down.errorOutput)")
-        #expect(down.output.hasPrefix("\(lab.name) is down\n  swept what its state did not name: namespace halab-\(lab.name)-"), "\(down.output)")
-        #expect(try await E2E.hostSnapshot() == before)
+        try await E2E.withHost { host in
+            try await root.prepare(folder: folder, run: host.run, halab: host.halab)
+            let before = try await host.snapshot()
+            let up = try await host.halab(["up", folder])
+            #expect(up.exitCode == 0, "\(up.errorOutput)")
+            #expect(try await host.run("rm", ["-r", "/run/halab/\(lab.name)"]).succeeded)
+            let again = try await host.halab(["up", folder])
+            #expect(again.exitCode == 1)
+            #expect(again.errorOutput.contains("leftovers of an earlier \(lab.name) are in the way (halab-\(lab.name)-client"), "\(again.errorOutput)")
+            #expect(again.errorOutput.contains("remove them with 'halab down \(lab.name)'"))
+            let down = try await host.halab(["down", lab.name])
+            #expect(down.exitCode == 0, "\(down.errorOutput)")
+            #expect(down.output.hasPrefix("\(lab.name) is down\n  swept what its state did not name: namespace halab-\(lab.name)-"), "\(down.output)")
+            E2E.expectUnchanged(before, try await host.snapshot())
+            try await root.clear(run: host.run, halab: host.halab)
+        }
     }
 
     /// Two downs of one lab at once (as a forced down and its holder's own may be): both succeed.
-    @Test func twoDownsAtOnceBothSucceed() async throws {
+    @Test(.comparesTheHost) func twoDownsAtOnceBothSucceed() async throws {
         let folder = try E2E.copy("master-backup", as: "e2e-two-downs")
         defer { E2E.removeCopy(folder) }
         let lab = try Lab.load(folder: folder)
@@ -488,11 +613,11 @@ struct EndToEndTests {
         async let second = E2E.backend.down(lab.name)
         let (a, b) = try await (first, second)
         #expect(a || b)
-        #expect(try await E2E.hostSnapshot() == before)
+        E2E.expectUnchanged(before, try await E2E.hostSnapshot())
     }
 
     /// `down --force` while verify runs: verify says the lab was taken, no raw error, no wrong cause.
-    @Test func aForcedDownStopsARunningVerifyWithTheReason() async throws {
+    @Test(.comparesTheHost) func aForcedDownStopsARunningVerifyWithTheReason() async throws {
         let folder = try E2E.copy("master-backup", as: "e2e-forced")
         defer { E2E.removeCopy(folder) }
         let lab = try Lab.load(folder: folder)
@@ -510,7 +635,7 @@ struct EndToEndTests {
         let last = verified.errorOutput.split(separator: "\n").last.map(String.init) ?? ""
         #expect(last.hasPrefix("Error: the lab \(lab.name) was taken down by another halab (pid ") && last.hasSuffix(")"), "\(verified.errorOutput)")
         #expect(!verified.errorOutput.contains("crashed or killed") && !verified.errorOutput.contains("' failed ("))
-        #expect(try await E2E.hostSnapshot() == before)
+        E2E.expectUnchanged(before, try await E2E.hostSnapshot())
     }
 
     @Test func refusesToRunWithoutRoot() async throws {

@@ -137,17 +137,35 @@ import Testing
     }
 
     @Test func noFileCanMakeItLoopOrTrap() {
-        // A definition that uses itself grows to keepalived's 1024-byte line and stops there.
-        let parsed = KeepalivedConfig.parse("$A=x $A\nk $A\n", file: "k.conf")
-        #expect(parsed.items.count == 1 && parsed.items[0].words.joined(separator: " ").utf8.count < 1024)
-        // A multi-line definition that uses itself stops at the expansion depth.
+        // A definition that uses itself: one error naming the chain, where it is first used, and
+        // the use left as written.
+        let parsed = KeepalivedConfig.parse("$A=x $A\nk $A\nj $A\n", file: "k.conf")
+        #expect(parsed.items.map { $0.words.joined(separator: " ") } == ["k $A", "j $A"])
+        #expect(parsed.findings.map { "\($0.severity) \($0.location ?? "") \($0.message)" } == [
+            "error k.conf:2 parameter $A → $A refers to itself: keepalived substitutes it until the line reaches 1024 bytes; halab leaves $A unsubstituted"])
+        // A multi-line definition that uses itself.
         let nested = KeepalivedConfig.parse("$M= \\\na \\\n$M\n$M\n", file: "k.conf")
-        #expect(nested.items.count <= LineReader.expansionDepth + 2)
-        #expect(nested.findings.contains { $0.message.hasPrefix("parameters expand more than") })
+        #expect(nested.findings.filter { $0.severity == .error }.map(\.message) == [
+            "parameter $M → $M refers to itself: keepalived substitutes it until the line reaches 1024 bytes; halab leaves $M unsubstituted"])
         // Bytes that are not UTF-8, NULs and a line longer than keepalived's buffer.
         let bytes: [UInt8] = Array("router_id ".utf8) + [0xff, 0xfe, 0x00, 0x41] + Array(repeating: 0x61, count: 3000) + [10]
         let odd = KeepalivedConfig.parse(file: "k", source: KeepalivedConfig.Source(read: { _ in bytes }, expand: { _, _ in [] }))
         #expect(odd.items.count == 3)
+    }
+
+    /// `$IF=$IF`, from a real config: keepalived hangs on it. halab says so at once, naming the chain,
+    /// however many lines use it; a chain through other parameters too; a parameter used twice
+    /// on a line without any cycle is no cycle.
+    @Test func aParameterDefinedAsItselfIsOneErrorFoundAtOnce() {
+        let uses = String(repeating: "interface $IF\n", count: 2000)
+        let direct = KeepalivedConfig.parse("$IF=$IF\n" + uses, file: "k.conf")
+        #expect(direct.findings.map { "\($0.location ?? "") \($0.message)" } == [
+            "k.conf:2 parameter $IF → $IF refers to itself: keepalived substitutes it forever and never starts; halab leaves $IF unsubstituted"])
+        let chain = KeepalivedConfig.parse("$A=${B}\n$B=$C\n$C=$A\nk $A\n", file: "k.conf")
+        #expect(chain.findings.map(\.message) == [
+            "parameter $A → $B → $C → $A refers to itself: keepalived substitutes it forever and never starts; halab leaves $A unsubstituted"])
+        let twice = KeepalivedConfig.parse("$X=1\n$Y=$X $X\nk $Y $Y\n", file: "k.conf")
+        #expect(twice.findings.isEmpty && twice.items.first?.words == ["k", "1", "1", "1", "1"])
     }
 
     @Test func everyNumberIsCheckedAsKeepalivedChecksIt() {

@@ -9,7 +9,6 @@ extension EndToEndTests {
     /// own words, and nothing is left; check names the line, and the model never gives that
     /// node the VIP.
     @Test func anInstanceOnAnInterfaceTheNodeLacksKeepsKeepalivedFromStarting() async throws {
-        let before = try await E2E.hostSnapshot()
         let folder = try E2E.copy("master-backup", as: "e2e-no-eth0", scenario: """
             steps:
               - { name: healthy, expect: model }
@@ -19,11 +18,14 @@ extension EndToEndTests {
         let config = "\(folder)/nginx-2/etc/keepalived/keepalived.conf"
         let text = try String(contentsOfFile: config, encoding: .utf8)
         try text.replacingOccurrences(of: "interface eth1", with: "interface eth0").write(toFile: config, atomically: true, encoding: .utf8)
-        let verify = try await E2E.runHalab(["verify", folder])
-        #expect(verify.exitCode == 1)
-        #expect(verify.errorOutput.contains("'rc-service keepalived start on nginx-2' failed"), "\(verify.errorOutput)")
-        #expect(verify.errorOutput.contains("Non-existent interface specified in configuration"))
-        #expect(try await E2E.hostSnapshot() == before)
+        try await E2E.withHost { host in
+            let before = try await host.snapshot()
+            let verify = try await host.halab(["verify", folder])
+            #expect(verify.exitCode == 1)
+            #expect(verify.errorOutput.contains("'rc-service keepalived start on nginx-2' failed"), "\(verify.errorOutput)")
+            #expect(verify.errorOutput.contains("Non-existent interface specified in configuration"))
+            E2E.expectUnchanged(before, try await host.snapshot())
+        }
         let check = try await E2E.runHalab(["check", folder, "--no-keepalived"])
         #expect(check.output.contains("keepalived.conf:13: vrrp_instance VI_1 runs on eth0, but ") && check.output.contains("keepalived 2.2.7 refuses to start"),
                 "\(check.output)")

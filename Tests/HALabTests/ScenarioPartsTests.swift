@@ -91,10 +91,10 @@ import FoundationXML
         defer { try? FileManager.default.removeItem(atPath: path) }
         let journal = StateJournal(path: path)
         try journal.append(.source("/labs/mb"))
-        try journal.append(.netnsMount)
+        try journal.append(.libvirt("qemu:///system"))
         try journal.append(.netns("halab-mb-lan"))
         try FileSystem.appendLine("netns", to: path)  // what a crash mid-write can leave
-        #expect(journal.records() == [.source("/labs/mb"), .netnsMount, .netns("halab-mb-lan")])
+        #expect(journal.records() == [.source("/labs/mb"), .libvirt("qemu:///system"), .netns("halab-mb-lan")])
     }
 
     @Test func bootScriptMirrorsTheNodesFilesFirst() throws {

@@ -16,18 +16,23 @@ public enum CheckRun {
             report.findings.append(Finding(severity: .info, location: nil, message: "keepalived's own check did not run: \(why)", source: .keepalived))
             return report
         }
-        for config in lab.keepalived {
-            guard let node = try? lab.topology.node(config.node), let file = config.file else { continue }
-            let configID = lab.configID ?? node.name
-            do {
-                let result = try await KeepalivedConfigTest.run(node: node, path: LabLoader.keepalivedConfig, configID: configID)
-                report.findings += findings(result, node: node.name, file: file, labPath: { labPath($0, of: node, main: file) })
-            } catch {
-                report.findings.append(Finding(severity: .warning, location: nil, message: "keepalived's own check of \(node.name): \(error)",
-                                               source: .keepalived))
+        // Every node's test at once, each bounded: check answers within the bound whatever the files hold.
+        report.findings += await withTaskGroup(of: [Finding].self) { group in
+            for config in lab.keepalived {
+                guard let node = try? lab.topology.node(config.node), let file = config.file else { continue }
+                let configID = lab.configID ?? node.name
+                group.addTask {
+                    do {
+                        let result = try await KeepalivedConfigTest.run(node: node, path: LabLoader.keepalivedConfig, configID: configID)
+                        return findings(result, node: node.name, file: file, labPath: { labPath($0, of: node, main: file) })
+                    } catch {
+                        return [Finding(severity: .warning, location: nil, message: "keepalived's own check of \(node.name): \(error)", source: .keepalived)]
+                    }
+                }
             }
+            return await group.reduce(into: []) { $0 += $1 }
         }
-        report.findings.sort { $0.severity > $1.severity }
+        report.findings.sort { $0.severity > $1.severity || ($0.severity == $1.severity && ($0.location ?? "", $0.message) < ($1.location ?? "", $1.message)) }
         return report
     }
 
@@ -42,11 +47,26 @@ public enum CheckRun {
         if !Command.exists("keepalived") {
             report.findings.append(Finding(severity: .info, location: nil, message: "keepalived's own check did not run: keepalived is not installed",
                                            source: .keepalived))
-        } else if let result = try? await KeepalivedConfigTest.run(file: path, configID: configID) {
-            report.findings += findings(result, node: configID, file: path, labPath: { $0 })
+        } else {
+            do {
+                report.findings += findings(try await KeepalivedConfigTest.run(file: path, configID: configID), node: configID, file: path,
+                                            labPath: { $0 })
+            } catch {
+                report.findings.append(Finding(severity: .warning, location: nil, message: "keepalived's own check: \(error)", source: .keepalived))
+            }
             report.findings.sort { $0.severity > $1.severity }
         }
         return report
+    }
+
+    /// keepalived's messages as findings, or, when it did not finish in time, that.
+    static func findings(_ result: KeepalivedConfigTest.Result?, node: String, file: String, labPath: (String) -> String) -> [Finding] {
+        guard let result else {
+            let seconds = KeepalivedConfigTest.limit.components.seconds
+            return [Finding(severity: .error, location: file, message: "\(node): keepalived -t did not finish in \(seconds) s (halab stopped it): "
+                            + "keepalived would hang reading this config", source: .keepalived)]
+        }
+        return findings(result, node: node, file: file, labPath: labPath)
     }
 
     /// Where keepalived's silence says nothing: with net_namespace set, keepalived 2.2.7's config

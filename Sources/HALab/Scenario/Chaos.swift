@@ -3,11 +3,20 @@ import HALabModel
 import HALabSystem
 
 /// The failures halab can make, in one vocabulary for the CLI (`halab chaos …`) and for
-/// scenario steps (`chaos: kill nginx-1`).
+/// scenario steps (`chaos: kill nginx-1`). The one owner of what a fault means: its words, the
+/// nodes it touches, whether it injures or mends, the model's events for it, what it makes the
+/// model blind to, and the backends' faults. Every switch over it is exhaustive, so the compiler
+/// names each place a new fault must touch.
 public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
     /// `rc-service SERVICE stop` inside the node, as the document does.
     case stopService(String, node: String)
     case startService(String, node: String)
+    /// The service's processes frozen (SIGSTOP): they live and listen, and answer nothing.
+    case hangService(String, node: String)
+    case resumeService(String, node: String)
+    /// The service's ports refuse new connections (nftables in the node), its processes running.
+    case refuseService(String, node: String)
+    case acceptService(String, node: String)
     /// A crash: every process of the node killed at once, its links dead.
     case kill(node: String)
     /// The crashed node booted again.
@@ -33,6 +42,10 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
     public static let vocabulary: [(words: String, meaning: String)] = [
         ("stop SERVICE NODE", "rc-service SERVICE stop inside NODE (the document's failure)"),
         ("start SERVICE NODE", "rc-service SERVICE start inside NODE"),
+        ("hang SERVICE NODE", "freeze SERVICE's processes in NODE (SIGSTOP): it listens and answers nothing, pidof still finds it"),
+        ("resume SERVICE NODE", "thaw them"),
+        ("refuse SERVICE NODE", "SERVICE's ports in NODE refuse new connections (nftables), its processes running"),
+        ("accept SERVICE NODE", "let connections in again"),
         ("kill NODE", "crash NODE: every process killed at once, its links dead"),
         ("revive NODE", "boot a crashed NODE again"),
         ("link down|up NODE[:IFACE] [at-node]", "pull (or plug back) NODE's cables, or set its interfaces down (up)"),
@@ -63,6 +76,10 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         switch (words.first, words.count) {
         case ("stop", 3): return .stopService(words[1], node: words[2])
         case ("start", 3): return .startService(words[1], node: words[2])
+        case ("hang", 3): return .hangService(words[1], node: words[2])
+        case ("resume", 3): return .resumeService(words[1], node: words[2])
+        case ("refuse", 3): return .refuseService(words[1], node: words[2])
+        case ("accept", 3): return .acceptService(words[1], node: words[2])
         case ("kill", 2): return .kill(node: words[1])
         case ("revive", 2): return .revive(node: words[1])
         case ("link", 3), ("link", 4):
@@ -98,7 +115,8 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
     /// The nodes the action names.
     public var nodes: [String] {
         switch self {
-        case .stopService(_, let node), .startService(_, let node), .kill(let node), .revive(let node),
+        case .stopService(_, let node), .startService(_, let node), .hangService(_, let node), .resumeService(_, let node),
+             .refuseService(_, let node), .acceptService(_, let node), .kill(let node), .revive(let node),
              .link(let node, _, _, _), .loss(let node, _), .delay(let node, _), .pause(let node), .resume(let node),
              .flap(let node, _, _, _):
             return [node]
@@ -111,10 +129,10 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
     /// Whether the action puts a fault in force (rather than taking one off).
     public var injures: Bool {
         switch self {
-        case .stopService, .kill, .blockMulticast, .partition, .loss, .delay, .pause: true
+        case .stopService, .hangService, .refuseService, .kill, .blockMulticast, .partition, .loss, .delay, .pause: true
         case .link(_, _, let up, _): !up
         case .switchPower(_, let on): !on
-        case .startService, .revive, .unblockMulticast, .resume, .heal, .flap: false
+        case .startService, .resumeService, .acceptService, .revive, .unblockMulticast, .resume, .heal, .flap: false
         }
     }
 
@@ -122,7 +140,11 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
     public func heals(_ injury: ChaosAction) -> Bool {
         switch (injury, self) {
         case (_, .heal(let node)): return node == nil || injury.nodes.contains(node!)
-        case (.stopService(let service, let node), .startService(let other, let otherNode)): return service == other && node == otherNode
+        case (.stopService(let service, let node), .startService(let other, let otherNode)),
+             (.hangService(let service, let node), .resumeService(let other, let otherNode)),
+             (.refuseService(let service, let node), .acceptService(let other, let otherNode)):
+            return service == other && node == otherNode
+        case (.hangService(_, let node), .revive(let other)): return node == other
         case (.stopService(_, let node), .revive(let other)), (.kill(let node), .revive(let other)),
              (.pause(let node), .resume(let other)): return node == other
         case (.link(let node, let interface, false, let side), .link(let other, let otherInterface, true, let otherSide)):
@@ -133,12 +155,33 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// What the action does to what the model can follow: loss and delay at a node change odds
+    /// and times, which the model cannot follow, until that node (or every node) is healed.
+    public enum Sight: Sendable, Equatable {
+        case keeps
+        case blinds(node: String)
+        case restores(node: String?)
+    }
+
+    public var sight: Sight {
+        switch self {
+        case .loss(let node, _), .delay(let node, _): .blinds(node: node)
+        case .heal(let node): .restores(node: node)
+        case .stopService, .startService, .hangService, .resumeService, .refuseService, .acceptService, .kill, .revive, .link,
+             .switchPower, .flap, .blockMulticast, .unblockMulticast, .partition, .pause, .resume: .keeps
+        }
+    }
+
     /// The same failure as the VRRP model knows it. Loss and delay change odds and times,
-    /// not states: the model ignores them.
+    /// not states: the model follows none (see `sight`).
     public func modelEvents(nodes all: [String]) -> [VRRPModel.Event]? {
         switch self {
         case .stopService(let service, let node): return [.stopService(service, node: node)]
         case .startService(let service, let node): return [.startService(service, node: node)]
+        case .hangService(let service, let node): return [.hangService(service, node: node)]
+        case .resumeService(let service, let node): return [.resumeService(service, node: node)]
+        case .refuseService(let service, let node): return [.refuseService(service, node: node)]
+        case .acceptService(let service, let node): return [.acceptService(service, node: node)]
         case .kill(let node): return [.crash(node: node)]
         case .revive(let node): return [.revive(node: node)]
         case .link(let node, let interface, let up, _):
@@ -156,10 +199,38 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The chaos action that makes a model event (a row of check's failure table).
+    public init(modelEvent event: VRRPModel.Event) {
+        switch event {
+        case .stopService(let service, let node): self = .stopService(service, node: node)
+        case .startService(let service, let node): self = .startService(service, node: node)
+        case .hangService(let service, let node): self = .hangService(service, node: node)
+        case .resumeService(let service, let node): self = .resumeService(service, node: node)
+        case .refuseService(let service, let node): self = .refuseService(service, node: node)
+        case .acceptService(let service, let node): self = .acceptService(service, node: node)
+        case .crash(let node): self = .kill(node: node)
+        case .revive(let node): self = .revive(node: node)
+        case .linkDown(let node, let interface): self = .link(node: node, interface: interface, up: false, atNode: false)
+        case .linkUp(let node, let interface): self = .link(node: node, interface: interface, up: true, atNode: false)
+        case .switchDown(let segment): self = .switchPower(segment: segment, on: false)
+        case .switchUp(let segment): self = .switchPower(segment: segment, on: true)
+        case .blockMulticast(let node): self = .blockMulticast(node: node)
+        case .unblockMulticast(let node): self = .unblockMulticast(node: node)
+        case .partition(let groups): self = .partition(groups)
+        case .pause(let node): self = .pause(node: node)
+        case .resume(let node): self = .resume(node: node)
+        case .heal(let node): self = .heal(node: node)
+        }
+    }
+
     public var description: String {
         switch self {
         case .stopService(let service, let node): return "stop \(service) \(node)"
         case .startService(let service, let node): return "start \(service) \(node)"
+        case .hangService(let service, let node): return "hang \(service) \(node)"
+        case .resumeService(let service, let node): return "resume \(service) \(node)"
+        case .refuseService(let service, let node): return "refuse \(service) \(node)"
+        case .acceptService(let service, let node): return "accept \(service) \(node)"
         case .kill(let node): return "kill \(node)"
         case .revive(let node): return "revive \(node)"
         case .link(let node, let interface, let up, let atNode):

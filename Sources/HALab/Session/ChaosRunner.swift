@@ -38,14 +38,20 @@ extension LabSession {
             guard lab.topology.segments.contains(segment) else {
                 throw HALabError.usage("no segment '\(segment)' in \(lab.name): it has \(lab.topology.segments.joined(separator: ", "))")
             }
-            fallthrough
-        default:
-            guard let (faults, on) = try action.networkFaults(topology: lab.topology) else { break }
-            for fault in faults {
-                if on { try await backend.inject(lab.name, fault) } else { try await backend.heal(lab.name, fault) }
-            }
+            try await applyFaults(of: action)
+        case .hangService, .resumeService, .refuseService, .acceptService, .link, .blockMulticast, .unblockMulticast, .partition, .loss,
+             .delay, .pause, .resume:
+            try await applyFaults(of: action)
         }
         return Date().timeIntervalSince1970
+    }
+
+    /// Puts on (or takes off) the backend's faults the action amounts to.
+    func applyFaults(of action: ChaosAction) async throws {
+        guard let (faults, on) = try action.networkFaults(topology: lab.topology) else { return }
+        for fault in faults {
+            if on { try await backend.inject(lab.name, fault) } else { try await backend.heal(lab.name, fault) }
+        }
     }
 
     /// Waits (10 s at most) until keepalived, started again on `node`, logs its instances' first
@@ -120,6 +126,17 @@ extension ChaosAction {
         case .delay(let node, let milliseconds): return ([.delay(node: node, milliseconds: milliseconds)], true)
         case .pause(let node): return ([.pause(node: node)], true)
         case .resume(let node): return ([.pause(node: node)], false)
+        case .hangService(let service, let node), .resumeService(let service, let node):
+            let definition = try topology.node(node).service(service)
+            let frozen = if case .hangService = self { true } else { false }
+            return ([.frozenProcesses(node: node, program: definition.process ?? definition.program ?? service)], frozen)
+        case .refuseService(let service, let node), .acceptService(let service, let node):
+            let definition = try topology.node(node).service(service)
+            guard let port = definition.port else {
+                throw HALabError.usage("\(service) on \(node) serves no port halab knows: give it one in lab.yaml (services: \(service): { port: N })")
+            }
+            let refusing = if case .refuseService = self { true } else { false }
+            return ([.refusedPorts(node: node, ports: [port])], refusing)
         case .stopService, .startService, .kill, .revive, .heal, .flap: return nil
         }
     }

@@ -39,10 +39,12 @@ extension LabSession {
         return worlds.first { world in world.virtualAddresses.allSatisfy { Set(world.holders(of: $0)) == seen[$0] } } ?? worlds[0]
     }
 
-    /// Which nodes have each of `addresses` on their interfaces: one look at every node.
+    /// Which nodes have each of `addresses` on their interfaces: one look at every VRRP node.
     func carriers(of addresses: Set<String>) async throws -> [String: [String]] {
         var carried: [String: [String]] = [:]
-        for node in lab.topology.nodes {
+        // Only keepalived puts a VIP on a node: the nodes with an instance.
+        let vrrpNodes = Set(lab.instances.map(\.node))
+        for node in lab.topology.nodes where vrrpNodes.contains(node.name) {
             for address in try await backend.addresses(lab.name, node: node.name) {
                 let bare = String(address.split(separator: "/")[0])
                 if addresses.contains(bare) { carried[bare, default: []].append(node.name) }

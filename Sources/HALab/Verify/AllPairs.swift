@@ -11,11 +11,14 @@ public struct AllPairsRun: Sendable {
     public var lab: Lab
     public var backend: any LabBackend
     public var parallel: Int
+    /// The kinds of failure the table is made of (`--faults`).
+    public var kinds: Set<FaultKind>
 
-    public init(lab: Lab, backend: any LabBackend, parallel: Int) {
+    public init(lab: Lab, backend: any LabBackend, parallel: Int, kinds: Set<FaultKind> = FaultKind.allPairsDefault) {
         self.lab = lab
         self.backend = backend
         self.parallel = max(1, parallel)
+        self.kinds = kinds
     }
 
     public struct Row: Sendable, Codable {
@@ -78,8 +81,8 @@ public struct AllPairsRun: Sendable {
     /// The instance a row runs in.
     public func instanceName(_ row: Int) -> String { "\(lab.name)-r\(row + 1)" }
 
-    /// The failure table's rows, as the model's events.
-    public var sequences: [[VRRPModel.Event]] { ConfigCheck.failureSequences(lab.vrrpModel()) }
+    /// The failure table's rows.
+    public var sequences: [[ConfigCheck.Failure]] { ConfigCheck.failureSequences(lab.vrrpModel(), kinds: kinds) }
 
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> Report {
         let clock = ContinuousClock()
@@ -108,15 +111,17 @@ public struct AllPairsRun: Sendable {
     }
 
     /// One row in its own instance. Cancelled (an interrupt), it still takes its instance down.
-    func run(_ events: [VRRPModel.Event], as name: String) async throws -> Row {
+    func run(_ failures: [ConfigCheck.Failure], as name: String) async throws -> Row {
         let clock = ContinuousClock()
         let start = clock.now
-        var model = lab.vrrpModel()
-        for event in events { model.apply(event) }
-        var row = Row(failures: events.map(\.description),
-                      predicted: model.holdersByAddress)
-        let scenario = Scenario(steps: events.map { Scenario.Step(name: $0.description, line: nil, action: .chaos(ChaosAction(modelEvent: $0)), expected: .model) })
+        var worlds = VRRPWorlds(lab.vrrpModel())
+        for event in failures.flatMap(\.events) { worlds.apply(event) }
+        var row = Row(failures: failures.map(\.description),
+                      predicted: Dictionary(uniqueKeysWithValues: worlds.worlds[0].virtualAddresses.compactMap { address in
+                          worlds.holders(of: address).map { (address, $0) }
+                      }))
         do {
+            let scenario = FaultSchedule(actions: try failures.map { try ChaosAction.parse($0.description.split(separator: " ").map(String.init)) }).scenario
             let outcome = try await InstanceRun(lab: lab, backend: backend).run(scenario, as: name)
             (row.steps, row.live, row.memoryMiB) = (outcome.report.steps, outcome.holders, outcome.memoryMiB)
         } catch {
@@ -125,27 +130,5 @@ public struct AllPairsRun: Sendable {
         }
         row.seconds = (clock.now - start).seconds
         return row
-    }
-}
-
-extension ChaosAction {
-    /// The chaos action that makes a failure of check's table.
-    init(modelEvent event: VRRPModel.Event) {
-        switch event {
-        case .stopService(let service, let node): self = .stopService(service, node: node)
-        case .startService(let service, let node): self = .startService(service, node: node)
-        case .crash(let node): self = .kill(node: node)
-        case .revive(let node): self = .revive(node: node)
-        case .linkDown(let node, let interface): self = .link(node: node, interface: interface, up: false, atNode: false)
-        case .linkUp(let node, let interface): self = .link(node: node, interface: interface, up: true, atNode: false)
-        case .switchDown(let segment): self = .switchPower(segment: segment, on: false)
-        case .switchUp(let segment): self = .switchPower(segment: segment, on: true)
-        case .blockMulticast(let node): self = .blockMulticast(node: node)
-        case .unblockMulticast(let node): self = .unblockMulticast(node: node)
-        case .partition(let groups): self = .partition(groups)
-        case .pause(let node): self = .pause(node: node)
-        case .resume(let node): self = .resume(node: node)
-        case .heal(let node): self = .heal(node: node)
-        }
     }
 }

@@ -65,7 +65,7 @@ public struct ExpectationEngine: Sendable {
             } else if seen.holds || elapsed >= deadline {
                 return Outcome(passed: seen.holds, elapsed: elapsed, seen: seen.seen)
             }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 }

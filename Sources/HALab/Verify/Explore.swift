@@ -1,5 +1,6 @@
 import Foundation
 import HALabBackends
+import HALabModel
 import HALabSystem
 
 /// `halab explore`: random fault schedules run against fresh instances of a lab, every step

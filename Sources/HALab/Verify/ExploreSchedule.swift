@@ -1,21 +1,25 @@
 import Foundation
 import HALabModel
 
-/// The faults `explore` draws from, by the names `--faults` takes; each has its mend.
-public enum FaultKind: String, Sendable, CaseIterable, Codable {
-    case stop, kill, link, flap, block, partition, pause, loss
+/// The faults `explore` draws from, each on a node, with its mend.
+extension FaultKind {
+    /// Every kind but a lost switch, which is no node's.
+    public static let explored = allCases.filter { $0 != .switch }
 
     /// The fault on `node`, and what takes it off (a flap is over when it is done).
     func actions(on node: String, service: String?, others: [String]) -> (make: ChaosAction, mend: ChaosAction?) {
+        let service = service ?? "nginx"
         switch self {
-        case .stop: (.stopService(service ?? "nginx", node: node), .startService(service ?? "nginx", node: node))
-        case .kill: (.kill(node: node), .revive(node: node))
-        case .link: (.link(node: node, interface: nil, up: false, atNode: false), .link(node: node, interface: nil, up: true, atNode: false))
-        case .flap: (.link(node: node, interface: nil, up: false, atNode: false), nil)
-        case .block: (.blockMulticast(node: node), .unblockMulticast(node: node))
-        case .partition: (.partition([[node], others]), .heal(node: node))
-        case .pause: (.pause(node: node), .resume(node: node))
-        case .loss: (.loss(node: node, percent: 30), .heal(node: node))
+        case .stop: return (.stopService(service, node: node), .startService(service, node: node))
+        case .hang: return (.hangService(service, node: node), .resumeService(service, node: node))
+        case .refuse: return (.refuseService(service, node: node), .acceptService(service, node: node))
+        case .kill: return (.kill(node: node), .revive(node: node))
+        case .link: return (.link(node: node, interface: nil, up: false, atNode: false), .link(node: node, interface: nil, up: true, atNode: false))
+        case .flap, .switch: return (.link(node: node, interface: nil, up: false, atNode: false), nil)
+        case .block: return (.blockMulticast(node: node), .unblockMulticast(node: node))
+        case .partition: return (.partition([[node], others]), .heal(node: node))
+        case .pause: return (.pause(node: node), .resume(node: node))
+        case .loss: return (.loss(node: node, percent: 30), .heal(node: node))
         }
     }
 }
@@ -71,10 +75,10 @@ public struct FaultSchedule: Sendable, Equatable {
     public var scenario: Scenario {
         var lossy = Set<String>()
         return Scenario(steps: actions.enumerated().map { index, action in
-            switch action {
-            case .loss(let node, _): lossy.insert(node)
-            case .heal(let node): if let node { lossy.remove(node) } else { lossy = [] }
-            default: break
+            switch action.sight {
+            case .blinds(let node): lossy.insert(node)
+            case .restores(let node): if let node { lossy.remove(node) } else { lossy = [] }
+            case .keeps: break
             }
             return Scenario.Step(name: "\(index + 1): \(action)", line: nil, action: .chaos(action), expected: lossy.isEmpty ? .model : .listed([]))
         })

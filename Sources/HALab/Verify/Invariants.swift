@@ -80,10 +80,10 @@ struct ModelFollowing {
     var lost = false
 
     mutating func blind(after action: Scenario.Action?, nodes: [String]) -> Bool {
-        switch action?.chaosEquivalent {
-        case .loss(let node, _)?, .delay(let node, _)?: lossy.insert(node)
-        case .heal(let node)?: if let node { lossy.remove(node) } else { lossy = [] }
-        default: break
+        switch action?.chaosEquivalent?.sight ?? .keeps {
+        case .blinds(let node): lossy.insert(node)
+        case .restores(let node): if let node { lossy.remove(node) } else { lossy = [] }
+        case .keeps: break
         }
         if let action, action.modelEvents(nodes: nodes) == nil { lost = true }
         return lost || !lossy.isEmpty
