@@ -26,6 +26,7 @@ public enum ConfigCheck {
     /// What reading found in each config, the lints, and the failure table.
     public static func run(lab: String, configs: [KeepalivedNodeConfig], model: VRRPModel) -> Report {
         let findings = configs.flatMap(\.findings) + lint(configs, segment: model.segment(of:)) + designFindings(configs, model: model)
+            + modelFindings(model)
             + startOrderFindings(model)
         return Report(lab: lab, findings: findings.sorted { $0.severity > $1.severity }, rows: failureTable(model))
     }
@@ -114,11 +115,35 @@ public enum ConfigCheck {
                 }
             }
             for (keyword, location) in config.notModelled {
-                findings.append(Finding(severity: .info, location: location.description,
-                                        message: "\(keyword) is kept but not modelled by halab's checks"))
+                // A notify command can start or stop services; the model follows only the ones it reads.
+                let notify = keyword.hasPrefix("notify")
+                findings.append(Finding(severity: notify ? .warning : .info, location: location.description,
+                                        message: notify ? "\(keyword) runs a command the model cannot follow: it predicts as if it did nothing"
+                                            : "\(keyword) is kept but not modelled by halab's checks"))
             }
         }
         return findings
+    }
+
+    /// What the model cannot follow, said once each: a notify command it cannot read, a check
+    /// whose outcome it cannot judge (what it then assumes).
+    static func modelFindings(_ model: VRRPModel) -> [Finding] {
+        let roleWords: [VRRPModel.Role: String] = [.master: "notify_master", .backup: "notify_backup", .fault: "notify_fault", .down: "notify_stop"]
+        let notify = model.unfollowedNotify.map { instance, role, command in
+            Finding(severity: .warning, location: instance.settings[roleWords[role] ?? ""]?.description,
+                    message: "\(roleWords[role] ?? "notify") of \(instance.name) on \(instance.node) runs \(command), which the model cannot follow: "
+                        + "it predicts as if it changed nothing")
+        }
+        var seen: Set<String> = []
+        let checks = model.instances.flatMap { instance in
+            instance.trackedScripts.compactMap { script -> Finding? in
+                guard let why = model.healthCheck(script, on: instance.node).unknown, seen.insert("\(instance.node)/\(script.name)").inserted else { return nil }
+                return Finding(severity: .warning, location: script.location?.description,
+                               message: "the model cannot tell what \(script.name) on \(instance.node) sees: \(why). It takes it to pass while "
+                                   + "nothing is wrong with \(instance.node), and predicts nothing it would decide otherwise ('depends on' in the table)")
+            }
+        }
+        return notify + checks
     }
 
     /// A health check must push a failed node below every healthy peer it outranks, or the
@@ -165,7 +190,8 @@ public enum ConfigCheck {
     }
 
     /// The failures a node can suffer, of `kinds`: each of its services (but keepalived) stopped,
-    /// hung, refusing connections (one with a port), whether a check watches it or not; a crash; its links
+    /// and hung or refusing connections where it serves a port, whether a check watches it or
+    /// not; a crash; its links
     /// (each link VRRP uses on its own, where it uses more than one) down, or flapping; its
     /// adverts blocked; cut off from the rest; paused; losing packets; and each switch VRRP runs
     /// over lost, where it runs over more than one.
@@ -186,7 +212,7 @@ public enum ConfigCheck {
                 if kinds.contains(kind) { failures.append(Failure(kind: kind, description: words, node: node, events: events)) }
             }
             for service in services { add(.stop, "stop \(service) \(node)", [.stopService(service, node: node)]) }
-            for service in services { add(.hang, "hang \(service) \(node)", [.hangService(service, node: node)]) }
+            for service in services where ports.contains(service) { add(.hang, "hang \(service) \(node)", [.hangService(service, node: node)]) }
             for service in services where ports.contains(service) { add(.refuse, "refuse \(service) \(node)", [.refuseService(service, node: node)]) }
             add(.kill, "kill \(node)", [.crash(node: node)])
             let used = cables(node)
@@ -238,7 +264,10 @@ public enum ConfigCheck {
             }
             row.holders[address] = holders
             let candidates = model.instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder()
-            let servers = candidates.filter { model.canServe($0, address: address) }
+            // A node that would start what it lacks once MASTER (its notify_master) could serve too.
+            let servers = candidates.filter {
+                model.canServe($0, address: address) || (!holders.contains($0) && model.canServeAsMaster($0, address: address))
+            }
             if servers.isEmpty {
                 row.unservable.append(address)
             } else if holders.count > 1 {

@@ -10,7 +10,7 @@
 /// A check the model cannot read is `unknown`, with the reason: it then predicts nothing the
 /// check would decide.
 public struct HealthCheck: Sendable, Equatable {
-    public enum Probe: Sendable, Equatable {
+    public enum Probe: Sendable, Hashable {
         case process(service: String)
         /// A request to a service of a node (the checking node itself, or another).
         case http(service: String, node: String)
@@ -85,6 +85,7 @@ struct CheckReader {
     func read(_ command: String) -> HealthCheck {
         var check = HealthCheck()
         readText(command, into: &check, depth: 0)
+        check.probes = check.probes.uniqueInOrder()
         if check.unknown == nil && check.probes.isEmpty { check.unknown = "'\(command)' probes nothing the model can read" }
         return check
     }
@@ -161,6 +162,12 @@ struct CheckReader {
                 || (first.contains("=") && !first.hasPrefix("-") && !first.hasPrefix("/")) {
             words.removeFirst()
         }
+        // Redirections (`</dev/tcp/HOST/PORT`, read with the whole text) are no command, nor words
+        // of one; but a shell's `-c` text is read as it is.
+        let shells: Set<String> = ["sh", "bash", "ash", "dash"]
+        if !shells.contains(String(words.first?.split(separator: "/").last ?? "")) {
+            words.removeAll { $0.hasPrefix("<") || $0.hasPrefix(">") || $0.hasPrefix("2>") }
+        }
         guard let program = words.first else { return }
         let name = String(program.split(separator: "/").last ?? "")
         let rest = Array(words.dropFirst())
@@ -208,7 +215,7 @@ struct CheckReader {
         default:
             if Self.neutral.contains(name) { return }
             if program.hasPrefix("/etc/init.d/"), let action = rest.first { return serviceCommand(name, action, command: words, into: &check) }
-            if program.hasPrefix("/") || program.hasPrefix("./"), files[program] != nil { return readFile(program, into: &check, depth: depth) }
+            if program.hasPrefix("/") || program.hasPrefix("./") { return readFile(program, into: &check, depth: depth) }
             unknown("'\(words.joined(separator: " "))' is a command the model cannot read", &check)
         }
     }
@@ -223,7 +230,7 @@ struct CheckReader {
 
     func readFile(_ path: String, into check: inout HealthCheck, depth: Int) {
         guard let text = files[path] else {
-            return unknown("\(path) is not a file of this node's the model can read", &check)
+            return unknown("\(path) is no file of the node's in the lab: the model cannot read what it runs", &check)
         }
         readText(text, into: &check, depth: depth + 1)
     }
@@ -282,4 +289,48 @@ struct CheckReader {
 
 extension String {
     func trimmingSuffix(_ suffix: String) -> Substring { hasSuffix(suffix) ? dropLast(suffix.count) : Substring(self) }
+}
+
+/// A service a notify command starts or stops.
+public struct ServiceAction: Sendable, Equatable, Hashable {
+    public var service: String
+    public var start: Bool
+}
+
+extension CheckReader {
+    /// What a notify command does to the node's services: each `rc-service`, `service`,
+    /// `systemctl` or `/etc/init.d/NAME` start, stop or restart, directly or in a script file of
+    /// the node's; and why the model cannot follow it, where it cannot.
+    func serviceActions(_ command: String) -> (actions: [ServiceAction], unknown: String?) {
+        var actions: [ServiceAction] = []
+        var unknown: String?
+        func read(_ text: String, depth: Int) {
+            guard depth < 4 else { return }
+            for line in text.split(separator: "\n") where !line.drop(while: \.isWhitespace).hasPrefix("#") {
+                for part in line.split(whereSeparator: { ";|&".contains($0) }) {
+                    var words = Self.words(String(part))
+                    while let first = words.first, Self.prefixes.contains(first) || first.hasPrefix("-") || first.contains("=") { words.removeFirst() }
+                    guard let program = words.first else { continue }
+                    let name = String(program.split(separator: "/").last ?? "")
+                    let plain = words.dropFirst().filter { !$0.hasPrefix("-") }
+                    let serviceAndVerb: (String, String)? = switch name {
+                    case "rc-service", "service": plain.count >= 2 ? (plain[plain.startIndex], plain[plain.startIndex + 1]) : nil
+                    case "systemctl": plain.count >= 2 ? (plain[plain.startIndex + 1].replacingOccurrences(of: ".service", with: ""), plain[plain.startIndex]) : nil
+                    default: program.hasPrefix("/etc/init.d/") ? plain.first.map { (name, $0) } : nil
+                    }
+                    if let (service, verb) = serviceAndVerb, ["start", "stop", "restart"].contains(verb), services.contains(service) {
+                        actions.append(ServiceAction(service: service, start: verb != "stop"))
+                    } else if ["sh", "bash", "ash", "dash"].contains(name), let index = words.firstIndex(of: "-c"), index + 1 < words.count {
+                        read(words[index + 1], depth: depth + 1)
+                    } else if let file = files[program] {
+                        read(file, depth: depth + 1)
+                    } else if !Self.neutral.contains(name) {
+                        unknown = unknown ?? "'\(words.joined(separator: " "))'"
+                    }
+                }
+            }
+        }
+        read(command, depth: 0)
+        return (actions, unknown)
+    }
 }

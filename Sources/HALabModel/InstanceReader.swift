@@ -50,6 +50,15 @@ extension ConfigReader {
                 instance.virtualPrefix = addresses.first?.prefix
             case "authentication": authentication(setting, into: &instance)
             case "track_script": instance.trackedScripts = trackedScripts(setting.block ?? [], of: name)
+            case "track_file": instance.trackedFiles = trackedFiles(setting.block ?? [], of: name)
+            case "notify_master", "notify_backup", "notify_fault", "notify_stop":
+                let role: VRRPModel.Role = switch setting.keyword {
+                case "notify_master": .master
+                case "notify_backup": .backup
+                case "notify_fault": .fault
+                default: .down
+                }
+                instance.notify[role] = setting.arguments.joined(separator: " ")
             default:
                 let guess = Spelling.closest(to: setting.keyword, among: KeepalivedKeywords.vrrpInstance)
                 let runs = guess.flatMap { Self.defaults[$0] }.map { "; \(name) runs with \($0), in keepalived and in halab's model" } ?? ""
@@ -157,6 +166,23 @@ extension ConfigReader {
             tracked.append(script)
         }
         return tracked
+    }
+
+    /// `NAME [weight N [reverse|noreverse]]` lines: the track files defined before this instance.
+    mutating func trackedFiles(_ lines: [ConfigItem], of name: String) -> [TrackedFile] {
+        lines.compactMap { line in
+            guard var file = trackFiles[line.keyword] else {
+                note(.error, line, "track_file names '\(line.keyword)', which no track_file before \(name) defines: keepalived ignores it")
+                return nil
+            }
+            if let weight = line.arguments.firstIndex(of: "weight") {
+                let words = ["weight"] + line.arguments.dropFirst(weight + 1).prefix(1)
+                guard let value = values.integer(ConfigItem(words: words, file: line.file, line: line.line), in: -254...254, &config.findings,
+                                                 otherwise: "keepalived does not track \(file.name) in \(name)") else { return nil }
+                file.weight = line.arguments.contains("reverse") ? -value : value
+            }
+            return file
+        }
     }
 
     /// `INTERFACE [weight N]` lines.

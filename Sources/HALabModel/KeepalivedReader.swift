@@ -19,6 +19,8 @@ struct ConfigReader {
     /// The vrrp_scripts defined so far: keepalived finds a tracked script only among those
     /// defined before the instance that tracks it.
     var scripts: [String: VRRPScript] = [:]
+    /// The track files defined so far, likewise.
+    var trackFiles: [String: TrackedFile] = [:]
     var defaultVersion = 2
     /// Whether global_defs sets vrrp_version: else an IPv6 instance runs VRRPv3.
     var versionGiven = false
@@ -38,6 +40,7 @@ struct ConfigReader {
             case "vrrp_script": script(item)
             case "vrrp_instance": instance(item)
             case "vrrp_sync_group": syncGroup(item)
+            case "track_file", "vrrp_track_file": trackFile(item)
             default: other(item, known: KeepalivedKeywords.topLevel, in: "the top level")
             }
         }
@@ -101,6 +104,28 @@ struct ConfigReader {
             scripts[name] = script
             config.scripts.append(script)
         }
+    }
+
+    /// `track_file NAME { file PATH; weight W [reverse]; init_file [VALUE] [overwrite] }`.
+    mutating func trackFile(_ item: ConfigItem) {
+        guard let name = item.arguments.first else { return note(.error, item, "track_file has no name: keepalived ignores it") }
+        var file = TrackedFile(name: name, path: "", weight: 1)
+        for setting in item.block ?? [] {
+            switch setting.keyword {
+            case "file": file.path = setting.arguments.first ?? ""
+            case "weight":
+                let words = Array(setting.words.prefix(2))
+                guard let weight = values.integer(ConfigItem(words: words, file: setting.file, line: setting.line), in: -2_147_483_647...2_147_483_647,
+                                                  &config.findings, otherwise: "keepalived keeps weight 1") else { continue }
+                file.weight = setting.arguments.contains("reverse") ? -weight : weight
+            case "init_file":
+                file.initValue = setting.arguments.first.flatMap { Int($0) } ?? 0
+                file.overwrite = setting.arguments.contains("overwrite")
+            default: other(setting, known: ["file", "weight", "init_file"], in: "track_file \(name)")
+            }
+        }
+        guard !file.path.isEmpty else { return note(.error, item, "track_file \(name) names no file: keepalived ignores it") }
+        trackFiles[name] = file
     }
 
     mutating func syncGroup(_ item: ConfigItem) {

@@ -37,6 +37,10 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
     /// Tracked scripts with the weight in force (a `track_script` weight overrides the script's).
     public var trackedScripts: [VRRPScript] = []
     public var trackedInterfaces: [TrackedInterface] = []
+    public var trackedFiles: [TrackedFile] = []
+    /// The commands keepalived runs as the instance enters a state: `notify_master`,
+    /// `notify_backup`, `notify_fault`, `notify_stop`, by the role they follow.
+    public var notify: [VRRPModel.Role: String] = [:]
     /// The `vrrp_sync_group` of its node it belongs to: its members move together.
     public var syncGroup: String?
     public var unicastSource: String?
@@ -58,16 +62,45 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
     /// down: weights applied (a negative one while failing, a positive one while healthy),
     /// clamped to 1…254; 255 (an address owner) never changes. Nil when a failing script or a
     /// down tracked interface has weight 0: the instance goes to FAULT.
-    public func effectivePriority(failing: Set<String>, down: Set<String> = []) -> Int? {
+    public func effectivePriority(failing: Set<String>, down: Set<String> = [], files: [String: Int] = [:]) -> Int? {
         let tracked = trackedScripts.map { ($0.weight, failing.contains($0.name)) }
             + trackedInterfaces.map { ($0.weight, down.contains($0.name)) }
         if tracked.contains(where: { $0.0 == 0 && $0.1 }) { return nil }
+        let fileStatus = trackedFiles.map { $0.status(files[$0.path] ?? 0) }
+        if fileStatus.contains(nil) { return nil }
         guard priority < 255 else { return priority }
         let value = tracked.reduce(priority) { sum, item in
             let (weight, failed) = item
             return sum + (failed && weight < 0 || !failed && weight > 0 ? weight : 0)
-        }
+        } + fileStatus.compactMap { $0 }.reduce(0, +)
         return min(254, max(1, value))
+    }
+}
+
+/// A `track_file` an instance tracks (keepalived.conf(5), "Track files"): the number in the file,
+/// times the weight, goes on the priority (clamped to -254…253; -254 is FAULT); with weight 0,
+/// any value but 0 is FAULT. A missing or empty file reads as 0.
+public struct TrackedFile: Sendable, Equatable, Codable {
+    public var name: String
+    public var path: String
+    /// The weight in force, its sign turned where `reverse` says so.
+    public var weight: Int
+    /// `init_file`: the value keepalived writes at start (nil: none), and whether over a file that exists.
+    public var initValue: Int?
+    public var overwrite = false
+
+    /// What the file's value does to the priority; nil: FAULT.
+    public func status(_ value: Int) -> Int? {
+        guard weight != 0 else { return value == 0 ? 0 : nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: weight)
+        let status = overflow ? ((value > 0) == (weight > 0) ? 253 : -254) : min(253, max(-254, product))
+        return status == -254 ? nil : status
+    }
+
+    /// The number keepalived reads from the file's text (strtol, base 0): 0 for none.
+    public static func number(in text: String) -> Int {
+        let token = text.drop(while: \.isWhitespace).prefix { $0.isHexDigit || "xX+-".contains($0) }
+        return LineReader.cLong(token) ?? 0
     }
 }
 

@@ -66,6 +66,8 @@ public struct VRRPModel: Sendable {
         /// Services whose processes are frozen, and services refusing new connections.
         var hung: Set<String> = []
         var refusing: Set<String> = []
+        /// The value of each track file, by path.
+        var fileValues: [String: Int] = [:]
         /// False while every link of the node is down.
         var linkUp = true
         var downInterfaces: Set<String> = []
@@ -80,6 +82,10 @@ public struct VRRPModel: Sendable {
     public let instances: [VRRPInstance]
     /// Every tracked script, read (`HealthCheck`), by node and script.
     let checks: [String: HealthCheck]
+    /// What each instance's notify commands do to its node's services, by the role they follow
+    /// (by index into `instances`); and those the model cannot follow, with the command.
+    let notifications: [[Role: [ServiceAction]]]
+    public let unfollowedNotify: [(instance: VRRPInstance, role: Role, command: String)]
     /// The checks the model cannot judge that this world has decided (`VRRPWorlds`), and of
     /// those, the ones it takes as failing.
     public internal(set) var decided: Set<String> = []
@@ -100,8 +106,18 @@ public struct VRRPModel: Sendable {
         self.nodes = nodes
         self.instances = instances
         self.checks = Self.readChecks(nodes: nodes, instances: instances)
-        self.states = nodes.mapValues { _ in NodeState() }
-        self.roles = Array(repeating: .backup, count: instances.count)
+        self.states = nodes.mapValues { node in
+            var state = NodeState()
+            // What keepalived reads at start: init_file's value where it writes one, else the file's.
+            for file in instances.filter({ $0.node == node.name }).flatMap(\.trackedFiles) {
+                let existing = node.files[file.path].map(TrackedFile.number)
+                state.fileValues[file.path] = file.overwrite || existing == nil ? file.initValue ?? existing ?? 0 : existing
+            }
+            return state
+        }
+        // Not started: keepalived's start enters BACKUP (and runs notify_backup).
+        self.roles = Array(repeating: .down, count: instances.count)
+        (self.notifications, self.unfollowedNotify) = Self.readNotifications(nodes: nodes, instances: instances)
         let key = { (instance: VRRPInstance) in
             "\(instance.virtualRouterID)/\(instance.family)@\(Self.segment(of: instance, on: nodes[instance.node]))"
         }
@@ -158,12 +174,23 @@ public struct VRRPModel: Sendable {
 
     public var virtualAddresses: [String] { instances.flatMap(\.virtualAddresses).uniqueInOrder() }
 
-    /// A node can answer clients: it runs, its link is up, and its services (but keepalived)
-    /// run, unfrozen, taking connections.
+    /// A node can answer clients: it runs, its link is up, and the services that answer them
+    /// (those serving a port; not keepalived, not a one-shot like `local`) run, unfrozen,
+    /// taking connections.
     public func canServe(_ node: String) -> Bool {
         guard let state = states[node], let spec = nodes[node] else { return false }
         return state.alive && state.linkUp && !state.paused
-            && spec.services.allSatisfy { $0 == "keepalived" || serviceState($0, on: node) == .running }
+            && spec.services.filter(spec.ports.values.contains).allSatisfy { serviceState($0, on: node) == .running }
+    }
+
+    /// A node could answer clients on `address` once MASTER: the services its notify_master
+    /// starts count as running (the design runs them only on the master).
+    public func canServeAsMaster(_ node: String, address: String) -> Bool {
+        var world = self
+        let started = instances.indices.filter { instances[$0].node == node && instances[$0].virtualAddresses.contains(address) }
+            .flatMap { notifications[$0][.master] ?? [] }.filter(\.start).map(\.service)
+        for service in started { world.states[node]?.stopped.remove(service) }
+        return world.canServe(node, address: address)
     }
 
     /// A node can answer clients on `address`: it can serve, and the interfaces of its instance
@@ -180,7 +207,7 @@ public struct VRRPModel: Sendable {
         if !state.alive { return "it is down" }
         if !state.linkUp { return "its link is down" }
         if state.paused { return "it is paused" }
-        let failing = (nodes[node]?.services ?? []).filter { $0 != "keepalived" }.compactMap { service -> String? in
+        let failing = (nodes[node]?.services ?? []).filter { nodes[node]?.ports.values.contains($0) ?? false }.compactMap { service -> String? in
             switch serviceState(service, on: node) {
             case .running: nil
             case .stopped: "its \(service) is stopped"
@@ -238,6 +265,8 @@ public struct VRRPModel: Sendable {
             }
             if node == nil || partition.contains(where: { $0.contains(node!) }) { partition = [] }
             if node == nil { downSegments = [] }
+        case .writeFile(let node, let path, let content):
+            if states[node]?.fileValues[path] != nil { states[node]?.fileValues[path] = TrackedFile.number(in: content) }
         }
         return settle(cause: event, failingBefore: failingBefore)
     }
@@ -247,7 +276,7 @@ public struct VRRPModel: Sendable {
     func priority(_ index: Int) -> Int? {
         let instance = instances[index]
         let down = Set(instance.trackedInterfaces.map(\.name).filter { !interfaceUp(instance.node, $0) })
-        return instance.effectivePriority(failing: failingScripts(index), down: down)
+        return instance.effectivePriority(failing: failingScripts(index), down: down, files: states[instance.node]?.fileValues ?? [:])
     }
 
     /// The role an instance is forced into, or nil while it takes part in elections: down
@@ -323,8 +352,42 @@ public struct VRRPModel: Sendable {
     /// Settles the roles after `cause`; `failingBefore`: each instance's failing checks before it.
     mutating func settle(cause: Event?, failingBefore: [Set<String>]) -> Double {
         let mastersBefore = Dictionary(grouping: instances.indices.filter { roles[$0] == .master }, by: groupKey)
-        // A paused node's instances, or a hung keepalived's, are frozen: no role of theirs changes.
-        let frozen = Set(instances.indices.filter { states[instances[$0].node]?.vrrpFrozen == true })
+        // Notify commands that start or stop services change the checks, and so the roles again.
+        // keepalived (re)started enters BACKUP and runs notify_backup at once, before any election.
+        for _ in 0..<10 {
+            let before = roles
+            forceRoles()
+            let entered = notify(since: before)
+            let forced = roles
+            elect()
+            guard notify(since: forced) || entered else { break }
+        }
+        return bound(cause: cause, mastersBefore: mastersBefore, failingBefore: failingBefore)
+    }
+
+    /// Runs the notify commands of the instances whose role changed since `before`, as keepalived
+    /// does on entering a state; whether any service changed.
+    mutating func notify(since before: [Role]) -> Bool {
+        var changed = false
+        for index in instances.indices where roles[index] != before[index] {
+            let node = instances[index].node
+            guard states[node]?.alive == true else { continue }
+            for action in notifications[index][roles[index]] ?? [] {
+                let stopped = states[node]?.stopped.contains(action.service) ?? false
+                guard stopped == action.start else { continue }
+                if action.start { states[node]?.stopped.remove(action.service) } else { states[node]?.stopped.insert(action.service) }
+                changed = true
+            }
+        }
+        return changed
+    }
+
+    /// The instances frozen: a paused node's, or a hung keepalived's. No role of theirs changes.
+    var frozenInstances: Set<Int> { Set(instances.indices.filter { states[instances[$0].node]?.vrrpFrozen == true }) }
+
+    /// The roles the nodes' states force: down, FAULT, and BACKUP for one (re)started.
+    mutating func forceRoles() {
+        let frozen = frozenInstances
         for index in instances.indices where !frozen.contains(index) {
             if let forced = forcedRole(index) {
                 roles[index] = forced
@@ -332,6 +395,11 @@ public struct VRRPModel: Sendable {
                 roles[index] = .backup  // (re)started: keepalived enters BACKUP first
             }
         }
+    }
+
+    /// The elections among the instances that take part.
+    mutating func elect() {
+        let frozen = frozenInstances
         for _ in 0..<100 {
             var changed = false
             let masters = instances.indices.filter { roles[$0] == .master && !frozen.contains($0) }
@@ -354,7 +422,6 @@ public struct VRRPModel: Sendable {
             }
             if !changed { break }
         }
-        return bound(cause: cause, mastersBefore: mastersBefore, failingBefore: failingBefore)
     }
 
     /// The eligible backups that become MASTER now. The highest priority's timer expires first

@@ -25,6 +25,26 @@ extension VRRPModel {
     }
 
     /// A check as read: tracked ones once, at the model's start; any other when asked.
+    /// What each instance's notify commands do, read as the checks are.
+    static func readNotifications(nodes: [String: Node], instances: [VRRPInstance])
+        -> ([[Role: [ServiceAction]]], [(instance: VRRPInstance, role: Role, command: String)])
+    {
+        var unfollowed: [(instance: VRRPInstance, role: Role, command: String)] = []
+        let actions = instances.map { instance -> [Role: [ServiceAction]] in
+            guard let spec = nodes[instance.node] else { return [:] }
+            let reader = CheckReader(node: spec.name, services: spec.services, programs: spec.programs, ports: [:], addresses: [:],
+                                     virtualAddresses: [], files: spec.files)
+            var byRole: [Role: [ServiceAction]] = [:]
+            for (role, command) in instance.notify {
+                let (found, unknown) = reader.serviceActions(command)
+                byRole[role] = found
+                if let unknown { unfollowed.append((instance, role, unknown)) }
+            }
+            return byRole
+        }
+        return (actions, unfollowed.sorted { ($0.instance.node, $0.instance.name, $0.role.rawValue) < ($1.instance.node, $1.instance.name, $1.role.rawValue) })
+    }
+
     public func healthCheck(_ script: VRRPScript, on node: String) -> HealthCheck {
         if let check = checks[Self.key(node, script.name)] { return check }
         guard let spec = nodes[node] else { return HealthCheck(unknown: "\(node) is no node of the lab") }

@@ -27,6 +27,8 @@ extension VRRPModel {
         case resume(node: String)
         /// Every network fault and pause of the node (of every node when nil) taken off.
         case heal(node: String?)
+        /// A file of the node written: a track file's new value (a drain), or a file the model does not track.
+        case writeFile(node: String, path: String, content: String)
 
         /// The node the event happens to; nil for one that spans nodes.
         public var node: String? {
@@ -34,7 +36,7 @@ extension VRRPModel {
             case .stopService(_, let node), .startService(_, let node), .hangService(_, let node), .resumeService(_, let node),
                  .refuseService(_, let node), .acceptService(_, let node), .crash(let node), .revive(let node),
                  .linkDown(let node, _), .linkUp(let node, _), .blockMulticast(let node), .unblockMulticast(let node),
-                 .pause(let node), .resume(let node):
+                 .pause(let node), .resume(let node), .writeFile(let node, _, _):
                 return node
             case .partition, .heal, .switchDown, .switchUp: return nil
             }
@@ -63,6 +65,7 @@ extension VRRPModel {
             case .pause(let node): return "pause \(node)"
             case .resume(let node): return "resume \(node)"
             case .heal(let node): return "heal" + (node.map { " \($0)" } ?? "")
+            case .writeFile(let node, let path, let content): return "write \(content.debugDescription) to \(path) on \(node)"
             }
         }
     }

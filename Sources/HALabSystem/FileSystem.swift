@@ -11,6 +11,8 @@ package enum FileSystem {
 
     package static func isExecutable(_ path: String) -> Bool { FileManager.default.isExecutableFile(atPath: path) }
 
+    package static func isFile(_ path: String) -> Bool { exists(path) && !isDirectory(path) }
+
     package static func read(_ path: String) throws -> String {
         do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw HALabError.commandFailed(command: "read \(path)", status: "failed", output: "\(error)")

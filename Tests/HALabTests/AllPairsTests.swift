@@ -11,10 +11,13 @@ import Testing
         VRRPModel.Event.stopService("nginx", node: "nginx-1"), .startService("nginx", node: "nginx-1"), .crash(node: "nginx-2"),
         .revive(node: "nginx-2"), .linkDown(node: "client"), .linkUp(node: "client"), .blockMulticast(node: "nginx-1"),
         .unblockMulticast(node: "nginx-1"), .partition([["nginx-1"], ["nginx-2", "client"]]), .pause(node: "nginx-1"),
-        .resume(node: "nginx-1"), .heal(node: nil), .heal(node: "nginx-2"),
+        .resume(node: "nginx-1"), .heal(node: nil), .heal(node: "nginx-2"), .hangService("nginx", node: "nginx-1"),
+        .resumeService("nginx", node: "nginx-1"), .refuseService("nginx", node: "nginx-2"), .acceptService("nginx", node: "nginx-2"),
+        .switchDown(segment: "lan"), .switchUp(segment: "lan"),
     ])
-    func eachFailureIsMadeByTheChaosActionTheModelReadsBack(event: VRRPModel.Event) {
-        #expect(ChaosAction(modelEvent: event).modelEvents(nodes: ["nginx-1", "nginx-2", "client"]) == [event])
+    func eachFailureIsMadeByTheChaosActionTheModelReadsBack(event: VRRPModel.Event) throws {
+        let action = try ChaosAction.parse(event.description.split(separator: " ").map(String.init))
+        #expect(action.modelEvents(nodes: ["nginx-1", "nginx-2", "client"]) == [event])
     }
 
     @Test func rowsAreCheckTablesAndRunInInstancesOfTheirOwn() throws {

@@ -83,7 +83,7 @@ extension E2E {
     static func allPairsAgree(_ lab: String) async throws {
         let folder = try copy(lab, as: "e2e-\(lab)-pairs")
         defer { removeCopy(folder) }
-        let rows = ConfigCheck.failureSequences(try Lab.load(folder: folder).vrrpModel()).count
+        let rows = ConfigCheck.failureSequences(try Lab.load(folder: folder).vrrpModel(), kinds: FaultKind.allPairsDefault).count
         let pairs = try await runHalab(["verify", folder, "--all-pairs", "--parallel", "\(pairsAtOnce)"])
         #expect(pairs.exitCode == 0, "\(pairs.output)\n\(pairs.errorOutput)")
         #expect(pairs.output.contains("\(rows) of \(rows) rows agree with the model"), "\(pairs.output)")

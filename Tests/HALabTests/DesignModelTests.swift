@@ -274,10 +274,10 @@ extension DesignModelTests {
 extension DesignModelTests {
     @Test func afterLossTheCurlWaitsForAStaleARPEntry() throws {
         let model = VRRPModelTests.model([100, 90])
-        let plain = try Verifier.expectations(from: model, before: model, client: "client", window: 5)
+        let plain = try Verifier.expectations(from: VRRPWorlds(model), before: VRRPWorlds(model), client: "client", window: 5)
         #expect(plain[1].deadline == nil)
         // Loss may have split the brain where the model could not see it: the client's entry may be stale.
-        let afterLoss = try Verifier.expectations(from: model, before: model, client: "client", window: 5, splitBrainMayEnd: true)
+        let afterLoss = try Verifier.expectations(from: VRRPWorlds(model), before: VRRPWorlds(model), client: "client", window: 5, splitBrainMayEnd: true)
         #expect(afterLoss[1].deadline == Verifier.slack + Verifier.arpRecovery)
     }
 }

@@ -649,10 +649,15 @@ struct EndToEndTests {
 /// CLI commands that need no root.
 @Suite struct CommandLineTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built"))
-    func checkPassesThreeNodeAndFailsATooSmallWeight() async throws {
-        let good = try await E2E.runHalab(["check", "\(KeepalivedConfigTests.labs)/three-node"])
-        #expect(good.exitCode == 0)
-        #expect(good.output.hasSuffix("0 errors, 0 outage rows\n"))
+    func checkFlagsWhatThreeNodesCheckCannotSeeAndATooSmallWeight() async throws {
+        // The document's three-node design: no error; its pidof check sees no hung or refusing
+        // nginx, and only those rows are outages.
+        let good = try await E2E.runHalab(["check", "\(KeepalivedConfigTests.labs)/three-node", "--json"])
+        #expect(good.exitCode == 1)
+        let table = try JSONDecoder().decode(ConfigCheck.Report.self, from: Data(good.output.utf8))
+        #expect(!table.findings.contains { $0.severity == .error }, "\(table.findings)")
+        let outages = table.rows.filter { !$0.outages.isEmpty }
+        #expect(!outages.isEmpty && outages.allSatisfy { $0.failures.contains { $0.hasPrefix("hang ") || $0.hasPrefix("refuse ") } })
         let folder = try E2E.copy("three-node", as: "weak-weight")
         defer { E2E.removeCopy(folder) }
         for node in ["nginx-1", "nginx-2", "nginx-3"] {
@@ -677,13 +682,14 @@ struct EndToEndTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built"))
     func chaosHelpListsEveryActionWithItsWords() async throws {
         let help = try await E2E.runHalab(["chaos", "--help"])
-        #expect(ChaosAction.vocabulary.count == 15)
+        #expect(ChaosAction.vocabulary.count == 19)
         for (words, meaning) in ChaosAction.vocabulary {
             #expect(help.output.contains("  \(words)\n      \(meaning)\n"), "\(words)")
         }
         // Every action the parser takes is in the vocabulary: each one's first word is listed.
         let examples = ["stop nginx n", "start nginx n", "kill n", "revive n", "link down n", "link up n:eth1 at-node", "block-multicast all",
-                        "unblock-multicast n", "partition a / b", "switch down lan", "flap n:eth1 3 0.5", "loss n 5", "delay n 5", "pause n", "resume n", "heal", "heal n"]
+                        "unblock-multicast n", "partition a / b", "switch down lan", "flap n:eth1 3 0.5", "loss n 5", "delay n 5", "pause n", "resume n", "heal", "heal n",
+                        "hang nginx n", "resume nginx n", "refuse nginx n", "accept nginx n"]
         for example in examples {
             let words = example.split(separator: " ").map(String.init)
             #expect(throws: Never.self) { _ = try ChaosAction.parse(words) }
@@ -722,9 +728,10 @@ struct EndToEndTests {
             && $0.message.contains("Priority not valid") }, "\(report.findings)")
         #expect(report.findings.contains { $0.source == .keepalived && $0.message.contains("eth0") && $0.message.contains("doesn't exist") },
                 "\(report.findings.filter { $0.source == .keepalived })")
-        // The document's own labs: keepalived's only word is that script security is off (a warning).
+        // The document's own labs: keepalived's only word is that script security is off (a
+        // warning); check fails them only on the hung or refusing nginx their pidof cannot see.
         let clean = try await E2E.runHalab(["check", "\(KeepalivedConfigTests.labs)/master-backup"])
-        #expect(clean.exitCode == 0, "\(clean.output)")
+        #expect(clean.exitCode == 1 && clean.output.hasSuffix("0 errors, 2 outage rows\n"), "\(clean.output)")
         #expect(clean.output.contains("keepalived: nginx-1: SECURITY VIOLATION"))
     }
 

@@ -15,7 +15,7 @@ import Testing
                       passwords: [String]? = nil) -> VRRPModel {
         let names = priorities.indices.map { "n\($0 + 1)" }
         let nodes = names.enumerated().map { index, name in
-            VRRPModel.Node(name: name, services: ["nginx", "keepalived"], primaryAddress: 0x0A21_010B + UInt32(index),
+            VRRPModel.Node(name: name, services: ["nginx", "keepalived"], primaryAddress: 0x0A21_010B + UInt32(index), ports: [80: "nginx"],
                            addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"])
         }
         let instances = names.enumerated().map { index, name in
@@ -249,7 +249,7 @@ import Testing
                 """))
         }
         let nodes = configs.enumerated().map { index, config in
-            VRRPModel.Node(name: config.node, services: ["nginx", "keepalived"], primaryAddress: UInt32(11 + index),
+            VRRPModel.Node(name: config.node, services: ["nginx", "keepalived"], primaryAddress: UInt32(11 + index), ports: [80: "nginx"],
                            addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"])
         }
         let report = ConfigCheck.run(lab: "t", configs: configs, model: VRRPModel(nodes: nodes, instances: configs.flatMap(\.instances)))

@@ -70,9 +70,28 @@ public struct Lab: Sendable {
                            addresses: node.addresses,
                            segments: Dictionary(uniqueKeysWithValues: node.interfaces.map { ($0.name, $0.segment) }),
                            networks: Dictionary(uniqueKeysWithValues: node.addressedInterfaces.map { ($0.name, $0.address) }),
-                           bonds: aggregates(of: node, .bond), bridges: aggregates(of: node, .bridge))
+                           bonds: aggregates(of: node, .bond), bridges: aggregates(of: node, .bridge),
+                           programs: Dictionary(node.serviceDefinitions.compactMap { service in (service.process ?? service.program).map { ($0, service.name) } },
+                                                uniquingKeysWith: { first, _ in first }),
+                           files: scriptFiles(of: node))
         }
         return VRRPModel(nodes: nodes, instances: instances)
+    }
+
+    /// The files a node's checks name (`script "/etc/keepalived/chk_nginx.sh"`) and its track
+    /// files, as the node has them: from its file layers, the first that has one.
+    func scriptFiles(of node: NodeSpec) -> [String: String] {
+        let configs = keepalived.filter { $0.node == node.name }
+        let instances = configs.flatMap(\.instances)
+        let commands: [String] = configs.flatMap(\.scripts).map(\.command) + instances.flatMap { $0.notify.values }
+        let named: [String] = commands.flatMap { $0.split(whereSeparator: { " '\"".contains($0) }).map(String.init) }.filter { $0.hasPrefix("/") }
+        let paths = named + instances.flatMap(\.trackedFiles).map(\.path)
+        var files: [String: String] = [:]
+        for path in paths.uniqueInOrder() {
+            guard let file = node.fileLayers.map({ $0 + path }).first(where: FileSystem.isFile), FileSystem.size(file) < 65_536 else { continue }
+            files[path] = try? FileSystem.read(file)
+        }
+        return files
     }
 
     func aggregates(of node: NodeSpec, _ kind: AggregateSpec.Kind) -> [String: [String]] {

@@ -42,9 +42,9 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
     public static let vocabulary: [(words: String, meaning: String)] = [
         ("stop SERVICE NODE", "rc-service SERVICE stop inside NODE (the document's failure)"),
         ("start SERVICE NODE", "rc-service SERVICE start inside NODE"),
-        ("hang SERVICE NODE", "freeze SERVICE's processes in NODE (SIGSTOP): it listens and answers nothing, pidof still finds it"),
+        ("hang SERVICE NODE", "freeze SERVICE's processes (SIGSTOP): pidof finds them, nothing answers"),
         ("resume SERVICE NODE", "thaw them"),
-        ("refuse SERVICE NODE", "SERVICE's ports in NODE refuse new connections (nftables), its processes running"),
+        ("refuse SERVICE NODE", "SERVICE's port refuses new connections (nftables), its processes run"),
         ("accept SERVICE NODE", "let connections in again"),
         ("kill NODE", "crash NODE: every process killed at once, its links dead"),
         ("revive NODE", "boot a crashed NODE again"),
@@ -196,30 +196,6 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         case .resume(let node): return [.resume(node: node)]
         case .heal(let node): return [.heal(node: node)]
         case .loss, .delay: return []
-        }
-    }
-
-    /// The chaos action that makes a model event (a row of check's failure table).
-    public init(modelEvent event: VRRPModel.Event) {
-        switch event {
-        case .stopService(let service, let node): self = .stopService(service, node: node)
-        case .startService(let service, let node): self = .startService(service, node: node)
-        case .hangService(let service, let node): self = .hangService(service, node: node)
-        case .resumeService(let service, let node): self = .resumeService(service, node: node)
-        case .refuseService(let service, let node): self = .refuseService(service, node: node)
-        case .acceptService(let service, let node): self = .acceptService(service, node: node)
-        case .crash(let node): self = .kill(node: node)
-        case .revive(let node): self = .revive(node: node)
-        case .linkDown(let node, let interface): self = .link(node: node, interface: interface, up: false, atNode: false)
-        case .linkUp(let node, let interface): self = .link(node: node, interface: interface, up: true, atNode: false)
-        case .switchDown(let segment): self = .switchPower(segment: segment, on: false)
-        case .switchUp(let segment): self = .switchPower(segment: segment, on: true)
-        case .blockMulticast(let node): self = .blockMulticast(node: node)
-        case .unblockMulticast(let node): self = .unblockMulticast(node: node)
-        case .partition(let groups): self = .partition(groups)
-        case .pause(let node): self = .pause(node: node)
-        case .resume(let node): self = .resume(node: node)
-        case .heal(let node): self = .heal(node: node)
         }
     }
 

@@ -29,12 +29,15 @@ public struct Scenario: Sendable {
         /// A shell command typed inside a node, such as the document's `rc-service nginx stop`.
         case run(node: String, command: String)
         case chaos(ChaosAction)
+        /// A file written in a node: a track file's value (a drain), as an operator writes it.
+        case write(node: String, path: String, content: String)
 
         /// What the action amounts to in halab's vocabulary: `rc-service NAME stop|start` typed
         /// in a node is the service failure (or mend) of `chaos stop|start`; nil for any other command.
         public var chaosEquivalent: ChaosAction? {
             switch self {
             case .chaos(let action): return action
+            case .write: return nil
             case .run(let node, let command):
                 let words = command.split(separator: " ").map(String.init)
                 guard words.count == 3, words[0] == "rc-service" else { return nil }
@@ -56,12 +59,16 @@ public struct Scenario: Sendable {
         }
 
         /// The events as the VRRP model knows them; nil for an action it cannot follow.
-        public func modelEvents(nodes: [String]) -> [VRRPModel.Event]? { chaosEquivalent?.modelEvents(nodes: nodes) }
+        public func modelEvents(nodes: [String]) -> [VRRPModel.Event]? {
+            if case .write(let node, let path, let content) = self { return [.writeFile(node: node, path: path, content: content)] }
+            return chaosEquivalent?.modelEvents(nodes: nodes)
+        }
 
         public var description: String {
             switch self {
             case .run(let node, let command): return "on \(node): \(command)"
             case .chaos(let action): return "chaos \(action)"
+            case .write(let node, let path, let content): return "on \(node): write \(content.debugDescription) to \(path)"
             }
         }
     }

@@ -15,7 +15,7 @@ struct ScenarioLoader {
         let root = try YAMLValue.load(file).mapping(allowed: ["steps"], required: ["steps"], what: "scenario.yaml")
         var steps: [Scenario.Step] = []
         for value in try root["steps"]!.sequence(what: "steps") {
-            let entries = try value.mapping(allowed: ["name", "on", "run", "chaos", "expect", "accept"], required: ["name"], what: "a step")
+            let entries = try value.mapping(allowed: ["name", "on", "run", "chaos", "write", "expect", "accept"], required: ["name"], what: "a step")
             var step = Scenario.Step(name: try entries["name"]!.string(what: "name"), line: value.line,
                                      action: try action(entries, value), expected: .listed([]))
             if let expect = entries["expect"], case .scalar = expect.node {
@@ -23,7 +23,7 @@ struct ScenarioLoader {
                     throw expect.fail("expect is a list of expectations, or 'model'")
                 }
                 if let blind = (steps + [step]).first(where: { $0.action != nil && $0.action?.modelEvents(nodes: nodes) == nil }) {
-                    throw expect.fail("the VRRP model cannot follow step '\(blind.name)' (a command other than rc-service start|stop): "
+                    throw expect.fail("the VRRP model cannot follow step '\(blind.name)' (a command other than rc-service SERVICE start|stop): "
                         + "write its expectations out")
                 }
                 step.expected = .model
@@ -46,6 +46,17 @@ struct ScenarioLoader {
     }
 
     func action(_ entries: [String: YAMLValue], _ step: YAMLValue) throws -> Scenario.Action? {
+        if let write = entries["write"] {
+            guard entries["run"] == nil, entries["on"] == nil, entries["chaos"] == nil else {
+                throw step.fail("a step does one thing: 'write' takes its node in it (write: {on: NODE, file: PATH, content: TEXT})")
+            }
+            let fields = try write.mapping(allowed: ["on", "file", "content"], required: ["on", "file", "content"], what: "write")
+            let node = try fields["on"]!.string(what: "on")
+            try checkNode(node, fields["on"]!)
+            let path = try fields["file"]!.string(what: "file")
+            guard path.hasPrefix("/") else { throw fields["file"]!.fail("file is a path in the node, from / ('\(path)' is not)") }
+            return .write(node: node, path: path, content: try fields["content"]!.string(what: "content"))
+        }
         switch (entries["run"], entries["on"], entries["chaos"]) {
         case (nil, nil, nil): return nil
         case (let run?, let on?, nil):
@@ -59,7 +70,7 @@ struct ScenarioLoader {
             for node in action.nodes { try checkNode(node, chaos) }
             return .chaos(action)
         default:
-            throw step.fail("a step does one thing: 'run' with 'on' (a command in a node), or 'chaos'")
+            throw step.fail("a step does one thing: 'run' with 'on' (a command in a node), 'chaos', or 'write'")
         }
     }
 

@@ -93,8 +93,11 @@ struct ModelFollowing {
 extension StepModel {
     /// `blind`: the model cannot follow what is in force; the step holds no invariant.
     /// `slower`: what the backend adds to every reaction (a software-emulated VM's).
-    init(_ step: Scenario.Step, model: VRRPModel, before: VRRPModel, bound: Double, start: Double, blind: Bool, slower: Double = 0) {
+    /// `unpredicted`: the VIPs the model cannot predict here; they hold no invariant.
+    init(_ step: Scenario.Step, model: VRRPModel, before: VRRPModel, bound: Double, start: Double, blind: Bool, unpredicted: Set<String> = [],
+         slower: Double = 0) {
         var exempt: [String: Set<Invariant>] = blind ? ["": Set(Invariant.allCases)] : [:]
+        for address in unpredicted { exempt[address] = Set(Invariant.allCases) }
         for expectation in step.expected.listed {
             switch expectation {
             case .holders(let vip, let nodes, _) where nodes.count > 1: exempt[vip, default: []].formUnion([.singleHolder, .holderChanges])

@@ -30,11 +30,14 @@ public struct VerifyReport: Sendable, Codable {
         public var actionError: String?
         /// The model's bound for the action and its expected holder per VIP (nil: no single one).
         var predicted: (bound: Double, holders: [String?])?
+        /// The VIPs the model cannot predict after the step, each with what it depends on: no
+        /// check and no invariant judges them.
+        public var unpredicted: [String] = []
 
         /// What the model says of the step, for its invariants.
         var model: StepModel?
 
-        enum CodingKeys: String, CodingKey { case name, action, at, took, outages, actionError, seconds, checks, logs, violations, accepted }
+        enum CodingKeys: String, CodingKey { case name, action, at, took, outages, actionError, seconds, checks, logs, violations, accepted, unpredicted }
         public var seconds: Double = 0
         public var checks: [CheckResult] = []
         /// The last keepalived log lines of the lab's nodes, kept when the step failed.
@@ -108,19 +111,21 @@ public enum Verifier {
         let clock = ContinuousClock()
         let start = clock.now
         var report = VerifyReport(lab: session.lab.name, backend: session.backend.kind, seconds: 0, steps: [])
-        var model = try await session.startedModel()
+        var worlds = VRRPWorlds(try await session.startedModel())
         var following = ModelFollowing()
         for step in session.lab.scenario.steps {
-            let before = model
+            let before = worlds
             // Loss may have split the brain unseen by the model: its heal may leave a stale ARP entry.
             let wasLossy = !following.lossy.isEmpty
             let blind = following.blind(after: step.action, nodes: session.lab.topology.nodes.map(\.name))
             var bound = 0.0
             for event in step.action?.modelEvents(nodes: session.lab.topology.nodes.map(\.name)) ?? [] {
-                bound = max(bound, model.apply(event))
+                bound = max(bound, worlds.apply(event))
             }
+            let model = worlds.worlds[0]
+            let unpredicted = model.virtualAddresses.compactMap { address in worlds.dependence(of: address).map { (address, $0) } }
             let expectations = step.expected == .model
-                ? try expectations(from: model, before: before, client: try session.client(), window: session.lab.settleBound,
+                ? try expectations(from: worlds, before: before, client: try session.client(), window: session.lab.settleBound,
                                    splitBrainMayEnd: wasLossy)
                 : step.expected.listed.map { ($0, nil) }
             let stepStart = clock.now
@@ -128,16 +133,18 @@ public enum Verifier {
             progress("▶ \(step.name)" + (step.action.map { " — \($0)" } ?? ""))
             result.at = Date().timeIntervalSince1970
             result.predicted = (bound, model.virtualAddresses.map { address in
-                let holders = model.holders(of: address)
+                let holders = worlds.holders(of: address) ?? []
                 return holders.count == 1 && model.canServe(holders[0], address: address) ? holders[0] : nil
             })
+            result.unpredicted = unpredicted.map { "\($0.0) depends on \($0.1)" }
+            for line in result.unpredicted { progress("  ? \(line): the model predicts nothing of it here") }
             if let action = step.action {
                 do { result.took = try await perform(action, session: session) - result.at } catch let error as HALabError {
                     result.actionError = error.description
                 }
             }
-            result.model = StepModel(step, model: model, before: before, bound: bound, start: result.at + result.took, blind: blind,
-                                     slower: session.backend.startAllowance)
+            result.model = StepModel(step, model: model, before: before.worlds[0], bound: bound, start: result.at + result.took, blind: blind,
+                                     unpredicted: Set(unpredicted.map(\.0)), slower: session.backend.startAllowance)
             if let error = result.actionError {
                 progress("  ✗ action failed: \(error)")
             } else {
@@ -149,6 +156,10 @@ public enum Verifier {
                     progress("    last keepalived log lines of \(node):")
                     lines.forEach { progress("      \($0)") }
                 }
+            }
+            // Where the worlds differ, the run is in the one whose holders it sees.
+            if worlds.worlds.count > 1 {
+                worlds.keep(matching: Dictionary(uniqueKeysWithValues: try await session.vipHolders().map { ($0.address, $0.nodes) }))
             }
             result.seconds = (clock.now - stepStart).seconds
             report.steps.append(result)
@@ -170,6 +181,12 @@ public enum Verifier {
             return Date().timeIntervalSince1970
         case .chaos(let action):
             return try await session.perform(action)
+        case .write(let node, let path, let content):
+            let output = try await session.backend.exec(session.lab.name, node: node, ["/bin/sh", "-c", #"printf '%s\n' "$1" > "$2""#, "write", content, path])
+            guard output.succeeded else {
+                throw HALabError.commandFailed(command: "write \(path) on \(node)", status: "exit \(output.exitCode)", output: output.errorOutput)
+            }
+            return Date().timeIntervalSince1970
         }
     }
 
@@ -246,13 +263,15 @@ public enum Verifier {
     /// predicts no move, throughout the time a move would take), and a client's curl answered
     /// by the holder, or failing where the holder cannot serve; with a deadline of their own
     /// where the client's ARP cache, not VRRP, decides.
-    static func expectations(from model: VRRPModel, before: VRRPModel, client: String, window: Double, splitBrainMayEnd: Bool = false) throws
+    static func expectations(from worlds: VRRPWorlds, before: VRRPWorlds, client: String, window: Double, splitBrainMayEnd: Bool = false) throws
         -> [(Expectation, deadline: Double?)]
     {
-        model.virtualAddresses.flatMap { address -> [(Expectation, deadline: Double?)] in
+        let model = worlds.worlds[0]
+        return model.virtualAddresses.flatMap { address -> [(Expectation, deadline: Double?)] in
+            // A VIP the model cannot predict gets no expectation.
+            guard let holders = worlds.holders(of: address) else { return [] }
             let request = Request(address: address, from: client)
-            let holders = model.holders(of: address)
-            let unchanged = Set(holders) == Set(before.holders(of: address))
+            let unchanged = Set(holders) == Set(before.holders(of: address) ?? [])
             let held = (Expectation.holders(vip: address, nodes: holders, throughout: unchanged ? window : nil), deadline: Double?.none)
             // Two holders (split brain): which one a client reaches is up to its ARP cache.
             guard holders.count <= 1 else { return [held] }
@@ -261,7 +280,7 @@ public enum Verifier {
             // After a split brain heals, the master that stays sends no gratuitous ARP (it never
             // stopped being master), so a client that learnt the other node's MAC keeps sending
             // there until its neighbour entry expires and is probed out.
-            return [held, (curl, before.holders(of: address).count > 1 || splitBrainMayEnd ? slack + arpRecovery : nil)]
+            return [held, (curl, (before.holders(of: address) ?? []).count > 1 || splitBrainMayEnd ? slack + arpRecovery : nil)]
         }
     }
 
