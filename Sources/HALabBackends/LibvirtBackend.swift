@@ -130,6 +130,9 @@ public struct LibvirtBackend: LabStateKeeping {
         try FileSystem.makeDirectory("\(files)/usr/local/sbin")
         try FileSystem.write(NodeFiles.guestSettings(node: node, macs: macs), to: "\(files)/etc/halab/node.sh")
         try FileSystem.write(NodeFiles.rcService(services: node.serviceDefinitions), to: "\(files)/usr/local/sbin/rc-service", executable: true)
+        // Where Alpine has it too, for scripts that name it so.
+        try FileSystem.makeDirectory("\(files)/sbin")
+        try FileSystem.copy("\(files)/usr/local/sbin/rc-service", to: "\(files)/sbin/rc-service")
         try FileSystem.write(NodeFiles.pidof, to: "\(files)/usr/local/sbin/pidof", executable: true)
         let initramfs = "\(labFolder(lab))/vm/\(node.name).initramfs"
         try await image.nodeInitramfs(nodeFiles: files, to: initramfs)

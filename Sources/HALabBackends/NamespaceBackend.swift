@@ -122,7 +122,9 @@ public struct NamespaceBackend: LabStateKeeping {
 
         let folder = nodeFolder(lab, node.name)
         try FileSystem.makeDirectory("\(folder)/sbin")
+        try FileSystem.makeDirectory("\(folder)/alpine")
         try FileSystem.write(NodeFiles.rcService(services: node.serviceDefinitions), to: "\(folder)/sbin/rc-service", executable: true)
+        try FileSystem.copy("\(folder)/sbin/rc-service", to: "\(folder)/alpine/rc-service")
         try FileSystem.write(NodeFiles.pidof, to: "\(folder)/sbin/pidof", executable: true)
         // Copied in, not run from where it was built: that may be under /tmp, which the node hides.
         try FileSystem.copy(initProgram, to: "\(folder)/sbin/halab-init")

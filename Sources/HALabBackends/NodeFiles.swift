@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import HALabSystem
 
@@ -161,6 +162,9 @@ enum NodeFiles {
         // Read-only: the node's rc-service, pidof and halab-init, first on PATH.
         mounts.append(OverlayMount(
             target: "/usr/local/sbin", options: "lowerdir=\(stateDirectory)/sbin:/usr/local/sbin"))
+        // And rc-service where Alpine has it, /sbin/rc-service, for scripts that name it so.
+        let sbin = URL(fileURLWithPath: "/sbin").resolvingSymlinksInPath().path
+        mounts.append(OverlayMount(target: sbin, options: "lowerdir=\(stateDirectory)/alpine:\(sbin)"))
         return mounts
     }
 }

@@ -39,7 +39,8 @@ public struct NodeImage: Sendable {
     static let programs = ["/bin/dash", "/usr/sbin/nginx", "/usr/sbin/keepalived", "/usr/sbin/ip", "/usr/sbin/nft", "/usr/sbin/tc",
                            "/usr/bin/curl", "/usr/bin/ping", "/usr/sbin/qemu-ga", "/usr/sbin/xtables-nft-multi"]
     /// Programs put in when this machine has them: services a lab may run.
-    static let optionalPrograms = ["/usr/sbin/haproxy"]
+    /// nc (OpenBSD's, as `nc -z` checks want it) where the machine has it.
+    static let optionalPrograms = ["/usr/sbin/haproxy", "/bin/nc.openbsd"]
     /// Folders copied whole: nginx's files and modules, iptables' extensions, iproute2's tables.
     static let folders = ["/etc/nginx", "/usr/share/nginx", "/usr/lib/nginx", "/usr/lib/x86_64-linux-gnu/xtables", "/usr/share/iproute2"]
     /// Kernel modules: virtio devices, netfilter (iptables and nft), queueing disciplines, bonding, bridges.
@@ -86,6 +87,9 @@ public struct NodeImage: Sendable {
         try FileSystem.copy("/bin/busybox", to: "\(root)/bin/busybox")
         // dash is the shell: busybox's own prefers its applets (its `ip`) to the real programs.
         try FileManager.default.createSymbolicLink(atPath: "\(root)/bin/sh", withDestinationPath: "dash")
+        if FileSystem.exists("\(root)/bin/nc.openbsd") {
+            try FileManager.default.createSymbolicLink(atPath: "\(root)/usr/bin/nc", withDestinationPath: "/bin/nc.openbsd")
+        }
         for name in ["iptables", "iptables-save", "iptables-restore"] {
             try FileManager.default.createSymbolicLink(atPath: "\(root)/usr/sbin/\(name)", withDestinationPath: "xtables-nft-multi")
         }

@@ -263,11 +263,7 @@ public enum ConfigCheck {
                 continue
             }
             row.holders[address] = holders
-            let candidates = model.instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder()
-            // A node that would start what it lacks once MASTER (its notify_master) could serve too.
-            let servers = candidates.filter {
-                model.canServe($0, address: address) || (!holders.contains($0) && model.canServeAsMaster($0, address: address))
-            }
+            let servers = model.servers(of: address)
             if servers.isEmpty {
                 row.unservable.append(address)
             } else if holders.count > 1 {

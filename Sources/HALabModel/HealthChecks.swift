@@ -25,6 +25,9 @@ public struct HealthCheck: Sendable, Equatable {
     /// Why the model cannot tell what the check sees, where it cannot.
     public var unknown: String?
 
+    /// A command's words, as a shell splits them.
+    public static func words(_ command: String) -> [String] { CheckReader.words(command) }
+
     /// The services of `node` the check looks at.
     public func services(on node: String) -> [String] {
         probes.compactMap { probe in

@@ -183,6 +183,15 @@ public struct VRRPModel: Sendable {
             && spec.services.filter(spec.ports.values.contains).allSatisfy { serviceState($0, on: node) == .running }
     }
 
+    /// The nodes that could serve `address`: its holders that can, and the others that could
+    /// once MASTER. An outage is a VIP on none of them while one exists.
+    public func servers(of address: String) -> [String] {
+        let holders = holders(of: address)
+        return instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder().filter {
+            canServe($0, address: address) || (!holders.contains($0) && canServeAsMaster($0, address: address))
+        }
+    }
+
     /// A node could answer clients on `address` once MASTER: the services its notify_master
     /// starts count as running (the design runs them only on the master).
     public func canServeAsMaster(_ node: String, address: String) -> Bool {

@@ -6,7 +6,8 @@ struct New: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make a lab folder from your keepalived.conf files, and say what it guessed.",
         discussion: """
-            Each config is laid verbatim (with what it includes) under its node's folder. Segments come from the interfaces
+            Each config is laid verbatim (with what it includes, and the scripts and track files it names, found beside it
+            or given with --file) under its node's folder. Segments come from the interfaces
             the configs name (one per interface name), node addresses from unicast_src_ip or the VIPs' subnets, services from
             what the tracked scripts check, a client goes on every segment, and scenario.yaml takes every single failure
             `halab check` predicts, each followed by its mend, every step `expect: model`.
@@ -19,6 +20,9 @@ struct New: AsyncParsableCommand {
     @Option(name: .customLong("node"), help: "NAME=PATH: a node and its keepalived.conf (two or more).")
     var nodes: [String]
 
+    @Option(name: .customLong("file"), help: "NODE:PATH=LOCAL: a file a config names (a check script), found nowhere beside it.")
+    var files: [String] = []
+
     func run() async throws {
         let pairs = try nodes.map { entry -> (name: String, config: String) in
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
@@ -28,7 +32,15 @@ struct New: AsyncParsableCommand {
             return (parts[0], parts[1])
         }
         guard Set(pairs.map(\.name)).count == pairs.count, !pairs.isEmpty else { throw HALabError.usage("give each node once, with --node NAME=PATH") }
-        let guesses = try LabMaker(folder: folder, nodes: pairs, templates: Environment.labFolders).make()
+        let extra = try files.map { entry -> (node: String, path: String, local: String) in
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            let target = parts.first?.split(separator: ":", maxSplits: 1).map(String.init) ?? []
+            guard parts.count == 2, target.count == 2, target[1].hasPrefix("/"), pairs.contains(where: { $0.name == target[0] }) else {
+                throw HALabError.usage("--file takes NODE:PATH=LOCAL, NODE one of the --node names and PATH from /: not '\(entry)'")
+            }
+            return (target[0], target[1], parts[1])
+        }
+        let guesses = try LabMaker(folder: folder, nodes: pairs, templates: Environment.labFolders, extraFiles: extra).make()
         print("made \(folder); what halab guessed:")
         guesses.forEach { print("  " + $0) }
         print("next: halab check \(folder) && halab verify \(folder)")

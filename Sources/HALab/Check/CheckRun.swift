@@ -10,6 +10,7 @@ public enum CheckRun {
     /// A lab: every node that runs keepalived.
     public static func lab(_ lab: Lab, askKeepalived: Bool) async -> ConfigCheck.Report {
         var report = ConfigCheck.run(lab: lab.name, configs: lab.keepalived, model: lab.vrrpModel())
+        report.findings += missingPrograms(lab)
         guard askKeepalived else { return report }
         report.findings += blindSpots(lab.keepalived)
         if let why = KeepalivedConfigTest.unavailable {
@@ -67,6 +68,26 @@ public enum CheckRun {
                             + "keepalived would hang reading this config", source: .keepalived)]
         }
         return findings(result, node: node, file: file, labPath: labPath)
+    }
+
+    /// What a node gives a program at an absolute path: its files, the machine's under them, and halab's own tools.
+    static let providedPaths: Set<String> = ["/sbin/rc-service", "/usr/local/sbin/rc-service", "/usr/local/sbin/pidof"]
+
+    /// A script or notify command that runs an absolute path the node does not have: keepalived
+    /// cannot run it, and says so only in its log.
+    static func missingPrograms(_ lab: Lab) -> [Finding] {
+        lab.keepalived.flatMap { config -> [Finding] in
+            guard let node = try? lab.topology.node(config.node) else { return [] }
+            let runs = config.scripts.map { ("vrrp_script \($0.name)", $0.command, $0.location) }
+                + config.instances.flatMap { instance in instance.notify.map { role, command in
+                    ("notify of \(instance.name) (\(role.rawValue))", command, instance.location) } }
+            return runs.compactMap { what, command, location in
+                guard let program = HealthCheck.words(command).first, program.hasPrefix("/"), !providedPaths.contains(program),
+                      !FileSystem.exists(program), !node.fileLayers.contains(where: { FileSystem.exists($0 + program) }) else { return nil }
+                return Finding(.warning, at: location, "\(what) on \(config.node) runs \(program), which \(config.node) does not have: "
+                               + "keepalived cannot run it (put it under \(config.node)/ in the lab)")
+            }
+        }
     }
 
     /// Where keepalived's silence says nothing: with net_namespace set, keepalived 2.2.7's config

@@ -13,17 +13,23 @@ public struct LabMaker: Sendable {
     public var nodes: [(name: String, config: String)]
     /// halab's own labs, for the nginx.conf a web server node gets.
     public var templates: [String]
+    /// Files the configs reference, given by hand: node, path in the node, and the local file.
+    public var extraFiles: [(node: String, path: String, local: String)]
 
-    public init(folder: String, nodes: [(name: String, config: String)], templates: [String]) {
+    public init(folder: String, nodes: [(name: String, config: String)], templates: [String],
+                extraFiles: [(node: String, path: String, local: String)] = []) {
         self.folder = folder
         self.nodes = nodes
         self.templates = templates
+        self.extraFiles = extraFiles
     }
 
     struct Node {
         var name: String
         var config: KeepalivedNodeConfig
         var files: [String]
+        /// The files its scripts, notify commands and track files name: path in the node → local file.
+        var referenced: [String: String] = [:]
         var services: [String] = []
         var interfaces: [(name: String, address: String)] = []
     }
@@ -36,6 +42,7 @@ public struct LabMaker: Sendable {
         }
         var made = try nodes.map { try read($0.name, $0.config) }
         var guesses: [String] = []
+        for index in made.indices { guesses += referencedFiles(&made[index]) }
         let segments = made.flatMap { $0.config.instances.map(\.interface) }.filter { !$0.isEmpty }.uniqueInOrder()
         guard !segments.isEmpty else { throw HALabError.usage("no vrrp_instance of these configs names an interface: nothing to lay out") }
         guesses.append("segments: \(segments.joined(separator: ", ")) — one per interface name the configs use, shared by every node that names it")
@@ -60,6 +67,34 @@ public struct LabMaker: Sendable {
         let config = KeepalivedNodeConfig.read(node: node, file: URL(fileURLWithPath: path).standardizedFileURL.path, source: recording, configID: node)
         return Node(name: node, config: config, files: read.paths)
     }
+
+    /// The files a node's config names that the node must have: its check and notify scripts
+    /// and its track files, each found where it is given (`--file NODE:PATH=LOCAL`), else
+    /// beside the config; a guess line for each, and for each it cannot find.
+    func referencedFiles(_ node: inout Node) -> [String] {
+        let beside = URL(fileURLWithPath: node.files.first ?? "").deletingLastPathComponent().path
+        let commands = node.config.scripts.map(\.command) + node.config.instances.flatMap { $0.notify.values }
+        let named = commands.flatMap { $0.split(whereSeparator: { " '\"".contains($0) }).map(String.init) }
+            .filter { $0.hasPrefix("/") && !Self.systemPrograms.contains(where: $0.hasPrefix) }
+        let paths = (named + node.config.instances.flatMap(\.trackedFiles).map(\.path)).uniqueInOrder()
+        var guesses: [String] = []
+        for path in paths {
+            let given = extraFiles.first { $0.node == node.name && $0.path == path }?.local
+            let found = given ?? ["\(beside)/\(URL(fileURLWithPath: path).lastPathComponent)"].first(where: FileSystem.isFile)
+            if let found, FileSystem.isFile(found) {
+                node.referenced[path] = found
+                guesses.append("\(node.name): \(path) — from \(found)")
+            } else if node.config.instances.flatMap(\.trackedFiles).contains(where: { $0.path == path }) {
+                guesses.append("\(node.name): \(path) — not found; a track file keepalived reads as 0 until written")
+            } else {
+                guesses.append("\(node.name): \(path) — NOT FOUND beside \(node.files.first ?? "") : give it with --file \(node.name):\(path)=LOCAL")
+            }
+        }
+        return guesses
+    }
+
+    /// Paths of programs a node has from the machine, not files a config brings.
+    static let systemPrograms = ["/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/usr/local/sbin/rc-service"]
 
     /// Each node's address on each segment: its `unicast_src_ip` where it gives one, else the
     /// next free one in the subnet of the first VIP on that interface (10.33.N.0/24 without any).
@@ -126,6 +161,11 @@ extension LabMaker {
                 let target = "\(folder)/\(node.name)" + (index == 0 ? LabLoader.keepalivedConfig : file)
                 try FileSystem.makeDirectory(URL(fileURLWithPath: target).deletingLastPathComponent().path)
                 try FileSystem.copy(file, to: target)
+            }
+            for (path, local) in node.referenced.sorted(by: { $0.key < $1.key }) {
+                let target = "\(folder)/\(node.name)\(path)"
+                try FileSystem.makeDirectory(URL(fileURLWithPath: target).deletingLastPathComponent().path)
+                try FileSystem.copy(local, to: target)
             }
             if node.services.contains("nginx") {
                 try FileSystem.makeDirectory("\(folder)/\(node.name)/var/www/html")

@@ -106,9 +106,7 @@ extension StepModel {
             default: break
             }
         }
-        let servers = Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { address in
-            (address, model.instances.filter { $0.virtualAddresses.contains(address) }.map(\.node).uniqueInOrder().filter { model.canServe($0, address: address) })
-        })
+        let servers = Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { ($0, model.servers(of: $0)) })
         self.init(start: start, end: start, bound: bound, grace: Invariants.grace + slower, holdersBefore: before.holdersByAddress, holders: model.holdersByAddress,
                   servers: servers, exempt: exempt)
     }

@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+@testable import HALab
+@testable import HALabBackends
+@testable import HALabModel
+@testable import HALabSystem
+
+extension EndToEndTests {
+    /// The document's design through a hang, a refusal and a drain (labs/master-backup/gray.yaml):
+    /// its pidof check sees neither of the first two, which the scenario accepts as the design's
+    /// outages; it tracks no file, so a drain moves nothing.
+    @Test func theDocumentsDesignThroughGrayFailures() async throws {
+        try await E2E.verifyPasses("master-backup", scenario: "gray.yaml")
+    }
+
+    /// What each kind of health check sees of a hung and a refusing nginx, live, on master-backup
+    /// with its check replaced; every step `expect: model`. Where the model predicts an outage (a
+    /// process check sees neither), the step accepts it as the design's. The holders seen live:
+    /// - process (`pidof`): nginx-1 keeps the VIP through both (an outage);
+    /// - HTTP (`curl --max-time 1`): the VIP moves to nginx-2 for both;
+    /// - TCP (`nc -z`): it moves for a refusal; for a hang the model predicts nothing (the kernel
+    ///   may complete the handshake into the frozen listener's backlog), and says so;
+    /// - the TCP check as a script file in the node, read like the inline one.
+    @Test(arguments: [
+        ("process", "pidof nginx", ["nginx-1", "nginx-1"]),
+        ("http", "/usr/bin/curl -sf --max-time 1 http://127.0.0.1/", ["nginx-2", "nginx-2"]),
+        ("tcp", "/usr/bin/nc -z -w 1 127.0.0.1 80", ["?", "nginx-2"]),
+        ("file", "/etc/keepalived/chk_nginx.sh", ["?", "nginx-2"]),
+    ])
+    func eachKindOfCheckSeesWhatTheModelSays(kind: String, command: String, holders: [String]) async throws {
+        let outage = kind == "process" ? ", accept: [answered]" : ""
+        let folder = try E2E.copy("master-backup", as: "e2e-gray-\(kind)", scenario: """
+            steps:
+              - { name: healthy, expect: model }
+              - { name: nginx hung on nginx-1, chaos: hang nginx nginx-1, expect: model\(outage) }
+              - { name: nginx resumed, chaos: resume nginx nginx-1, expect: model }
+              - { name: nginx refuses on nginx-1, chaos: refuse nginx nginx-1, expect: model\(outage) }
+              - { name: nginx accepts again, chaos: accept nginx nginx-1, expect: model }
+            """)
+        defer { E2E.removeCopy(folder) }
+        for node in ["nginx-1", "nginx-2"] {
+            let config = "\(folder)/\(node)/etc/keepalived/keepalived.conf"
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            try text.replacingOccurrences(of: "\"pidof nginx\"", with: "\"\(command)\"").write(toFile: config, atomically: true, encoding: .utf8)
+            if kind == "file" {
+                let script = "\(folder)/\(node)/etc/keepalived/chk_nginx.sh"
+                try "#!/bin/sh\n# nginx takes connections?\nif ! /usr/bin/nc -z -w 1 127.0.0.1 80; then\n    exit 1\nfi\n".write(toFile: script, atomically: true, encoding: .utf8)
+                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+            }
+        }
+        let lab = try Lab.load(folder: folder)
+        let report = try await E2E.withLab(lab) { session, _ in try await Verifier.run(session) { _ in } }
+        for step in report.steps {
+            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" }) \(step.actionError ?? "") \(step.violations.map(\.summary))")
+        }
+        let seen = [report.steps[1], report.steps[3]].map { step in
+            step.unpredicted.isEmpty ? (step.checks.first?.seen ?? "").replacingOccurrences(of: "held by ", with: "") : "?"
+        }
+        #expect(seen == holders, "\(report.steps.map(\.unpredicted))")
+        if holders[0] == "?" { #expect(report.steps[1].unpredicted.first?.contains("frozen listener's backlog") == true, "\(report.steps[1].unpredicted)") }
+    }
+
+    /// nginx run only on the master by notify scripts (named by Alpine's path, /sbin/rc-service),
+    /// with the document's pidof check: live as the model predicts, the deadlock included. nginx
+    /// stopped on the master keeps the VIP there (the backup's own nginx is stopped: 70 < 80),
+    /// and after a crash and a revive, the VIP stays on nginx-2.
+    @Test func aServiceRunOnlyOnTheMasterDeadlocksLiveAsTheModelSays() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-notify", scenario: """
+            steps:
+              - { name: healthy, expect: model }
+              # The deadlock: an outage the design makes, accepted to show it.
+              - { name: nginx stopped on the master, chaos: stop nginx nginx-1, expect: model, accept: [answered] }
+              - { name: nginx started again, chaos: start nginx nginx-1, expect: model }
+              - { name: nginx-1 crashes, chaos: kill nginx-1, expect: model }
+              - { name: "nginx-1 boots again, the VIP stays on nginx-2", chaos: revive nginx-1, expect: model }
+            """)
+        defer { E2E.removeCopy(folder) }
+        for node in ["nginx-1", "nginx-2"] {
+            let config = "\(folder)/\(node)/etc/keepalived/keepalived.conf"
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            let notify = "    notify_master \"/sbin/rc-service nginx start\"\n    notify_backup \"/sbin/rc-service nginx stop\"\n"
+                + "    notify_fault \"/sbin/rc-service nginx stop\"\n    track_script {"
+            try text.replacingOccurrences(of: "    track_script {", with: notify).write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        let lab = try Lab.load(folder: folder)
+        let check = ConfigCheck.failureTable(lab.vrrpModel(), kinds: [.stop]).first { $0.failures == ["stop nginx nginx-1"] }
+        #expect(check?.outages == ["10.33.1.100 stays on nginx-1, where its nginx is stopped, while nginx-2 could serve"])
+        let report = try await E2E.withLab(lab) { session, _ in try await Verifier.run(session) { _ in } }
+        for step in report.steps {
+            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" }) \(step.actionError ?? "") \(step.violations.map(\.summary))")
+        }
+        #expect(report.steps.map { $0.checks.first?.seen ?? "" } == ["held by nginx-1", "held by nginx-1", "held by nginx-1", "held by nginx-2", "held by nginx-2"])
+        #expect(report.steps[1].accepted.contains { $0.invariant == .answered && $0.isDesignOutage })
+    }
+
+    /// A maintenance drain by a track file: writing 1 moves the VIP, writing 0 brings it back.
+    @Test func aTrackFileDrainsANodeLiveAsTheModelSays() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-drain", scenario: """
+            steps:
+              - { name: healthy, expect: model }
+              - { name: nginx-1 drained, write: { on: nginx-1, file: /etc/keepalived/drain, content: "1" }, expect: model }
+              - { name: nginx-1 back in service, write: { on: nginx-1, file: /etc/keepalived/drain, content: "0" }, expect: model }
+            """)
+        defer { E2E.removeCopy(folder) }
+        for node in ["nginx-1", "nginx-2"] {
+            let config = "\(folder)/\(node)/etc/keepalived/keepalived.conf"
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            try text.replacingOccurrences(of: "vrrp_instance VI_1 {", with: "track_file drain {\n    file /etc/keepalived/drain\n    weight -50\n    init_file 0\n}\n\nvrrp_instance VI_1 {")
+                .replacingOccurrences(of: "    track_script {", with: "    track_file {\n        drain\n    }\n    track_script {")
+                .write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        let lab = try Lab.load(folder: folder)
+        #expect(!lab.keepalived.flatMap(\.notModelled).contains { $0.keyword.contains("track_file") })
+        let report = try await E2E.withLab(lab) { session, _ in try await Verifier.run(session) { _ in } }
+        for step in report.steps {
+            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" }) \(step.actionError ?? "") \(step.violations.map(\.summary))")
+        }
+        #expect(report.steps.map { $0.checks.first?.seen ?? "" } == ["held by nginx-1", "held by nginx-2", "held by nginx-1"])
+    }
+}
