@@ -89,7 +89,9 @@ struct IPv4Network {
         base = (Self.number(String(parts.first ?? "")) ?? 0) & mask
     }
 
-    func contains(_ address: String) -> Bool { Self.number(address).map { $0 & mask == base } ?? false }
+    func contains(_ address: String) -> Bool { Self.number(address).map(contains) ?? false }
+
+    func contains(_ number: UInt32) -> Bool { number & mask == base }
 
     static func number(_ address: String) -> UInt32? {
         let octets = address.split(separator: ".").compactMap { UInt32($0) }

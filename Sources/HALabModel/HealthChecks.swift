@@ -15,7 +15,8 @@ public struct HealthCheck: Sendable, Equatable {
         /// A request to a service of a node (the checking node itself, or another).
         case http(service: String, node: String)
         case tcp(service: String, node: String)
-        case ping(node: String)
+        /// A ping of an address a node has.
+        case ping(node: String, address: String)
         /// The lab says which service the check looks at (`checks:` in lab.yaml), not how: it
         /// sees the service stop; whether it sees a hang or a refusal, the model cannot tell.
         case named(service: String)
@@ -214,7 +215,7 @@ struct CheckReader {
             guard let node = addresses.first(where: { $0.value.contains(address) })?.key else {
                 return unknown("\(name) \(address): an address no node of the lab has, which the model cannot see", &check)
             }
-            if node != self.node { check.probes.append(.ping(node: node)) }
+            if node != self.node { check.probes.append(.ping(node: node, address: address)) }
         default:
             if Self.neutral.contains(name) { return }
             if program.hasPrefix("/etc/init.d/"), let action = rest.first { return serviceCommand(name, action, command: words, into: &check) }

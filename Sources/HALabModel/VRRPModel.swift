@@ -36,13 +36,19 @@ public struct VRRPModel: Sendable {
         public var programs: [String: String]
         /// Script files the node has, by path, so a check that runs one is read too.
         public var files: [String: String]
+        /// Its static routes (`default via 100.64.1.1`, `203.0.113.0/24 via 10.0.0.1`), and
+        /// whether it forwards packets between its links.
+        public var routes: [String]
+        public var forwarding: Bool
 
         public init(name: String, services: [String], primaryAddress: UInt32, ports: [Int: String] = [:], checks: [String: String] = [:],
                     addresses: [String], segments: [String: String], networks: [String: String] = [:],
                     bonds: [String: [String]] = [:], bridges: [String: [String]] = [:], programs: [String: String] = [:],
-                    files: [String: String] = [:]) {
+                    files: [String: String] = [:], routes: [String] = [], forwarding: Bool = false) {
             self.programs = programs
             self.files = files
+            self.routes = routes
+            self.forwarding = forwarding
             self.bonds = bonds
             self.bridges = bridges
             self.name = name

@@ -69,8 +69,8 @@ extension VRRPModel {
             switch probe {
             case .process(let service), .named(let service): probe.verdict(serviceState(service, on: node), answers: true)
             case .http(let service, let target), .tcp(let service, let target):
-                probe.verdict(serviceState(service, on: target), answers: target == node || answersService(target, from: node))
-            case .ping(let target): probe.verdict(.running, answers: reachable(target, from: node))
+                probe.verdict(serviceState(service, on: target), answers: target == node || answers(target, at: nil, from: node))
+            case .ping(let target, let address): probe.verdict(.running, answers: answers(target, at: address, from: node))
             }
         }
         if verdicts.contains(.fails) { return .fails }
@@ -89,8 +89,12 @@ extension VRRPModel {
         return (nodes[node]?.segments.values).map { !$0.contains(where: downSegments.contains) } ?? true
     }
 
-    /// Whether another node's service can be asked: it runs, is not frozen, and frames get there.
-    func answersService(_ target: String, from node: String) -> Bool { reachable(target, from: node) }
+    /// Whether another node answers `node`: at `address` over the lab's routes, where the node
+    /// routes there (an IPv4 address, and routes or a link toward it); else where a segment joins them.
+    func answers(_ target: String, at address: String?, from node: String) -> Bool {
+        if let address, IPv4Network.number(address) != nil, hop(from: node, to: address) != nil { return routes(from: node, to: address) }
+        return reachable(target, from: node)
+    }
 
     /// The checks of the instance that fail in this world: those that fail, and those this
     /// world assumes failing of the ones the model cannot judge.
@@ -125,7 +129,7 @@ extension VRRPModel {
     func nodesProbed(by script: VRRPScript, from node: String) -> [String] {
         healthCheck(script, on: node).probes.compactMap { probe in
             switch probe {
-            case .ping(let target): target
+            case .ping(let target, _): target
             case .http(_, let target), .tcp(_, let target): target == node ? nil : target
             case .process, .named: nil
             }

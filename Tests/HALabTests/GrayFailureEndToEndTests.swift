@@ -93,6 +93,29 @@ extension EndToEndTests {
         #expect(report.steps[1].accepted.contains { $0.invariant == .answered && $0.isDesignOutage })
     }
 
+    /// dual-isp with each gateway pinging the web server behind its ISP, two hops away: live as
+    /// the model predicts over lab.yaml's routes (it once predicted nobody ever held the VIP).
+    @Test func aPingBeyondTheNextHopFollowsTheRoutesLive() async throws {
+        let folder = try E2E.copy("dual-isp", as: "e2e-far-ping", scenario: """
+            steps:
+              - { name: healthy, expect: model }
+              - { name: ISP 1 loses its upstream, chaos: "link down isp-1:eth1", expect: model }
+              - { name: and gets it back, chaos: "link up isp-1:eth1", expect: model }
+            """)
+        defer { E2E.removeCopy(folder) }
+        for (node, next) in [("gw-1", "100.64.1.1"), ("gw-2", "100.64.2.1")] {
+            let config = "\(folder)/\(node)/etc/keepalived/keepalived.conf"
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            try text.replacingOccurrences(of: "ping -c 1 -W 1 \(next)", with: "ping -c 1 -W 1 -I eth0 203.0.113.80").write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        let lab = try Lab.load(folder: folder)
+        let report = try await E2E.withLab(lab) { session, _ in try await Verifier.run(session) { _ in } }
+        for step in report.steps {
+            #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" }) \(step.violations.map(\.summary))")
+        }
+        #expect(report.steps.map { $0.checks.first?.seen ?? "" } == ["held by gw-1", "held by gw-2", "held by gw-1"])
+    }
+
     /// A maintenance drain by a track file: writing 1 moves the VIP, writing 0 brings it back.
     @Test func aTrackFileDrainsANodeLiveAsTheModelSays() async throws {
         let folder = try E2E.copy("master-backup", as: "e2e-drain", scenario: """

@@ -91,7 +91,7 @@ import Testing
         case .process(let service): "process \(service)"
         case .http(let service, let node): "http \(service)@\(node)"
         case .tcp(let service, let node): "tcp \(service)@\(node)"
-        case .ping(let node): "ping \(node)"
+        case .ping(let node, _): "ping \(node)"
         case .named(let service): "named \(service)"
         }
     }
@@ -287,5 +287,41 @@ import Testing
         #expect(drained.effectivePriority(node: "nginx-1", instance: "VI_1") == 50)
         let fresh = VRRPModel(nodes: [node([:])], instances: configs.flatMap(\.instances))
         #expect(fresh.effectivePriority(node: "nginx-1", instance: "VI_1") == 100)
+    }
+}
+
+/// A check that pings beyond the next hop: reachable while a path of up links, forwarding nodes
+/// and routes leads there and back (lab.yaml's routes).
+@Suite struct RoutedReachabilityTests {
+    /// dual-isp with each gateway pinging the web server behind both ISPs, two hops away.
+    static func farPing() throws -> VRRPModel {
+        var lab = try VRRPModelTests.lab("dual-isp")
+        for index in lab.keepalived.indices {
+            for script in lab.keepalived[index].instances[0].trackedScripts.indices {
+                lab.keepalived[index].instances[0].trackedScripts[script].command = "/usr/bin/ping -c 1 -W 1 -I eth0 203.0.113.80"
+            }
+        }
+        return lab.vrrpModel()
+    }
+
+    @Test func aServerTwoHopsAwayIsReachedOverTheRoutes() throws {
+        var model = try Self.farPing()
+        #expect(model.routes(from: "gw-1", to: "203.0.113.80") && model.routes(from: "gw-2", to: "203.0.113.80"))
+        #expect(model.holders(of: "10.33.1.1") == ["gw-1"])
+        // ISP 1 loses its upstream: gw-1's ping fails, gw-1 goes to FAULT, gw-2 takes the VIP.
+        model.apply(.linkDown(node: "isp-1", interface: "eth1"))
+        #expect(!model.routes(from: "gw-1", to: "203.0.113.80") && model.routes(from: "gw-2", to: "203.0.113.80"))
+        #expect(model.holders(of: "10.33.1.1") == ["gw-2"])
+        model.apply(.linkUp(node: "isp-1", interface: "eth1"))
+        #expect(model.holders(of: "10.33.1.1") == ["gw-1"])
+        // A router that does not forward is no way through; the answer needs its way back too.
+        model.apply(.crash(node: "isp-1"))
+        #expect(!model.routes(from: "gw-1", to: "203.0.113.80"))
+    }
+
+    @Test func theCheckTableOfTheFarPingIsNoLongerAllOutages() throws {
+        let table = ConfigCheck.failureTable(try Self.farPing(), kinds: [.kill, .link])
+        #expect(table.first { $0.failures == ["kill gw-1"] }?.holders == ["10.33.1.1": ["gw-2"]])
+        #expect(table.allSatisfy { $0.outages.isEmpty }, "\(table.filter { !$0.outages.isEmpty }.map(\.failures))")
     }
 }

@@ -73,7 +73,7 @@ public struct Lab: Sendable {
                            bonds: aggregates(of: node, .bond), bridges: aggregates(of: node, .bridge),
                            programs: Dictionary(node.serviceDefinitions.compactMap { service in (service.process ?? service.program).map { ($0, service.name) } },
                                                 uniquingKeysWith: { first, _ in first }),
-                           files: scriptFiles(of: node))
+                           files: scriptFiles(of: node), routes: node.routes, forwarding: node.forwarding)
         }
         return VRRPModel(nodes: nodes, instances: instances)
     }
