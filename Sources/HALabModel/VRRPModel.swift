@@ -251,7 +251,11 @@ public struct VRRPModel: Sendable {
         case .resumeService(let service, let node): states[node]?.hung.remove(service)
         case .refuseService(let service, let node): states[node]?.refusing.insert(service)
         case .acceptService(let service, let node): states[node]?.refusing.remove(service)
-        case .crash(let node): states[node]?.alive = false
+        case .crash(let node):
+            // Nothing of it runs: nothing frozen either (a paused node killed is down, not paused).
+            states[node]?.alive = false
+            states[node]?.paused = false
+            states[node]?.hung = []
         case .revive(let node):
             states[node]?.alive = true
             states[node]?.stopped = []

@@ -89,3 +89,36 @@ import Testing
         #expect(objects[3]["detail"] as? String == "10.33.1.100 held by nginx-2; seen nginx-2")
     }
 }
+
+extension ExploreTests {
+    /// Shrinking keeps only schedules a run could have drawn: no fault made twice, no mend of a
+    /// fault not in force, nothing done to a node that is down but its revive.
+    @Test func onlyValidSchedulesAreKept() {
+        let valid: [[ChaosAction]] = [
+            [.kill(node: "n1"), .revive(node: "n1"), .kill(node: "n1")],
+            [.stopService("nginx", node: "n1"), .loss(node: "n2", percent: 30), .startService("nginx", node: "n1"), .heal(node: "n2")],
+            [.link(node: "n1", interface: nil, up: false, atNode: false), .link(node: "n1", interface: nil, up: true, atNode: false)],
+            [.hangService("nginx", node: "n1"), .kill(node: "n1"), .revive(node: "n1")],
+        ]
+        let invalid: [[ChaosAction]] = [
+            [.kill(node: "n1"), .kill(node: "n1")],  // what a shrink once kept: kill; revive; kill with the revive dropped
+            [.revive(node: "n1")],
+            [.startService("nginx", node: "n1")],
+            [.kill(node: "n1"), .stopService("nginx", node: "n1")],
+            [.pause(node: "n1"), .pause(node: "n1")],
+            [.heal(node: "n2")],
+        ]
+        for actions in valid { #expect(FaultSchedule(actions: actions).isValid, "\(actions)") }
+        for actions in invalid { #expect(!FaultSchedule(actions: actions).isValid, "\(actions)") }
+        #expect(FaultSchedule(actions: valid[0]).dropping(1).isValid == false)
+    }
+
+    /// A smaller schedule is kept only if it fails the same way: the same kind of step, and the
+    /// same invariant or expectation.
+    @Test func aShrinkKeepsTheSameFailure() {
+        let original = Explore.Failure(stepKind: "kill", what: "invariant holder-changes", description: "a")
+        #expect(Explore.Failure(stepKind: "kill", what: "invariant holder-changes", description: "b").sameKind(as: original))
+        #expect(!Explore.Failure(stepKind: "kill", what: "action", description: "node is not running").sameKind(as: original))
+        #expect(!Explore.Failure(stepKind: "stop", what: "invariant holder-changes", description: "a").sameKind(as: original))
+    }
+}

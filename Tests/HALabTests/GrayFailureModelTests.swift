@@ -325,3 +325,31 @@ import Testing
         #expect(table.allSatisfy { $0.outages.isEmpty }, "\(table.filter { !$0.outages.isEmpty }.map(\.failures))")
     }
 }
+
+/// Cases explore found where the model cried wolf on the document's design.
+@Suite struct ExploreFalseAlarmTests {
+    /// `block-multicast nginx-1; pause nginx-2; kill nginx-2`: a paused node killed is down, not
+    /// frozen; live, only nginx-1 held the VIP.
+    @Test func aPausedNodeKilledHoldsNothing() throws {
+        var model = try VRRPModelTests.lab("master-backup").vrrpModel()
+        model.apply(.blockMulticast(node: "nginx-1"))
+        model.apply(.pause(node: "nginx-2"))
+        #expect(Set(model.holders(of: "10.33.1.100")) == ["nginx-1", "nginx-2"])
+        model.apply(.crash(node: "nginx-2"))
+        #expect(model.holders(of: "10.33.1.100") == ["nginx-1"])
+        #expect(model.role(node: "nginx-2", instance: "VI_1") == .down)
+    }
+
+    /// `stop nginx nginx-1; loss nginx-2 30; start nginx nginx-1; heal nginx-2`: the preemption
+    /// the loss held back happens at the heal. The model could not follow the lossy steps, so
+    /// the heal explains one change of holder.
+    @Test func aHealAfterLossExplainsAChangeOfHolder() {
+        let step = Scenario.Step(name: "heal", line: nil, action: .chaos(.heal(node: "nginx-2")), expected: .model)
+        let model = VRRPModelTests.model([100, 90])
+        let restored = StepModel(step, model: model, before: model, bound: 3, start: 100, blind: false, sightRestored: true)
+        let looks = InvariantTests.looks { $0 < 104.5 ? ["n2"] : ["n1"] }
+        #expect(Invariants.holderChanges(InvariantTests.vip, step: restored, looks: looks).isEmpty)
+        let followed = StepModel(step, model: model, before: model, bound: 3, start: 100, blind: false)
+        #expect(!Invariants.holderChanges(InvariantTests.vip, step: followed, looks: looks).isEmpty)
+    }
+}

@@ -68,35 +68,56 @@ public struct Explore: Sendable {
         let schedule = FaultSchedule(lab: lab, seed: runSeed, steps: steps, faults: faults)
         let name = instanceName(index)
         var (failure, outcome) = try await attempt(schedule, as: name)
-        var result = RunResult(run: index, seed: runSeed, schedule: schedule, passed: failure == nil, failure: failure, seconds: 0)
-        if failure != nil {
+        var result = RunResult(run: index, seed: runSeed, schedule: schedule, passed: failure == nil, failure: failure?.description, seconds: 0)
+        if let original = failure {
             var smallest = schedule
-            // Drop one step at a time, last first; keep each drop after which it still fails.
+            // Drop one step at a time, last first; keep each drop that leaves a valid schedule
+            // failing the same way (the same invariant or expectation, on the same kind of step).
             var position = smallest.actions.count - 1
             while position >= 0, smallest.actions.count > 1 {
                 let candidate = smallest.dropping(position)
-                let (candidateFailure, candidateOutcome) = try await attempt(candidate, as: name)
-                if candidateFailure != nil { (smallest, failure, outcome) = (candidate, candidateFailure, candidateOutcome ?? outcome) }
+                if candidate.isValid {
+                    let (candidateFailure, candidateOutcome) = try await attempt(candidate, as: name)
+                    if let candidateFailure, candidateFailure.sameKind(as: original) {
+                        (smallest, failure, outcome) = (candidate, candidateFailure, candidateOutcome ?? outcome)
+                    }
+                }
                 position = min(position - 1, smallest.actions.count - 1)
             }
             result.shrunk = smallest
-            result.failure = failure
+            result.failure = failure?.description
             if let outcome { result.files = try write(index, schedule: smallest, original: schedule, seed: runSeed, outcome: outcome) }
         }
         result.seconds = (clock.now - start).seconds
         return result
     }
 
+    /// What failed first in a run: the kind of step (its action's first word), what failed in
+    /// it (the action, an expectation, or an invariant by name), and in words.
+    struct Failure: Equatable {
+        var stepKind: String
+        var what: String
+        var description: String
+
+        func sameKind(as other: Failure) -> Bool { stepKind == other.stepKind && what == other.what }
+    }
+
     /// The schedule run once: what failed first (nil: it passed), and the run.
-    func attempt(_ schedule: FaultSchedule, as name: String) async throws -> (String?, InstanceRun.Outcome?) {
+    func attempt(_ schedule: FaultSchedule, as name: String) async throws -> (Failure?, InstanceRun.Outcome?) {
         do {
             let outcome = try await InstanceRun(lab: lab, backend: backend).run(schedule.scenario, as: name)
-            guard let step = outcome.report.steps.first(where: { !$0.passed }) else { return (nil, outcome) }
-            let why = step.actionError ?? step.checks.first { !$0.passed }.map { "expected \($0.expected), seen \($0.seen)" }
-                ?? step.violations.first.map { "invariant \($0.invariant.rawValue): \($0.summary)" } ?? ""
-            return ("step '\(step.name)': \(why)", outcome)
+            guard let index = outcome.report.steps.firstIndex(where: { !$0.passed }) else { return (nil, outcome) }
+            let step = outcome.report.steps[index]
+            let kind = schedule.actions[index].description.split(separator: " ").first.map(String.init) ?? ""
+            if let error = step.actionError { return (Failure(stepKind: kind, what: "action", description: "step '\(step.name)': \(error)"), outcome) }
+            if let check = step.checks.first(where: { !$0.passed }) {
+                return (Failure(stepKind: kind, what: "expectation", description: "step '\(step.name)': expected \(check.expected), seen \(check.seen)"), outcome)
+            }
+            let violation = step.violations.first
+            return (Failure(stepKind: kind, what: "invariant \(violation?.invariant.rawValue ?? "")",
+                            description: "step '\(step.name)': invariant \(violation?.invariant.rawValue ?? ""): \(violation?.summary ?? "")"), outcome)
         } catch let error as HALabError {
-            return ("the run: \(error.description)", nil)
+            return (Failure(stepKind: "", what: "run", description: "the run: \(error.description)"), nil)
         }
     }
 

@@ -92,6 +92,32 @@ public struct FaultSchedule: Sendable, Equatable {
         return comment.split(separator: "\n").map { "# \($0)\n" }.joined() + "steps:\n" + steps.joined()
     }
 
+    /// Whether each action can be made where it stands: no fault made twice, no mend of a
+    /// fault not in force, nothing done to a node that is down but its revive. What shrinking
+    /// keeps must be a schedule a run could have drawn.
+    public var isValid: Bool {
+        var inForce: [ChaosAction] = []
+        var down: Set<String> = []
+        for action in actions {
+            if case .revive(let node) = action {
+                guard down.remove(node) != nil else { return false }
+            } else if action.nodes.contains(where: down.contains) {
+                return false
+            }
+            if action.injures {
+                guard !inForce.contains(action) else { return false }
+                inForce.append(action)
+                if case .kill(let node) = action { down.insert(node) }
+            } else if case .flap = action {
+                continue
+            } else {
+                guard inForce.contains(where: action.heals) else { return false }
+                inForce.removeAll(where: action.heals)
+            }
+        }
+        return true
+    }
+
     /// The schedule without the action at `index`, and without its mend when it made a fault.
     func dropping(_ index: Int) -> FaultSchedule {
         var actions = self.actions

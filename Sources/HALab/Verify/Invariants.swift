@@ -94,8 +94,10 @@ extension StepModel {
     /// `blind`: the model cannot follow what is in force; the step holds no invariant.
     /// `slower`: what the backend adds to every reaction (a software-emulated VM's).
     /// `unpredicted`: the VIPs the model cannot predict here; they hold no invariant.
+    /// `sightRestored`: the step ends what the model could not follow (a heal of packet loss):
+    /// where the lab was then is unknown, so one change of holder is explained.
     init(_ step: Scenario.Step, model: VRRPModel, before: VRRPModel, bound: Double, start: Double, blind: Bool, unpredicted: Set<String> = [],
-         slower: Double = 0) {
+         sightRestored: Bool = false, slower: Double = 0) {
         var exempt: [String: Set<Invariant>] = blind ? ["": Set(Invariant.allCases)] : [:]
         for address in unpredicted { exempt[address] = Set(Invariant.allCases) }
         for expectation in step.expected.listed {
@@ -107,7 +109,8 @@ extension StepModel {
             }
         }
         let servers = Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { ($0, model.servers(of: $0)) })
-        self.init(start: start, end: start, bound: bound, grace: Invariants.grace + slower, holdersBefore: before.holdersByAddress, holders: model.holdersByAddress,
+        self.init(start: start, end: start, bound: bound, grace: Invariants.grace + slower,
+                  holdersBefore: sightRestored ? [:] : before.holdersByAddress, holders: model.holdersByAddress,
                   servers: servers, exempt: exempt)
     }
 }

@@ -144,7 +144,7 @@ public enum Verifier {
                 }
             }
             result.model = StepModel(step, model: model, before: before.worlds[0], bound: bound, start: result.at + result.took, blind: blind,
-                                     unpredicted: Set(unpredicted.map(\.0)), slower: session.backend.startAllowance)
+                                     unpredicted: Set(unpredicted.map(\.0)), sightRestored: wasLossy && !blind, slower: session.backend.startAllowance)
             if let error = result.actionError {
                 progress("  ✗ action failed: \(error)")
             } else {
