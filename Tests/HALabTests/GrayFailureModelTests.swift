@@ -340,6 +340,17 @@ import Testing
         #expect(model.role(node: "nginx-2", instance: "VI_1") == .down)
     }
 
+    /// A flap moves the VIP there and back: both moves are the step's, though it ends where it began.
+    @Test func aFlapExplainsItsMovesThereAndBack() {
+        let step = Scenario.Step(name: "flap", line: nil, action: .chaos(.flap(node: "n1", interface: nil, count: 1, interval: 1)), expected: .model)
+        let model = VRRPModelTests.model([100, 90])
+        let looks = InvariantTests.looks { $0 < 103 ? ["n1"] : $0 < 106 ? ["n2"] : ["n1"] }
+        let flap = StepModel(step, model: model, before: model, bound: 3, start: 100, blind: false, moves: [InvariantTests.vip: 2])
+        #expect(Invariants.holderChanges(InvariantTests.vip, step: flap, looks: looks).isEmpty)
+        let still = StepModel(step, model: model, before: model, bound: 3, start: 100, blind: false)
+        #expect(!Invariants.holderChanges(InvariantTests.vip, step: still, looks: looks).isEmpty)
+    }
+
     /// `stop nginx nginx-1; loss nginx-2 30; start nginx nginx-1; heal nginx-2`: the preemption
     /// the loss held back happens at the heal. The model could not follow the lossy steps, so
     /// the heal explains one change of holder.

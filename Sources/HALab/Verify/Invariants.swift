@@ -61,6 +61,9 @@ struct StepModel: Sendable {
     var grace = Invariants.grace
     var holdersBefore: [String: [String]]
     var holders: [String: [String]]
+    /// How many times the step's events move each VIP's holder on their way (a flap: there and
+    /// back); nil: once if its holders before and after differ.
+    var moves: [String: Int]? = nil
     /// The nodes that could serve each VIP.
     var servers: [String: [String]]
     /// Invariants the step does not hold, per VIP ("" for every VIP): what it expects explicitly,
@@ -97,7 +100,7 @@ extension StepModel {
     /// `sightRestored`: the step ends what the model could not follow (a heal of packet loss):
     /// where the lab was then is unknown, so one change of holder is explained.
     init(_ step: Scenario.Step, model: VRRPModel, before: VRRPModel, bound: Double, start: Double, blind: Bool, unpredicted: Set<String> = [],
-         sightRestored: Bool = false, slower: Double = 0) {
+         sightRestored: Bool = false, moves: [String: Int]? = nil, slower: Double = 0) {
         var exempt: [String: Set<Invariant>] = blind ? ["": Set(Invariant.allCases)] : [:]
         for address in unpredicted { exempt[address] = Set(Invariant.allCases) }
         for expectation in step.expected.listed {
@@ -112,6 +115,7 @@ extension StepModel {
         self.init(start: start, end: start, bound: bound, grace: Invariants.grace + slower,
                   holdersBefore: sightRestored ? [:] : before.holdersByAddress, holders: model.holdersByAddress,
                   servers: servers, exempt: exempt)
+        self.moves = sightRestored ? nil : moves
     }
 }
 
@@ -186,7 +190,7 @@ enum Invariants {
         }
         var changes: [(Double, String)] = []
         for entry in sequence where changes.last?.1 != entry.1 { changes.append(entry) }
-        let explained = step.holdersBefore[address] == step.holders[address] ? 0 : 1
+        let explained = step.moves.map { $0[address] ?? 0 } ?? (step.holdersBefore[address] == step.holders[address] ? 0 : 1)
         guard changes.count - 1 > explained, let first = changes.first, let last = changes.last else { return [] }
         return [Violation(invariant: .holderChanges, address: address, from: first.0, to: last.0, nodes: changes.map(\.1).uniqueInOrder(),
                           evidence: "\(changes.count - 1) changes (\(changes.map(\.1).joined(separator: " → "))), the fault explains \(explained)")]

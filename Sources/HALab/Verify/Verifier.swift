@@ -119,14 +119,22 @@ public enum Verifier {
             let wasLossy = !following.lossy.isEmpty
             let blind = following.blind(after: step.action, nodes: session.lab.topology.nodes.map(\.name))
             var bound = 0.0
+            // A step of several events (a flap) may move a VIP and back: then it is not held
+            // throughout, and each move on the way is one the step explains.
+            var moves: [String: Int] = [:]
             for event in step.action?.modelEvents(nodes: session.lab.topology.nodes.map(\.name)) ?? [] {
+                let previous = worlds
                 bound = max(bound, worlds.apply(event))
+                for address in worlds.worlds[0].virtualAddresses where worlds.holders(of: address) != previous.holders(of: address) {
+                    moves[address, default: 0] += 1
+                }
             }
+            let moved = Set(moves.keys)
             let model = worlds.worlds[0]
             let unpredicted = model.virtualAddresses.compactMap { address in worlds.dependence(of: address).map { (address, $0) } }
             let expectations = step.expected == .model
                 ? try expectations(from: worlds, before: before, client: try session.client(), window: session.lab.settleBound,
-                                   splitBrainMayEnd: wasLossy)
+                                   splitBrainMayEnd: wasLossy, moved: moved)
                 : step.expected.listed.map { ($0, nil) }
             let stepStart = clock.now
             var result = VerifyReport.StepResult(name: step.name, action: step.action?.description)
@@ -144,7 +152,8 @@ public enum Verifier {
                 }
             }
             result.model = StepModel(step, model: model, before: before.worlds[0], bound: bound, start: result.at + result.took, blind: blind,
-                                     unpredicted: Set(unpredicted.map(\.0)), sightRestored: wasLossy && !blind, slower: session.backend.startAllowance)
+                                     unpredicted: Set(unpredicted.map(\.0)), sightRestored: wasLossy && !blind, moves: moves,
+                                     slower: session.backend.startAllowance)
             if let error = result.actionError {
                 progress("  ✗ action failed: \(error)")
             } else {
@@ -263,7 +272,9 @@ public enum Verifier {
     /// predicts no move, throughout the time a move would take), and a client's curl answered
     /// by the holder, or failing where the holder cannot serve; with a deadline of their own
     /// where the client's ARP cache, not VRRP, decides.
-    static func expectations(from worlds: VRRPWorlds, before: VRRPWorlds, client: String, window: Double, splitBrainMayEnd: Bool = false) throws
+    /// `moved`: the VIPs the step moved on the way, even where it ends with their holders as before.
+    static func expectations(from worlds: VRRPWorlds, before: VRRPWorlds, client: String, window: Double, splitBrainMayEnd: Bool = false,
+                             moved: Set<String> = []) throws
         -> [(Expectation, deadline: Double?)]
     {
         let model = worlds.worlds[0]
@@ -271,7 +282,7 @@ public enum Verifier {
             // A VIP the model cannot predict gets no expectation.
             guard let holders = worlds.holders(of: address) else { return [] }
             let request = Request(address: address, from: client)
-            let unchanged = Set(holders) == Set(before.holders(of: address) ?? [])
+            let unchanged = Set(holders) == Set(before.holders(of: address) ?? []) && !moved.contains(address)
             let held = (Expectation.holders(vip: address, nodes: holders, throughout: unchanged ? window : nil), deadline: Double?.none)
             // Two holders (split brain): which one a client reaches is up to its ARP cache.
             guard holders.count <= 1 else { return [held] }
