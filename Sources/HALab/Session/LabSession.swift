@@ -65,7 +65,9 @@ public struct LabSession: Sendable {
             for (address, expected) in lab.healthyHolders {
                 // Where start order decides, whichever possible holder VRRP elected.
                 let possible = worlds.compactMap { $0.holders(of: address).first }.uniqueInOrder()
-                let node = possible.count > 1 ? try await session.electedHolder(of: address, among: possible, within: deadline) ?? expected : expected
+                let node = possible.count > 1
+                    ? try await session.electedHolder(of: address, among: possible, hold: lab.settleBound, within: deadline + lab.settleBound) ?? expected
+                    : expected
                 progress("waiting for \(address) to be \(node)'s and to answer (VRRP's election; at most \(String(format: "%.1f", deadline)) s)")
                 // Held by the node VRRP elects, and answered: by it, or by whatever it balances over.
                 var outcome = try await ExpectationEngine(session: session).await(.holders(vip: address, nodes: [node]), deadline: deadline)

@@ -18,16 +18,23 @@ extension LabSession {
         return addresses.map { ($0, carried[$0] ?? []) }
     }
 
-    /// The one node of `possible` that comes to hold `address` alone within `seconds`; nil if
-    /// none does.
-    func electedHolder(of address: String, among possible: [String], within seconds: Double) async throws -> String? {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
+    /// The one node of `possible` that comes to hold `address` alone, and keeps it for `hold`
+    /// seconds (a holder of the first moments may yet be preempted), within `seconds`; nil if none does.
+    func electedHolder(of address: String, among possible: [String], hold: Double, within seconds: Double) async throws -> String? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(seconds)
+        var held: (node: String, since: ContinuousClock.Instant)?
+        while clock.now < deadline {
             let holders = try await holders(of: address)
-            if holders.count == 1, possible.contains(holders[0]) { return holders[0] }
+            if holders.count == 1, possible.contains(holders[0]) {
+                if held?.node != holders[0] { held = (holders[0], clock.now) }
+                if let held, clock.now - held.since >= .seconds(hold) { return held.node }
+            } else {
+                held = nil
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
-        return nil
+        return held?.node
     }
 
     /// The model of the lab as it came up: of the worlds its start order allows, the one whose
