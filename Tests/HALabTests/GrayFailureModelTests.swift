@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HALab
+@testable import HALabBackends
 @testable import HALabModel
 
 /// Gray failures in the model: what each kind of health check sees of a hung or refusing
@@ -174,6 +175,15 @@ import Testing
         #expect(table.first { $0.failures == ["stop app nginx-1"] }?.outages
             == ["10.33.1.100 stays on nginx-1, where its app is stopped, while nginx-2 could serve"])
         #expect(table.first { $0.failures == ["stop app nginx-2"] }?.outages == [])
+        // A service without a port (a one-shot like `local`) answers no client: stopping it on the
+        // holder is no outage, and it is neither hung nor refused.
+        let oneShot = ["nginx-1", "nginx-2"].enumerated().map { index, name in
+            VRRPModel.Node(name: name, services: ["nginx", "local", "keepalived"], primaryAddress: UInt32(index + 1), ports: [80: "nginx"],
+                           addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"])
+        }
+        let withLocal = ConfigCheck.failureTable(VRRPModel(nodes: oneShot, instances: instances))
+        #expect(withLocal.first { $0.failures == ["stop local nginx-1"] }?.outages == [])
+        #expect(!withLocal.contains { $0.failures.contains("hang local nginx-1") || $0.failures.contains("refuse local nginx-1") })
     }
 }
 
@@ -293,9 +303,11 @@ import Testing
 /// A check that pings beyond the next hop: reachable while a path of up links, forwarding nodes
 /// and routes leads there and back (lab.yaml's routes).
 @Suite struct RoutedReachabilityTests {
-    /// dual-isp with each gateway pinging the web server behind both ISPs, two hops away.
-    static func farPing() throws -> VRRPModel {
+    /// dual-isp with each gateway pinging the web server behind both ISPs, two hops away;
+    /// `change` alters its topology first.
+    static func farPing(_ change: (inout LabTopology) -> Void = { _ in }) throws -> VRRPModel {
         var lab = try VRRPModelTests.lab("dual-isp")
+        change(&lab.topology)
         for index in lab.keepalived.indices {
             for script in lab.keepalived[index].instances[0].trackedScripts.indices {
                 lab.keepalived[index].instances[0].trackedScripts[script].command = "/usr/bin/ping -c 1 -W 1 -I eth0 203.0.113.80"
@@ -317,6 +329,19 @@ import Testing
         // A router that does not forward is no way through; the answer needs its way back too.
         model.apply(.crash(node: "isp-1"))
         #expect(!model.routes(from: "gw-1", to: "203.0.113.80"))
+    }
+
+    /// A router must forward, and the answer needs its way back: without either, no path.
+    @Test func aPathNeedsForwardingRoutersAndAWayBack() throws {
+        let noForwarding = try Self.farPing { topology in
+            if let index = topology.nodes.firstIndex(where: { $0.name == "isp-1" }) { topology.nodes[index].forwarding = false }
+        }
+        #expect(!noForwarding.routes(from: "gw-1", to: "203.0.113.80") && noForwarding.routes(from: "gw-2", to: "203.0.113.80"))
+        let noWayBack = try Self.farPing { topology in
+            if let index = topology.nodes.firstIndex(where: { $0.name == "web" }) { topology.nodes[index].routes.removeAll { $0.hasPrefix("100.64.1.") } }
+        }
+        #expect(noWayBack.forward(from: "gw-1", to: "203.0.113.80") != nil)
+        #expect(!noWayBack.routes(from: "gw-1", to: "203.0.113.80") && noWayBack.routes(from: "gw-2", to: "203.0.113.80"))
     }
 
     @Test func theCheckTableOfTheFarPingIsNoLongerAllOutages() throws {

@@ -51,3 +51,27 @@ import Testing
         lock.release()
     }
 }
+
+/// The one rule for the state root, on a root of the test's own: made with halab's mark when
+/// missing, removed once only the mark is left; a root halab did not make is never removed.
+@Suite struct StateRootTests {
+    @Test func theRootIsRemovedOnlyIfHalabMadeItAndNothingElseIsIn() throws {
+        let path = LabLockTests.root()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let root = StateRoot(path)
+        try root.makeFolder("lab")
+        #expect(FileManager.default.fileExists(atPath: "\(path)/.made-by-halab"))
+        root.removeIfUnused()
+        #expect(FileManager.default.fileExists(atPath: path))  // a lab's state is in it
+        try FileManager.default.removeItem(atPath: "\(path)/lab")
+        root.removeIfUnused()
+        #expect(!FileManager.default.fileExists(atPath: path))
+        // Someone else's, empty: made before halab, kept after it.
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try root.makeFolder("lab")
+        try FileManager.default.removeItem(atPath: "\(path)/lab")
+        root.removeIfUnused()
+        let left = try FileManager.default.contentsOfDirectory(atPath: path)
+        #expect(FileManager.default.fileExists(atPath: path) && left.isEmpty)
+    }
+}
