@@ -55,7 +55,7 @@ public struct LibvirtBackend: LabStateKeeping {
 
     public func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws {
         let lab = topology.name
-        if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab) }
+        if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab, builtFrom: (try? self.source(of: lab)) ?? "a folder its journal does not name") }
         let found = await leftovers(lab, names: topology.objectNames)
         guard found.isEmpty else { throw HALabError.leftovers(lab, found: found) }
         if let cloudImage { try cloudImage.require() } else { _ = try image.require() }

@@ -55,7 +55,7 @@ public struct NamespaceBackend: LabStateKeeping {
             throw HALabError.missingProgram(initProgram, fix: "build it with 'swift build' (it sits next to halab)")
         }
         let lab = topology.name
-        if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab) }
+        if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab, builtFrom: (try? self.source(of: lab)) ?? "a folder its journal does not name") }
         let found = namespaces(of: lab, names: topology.objectNames)
         guard found.isEmpty else { throw HALabError.leftovers(lab, found: found) }
         try state.make(lab)

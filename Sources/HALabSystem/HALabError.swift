@@ -10,7 +10,7 @@ public enum HALabError: Error, CustomStringConvertible, Equatable {
     /// The running kernel or machine lacks a feature.
     case unsupported(String)
     case notRoot
-    case labAlreadyUp(String)
+    case labAlreadyUp(String, builtFrom: String)
     case labNotUp(String)
     /// No lab name was given, and not exactly one lab is up.
     case whichLab(up: [String])
@@ -43,8 +43,8 @@ public enum HALabError: Error, CustomStringConvertible, Equatable {
             return what
         case .notRoot:
             return "halab needs root to create namespaces: run it with sudo"
-        case .labAlreadyUp(let lab):
-            return "lab '\(lab)' is already up: 'halab down \(lab)' first"
+        case .labAlreadyUp(let lab, let folder):
+            return "lab '\(lab)' is already up (built from \(folder)): 'halab down \(lab)' first"
         case .labNotUp(let lab):
             return "lab '\(lab)' is not up: 'halab up \(lab)' first"
         case .whichLab(let up):

@@ -36,6 +36,12 @@ struct ExploreCommand: AsyncParsableCommand {
     @Option(help: "Where failing runs' files go (default: ./explore-LAB).")
     var output: String?
 
+    @Option(help: "Run part K of N of the runs (by run index, round robin; each run's seed stays the seed + its index), for N CI runners; 'halab report merge' joins their JSON reports. Default: from CI_NODE_INDEX/CI_NODE_TOTAL (GitLab) or JOB_COMPLETION_INDEX with HALAB_SHARDS (Kubernetes), else every run.")
+    var shard: String?
+
+    @Option(help: "Write the runs and their outcomes as JSON here.")
+    var json: String?
+
     @OptionGroup var backendOptions: BackendOptions
     @OptionGroup var waiting: LabCommand.WaitOption
 
@@ -47,14 +53,19 @@ struct ExploreCommand: AsyncParsableCommand {
         guard runs > 0, steps > 0 else { throw HALabError.usage("--runs and --steps must be at least 1") }
         let lab = try Environment.loadLab(lab)
         let explore = Explore(lab: lab, backend: backendOptions.make(), runs: runs, seed: seed, steps: steps, faults: kinds,
-                              parallel: parallel, output: URL(fileURLWithPath: output ?? "explore-\(lab.name)").path)
-        let names = (0..<runs).map(explore.instanceName)
+                              parallel: parallel, output: URL(fileURLWithPath: output ?? "explore-\(lab.name)").path, shard: try Shard.chosen(shard))
+        let names = explore.shardRuns.map(explore.instanceName)
         let undo: @Sendable () async -> Void = { for name in names { _ = try? await Environment.teardown(name) } }
-        progress("→ exploring \(lab.name): \(runs) runs of \(steps) steps (seed \(seed); faults \(kinds.map(\.rawValue).joined(separator: ",")); \(explore.parallel) at a time)")
+        progress("→ exploring \(lab.name): \(names.count) runs of \(steps) steps" + (explore.shard == .whole ? "" : " (shard \(explore.shard) of \(runs))")
+                 + " (seed \(seed); faults \(kinds.map(\.rawValue).joined(separator: ",")); \(explore.parallel) at a time)")
+        let clock = ContinuousClock()
+        let start = clock.now
         let results = try await LabCommand(labs: names, command: "explore", wait: !waiting.noWait).run(undo: undo) {
             try await explore.run(progress: progress)
         }
-        print(Explore.summary(results))
-        if results.contains(where: { !$0.passed }) { throw ExitCode.failure }
+        let report = explore.report(results, seconds: Double((clock.now - start).components.seconds))
+        print(report.text())
+        if let json { try Check.encode(report).write(toFile: json, atomically: true, encoding: .utf8) }
+        if !report.passed { throw ExitCode.failure }
     }
 }

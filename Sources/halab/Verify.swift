@@ -40,12 +40,16 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "With --all-pairs: the kinds of failure its table is made of, comma-separated, from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: \(FaultKind.allCases.filter(FaultKind.allPairsDefault.contains).map(\.rawValue).joined(separator: ","))).")
     var faults: String?
 
+    @Option(help: "With --all-pairs: run part K of N of the table (rows by index, round robin), for N CI runners; 'halab report merge' joins their JSON reports. Default: from CI_NODE_INDEX/CI_NODE_TOTAL (GitLab) or JOB_COMPLETION_INDEX with HALAB_SHARDS (Kubernetes), else the whole table.")
+    var shard: String?
+
     @OptionGroup var backendOptions: BackendOptions
     @OptionGroup var instance: InstanceOption
     @OptionGroup var waiting: LabCommand.WaitOption
 
     func run() async throws {
         if allPairs { return try await runAllPairs() }
+        guard shard == nil && faults == nil else { throw HALabError.usage("--shard and --faults go with --all-pairs") }
         var lab = try Environment.loadLab(lab, instance: instance.name)
         if let scenario {
             lab.scenario = try lab.loadScenario(scenario.contains("/") || FileManager.default.fileExists(atPath: scenario) ? scenario : "\(lab.folder)/\(scenario)")
@@ -75,10 +79,12 @@ extension Verify {
         guard let kinds = faults.map(FaultKind.parse) ?? FaultKind.allPairsDefault else {
             throw HALabError.usage("--faults '\(faults ?? "")': name kinds from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let run = AllPairsRun(lab: try Environment.loadLab(lab), backend: backendOptions.make(), parallel: parallel, kinds: kinds)
-        let names = run.sequences.indices.map(run.instanceName)
+        let run = AllPairsRun(lab: try Environment.loadLab(lab), backend: backendOptions.make(), parallel: parallel, kinds: kinds,
+                              shard: try Shard.chosen(shard))
+        let names = run.shardRows.map(run.instanceName)
         let undo: @Sendable () async -> Void = { for name in names { _ = try? await Environment.teardown(name) } }
-        progress("→ \(names.count) rows of \(run.lab.name)'s failure table, \(run.parallel) instances at a time")
+        progress("→ \(names.count) rows of \(run.lab.name)'s failure table" + (run.shard == .whole ? "" : " (shard \(run.shard))")
+                 + ", \(run.parallel) instances at a time")
         let report = try await LabCommand(labs: names, command: "verify --all-pairs", wait: !waiting.noWait).run(undo: undo) {
             try await run.run(progress: progress)
         }

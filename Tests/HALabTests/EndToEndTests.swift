@@ -470,7 +470,7 @@ struct EndToEndTests {
         #expect(status.output.contains("\"holders\" : [\n        \"nginx-1\"\n      ]"), "\(status.output)")
 
         // A second `up` of the same lab is refused and leaves the running lab alone.
-        await #expect(throws: HALabError.labAlreadyUp(lab.name)) {
+        await #expect(throws: HALabError.labAlreadyUp(lab.name, builtFrom: folder)) {
             _ = try await LabSession.up(lab, backend: backend) { _ in }
         }
         #expect(try await session.vipHolders().map(\.nodes) == [["nginx-1"]])

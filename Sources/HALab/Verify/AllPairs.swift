@@ -13,15 +13,20 @@ public struct AllPairsRun: Sendable {
     public var parallel: Int
     /// The kinds of failure the table is made of (`--faults`).
     public var kinds: Set<FaultKind>
+    /// The part of the table this run takes (`--shard K/N`).
+    public var shard: Shard
 
-    public init(lab: Lab, backend: any LabBackend, parallel: Int, kinds: Set<FaultKind> = FaultKind.allPairsDefault) {
+    public init(lab: Lab, backend: any LabBackend, parallel: Int, kinds: Set<FaultKind> = FaultKind.allPairsDefault, shard: Shard = .whole) {
         self.lab = lab
         self.backend = backend
         self.parallel = max(1, parallel)
         self.kinds = kinds
+        self.shard = shard
     }
 
     public struct Row: Sendable, Codable {
+        /// Its place in check's failure table, from 0: the same in every shard.
+        public var index = 0
         public var failures: [String]
         /// Each VIP's holders: as the model predicts, and as seen live once the row had settled.
         public var predicted: [String: [String]]
@@ -44,6 +49,12 @@ public struct AllPairsRun: Sendable {
         public var parallel: Int
         public var seconds: Double
         public var rows: [Row]
+        /// Which part of the table this is, of how many rows in all, of which lab folder (its
+        /// content hash) and kinds of failure: what `halab report merge` checks.
+        public var shard = Shard.whole
+        public var tableRows = 0
+        public var labHash = ""
+        public var faults: [String] = []
         public var passed: Bool { rows.allSatisfy(\.agrees) }
 
         /// As a verify report, one step per row, for the JUnit and JSON writers.
@@ -59,7 +70,8 @@ public struct AllPairsRun: Sendable {
 
         /// check's failure table with the live holders and whether the row agreed.
         public func text() -> String {
-            var lines = ["\(lab): \(rows.count) rows of check's failure table run live, \(parallel) at a time, in "
+            let part = shard == .whole ? "" : " (shard \(shard) of its \(tableRows))"
+            var lines = ["\(lab): \(rows.count) rows of check's failure table\(part) run live, \(parallel) at a time, in "
                          + String(format: "%.1f s", seconds)]
             for row in rows {
                 let addresses = row.predicted.keys.sorted()
@@ -84,16 +96,20 @@ public struct AllPairsRun: Sendable {
     /// The failure table's rows.
     public var sequences: [[ConfigCheck.Failure]] { ConfigCheck.failureSequences(lab.vrrpModel(), kinds: kinds) }
 
+    /// The rows this shard runs, by their index in the table.
+    public var shardRows: [Int] { sequences.indices.filter(shard.contains) }
+
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> Report {
         let clock = ContinuousClock()
         let start = clock.now
         let sequences = self.sequences
-        var rows = [Row?](repeating: nil, count: sequences.count)
+        let mine = sequences.indices.filter(shard.contains)
+        var rows = [Int: Row]()
         try await withThrowingTaskGroup(of: (Int, Row).self) { group in
             var next = 0
             func startNext() {
-                guard next < sequences.count else { return }
-                let index = next
+                guard next < mine.count else { return }
+                let index = mine[next]
                 next += 1
                 group.addTask { (index, try await run(sequences[index], as: instanceName(index))) }
             }
@@ -101,13 +117,16 @@ public struct AllPairsRun: Sendable {
             var done = 0
             while let (index, row) = try await group.next() {
                 rows[index] = row
+                rows[index]?.index = index
                 done += 1
-                progress("[\(done)/\(sequences.count)] \(row.failures.joined(separator: ", then ")): "
+                progress("[\(done)/\(mine.count)] \(row.failures.joined(separator: ", then ")): "
                          + (row.agrees ? "agrees" : "DISAGREES") + String(format: " (%.1f s)", row.seconds))
                 startNext()
             }
         }
-        return Report(lab: lab.name, backend: backend.kind, parallel: parallel, seconds: (clock.now - start).seconds, rows: rows.compactMap { $0 })
+        return Report(lab: lab.name, backend: backend.kind, parallel: parallel, seconds: (clock.now - start).seconds,
+                      rows: rows.sorted { $0.key < $1.key }.map(\.value), shard: shard, tableRows: sequences.count, labHash: lab.contentHash,
+                      faults: FaultKind.allCases.filter(kinds.contains).map(\.rawValue))
     }
 
     /// One row in its own instance. Cancelled (an interrupt), it still takes its instance down.

@@ -17,11 +17,17 @@ public struct Explore: Sendable {
     public var parallel: Int
     /// Where a failing run's files go.
     public var output: String
+    /// The runs this one takes (`--shard K/N`): run N's seed is the seed plus N − 1 in every shard.
+    public var shard: Shard
 
-    public init(lab: Lab, backend: any LabBackend, runs: Int, seed: UInt64, steps: Int, faults: [FaultKind], parallel: Int, output: String) {
+    public init(lab: Lab, backend: any LabBackend, runs: Int, seed: UInt64, steps: Int, faults: [FaultKind], parallel: Int, output: String,
+                shard: Shard = .whole) {
         (self.lab, self.backend, self.runs, self.seed, self.steps) = (lab, backend, runs, seed, steps)
-        (self.faults, self.parallel, self.output) = (faults, max(1, parallel), output)
+        (self.faults, self.parallel, self.output, self.shard) = (faults, max(1, parallel), output, shard)
     }
+
+    /// The runs this shard takes, by index.
+    public var shardRuns: [Int] { (0..<runs).filter(shard.contains) }
 
     public struct RunResult: Sendable {
         public var run: Int
@@ -38,12 +44,13 @@ public struct Explore: Sendable {
     public func instanceName(_ run: Int) -> String { "\(lab.name)-x\(run + 1)" }
 
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> [RunResult] {
-        var results: [RunResult?] = Array(repeating: nil, count: runs)
+        let mine = shardRuns
+        var results: [Int: RunResult] = [:]
         try await withThrowingTaskGroup(of: RunResult.self) { group in
             var next = 0
             func startNext() {
-                guard next < runs else { return }
-                let index = next
+                guard next < mine.count else { return }
+                let index = mine[next]
                 next += 1
                 group.addTask { try await explore(index) }
             }
@@ -52,12 +59,22 @@ public struct Explore: Sendable {
             while let result = try await group.next() {
                 results[result.run] = result
                 done += 1
-                progress("[\(done)/\(runs)] run \(result.run + 1) (seed \(result.seed)): " + (result.passed ? "passed" : "FAILED: \(result.failure ?? "")")
+                progress("[\(done)/\(mine.count)] run \(result.run + 1) (seed \(result.seed)): " + (result.passed ? "passed" : "FAILED: \(result.failure ?? "")")
                          + String(format: " (%.1f s)", result.seconds))
                 startNext()
             }
         }
-        return results.compactMap { $0 }
+        return results.sorted { $0.key < $1.key }.map(\.value)
+    }
+
+    /// The run's JSON report: what `halab report merge` joins across shards.
+    public func report(_ results: [RunResult], seconds: Double) -> ExploreReport {
+        ExploreReport(lab: lab.name, labHash: lab.contentHash, shard: shard, runs: runs, seed: seed, steps: steps, faults: faults.map(\.rawValue),
+                      seconds: seconds, results: results.map { result in
+                          ExploreReport.Run(run: result.run, seed: result.seed, schedule: result.schedule.actions.map(\.description), passed: result.passed,
+                                            failure: result.failure, shrunk: result.shrunk?.actions.map(\.description), files: result.files,
+                                            seconds: result.seconds)
+                      })
     }
 
     /// One run: its schedule, and if it fails, the shrinking and the files.
@@ -133,19 +150,6 @@ public struct Explore: Sendable {
         try FileSystem.write(outcome.timeline.html(measurements: []), to: "\(base).html")
         return ["\(base).scenario.yaml", "\(base).history.jsonl", "\(base).html"]
     }
-
-    /// The table `explore` ends with.
-    public static func summary(_ results: [RunResult]) -> String {
-        var lines = ["run  seed                  steps  result   shrunk  first failure"]
-        for result in results {
-            lines.append("\(String(result.run + 1).padded(5))\(String(result.seed).padded(22))\(String(result.schedule.actions.count).padded(7))"
-                         + (result.passed ? "passed   -       -" : "FAILED   \(String(result.shrunk?.actions.count ?? 0).padded(8))\(result.failure ?? "")"))
-            for file in result.files { lines.append("       \(file)") }
-        }
-        let failed = results.filter { !$0.passed }.count
-        lines.append("\(results.count - failed) of \(results.count) runs passed, \(failed) failed")
-        return lines.joined(separator: "\n")
-    }
 }
 
 /// A run as JSON lines: every step and its outcome, every probe request, with times.
@@ -179,5 +183,45 @@ enum History {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return try lines.sorted { $0.time < $1.time }.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+    }
+}
+
+/// What an explore (or one shard of it) found, as JSON: each run with its seed, its schedule
+/// and, where it failed, the shrunk schedule and its files.
+public struct ExploreReport: Sendable, Codable {
+    public struct Run: Sendable, Codable, Equatable {
+        public var run: Int
+        public var seed: UInt64
+        public var schedule: [String]
+        public var passed: Bool
+        public var failure: String?
+        public var shrunk: [String]?
+        public var files: [String]
+        public var seconds: Double
+    }
+
+    public var lab: String
+    public var labHash: String
+    public var shard: Shard
+    /// Runs in all, over every shard, and how they were drawn.
+    public var runs: Int
+    public var seed: UInt64
+    public var steps: Int
+    public var faults: [String]
+    public var seconds: Double
+    public var results: [Run]
+    public var passed: Bool { results.allSatisfy(\.passed) }
+
+    /// The table explore ends with.
+    public func text() -> String {
+        var lines = ["run  seed                  steps  result   shrunk  first failure"]
+        for result in results {
+            lines.append("\(String(result.run + 1).padded(5))\(String(result.seed).padded(22))\(String(result.schedule.count).padded(7))"
+                         + (result.passed ? "passed   -       -" : "FAILED   \(String(result.shrunk?.count ?? 0).padded(8))\(result.failure ?? "")"))
+            for file in result.files { lines.append("       \(file)") }
+        }
+        let failed = results.filter { !$0.passed }.count
+        lines.append("\(results.count - failed) of \(results.count) runs passed, \(failed) failed")
+        return lines.joined(separator: "\n")
     }
 }
