@@ -1,5 +1,15 @@
 import Foundation
 
+extension ConfigCheck.WorstOutage {
+    var text: String {
+        switch self {
+        case .seconds(let seconds): String(format: "up to %.2f s", seconds)
+        case .untilMended: "until a failure is mended"
+        case .unknown: "unknown"
+        }
+    }
+}
+
 extension ConfigCheck.Report {
     /// For a terminal: the findings with their file:line, then a row per failure sequence.
     public func text() -> String {
@@ -15,7 +25,11 @@ extension ConfigCheck.Report {
             let verdict = !row.outages.isEmpty ? "OUTAGE: " + row.outages.joined(separator: "; ")
                 : !row.depends.isEmpty ? row.depends.joined(separator: "; ")
                 : !row.unservable.isEmpty ? "nothing can serve \(row.unservable.joined(separator: ", "))" : "ok"
-            lines.append("  \(row.failures.joined(separator: ", then ").padding(toLength: 48, withPad: " ", startingAt: 0)) \(holders)  \(verdict)")
+            lines.append("  \(row.failures.joined(separator: ", then ").padding(toLength: 48, withPad: " ", startingAt: 0)) \(holders)  \(verdict)"
+                         + (row.overBudget ? "  OVER BUDGET: \(row.worstOutage.text)" : ""))
+        }
+        if let budget {
+            lines.append("\(rows.filter(\.overBudget).count) rows may cut clients off longer than the budget of \(String(format: "%.2f", budget)) s")
         }
         let depending = rows.filter { $0.outages.isEmpty && !$0.depends.isEmpty }.count
         lines.append("\(findings.filter { $0.severity == .error }.count) errors, \(rows.filter { !$0.outages.isEmpty }.count) outage rows"

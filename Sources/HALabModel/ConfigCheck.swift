@@ -14,13 +14,47 @@ public enum ConfigCheck {
         public var depends: [String] = []
         /// Seconds VRRP may take to settle after the last failure, from the timers.
         public var bound: Double
+        /// The longest outage clients may see through the row's failures.
+        public var worstOutage: WorstOutage = .seconds(0)
+        /// With a budget (`check --max-outage`): whether the worst case exceeds it.
+        public var overBudget = false
+    }
+
+    /// The longest outage clients may see through a row: the bound of each failure that moves
+    /// a VIP (the checks' detection, Master_Down_Interval, preempt_delay), the longest counting;
+    /// none while no VIP moves; until a mend where no node serves a VIP.
+    public enum WorstOutage: Sendable, Codable, Equatable {
+        case seconds(Double)
+        case untilMended
+        /// A VIP's holder depends on what the model cannot know.
+        case unknown
+
+        public func exceeds(_ budget: Double) -> Bool {
+            switch self {
+            case .seconds(let seconds): seconds > budget
+            case .untilMended: true
+            case .unknown: false
+            }
+        }
     }
 
     public struct Report: Sendable, Codable {
         public var lab: String
         public var findings: [Finding]
         public var rows: [Row]
-        public var failed: Bool { findings.contains { $0.severity == .error } || rows.contains { !$0.outages.isEmpty } }
+        /// `check --max-outage`: the longest outage clients may see, in seconds.
+        public var budget: Double?
+        public var failed: Bool {
+            findings.contains { $0.severity == .error } || rows.contains { !$0.outages.isEmpty || $0.overBudget }
+        }
+
+        /// Marks every row whose worst-case outage exceeds `budget` seconds.
+        public func judged(budget: Double) -> Report {
+            var report = self
+            report.budget = budget
+            for index in report.rows.indices { report.rows[index].overBudget = report.rows[index].worstOutage.exceeds(budget) }
+            return report
+        }
     }
 
     /// What reading found in each config, the lints, and the failure table.
@@ -249,8 +283,19 @@ public enum ConfigCheck {
         failureSequences(model, kinds: kinds).map { failures in
             var worlds = VRRPWorlds(model)
             var bound = 0.0
-            for event in failures.flatMap(\.events) { bound = worlds.apply(event) }
-            return row(worlds, failures: failures.map(\.description), bound: bound)
+            var worst = 0.0
+            for failure in failures {
+                let before = model.virtualAddresses.map { worlds.holders(of: $0) }
+                var moveBound = 0.0
+                for event in failure.events {
+                    bound = worlds.apply(event)
+                    moveBound = max(moveBound, bound)
+                }
+                if model.virtualAddresses.map({ worlds.holders(of: $0) }) != before { worst = max(worst, moveBound) }
+            }
+            var row = row(worlds, failures: failures.map(\.description), bound: bound)
+            row.worstOutage = !row.outages.isEmpty || !row.unservable.isEmpty ? .untilMended : !row.depends.isEmpty ? .unknown : .seconds(worst)
+            return row
         }
     }
 

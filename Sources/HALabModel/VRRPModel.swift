@@ -506,6 +506,37 @@ public struct VRRPModel: Sendable {
     }
 }
 
+extension VRRPModel {
+    /// How close two backups' takeovers may come and still race: under load, a new master's
+    /// first advert can reach the next backup tens of milliseconds late (seen here: three-node,
+    /// 39 ms apart on two busy cores, both went MASTER).
+    public static let takeoverRaceMargin = 0.1
+
+    /// The VIPs a new master took by its timer while another backup's timer ran out within
+    /// `takeoverRaceMargin` of it: both may be master for a moment, and the client may keep the
+    /// MAC of the one that steps down (a master that stays sends no gratuitous ARP). Whether
+    /// that happens is timing the model cannot know.
+    public func takeoverRaces(from before: VRRPModel) -> Set<String> {
+        var races = Set<String>()
+        let mastersBefore = Set(before.instances.indices.filter { before.roles[$0] == .master })
+        for index in instances.indices where roles[index] == .master && !mastersBefore.contains(index) {
+            let instance = instances[index]
+            guard let priority = priority(index) else { continue }
+            // An old master the rival still hears, advertising at or above its priority, holds it back.
+            let rivals = peers[index].filter { peer in
+                guard peer != index, !mastersBefore.contains(peer), roles[peer] == .backup, instances[peer].preempt,
+                      let rival = self.priority(peer) else { return false }
+                let heldBack = mastersBefore.contains { old in
+                    old != index && peers[index].contains(old) && [.backup, .master].contains(roles[old]) && hears(peer, old) && (self.priority(old) ?? 0) >= rival
+                }
+                return !heldBack && abs(instance.skewTime(priority: rival) - instance.skewTime(priority: priority)) < Self.takeoverRaceMargin
+            }
+            if !rivals.isEmpty { races.formUnion(instance.virtualAddresses.map { $0.split(separator: "/").first.map(String.init) ?? $0 }) }
+        }
+        return races
+    }
+}
+
 extension Array where Element: Hashable {
     /// The elements in order, each once.
     public func uniqueInOrder() -> [Element] {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HALab
 import HALabModel
+import HALabSystem
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,8 +31,14 @@ struct Check: AsyncParsableCommand {
     @Flag(help: "Do not run keepalived's own --config-test.")
     var noKeepalived = false
 
+    @Option(help: "Mark every row whose worst-case outage (the checks' detection, Master_Down_Interval, preempt_delay) exceeds this many seconds; exit 1 if any does.")
+    var maxOutage: Double?
+
     func run() async throws {
-        let report: ConfigCheck.Report
+        if let maxOutage, !(maxOutage > 0 && maxOutage.isFinite) {
+            throw HALabError.usage("--max-outage is a number of seconds above 0, such as 0.5")
+        }
+        var report: ConfigCheck.Report
         do {
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), !isFolder.boolValue {
@@ -45,6 +52,7 @@ struct Check: AsyncParsableCommand {
             print(try Self.encode(["lab": target, "error": "\(error)"]))
             throw ExitCode.failure
         }
+        if let maxOutage { report = report.judged(budget: maxOutage) }
         print(json ? try Self.encode(report) : report.text())
         if report.failed { throw ExitCode.failure }
     }

@@ -31,6 +31,9 @@ struct Verify: AsyncParsableCommand {
     @Flag(help: "Leave the lab up afterwards.")
     var keep = false
 
+    @Option(help: "Fail every step with an action whose client-seen outage (probed every 10 ms) is longer than this many seconds; a step's own max-outage wins.")
+    var maxOutage: Double?
+
     @Flag(help: "Run every row of check's failure table live instead (each single failure, each ordered pair), each in a fresh instance LAB-rN, and compare it with the model.")
     var allPairs = false
 
@@ -54,6 +57,12 @@ struct Verify: AsyncParsableCommand {
         if let scenario {
             lab.scenario = try lab.loadScenario(scenario.contains("/") || FileManager.default.fileExists(atPath: scenario) ? scenario : "\(lab.folder)/\(scenario)")
         }
+        if let maxOutage {
+            guard maxOutage > 0, maxOutage.isFinite else { throw HALabError.usage("--max-outage is a number of seconds above 0, such as 0.5") }
+            for index in lab.scenario.steps.indices where lab.scenario.steps[index].action != nil {
+                lab.scenario.steps[index].maxOutage = lab.scenario.steps[index].maxOutage ?? maxOutage
+            }
+        }
         let verify = VerifyRun(lab: lab, backend: backendOptions.make(), junit: junit, json: json, timeline: timeline, capture: capture, keep: keep)
         // Whether this verify brings the lab up (and so takes it down on an interrupt, unless --keep).
         let builds = Mutex(false)
@@ -73,8 +82,8 @@ struct Verify: AsyncParsableCommand {
 
 extension Verify {
     func runAllPairs() async throws {
-        guard scenario == nil, timeline == nil, capture == nil, !keep, instance.name == nil else {
-            throw HALabError.usage("--all-pairs runs check's failure table in instances of its own: drop --scenario, --timeline, --capture, --keep and --name")
+        guard scenario == nil, timeline == nil, capture == nil, !keep, instance.name == nil, maxOutage == nil else {
+            throw HALabError.usage("--all-pairs runs check's failure table in instances of its own: drop --scenario, --timeline, --capture, --keep, --max-outage and --name")
         }
         guard let kinds = faults.map(FaultKind.parse) ?? FaultKind.allPairsDefault else {
             throw HALabError.usage("--faults '\(faults ?? "")': name kinds from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -32,3 +32,47 @@ extension EndToEndTests {
         }
     }
 }
+
+extension EndToEndTests {
+    /// Three shards of three-node's table (its stop rows), run one after another and merged, are
+    /// the unsharded run: the same rows, predictions and live verdicts. Likewise two shards of an
+    /// explore of 6 runs (master-backup): the same runs, seeds, schedules and verdicts.
+    @Test(.labs(3)) func shardsMergedAreTheWholeRun() async throws {
+        let folder = try E2E.copy("three-node", as: "e2e-shards")
+        defer { E2E.removeCopy(folder) }
+        let out = (folder as NSString).deletingLastPathComponent
+        func halab(_ arguments: [String]) async throws {
+            let result = try await E2E.runHalab(arguments)
+            #expect(result.exitCode == 0, "\(arguments.joined(separator: " ")): \(result.output)\n\(result.errorOutput)")
+        }
+        func pairs(_ extra: [String], json: String) async throws {
+            try await halab(["verify", folder, "--all-pairs", "--faults", "stop", "--parallel", "3", "--json", "\(out)/\(json)"] + extra)
+        }
+        try await pairs([], json: "whole.json")
+        for k in 1...3 { try await pairs(["--shard", "\(k)/3"], json: "pairs-\(k).json") }
+        try await halab(["report", "merge"] + (1...3).map { "\(out)/pairs-\($0).json" } + ["--json", "\(out)/merged.json"])
+        func rows(_ file: String) throws -> [String] {
+            let report = try JSONDecoder().decode(AllPairsRun.Report.self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(file)")))
+            return report.rows.map { "\($0.index) \($0.failures) \($0.predicted) \($0.live) \($0.agrees)" }
+        }
+        #expect(try rows("merged.json") == rows("whole.json"))
+        #expect(try rows("whole.json").count == 9)
+
+        // One stop per run on master-backup: no design outage, so no run is shrunk.
+        let document = try E2E.copy("master-backup", as: "e2e-shards-mb")
+        defer { E2E.removeCopy(document) }
+        func explore(_ extra: [String], json: String) async throws {
+            try await halab(["explore", document, "--runs", "6", "--seed", "7", "--steps", "1", "--faults", "stop", "--parallel", "3",
+                             "--output", "\(out)/explore", "--json", "\(out)/\(json)"] + extra)
+        }
+        try await explore([], json: "explore-whole.json")
+        for k in 1...2 { try await explore(["--shard", "\(k)/2"], json: "explore-\(k).json") }
+        try await halab(["report", "merge", "\(out)/explore-1.json", "\(out)/explore-2.json", "--json", "\(out)/explore-merged.json"])
+        func runs(_ file: String) throws -> [String] {
+            let report = try JSONDecoder().decode(ExploreReport.self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(file)")))
+            return report.results.map { "\($0.run) \($0.seed) \($0.schedule) \($0.passed)" }
+        }
+        #expect(try runs("explore-merged.json") == runs("explore-whole.json"))
+        #expect(try runs("explore-whole.json").count == 6)
+    }
+}

@@ -90,8 +90,9 @@ struct ExampleCITests {
         let document = try #require(try Yams.load(yaml: text))
         let lines = CommandLines.halab(in: Self.strings(document))
         #expect(!lines.isEmpty)
+        let checker = CommandLines()
         for line in lines {
-            let problems = try await CommandLines.check(line)
+            let problems = await checker.problems(line)
             #expect(problems.isEmpty, "\(file): \(line): \(problems)")
         }
     }
@@ -103,34 +104,5 @@ struct ExampleCITests {
         case let map as [String: Any]: map.values.flatMap(strings)
         default: []
         }
-    }
-}
-
-/// `halab …` command lines in a text, and whether halab knows their subcommand and flags.
-enum CommandLines {
-    static let subcommands = ["up", "down", "status", "logs", "exec", "curl", "chaos", "verify", "check", "bench", "capture", "watch",
-                              "explore", "report", "image", "new", "schema", "doctor"]
-
-    /// Each `halab SUBCOMMAND …` in the texts, up to the end of its line or an `&&`, `|` or `;`.
-    static func halab(in texts: [String]) -> [String] {
-        texts.flatMap { text in
-            text.split(whereSeparator: { "\n;|&".contains($0) }).compactMap { part -> String? in
-                guard let range = part.range(of: "halab ") else { return nil }
-                let line = String(part[range.lowerBound...]).trimmingCharacters(in: .whitespaces)
-                let words = line.split(separator: " ")
-                return words.count > 1 && subcommands.contains(String(words[1])) ? line : nil
-            }
-        }
-    }
-
-    /// What does not fit: a subcommand halab lacks, or a flag its help does not name.
-    static func check(_ line: String) async throws -> [String] {
-        var words = line.split(separator: " ").map(String.init).dropFirst()
-        var command = [words.removeFirst()]
-        if command == ["report"], let next = words.first, !next.hasPrefix("-") { command.append(words.removeFirst()) }
-        let help = try await E2E.runHalab(command + ["--help"])
-        guard help.exitCode == 0 else { return ["no subcommand '\(command.joined(separator: " "))'"] }
-        return words.filter { $0.hasPrefix("--") }.map { String($0.prefix { $0 != "=" }) }.filter { !help.output.contains($0) }
-            .map { "'\(command.joined(separator: " "))' has no flag \($0)" }
     }
 }

@@ -12,6 +12,9 @@ public struct Scenario: Sendable {
         public var expected: Expected
         /// Invariants the step may break without failing (`accept:`); still reported.
         public var accept: Set<Invariant> = []
+        /// The longest outage clients may see after the step's action, in seconds (`max-outage:`),
+        /// judged on the probe's record.
+        public var maxOutage: Double?
     }
 
     /// What a step expects: outcomes written out, or the VRRP model's prediction (`expect: model`).

@@ -15,7 +15,7 @@ struct ScenarioLoader {
         let root = try YAMLValue.load(file).mapping(allowed: ["steps"], required: ["steps"], what: "scenario.yaml")
         var steps: [Scenario.Step] = []
         for value in try root["steps"]!.sequence(what: "steps") {
-            let entries = try value.mapping(allowed: ["name", "on", "run", "chaos", "write", "expect", "accept"], required: ["name"], what: "a step")
+            let entries = try value.mapping(allowed: ["name", "on", "run", "chaos", "write", "expect", "accept", "max-outage"], required: ["name"], what: "a step")
             var step = Scenario.Step(name: try entries["name"]!.string(what: "name"), line: value.line,
                                      action: try action(entries, value), expected: .listed([]))
             if let expect = entries["expect"], case .scalar = expect.node {
@@ -35,6 +35,13 @@ struct ScenarioLoader {
                     throw name.fail("accept names invariants: " + Invariant.allCases.map(\.rawValue).joined(separator: ", "))
                 }
                 step.accept.insert(invariant)
+            }
+            if let budget = entries["max-outage"] {
+                guard let seconds = Double(try budget.string(what: "max-outage")), seconds > 0, seconds.isFinite else {
+                    throw budget.fail("max-outage is the longest outage clients may see, in seconds, such as 0.5")
+                }
+                guard step.action != nil else { throw budget.fail("max-outage judges the outage after a step's action: this step has none") }
+                step.maxOutage = seconds
             }
             steps.append(step)
         }

@@ -64,6 +64,16 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
     /// Whether the outage ended within the timers' bound, as far as the probe can tell.
     public var withinBound: Bool { failed == 0 || (firstGoodAfter != nil && recovery <= bound + resolution) }
 
+    /// Said when clients saw a longer outage than `budget` seconds; nil within it.
+    public func overBudget(_ budget: Double) -> String? {
+        guard failed > 0 else { return nil }
+        guard firstGoodAfter != nil else {
+            return "\(address): clients got no good answer after the action, over the budget of \(format(budget)) (VRRP bound \(format(bound)))"
+        }
+        guard window > budget else { return nil }
+        return "\(address): clients saw \(format(window)) of outage, over the budget of \(format(budget)) (VRRP bound \(format(bound)))"
+    }
+
     public var summary: String {
         let route = "\(from ?? "nobody") → \(to ?? "nobody")"
         guard firstGoodAfter != nil || failed == 0 else {

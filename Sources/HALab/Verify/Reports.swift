@@ -24,9 +24,10 @@ public enum Reports {
             xml += "    <testcase classname=\"halab.\(escape(report.lab))\" name=\"\(escape(step.name))\" time=\"\(seconds(step.seconds))\">\n"
             if !step.passed {
                 let message = step.actionError ?? step.checks.first { !$0.passed }.map { "expected \($0.expected); seen \($0.seen)" }
-                    ?? step.violations.first.map { "invariant \($0.invariant.rawValue): \($0.summary)" } ?? ""
+                    ?? step.violations.first.map { "invariant \($0.invariant.rawValue): \($0.summary)" } ?? step.overBudget.first ?? ""
                 var detail = step.checks.map { "\($0.passed ? "ok" : "FAILED"): \($0.expected) — seen \($0.seen) after \(seconds($0.heldAfter)) s (deadline \(seconds($0.deadline)) s)" }
                 detail += step.violations.map { "BROKEN invariant \($0.invariant.rawValue): \($0.summary)" }
+                detail += step.overBudget.map { "OVER BUDGET: \($0)" }
                 for (node, lines) in (step.logs ?? [:]).sorted(by: { $0.key < $1.key }) {
                     detail.append("keepalived log of \(node):")
                     detail += lines.map { "  \($0)" }

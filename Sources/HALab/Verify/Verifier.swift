@@ -37,7 +37,7 @@ public struct VerifyReport: Sendable, Codable {
         /// What the model says of the step, for its invariants.
         var model: StepModel?
 
-        enum CodingKeys: String, CodingKey { case name, action, at, took, outages, actionError, seconds, checks, logs, violations, accepted, unpredicted }
+        enum CodingKeys: String, CodingKey { case name, action, at, took, outages, actionError, seconds, checks, logs, violations, accepted, unpredicted, overBudget }
         public var seconds: Double = 0
         public var checks: [CheckResult] = []
         /// The last keepalived log lines of the lab's nodes, kept when the step failed.
@@ -45,7 +45,9 @@ public struct VerifyReport: Sendable, Codable {
         /// Invariants the step broke; those its scenario accepts, apart.
         public var violations: [Violation] = []
         public var accepted: [Violation] = []
-        public var passed: Bool { actionError == nil && checks.allSatisfy(\.passed) && violations.isEmpty }
+        /// Each VIP whose outage after the action was longer than the step's budget, said with both.
+        public var overBudget: [String] = []
+        public var passed: Bool { actionError == nil && checks.allSatisfy(\.passed) && violations.isEmpty && overBudget.isEmpty }
     }
 
     public struct CheckResult: Sendable, Codable {
@@ -81,6 +83,7 @@ public enum Verifier {
         }
         report!.samples = samples
         measureOutages(&report!, session: session)
+        judgeBudgets(&report!, scenario: session.lab.scenario, progress: progress)
         if invariants { judgeInvariants(&report!, looks: looks, session: session, progress: progress) }
         return report!
     }
@@ -145,6 +148,10 @@ public enum Verifier {
                 return holders.count == 1 && model.canServe(holders[0], address: address) ? holders[0] : nil
             })
             result.unpredicted = unpredicted.map { "\($0.0) depends on \($0.1)" }
+            let races = model.takeoverRaces(from: before.worlds[0])
+            for address in races.sorted() {
+                progress("  ? \(address): two backups' timers run out close together; both may be master for a moment, and a stale ARP entry may follow")
+            }
             for line in result.unpredicted { progress("  ? \(line): the model predicts nothing of it here") }
             if let action = step.action {
                 do { result.took = try await perform(action, session: session) - result.at } catch let error as HALabError {
@@ -152,7 +159,7 @@ public enum Verifier {
                 }
             }
             result.model = StepModel(step, model: model, before: before.worlds[0], bound: bound, start: result.at + result.took, blind: blind,
-                                     unpredicted: Set(unpredicted.map(\.0)), sightRestored: wasLossy && !blind, moves: moves,
+                                     unpredicted: Set(unpredicted.map(\.0)), races: races, sightRestored: wasLossy && !blind, moves: moves,
                                      slower: session.backend.startAllowance)
             if let error = result.actionError {
                 progress("  ✗ action failed: \(error)")
@@ -231,6 +238,16 @@ public enum Verifier {
         }
         let gaps = report.steps.compactMap(\.outages).flatMap { $0 }.map(\.interval).filter { $0 > 0 }
         report.probeInterval = gaps.isEmpty ? nil : gaps.reduce(0, +) / Double(gaps.count)
+    }
+
+    /// Each step with a budget (`max-outage`): every VIP's outage after its action, measured by
+    /// the probe, must be within it.
+    static func judgeBudgets(_ report: inout VerifyReport, scenario: Scenario, progress: @Sendable (String) -> Void) {
+        for index in report.steps.indices where index < scenario.steps.count {
+            guard let budget = scenario.steps[index].maxOutage else { continue }
+            report.steps[index].overBudget = (report.steps[index].outages ?? []).compactMap { $0.overBudget(budget) }
+            for over in report.steps[index].overBudget { progress("  ✗ over the outage budget in '\(report.steps[index].name)': \(over)") }
+        }
     }
 
     /// The run as a timeline: faults in force as bands (from the action that made one to the
