@@ -82,9 +82,13 @@ enum NodeFiles {
             kill -"$signal" $(pids)
             if wait_for down; then [ -n "$pidfile" ] && rm -f "$pidfile"; echo " [ ok ]"; else echo " * ERROR: $name did not stop"; exit 1; fi ;;
         restart) "$0" "$name" stop && exec "$0" "$name" start ;;
+        reload)
+            if ! running; then echo " * ERROR: $name is not running"; exit 1; fi
+            echo " * Reloading $name ..."
+            kill -HUP $(pids) && echo " [ ok ]" ;;
         status)
             if running; then echo " * status: started"; else echo " * status: stopped"; exit 3; fi ;;
-        *) echo "usage: rc-service $name start|stop|restart|status" >&2; exit 1 ;;
+        *) echo "usage: rc-service $name start|stop|restart|reload|status" >&2; exit 1 ;;
         esac
 
         """

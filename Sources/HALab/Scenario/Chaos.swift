@@ -10,6 +10,10 @@ import HALabSystem
 public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
     /// `rc-service SERVICE stop` inside the node, as the document does.
     case stopService(String, node: String)
+    /// `rc-service SERVICE restart`: stopped, then started again.
+    case restartService(String, node: String)
+    /// keepalived re-reads its config (SIGHUP, as `rc-service keepalived reload`).
+    case reload(node: String)
     case startService(String, node: String)
     /// The service's processes frozen (SIGSTOP): they live and listen, and answer nothing.
     case hangService(String, node: String)
@@ -42,6 +46,8 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
     public static let vocabulary: [(words: String, meaning: String)] = [
         ("stop SERVICE NODE", "rc-service SERVICE stop inside NODE (the document's failure)"),
         ("start SERVICE NODE", "rc-service SERVICE start inside NODE"),
+        ("restart SERVICE NODE", "rc-service SERVICE restart inside NODE: stopped, then started"),
+        ("reload NODE", "keepalived re-reads its config on NODE (SIGHUP)"),
         ("hang SERVICE NODE", "freeze SERVICE's processes (SIGSTOP): pidof finds them, nothing answers"),
         ("resume SERVICE NODE", "thaw them"),
         ("refuse SERVICE NODE", "SERVICE's port refuses new connections (nftables), its processes run"),
@@ -76,6 +82,8 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         switch (words.first, words.count) {
         case ("stop", 3): return .stopService(words[1], node: words[2])
         case ("start", 3): return .startService(words[1], node: words[2])
+        case ("restart", 3): return .restartService(words[1], node: words[2])
+        case ("reload", 2): return .reload(node: words[1])
         case ("hang", 3): return .hangService(words[1], node: words[2])
         case ("resume", 3): return .resumeService(words[1], node: words[2])
         case ("refuse", 3): return .refuseService(words[1], node: words[2])
@@ -117,6 +125,7 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .stopService(_, let node), .startService(_, let node), .hangService(_, let node), .resumeService(_, let node),
              .refuseService(_, let node), .acceptService(_, let node), .kill(let node), .revive(let node),
+             .restartService(_, let node), .reload(let node),
              .link(let node, _, _, _), .loss(let node, _), .delay(let node, _), .pause(let node), .resume(let node),
              .flap(let node, _, _, _):
             return [node]
@@ -132,7 +141,7 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         case .stopService, .hangService, .refuseService, .kill, .blockMulticast, .partition, .loss, .delay, .pause: true
         case .link(_, _, let up, _): !up
         case .switchPower(_, let on): !on
-        case .startService, .resumeService, .acceptService, .revive, .unblockMulticast, .resume, .heal, .flap: false
+        case .startService, .resumeService, .acceptService, .revive, .unblockMulticast, .resume, .heal, .flap, .restartService, .reload: false
         }
     }
 
@@ -168,7 +177,7 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         case .loss(let node, _), .delay(let node, _): .blinds(node: node)
         case .heal(let node): .restores(node: node)
         case .stopService, .startService, .hangService, .resumeService, .refuseService, .acceptService, .kill, .revive, .link,
-             .switchPower, .flap, .blockMulticast, .unblockMulticast, .partition, .pause, .resume: .keeps
+             .restartService, .reload, .switchPower, .flap, .blockMulticast, .unblockMulticast, .partition, .pause, .resume: .keeps
         }
     }
 
@@ -178,6 +187,10 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .stopService(let service, let node): return [.stopService(service, node: node)]
         case .startService(let service, let node): return [.startService(service, node: node)]
+        // Its end state: stopped and started again (while it was stopped, the VIP may have moved and back).
+        case .restartService(let service, let node): return [.stopService(service, node: node), .startService(service, node: node)]
+        // Measured live (README, "Routine change"): the same config re-read changes no state.
+        case .reload: return []
         case .hangService(let service, let node): return [.hangService(service, node: node)]
         case .resumeService(let service, let node): return [.resumeService(service, node: node)]
         case .refuseService(let service, let node): return [.refuseService(service, node: node)]
@@ -203,6 +216,8 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .stopService(let service, let node): return "stop \(service) \(node)"
         case .startService(let service, let node): return "start \(service) \(node)"
+        case .restartService(let service, let node): return "restart \(service) \(node)"
+        case .reload(let node): return "reload \(node)"
         case .hangService(let service, let node): return "hang \(service) \(node)"
         case .resumeService(let service, let node): return "resume \(service) \(node)"
         case .refuseService(let service, let node): return "refuse \(service) \(node)"

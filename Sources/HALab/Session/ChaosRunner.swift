@@ -11,13 +11,10 @@ extension LabSession {
     @discardableResult public func perform(_ action: ChaosAction) async throws -> Double {
         for node in action.nodes { _ = try lab.topology.node(node) }
         switch action {
-        case .stopService(let service, let node), .startService(let service, let node):
-            let verb = if case .stopService = action { "stop" } else { "start" }
-            let result = try await backend.exec(lab.name, node: node, ["rc-service", service, verb])
-            guard result.succeeded else {
-                throw HALabError.commandFailed(command: "rc-service \(service) \(verb) on \(node)",
-                                               status: "exit \(result.exitCode)", output: result.output + result.errorOutput)
-            }
+        case .stopService(let service, let node): try await rcService(service, "stop", on: node)
+        case .startService(let service, let node): try await rcService(service, "start", on: node)
+        case .restartService(let service, let node): try await rcService(service, "restart", on: node)
+        case .reload(let node): try await rcService("keepalived", "reload", on: node)
         case .kill(let node): return try await backend.crash(lab.name, node: node)
         case .revive(let node):
             let logged = keepalivedLog(of: node)?.utf8.count ?? 0
@@ -44,6 +41,14 @@ extension LabSession {
             try await applyFaults(of: action)
         }
         return Date().timeIntervalSince1970
+    }
+
+    func rcService(_ service: String, _ verb: String, on node: String) async throws {
+        let result = try await backend.exec(lab.name, node: node, ["rc-service", service, verb])
+        guard result.succeeded else {
+            throw HALabError.commandFailed(command: "rc-service \(service) \(verb) on \(node)",
+                                           status: "exit \(result.exitCode)", output: result.output + result.errorOutput)
+        }
     }
 
     /// Puts on (or takes off) the backend's faults the action amounts to.
@@ -137,7 +142,7 @@ extension ChaosAction {
             }
             let refusing = if case .refuseService = self { true } else { false }
             return ([.refusedPorts(node: node, ports: [port])], refusing)
-        case .stopService, .startService, .kill, .revive, .heal, .flap: return nil
+        case .stopService, .startService, .restartService, .reload, .kill, .revive, .heal, .flap: return nil
         }
     }
 }
