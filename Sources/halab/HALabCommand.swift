@@ -10,7 +10,7 @@ struct HALabCommand: AsyncParsableCommand {
         commandName: "halab",
         abstract: "Build high-availability labs (nginx + keepalived) on this machine, break them, prove what clients see.",
         subcommands: [Up.self, Down.self, Status.self, Logs.self, Exec.self, Curl.self, Chaos.self, Verify.self, Check.self, Bench.self,
-                      Capture.self, Watch.self, ExploreCommand.self, ReportCommand.self, Image.self, New.self, Schema.self, Doctor.self])
+                      Capture.self, Watch.self, ExploreCommand.self, ReportCommand.self, Graph.self, Image.self, New.self, Schema.self, Doctor.self])
 }
 
 /// What every command needs: where labs are, and the backend.

@@ -106,7 +106,7 @@ actor CommandLines {
     }
 
     /// Subcommands that take a lab (a folder under labs/, or a path) first.
-    static let takesALab: Set = ["up", "verify", "check", "explore", "bench"]
+    static let takesALab: Set = ["up", "verify", "check", "explore", "bench", "graph"]
     var helps: [[String]: String] = [:]
 
     func help(_ path: [String]) async -> String {

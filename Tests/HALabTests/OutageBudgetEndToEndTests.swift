@@ -54,3 +54,23 @@ extension EndToEndTests {
         #expect(result.exitCode == 0, "\(result.output)\n\(result.errorOutput)")
     }
 }
+
+extension EndToEndTests {
+    /// `halab graph` of a running lab: after nginx-1's cable is pulled, nginx-2 holds the VIP and
+    /// the cable is drawn cut; the SVG names both.
+    @Test func aGraphOfARunningLabShowsTheHolderAndTheCutCable() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-graph")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        try await E2E.withLab(lab) { session, _ in
+            try await session.perform(.link(node: "nginx-1", interface: nil, up: false, atNode: false))
+            let deadline = Date().addingTimeInterval(lab.settleBound + 2)
+            while Date() < deadline, try await session.vipHolders().first?.nodes != ["nginx-2"] { try await Task.sleep(for: .milliseconds(100)) }
+            let dot = try await E2E.runHalab(["graph", lab.name, "--format", "dot"])
+            #expect(dot.output.contains("\"vip:10.33.1.100\" -- \"node:nginx-2\" [label=\"holds\""), "\(dot.output)\n\(dot.errorOutput)")
+            #expect(dot.output.contains("eth1 10.33.1.11/24 (cut)"))
+            let svg = try await E2E.runHalab(["graph", lab.name])
+            #expect(svg.output.contains("<svg") && svg.output.contains("(cut)"))
+        }
+    }
+}
