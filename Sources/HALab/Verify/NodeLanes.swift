@@ -120,8 +120,10 @@ public struct LaneEvidence: Sendable {
             let near = { (time: Double) in time >= second - 0.5 && time < second + 1.5 }
             let vip = addressEvents.first { $0.node == instance.node && instance.virtualAddresses.contains($0.address)
                 && $0.added == (state == .master) && near($0.time) }
-            // A new master sends its first advert, then adds its VIPs: whichever was seen first.
-            let advert = state == .master ? sent.first(where: near) : nil
+            // A new master sends its first advert, then adds its VIPs: whichever was seen first. The
+            // capture begins with the run: a first advert within an interval of that says only that
+            // the node was master already (its log's second may be before the run began).
+            let advert = state == .master ? sent.first(where: near).flatMap { $0 > start + instance.advertInterval ? $0 : nil } : nil
             if let precise = [vip?.time, advert].compactMap({ $0 }).min() { changes[index].time = precise }
         }
         var bands: [NodeLane.Band] = []

@@ -33,14 +33,32 @@ public struct Timeline: Sendable {
     static let palette = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#bcbd22", "#e377c2"]
     static let failed = "#d62728"
 
+    /// The row (0 first) of each label starting at `x` and `width` wide, in order: the first row
+    /// whose last label ends before it begins.
+    static func rows(_ labels: [(x: Double, width: Double)]) -> [Int] {
+        var ends: [Double] = []
+        return labels.map { label in
+            if let row = ends.firstIndex(where: { $0 <= label.x }) {
+                ends[row] = label.x + label.width
+                return row
+            }
+            ends.append(label.x + label.width)
+            return ends.count - 1
+        }
+    }
+
     public func svg() -> String {
         let start = ([samples.first?.start] + steps.map { $0.at } + [bands.first?.from]).compactMap { $0 }.min() ?? 0
         let end = max(samples.last?.end ?? start + 1, (steps.last?.at ?? start) + 1)
-        let (left, width, top, lane) = (110.0, 1000.0, 40.0, 46.0)
+        let (left, width, top, lane) = (110.0, 1000.0, 56.0, 46.0)
         let scale = width / max(end - start, 0.001)
         let x = { (time: Double) in left + (time - start) * scale }
         let lanesHeight = Double(addresses.count) * lane + Double(lanes.count) * Self.nodeLane
-        let height = top + lanesHeight + (lanes.isEmpty ? 70 : 100)
+        let axis = top + lanesHeight + 4
+        // Labels never overlap: each goes on the first row where it clears the one before.
+        let stepRows = Self.rows(steps.enumerated().map { (x($0.element.at), Double("\($0.offset + 1)".count) * 7 + 4) })
+        let bandRows = Self.rows(bands.map { (x($0.from), Double($0.label.count) * 6 + 8) })
+        let height = axis + 28 + Double((bandRows.max() ?? -1) + 1) * 13 + (lanes.isEmpty ? 46 : 76)
         let nodes = samples.filter(\.ok).map(\.answer).uniqueInOrder().sorted()
         let color = { (sample: ProbeSample) in
             sample.ok ? Self.palette[(nodes.firstIndex(of: sample.answer) ?? 0) % Self.palette.count] : Self.failed
@@ -58,11 +76,17 @@ public struct Timeline: Sendable {
         }
         svg += vipLanes(top: top, lane: lane, x: x, scale: scale, color: color)
         svg += nodeLanes(top: top + Double(addresses.count) * lane, x: x, scale: scale)
-        let axis = top + lanesHeight + 4
         for (number, step) in steps.enumerated() {
             svg += "<line x1=\"\(f(x(step.at)))\" x2=\"\(f(x(step.at)))\" y1=\"\(f(top - 8))\" y2=\"\(f(axis))\" stroke=\"#555\" stroke-dasharray=\"3 2\"/>"
-                + "<text x=\"\(f(x(step.at) + 2))\" y=\"\(f(top - 12))\"><title>\(Reports.escape(step.name))</title>\(number + 1)</text>\n"
+                + "<text x=\"\(f(x(step.at) + 2))\" y=\"\(f(top - 12 - Double(stepRows[number]) * 12))\"><title>\(Reports.escape(step.name))</title>\(number + 1)</text>\n"
         }
+        // Each shaded fault named under the axis, from where it begins.
+        for (index, band) in bands.enumerated() {
+            let y = axis + 30 + Double(bandRows[index]) * 13
+            svg += "<line x1=\"\(f(x(band.from)))\" x2=\"\(f(x(band.from)))\" y1=\"\(f(axis))\" y2=\"\(f(y - 9))\" stroke=\"#999\"/>"
+                + "<text x=\"\(f(x(band.from) + 2))\" y=\"\(f(y))\" font-size=\"10\" fill=\"#444\">\(Reports.escape(band.label))</text>\n"
+        }
+        let legend = axis + 28 + Double((bandRows.max() ?? -1) + 1) * 13
         let seconds = Int((end - start).rounded(.up))
         let every = max(1, seconds / 20)
         for second in stride(from: 0, through: seconds, by: every) {
@@ -70,14 +94,14 @@ public struct Timeline: Sendable {
         }
         var legendX = left
         for (node, colour) in zip(nodes, Self.palette) + [("failed", Self.failed)] {
-            svg += "<rect x=\"\(f(legendX))\" y=\"\(f(axis + 28))\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>"
-                + "<text x=\"\(f(legendX + 16))\" y=\"\(f(axis + 38))\">\(Reports.escape(node))</text>\n"
+            svg += "<rect x=\"\(f(legendX))\" y=\"\(f(legend))\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>"
+                + "<text x=\"\(f(legendX + 16))\" y=\"\(f(legend + 10))\">\(Reports.escape(node))</text>\n"
             legendX += 110
         }
         if lanes.isEmpty {
-            svg += "<text x=\"\(f(legendX))\" y=\"\(f(axis + 38))\">▲ VRRP state change (keepalived log, 1 s resolution) · shaded: fault in force</text>\n"
+            svg += "<text x=\"\(f(legendX))\" y=\"\(f(legend + 10))\">▲ VRRP state change (keepalived log, 1 s resolution) · shaded: fault in force</text>\n"
         } else {
-            svg += stateLegend(x: left, y: axis + 56)
+            svg += stateLegend(x: left, y: legend + 28)
         }
         return svg + "</svg>\n"
     }
