@@ -28,6 +28,9 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Capture every segment through the run: write LAB-SEGMENT.pcap here (Wireshark opens them).")
     var capture: String?
 
+    @Option(help: "Write one self-contained page of the run here (LAB.report.html: the lab's picture, every step's evidence, the timeline, the outages, the captures, the logs of a failed step), with the timeline's files and a pcap per segment.")
+    var report: String?
+
     @Flag(help: "Leave the lab up afterwards.")
     var keep = false
 
@@ -63,7 +66,8 @@ struct Verify: AsyncParsableCommand {
                 lab.scenario.steps[index].maxOutage = lab.scenario.steps[index].maxOutage ?? maxOutage
             }
         }
-        let verify = VerifyRun(lab: lab, backend: backendOptions.make(), junit: junit, json: json, timeline: timeline, capture: capture, keep: keep)
+        let verify = VerifyRun(lab: lab, backend: backendOptions.make(), junit: junit, json: json, timeline: timeline, capture: capture, keep: keep,
+                                reportFolder: report)
         // Whether this verify brings the lab up (and so takes it down on an interrupt, unless --keep).
         let builds = Mutex(false)
         let name = lab.name, names = lab.topology.objectNames
@@ -82,8 +86,8 @@ struct Verify: AsyncParsableCommand {
 
 extension Verify {
     func runAllPairs() async throws {
-        guard scenario == nil, timeline == nil, capture == nil, !keep, instance.name == nil, maxOutage == nil else {
-            throw HALabError.usage("--all-pairs runs check's failure table in instances of its own: drop --scenario, --timeline, --capture, --keep, --max-outage and --name")
+        guard scenario == nil, timeline == nil, capture == nil, report == nil, !keep, instance.name == nil, maxOutage == nil else {
+            throw HALabError.usage("--all-pairs runs check's failure table in instances of its own: drop --scenario, --timeline, --capture, --report, --keep, --max-outage and --name")
         }
         guard let kinds = faults.map(FaultKind.parse) ?? FaultKind.allPairsDefault else {
             throw HALabError.usage("--faults '\(faults ?? "")': name kinds from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -16,8 +16,16 @@ extension EndToEndTests {
 
         let document = try E2E.copy("master-backup", as: "e2e-budget-mb")
         defer { E2E.removeCopy(document) }
-        let failing = try await E2E.runHalab(["verify", document, "--max-outage", "0.5"])
+        let pages = (document as NSString).deletingLastPathComponent + "/report"
+        let failing = try await E2E.runHalab(["verify", document, "--max-outage", "0.5", "--report", pages])
         #expect(failing.exitCode == 1)
+        // The run's page: every step with its verdict, the over-budget evidence, the timeline, the pcap.
+        let page = try String(contentsOfFile: "\(pages)/e2e-budget-mb.report.html", encoding: .utf8)
+        for (index, step) in try Lab.load(folder: document).scenario.steps.enumerated() {
+            let verdict = step.action == nil || step.name.contains("boots again") || step.name.contains("started again") ? "passed" : "FAILED"
+            #expect(page.contains("\(index + 1). \(Reports.escape(step.name)) — \(verdict)"), "\(step.name)")
+        }
+        #expect(page.contains("✗ over budget: 10.33.1.100: clients saw") && page.contains("e2e-budget-mb-lan.pcap") && page.contains("<svg"))
         let crash = failing.errorOutput.split(separator: "\n").first { $0.contains("over the outage budget in 'nginx-1 crashes") } ?? ""
         #expect(crash.contains("clients saw 3.") && crash.contains("over the budget of 0.500 s (VRRP bound 3.648 s)"), "\(failing.errorOutput)")
 

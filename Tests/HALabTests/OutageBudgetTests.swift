@@ -110,3 +110,11 @@ import Testing
         #expect(Self.races(VRRPModelTests.model([100, 90, 80]), after: .crash(node: "n1")) == ["10.33.1.100"])
     }
 }
+
+@Suite struct ReportPageTests {
+    @Test func aCaptureIsLinkedFromThePage() {
+        #expect(VerifyRun.relative("/ci/captures/mb-lan.pcap", to: "/ci/reports") == "../captures/mb-lan.pcap")
+        #expect(VerifyRun.relative("/ci/reports/mb-lan.pcap", to: "/ci/reports") == "mb-lan.pcap")
+        #expect(VerifyRun.relative("/ci/captures/vm/mb-lan.pcap", to: "/ci/reports/vm") == "../../captures/vm/mb-lan.pcap")
+    }
+}

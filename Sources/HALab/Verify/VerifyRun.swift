@@ -15,10 +15,13 @@ public struct VerifyRun: Sendable {
     public var timeline: String?
     /// A folder for a pcap of each segment through the run; nil: no capture.
     public var capture: String?
+    /// A folder for the run's page (`LAB.report.html`), its timeline and captures; nil: none.
+    public var reportFolder: String?
     public var keep = false
 
     public init(lab: Lab, backend: any LabBackend, junit: String? = nil, json: String? = nil, timeline: String? = nil,
-                capture: String? = nil, keep: Bool = false) {
+                capture: String? = nil, keep: Bool = false, reportFolder: String? = nil) {
+        self.reportFolder = reportFolder
         self.lab = lab
         self.backend = backend
         self.junit = junit
@@ -43,7 +46,8 @@ public struct VerifyRun: Sendable {
         let report: VerifyReport
         do {
             let captures = try captureFiles()
-            let (run, addressEvents) = try await session.capturing(captures) { [timeline] () async throws -> (VerifyReport, [AddressEvent]) in
+            let timeline = timeline ?? reportFolder
+            let (run, addressEvents) = try await session.capturing(captures) { () async throws -> (VerifyReport, [AddressEvent]) in
                 guard timeline != nil else { return (try await Verifier.run(session, progress: progress), []) }
                 return try await session.watchingAddresses { try await Verifier.run(session, probe: true, progress: progress) }
             }
@@ -58,6 +62,15 @@ public struct VerifyRun: Sendable {
                 try write(timeline: report, session: session, folder: timeline, adverts: adverts.sorted { $0.time < $1.time },
                           addressEvents: addressEvents, progress: progress)
             }
+            if let reportFolder {
+                let page = ReportPage(report: report, graph: try? await LabGraph(lab: lab).svg(),
+                                      timeline: Verifier.timeline(report, session: session, adverts: adverts.sorted { $0.time < $1.time },
+                                                                  addressEvents: addressEvents),
+                                      measurements: report.steps.flatMap { step in (step.outages ?? []).map { (step.name, $0) } },
+                                      captures: captures.map { Self.relative($0.path, to: reportFolder) })
+                try FileSystem.write(page.html(), to: "\(reportFolder)/\(lab.name).report.html")
+                progress("report: \(reportFolder)/\(lab.name).report.html")
+            }
         } catch {
             if takeDown { _ = try? await session.backend.down(lab.name) }
             throw error
@@ -68,10 +81,18 @@ public struct VerifyRun: Sendable {
         return report
     }
 
+    /// `path` as a link from a page in `folder`.
+    static func relative(_ path: String, to folder: String) -> String {
+        let target = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+        let base = URL(fileURLWithPath: folder).standardizedFileURL.pathComponents
+        let common = zip(target, base).prefix { $0 == $1 }.count
+        return (Array(repeating: "..", count: base.count - common) + target[common...]).joined(separator: "/")
+    }
+
     /// One pcap per segment, LAB-SEGMENT.pcap in the capture folder; for a timeline without
     /// one, in the timeline's folder (its node lanes are drawn from the adverts).
     func captureFiles() throws -> [CaptureFile] {
-        guard let folder = capture ?? timeline else { return [] }
+        guard let folder = capture ?? reportFolder ?? timeline else { return [] }
         try FileSystem.makeDirectory(folder)
         return lab.topology.segments.map { CaptureFile(point: .segment($0), path: "\(folder)/\(lab.name)-\($0).pcap") }
     }
