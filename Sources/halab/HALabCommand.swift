@@ -11,6 +11,13 @@ struct HALabCommand: AsyncParsableCommand {
         abstract: "Build high-availability labs (nginx + keepalived) on this machine, break them, prove what clients see.",
         subcommands: [Up.self, Down.self, Status.self, Logs.self, Exec.self, Curl.self, Chaos.self, Verify.self, Check.self, Bench.self,
                       Capture.self, Watch.self, ExploreCommand.self, ReportCommand.self, Graph.self, Image.self, New.self, Schema.self, Doctor.self])
+
+    /// Whoever reads halab's output may go away first (a CI runner, a killed test): halab then
+    /// still finishes, or undoes, its work rather than die of SIGPIPE.
+    static func main() async {
+        signal(SIGPIPE, SIG_IGN)
+        await main(nil)
+    }
 }
 
 /// What every command needs: where labs are, and the backend.
@@ -53,7 +60,8 @@ enum Environment {
 
 /// Progress goes to standard error, so standard output stays what a script reads.
 @Sendable func progress(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }  // a closed stderr is no failure
 }
 
 struct LabOption: ParsableArguments {

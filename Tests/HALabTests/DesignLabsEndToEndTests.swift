@@ -24,7 +24,7 @@ extension EndToEndTests {
 
     /// Every row of check's failure table (each single failure, each ordered pair) live, agreeing
     /// with the model.
-    @Test(.labs(E2E.pairsAtOnce), arguments: ["dual-isp", "dual-switch-sync"])
+    @Test(.labs(E2E.pairsAtOnce, long: true), arguments: ["dual-isp", "dual-switch-sync"])
     func everyPairOfFailuresAgreesWithTheModelLive(lab: String) async throws {
         try await E2E.allPairsAgree(lab)
     }

@@ -682,14 +682,14 @@ struct EndToEndTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built"))
     func chaosHelpListsEveryActionWithItsWords() async throws {
         let help = try await E2E.runHalab(["chaos", "--help"])
-        #expect(ChaosAction.vocabulary.count == 19)
+        #expect(ChaosAction.vocabulary.count == 21)
         for (words, meaning) in ChaosAction.vocabulary {
             #expect(help.output.contains("  \(words)\n      \(meaning)\n"), "\(words)")
         }
         // Every action the parser takes is in the vocabulary: each one's first word is listed.
         let examples = ["stop nginx n", "start nginx n", "kill n", "revive n", "link down n", "link up n:eth1 at-node", "block-multicast all",
                         "unblock-multicast n", "partition a / b", "switch down lan", "flap n:eth1 3 0.5", "loss n 5", "delay n 5", "pause n", "resume n", "heal", "heal n",
-                        "hang nginx n", "resume nginx n", "refuse nginx n", "accept nginx n"]
+                        "hang nginx n", "resume nginx n", "refuse nginx n", "accept nginx n", "restart keepalived n", "reload n"]
         for example in examples {
             let words = example.split(separator: " ").map(String.init)
             #expect(throws: Never.self) { _ = try ChaosAction.parse(words) }

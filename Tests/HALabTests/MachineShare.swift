@@ -12,6 +12,8 @@ actor MachineShare {
     struct Entry {
         var labs: Int
         var alone: Bool
+        /// One of the longest tests: started before any other that waits with it.
+        var long: Bool
         var turn: CheckedContinuation<Void, Never>
     }
 
@@ -19,14 +21,29 @@ actor MachineShare {
     var running = 0
     var aloneRunning = false
     var waiting: [Entry] = []
+    /// Nothing starts in the first second: the tests that arrive in it are admitted largest
+    /// first, so the longest ones (all-pairs tables) do not wait behind a row of small ones.
+    var open = false
 
     init(width: Int) { self.width = width }
 
-    func enter(labs: Int, alone: Bool) async {
+    func enter(labs: Int, alone: Bool, long: Bool) async {
         await withCheckedContinuation { turn in
-            waiting.append(Entry(labs: min(labs, width), alone: alone, turn: turn))
-            admit()
+            waiting.append(Entry(labs: min(labs, width), alone: alone, long: long, turn: turn))
+            if open {
+                admit()
+            } else if waiting.count == 1 {
+                Task {
+                    try? await Task.sleep(for: .seconds(1))
+                    self.opening()
+                }
+            }
         }
+    }
+
+    private func opening() {
+        open = true
+        admit()
     }
 
     func leave(labs: Int, alone: Bool) {
@@ -37,16 +54,20 @@ actor MachineShare {
 
     /// Starts what may start now, while none runs alone: the shared tests whose labs fit, those
     /// with the most labs first (they take longest: started last, they would end last); then a
-    /// lone test, once nothing runs and no shared test waits.
+    /// lone test, once nothing runs and no shared test waits. The longest tests (`.labs(N, long: true)`)
+    /// go before all others.
     private func admit() {
         while !aloneRunning, let index = waiting.indices.filter({ !waiting[$0].alone && running + waiting[$0].labs <= width })
-            .max(by: { waiting[$0].labs < waiting[$1].labs || (waiting[$0].labs == waiting[$1].labs && $0 > $1) }) {
+            .max(by: { Self.order(waiting[$0]) < Self.order(waiting[$1]) || (Self.order(waiting[$0]) == Self.order(waiting[$1]) && $0 > $1) }) {
             start(waiting.remove(at: index))
         }
         if !aloneRunning, running == 0, !waiting.contains(where: { !$0.alone }), let index = waiting.firstIndex(where: \.alone) {
             start(waiting.remove(at: index))
         }
     }
+
+    /// Who goes first: the long ones, then those with the most labs.
+    static func order(_ entry: Entry) -> (Int, Int) { (entry.long ? 1 : 0, entry.labs) }
 
     private func start(_ entry: Entry) {
         running += entry.labs
@@ -63,9 +84,10 @@ struct SharesTheMachine: SuiteTrait, TestTrait, TestScoping {
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let alone = test.traits.contains { $0 is RunsAlone }
         let labs = test.traits.compactMap { ($0 as? RunsLabs)?.count }.max() ?? 1
+        let long = test.traits.contains { ($0 as? RunsLabs)?.long == true }
         let clock = ContinuousClock()
         let asked = clock.now
-        await MachineShare.shared.enter(labs: labs, alone: alone)
+        await MachineShare.shared.enter(labs: labs, alone: alone, long: long)
         let started = clock.now
         defer {
             // For scripts/repeat-tests: the time it ran, apart from the time it waited for its share
@@ -83,13 +105,15 @@ struct SharesTheMachine: SuiteTrait, TestTrait, TestScoping {
     }
 }
 
-/// A test that runs several labs at once (all-pairs rows, explore runs).
+/// A test that runs several labs at once (all-pairs rows, explore runs); `long`: one of the
+/// longest, which the end of the whole run waits for.
 struct RunsLabs: TestTrait {
     var count: Int
+    var long = false
 }
 
 extension Trait where Self == RunsLabs {
-    static func labs(_ count: Int) -> Self { Self(count: count) }
+    static func labs(_ count: Int, long: Bool = false) -> Self { Self(count: count, long: long) }
 }
 
 /// A test that needs the machine to itself, and why.
