@@ -41,8 +41,11 @@ import Yams
         }, shard: shard, tableRows: 6, labHash: hash, faults: ["kill"])
     }
 
+    /// Where the merge test writes its reports; removed after it.
+    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("halab-merge-\(UUID().uuidString)").path
+
     static func write(_ reports: [AllPairsRun.Report]) throws -> [String] {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("halab-merge-\(UUID().uuidString)").path
+        let folder = "\(Self.folder)/\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         return try reports.enumerated().map { index, report in
             let file = "\(folder)/shard-\(index).json"
@@ -52,6 +55,7 @@ import Yams
     }
 
     @Test func shardsMergeIntoTheWholeTableAndOnlyThen() throws {
+        defer { try? FileManager.default.removeItem(atPath: Self.folder) }
         let a = Self.report(Shard(index: 1, count: 2), rows: [0, 2, 4]), b = Self.report(Shard(index: 2, count: 2), rows: [1, 3, 5])
         guard case .allPairs(let merged) = try ReportMerge.merge(try Self.write([b, a])) else { Issue.record("not all-pairs"); return }
         #expect(merged.rows.map(\.index) == [0, 1, 2, 3, 4, 5] && merged.shard == .whole && merged.passed)
