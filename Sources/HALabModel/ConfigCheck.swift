@@ -284,14 +284,10 @@ public enum ConfigCheck {
             var worlds = VRRPWorlds(model)
             var bound = 0.0
             var worst = 0.0
-            for failure in failures {
-                let before = model.virtualAddresses.map { worlds.holders(of: $0) }
-                var moveBound = 0.0
-                for event in failure.events {
-                    bound = worlds.apply(event)
-                    moveBound = max(moveBound, bound)
-                }
-                if model.virtualAddresses.map({ worlds.holders(of: $0) }) != before { worst = max(worst, moveBound) }
+            // An event's bound is zero unless it changes a master: the longest move counts.
+            for event in failures.flatMap(\.events) {
+                bound = worlds.apply(event)
+                worst = max(worst, bound)
             }
             var row = row(worlds, failures: failures.map(\.description), bound: bound)
             row.worstOutage = !row.outages.isEmpty || !row.unservable.isEmpty ? .untilMended : !row.depends.isEmpty ? .unknown : .seconds(worst)

@@ -66,6 +66,10 @@ import Testing
         #expect(Self.row(document, "kill nginx-2")?.worstOutage == .seconds(0))  // the backup: nothing moves
         #expect(Self.row(document, "hang nginx nginx-1")?.worstOutage == .untilMended)  // pidof sees no hang
         #expect(Self.row(document, "kill nginx-1", "kill nginx-2")?.worstOutage == .untilMended)
+        // A pair whose first failure moves the VIP and whose second moves nothing: the move counts.
+        let three = ConfigCheck.failureTable(try VRRPModelTests.lab("three-node").vrrpModel())
+        let move = try #require(Self.row(three, "stop nginx nginx-1")?.worstOutage)
+        #expect(move != .seconds(0) && Self.row(three, "stop nginx nginx-1", "kill nginx-3")?.worstOutage == move)
 
         let fast = ConfigCheck.failureTable(try VRRPModelTests.lab("fast-failover").vrrpModel())
         let fastCrash = try #require(Self.row(fast, "kill nginx-1"))
@@ -102,6 +106,8 @@ import Testing
     @Test func aRivalHeldBackOrFarBehindDoesNotRace() {
         // n1 falls to 70: n3 at 40 still hears n1's adverts above its own.
         #expect(Self.races(VRRPModelTests.model([100, 90, 40]), after: .stopService("nginx", node: "n1")).isEmpty)
+        // n1 falls to 85 and n2 (90) preempts it; n3 at 84 is 23 ms behind n2, but n1's adverts (85) hold it back.
+        #expect(Self.races(VRRPModelTests.model([100, 90, 84], weight: -15), after: .stopService("nginx", node: "n1")).isEmpty)
         // n1 falls to 40: n3 at 50 runs out 156 ms after n2 (90): its advert is there first.
         #expect(Self.races(VRRPModelTests.model([100, 90, 50], weight: -60), after: .stopService("nginx", node: "n1")).isEmpty)
         // n3 at 70, 78 ms behind n2: a race.
