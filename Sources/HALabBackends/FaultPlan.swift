@@ -78,8 +78,9 @@ public struct FaultPlan: Sendable, Equatable {
                 }
             }
         case .loss(let node, let percent):
-            let rule = "numgen random mod 100 < \(percent) drop"
-            steps = [.nftables(.node(node), script: Self.table("inet halab-loss", on: on, chains: ["input": [rule], "output": [rule]]))]
+            // The node's links lose packets; its loopback does not (a local health check is no network traffic).
+            let rule = { (direction: String) in "\(direction) != \"lo\" numgen random mod 100 < \(percent) drop" }
+            steps = [.nftables(.node(node), script: Self.table("inet halab-loss", on: on, chains: ["input": [rule("iifname")], "output": [rule("oifname")]]))]
         case .delay(let node, let milliseconds):
             steps = try topology.node(node).interfaces.map { interface in
                 .command(node: node, on ? ["tc", "qdisc", "add", "dev", interface.name, "root", "netem", "delay", "\(milliseconds)ms"]

@@ -25,9 +25,12 @@ public enum KeepalivedConfigTest {
 
     /// The test of `node`'s config at `path` (a node path), `@` lines matched against `configID`;
     /// nil when keepalived did not finish within `limit` (it was killed).
-    public static func run(node: NodeSpec, path: String, configID: String) async throws -> Result? {
+    /// `installed`: a file of this machine put in place of the config (a rollout's).
+    public static func run(node: NodeSpec, path: String, configID: String, installed: String? = nil) async throws -> Result? {
+        // The installed file is passed as $0, so no quoting of its path is needed.
         guard let result = try await Command.run("unshare", ["--net", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-                                                             script(node: node, path: path, configID: configID)], limit: limit) else { return nil }
+                                                             script(node: node, path: path, configID: configID, installed: installed != nil),
+                                                             installed ?? "sh"], limit: limit) else { return nil }
         guard result.exitCode != 127 && !result.errorOutput.hasPrefix("halab: ") else {
             throw HALabError.commandFailed(command: "keepalived --config-test for \(node.name)", status: "exit \(result.exitCode)",
                                            output: result.errorOutput)
@@ -43,7 +46,7 @@ public enum KeepalivedConfigTest {
         }
     }
 
-    static func script(node: NodeSpec, path: String, configID: String) -> String {
+    static func script(node: NodeSpec, path: String, configID: String, installed: Bool = false) -> String {
         var lines = ["set -e", "fail() { echo \"halab: $*\" >&2; exit 100; }"]
         // Read-only overlays: the node's layers over the machine's folder, where a layer has it.
         for folder in NodeFiles.topFolders(of: node) {
@@ -51,6 +54,7 @@ public enum KeepalivedConfigTest {
             guard !lowers.isEmpty else { continue }
             lines.append("mount -n -t overlay halab -o lowerdir=\((lowers + ["/\(folder)"]).joined(separator: ":")) /\(folder) || fail mount /\(folder)")
         }
+        if installed { lines.append("mount -n --bind \"$0\" '\(path)' || fail mount the installed config") }
         lines += ["mount -n -t tmpfs halab /run || fail mount /run", "mount -n -t tmpfs halab /tmp || fail mount /tmp",
                   "ip link set lo up || fail lo"]
         // Bonds and bridges too are veths here: keepalived -t needs only their names and addresses.

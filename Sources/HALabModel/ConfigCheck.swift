@@ -107,8 +107,15 @@ public enum ConfigCheck {
                         + " (their adverts are discarded: each side becomes MASTER)"))
             }
             disagree("the virtual addresses", { $0.virtualAddresses.sorted().joined(separator: " ") }, keyword: "virtual_ipaddress")
-            disagree("advert_int", { "\($0.advertInterval)" }, keyword: "advert_int")
             disagree("vrrp_version", { "\($0.version)" }, keyword: "vrrp_version")
+            if peers.allSatisfy({ $0.version == 2 }) {
+                disagree("advert_int", { "\($0.advertInterval)" }, keyword: "advert_int")
+            } else if peers.allSatisfy({ $0.version == 3 }), Set(peers.map(\.advertInterval)).count > 1 {
+                findings.append(Finding(severity: .info, location: peers[0].settings["advert_int"]?.description ?? peers[0].location.description,
+                    message: "the peers of \(group.description) advertise at different intervals: "
+                        + peers.map { "\($0.node) \(Values.format($0.advertInterval)) s" }.joined(separator: ", ")
+                        + "; under VRRPv3 each backup takes the master's interval, so the master's decides how fast a failure is noticed"))
+            }
             if peers.allSatisfy({ $0.version == 2 }) {
                 disagree("the password", { "\($0.authType ?? "none")/\($0.authPass.map { String($0.prefix(8)) } ?? "")" },
                          keyword: "authentication")

@@ -15,6 +15,7 @@ extension ConfigReader {
         }
         var instance = VRRPInstance(name: name, node: config.node, location: item.location)
         instance.version = defaultVersion
+        instance.skipsAddressCheck = skipsAddressCheck
         var advert: (seconds: Double, item: ConfigItem)?
         var hasRouterID = false
         for setting in item.block ?? [] {
@@ -38,6 +39,7 @@ extension ConfigReader {
             case "version":
                 instance.version = values.integer(setting, in: 2...3, &config.findings, otherwise: "keepalived keeps VRRPv\(defaultVersion)") ?? instance.version
             case "nopreempt": instance.preempt = false
+            case "skip_check_adv_addr": instance.skipsAddressCheck = true
             case "preempt": instance.preempt = true
             case "preempt_delay":
                 instance.preemptDelay = values.decimal(setting, in: 0...1000, &config.findings, otherwise: "keepalived ignores it") ?? 0

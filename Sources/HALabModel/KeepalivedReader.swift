@@ -24,6 +24,8 @@ struct ConfigReader {
     var defaultVersion = 2
     /// Whether global_defs sets vrrp_version: else an IPv6 instance runs VRRPv3.
     var versionGiven = false
+    /// global_defs' `vrrp_skip_check_adv_addr`: the instances' default.
+    var skipsAddressCheck = false
 
     init(node: String) { config = KeepalivedNodeConfig(node: node) }
 
@@ -70,6 +72,7 @@ struct ConfigReader {
                     defaultVersion = version
                     versionGiven = true
                 }
+            case "vrrp_skip_check_adv_addr": skipsAddressCheck = true
             default: other(setting, known: KeepalivedKeywords.globalDefs, in: "global_defs")
             }
         }

@@ -44,6 +44,8 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
     /// The `vrrp_sync_group` of its node it belongs to: its members move together.
     public var syncGroup: String?
     public var unicastSource: String?
+    /// `skip_check_adv_addr`: a backup does not check the VIPs of adverts from the master it knows.
+    public var skipsAddressCheck = false
     public var unicastPeers: [String] = []
     /// Where each keyword of the instance was written.
     public var settings: [String: ConfigLocation] = [:]

@@ -85,50 +85,35 @@ public struct VRRPModel: Sendable {
     }
 
     public let nodes: [String: Node]
-    public let instances: [VRRPInstance]
+    /// Every node's instances; a reload with a new config (`reconfigure`) replaces one node's.
+    public private(set) var instances: [VRRPInstance] = []
     /// Every tracked script, read (`HealthCheck`), by node and script.
-    let checks: [String: HealthCheck]
+    private(set) var checks: [String: HealthCheck] = [:]
     /// What each instance's notify commands do to its node's services, by the role they follow
     /// (by index into `instances`); and those the model cannot follow, with the command.
-    let notifications: [[Role: [ServiceAction]]]
-    public let unfollowedNotify: [(instance: VRRPInstance, role: Role, command: String)]
+    private(set) var notifications: [[Role: [ServiceAction]]] = []
+    public private(set) var unfollowedNotify: [(instance: VRRPInstance, role: Role, command: String)] = []
     /// The checks the model cannot judge that this world has decided (`VRRPWorlds`), and of
     /// those, the ones it takes as failing.
     public internal(set) var decided: Set<String> = []
     public internal(set) var assumedFailing: Set<String> = []
     var states: [String: NodeState]
-    var roles: [Role]  // by index into `instances`
+    var roles: [Role] = []  // by index into `instances`
     var partition: [[String]] = []
     var downSegments: Set<String> = []
     /// Each instance's peers (itself included): the same VRID, address family and segment.
     /// Only peers hear each other, so elections look only among them.
-    let peers: [[Int]]
+    private(set) var peers: [[Int]] = []
 
     /// `startOrder`: the nodes' keepalived started one after another, each settled before the
     /// next (where start order decides, as with equal priorities or nopreempt); all at once
     /// when nil.
     public init(nodes: [Node], instances: [VRRPInstance], startOrder: [String]? = nil) {
-        let nodes = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        self.nodes = nodes
-        self.instances = instances
-        self.checks = Self.readChecks(nodes: nodes, instances: instances)
-        self.states = nodes.mapValues { node in
-            var state = NodeState()
-            // What keepalived reads at start: init_file's value where it writes one, else the file's.
-            for file in instances.filter({ $0.node == node.name }).flatMap(\.trackedFiles) {
-                let existing = node.files[file.path].map(TrackedFile.number)
-                state.fileValues[file.path] = file.overwrite || existing == nil ? file.initValue ?? existing ?? 0 : existing
-            }
-            return state
-        }
+        self.nodes = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.states = self.nodes.mapValues { _ in NodeState() }
+        adopt(instances)
         // Not started: keepalived's start enters BACKUP (and runs notify_backup).
         self.roles = Array(repeating: .down, count: instances.count)
-        (self.notifications, self.unfollowedNotify) = Self.readNotifications(nodes: nodes, instances: instances)
-        let key = { (instance: VRRPInstance) in
-            "\(instance.virtualRouterID)/\(instance.family)@\(Self.segment(of: instance, on: nodes[instance.node]))"
-        }
-        let groups = Dictionary(grouping: instances.indices, by: { key(instances[$0]) })
-        self.peers = instances.map { groups[key($0)] ?? [] }
         guard let startOrder else {
             _ = settle(cause: nil, failingBefore: [])
             return
@@ -138,6 +123,52 @@ public struct VRRPModel: Sendable {
             states[name]?.alive = true
             _ = settle(cause: nil, failingBefore: [])
         }
+    }
+
+    /// Takes `instances` as the nodes' configs: what follows from them (checks, notify commands,
+    /// peers), and the values of track files not read before.
+    mutating func adopt(_ instances: [VRRPInstance]) {
+        self.instances = instances
+        checks = Self.readChecks(nodes: nodes, instances: instances)
+        (notifications, unfollowedNotify) = Self.readNotifications(nodes: nodes, instances: instances)
+        let nodes = self.nodes
+        let key = { (instance: VRRPInstance) in
+            "\(instance.virtualRouterID)/\(instance.family)@\(Self.segment(of: instance, on: nodes[instance.node]))"
+        }
+        let groups = Dictionary(grouping: instances.indices, by: { key(instances[$0]) })
+        peers = instances.map { groups[key($0)] ?? [] }
+        for (name, node) in nodes {
+            // What keepalived reads at start: init_file's value where it writes one, else the file's.
+            for file in instances.filter({ $0.node == name }).flatMap(\.trackedFiles) where states[name]?.fileValues[file.path] == nil {
+                let existing = node.files[file.path].map(TrackedFile.number)
+                states[name]?.fileValues[file.path] = file.overwrite || existing == nil ? file.initValue ?? existing ?? 0 : existing
+            }
+        }
+    }
+
+    /// keepalived on `node` re-reads a new config (a reload, SIGHUP), as 2.2.7 does: an
+    /// instance of the same VRID, family and interface as before keeps its role (a FAULT one is
+    /// judged anew, as after every event); a new one starts as BACKUP; one no longer there is
+    /// gone, with its VIPs. The new instances take the old ones' place, so the VIPs keep their
+    /// order. Returns, for each instance, the index of the one it continues, if any.
+    mutating func reconfigure(node: String, with new: [VRRPInstance]) -> [Int?] {
+        let old = (instances: instances, roles: roles)
+        let kept = instances.indices.filter { instances[$0].node != node }
+        let first = instances.firstIndex { $0.node == node } ?? instances.count
+        let at = kept.filter { $0 < first }.count
+        var continued: [Int?] = kept
+        continued.insert(contentsOf: new.map { instance in
+            old.instances.indices.first { o in
+                let was = old.instances[o]
+                return was.node == node && was.virtualRouterID == instance.virtualRouterID && was.family == instance.family
+                    && was.interface == instance.interface
+            }
+        }, at: at)
+        var replaced = kept.map { instances[$0] }
+        replaced.insert(contentsOf: new, at: at)
+        adopt(replaced)
+        roles = continued.map { index in index.map { old.roles[$0] } ?? .down }
+        return continued
     }
 
     /// The lab as it may come up: every order in which its keepalived nodes can start, each
@@ -241,7 +272,7 @@ public struct VRRPModel: Sendable {
     /// priority-0 advert), plus its preempt_delay when it preempts.
     @discardableResult
     public mutating func apply(_ event: Event) -> Double {
-        let failingBefore = instances.indices.map(failingScripts)
+        var failingBefore = instances.indices.map(failingScripts)
         switch event {
         case .stopService(let service, let node):
             states[node]?.stopped.insert(service)
@@ -286,6 +317,9 @@ public struct VRRPModel: Sendable {
             if node == nil { downSegments = [] }
         case .writeFile(let node, let path, let content):
             if states[node]?.fileValues[path] != nil { states[node]?.fileValues[path] = TrackedFile.number(in: content) }
+        case .reconfigure(let node, let new):
+            // A new instance's checks count as newly failing: keepalived learns them from scratch.
+            failingBefore = reconfigure(node: node, with: new).map { $0.map { failingBefore[$0] } ?? [] }
         }
         return settle(cause: event, failingBefore: failingBefore)
     }
@@ -354,8 +388,15 @@ public struct VRRPModel: Sendable {
         } else if ls.multicastBlocked || ss.multicastBlocked {
             return false
         }
-        // A mismatch makes the listener discard the advert.
-        guard l.advertInterval == s.advertInterval, l.version == s.version else { return false }
+        // A mismatch makes the listener discard the advert (keepalived 2.2.7's vrrp_check_packet,
+        // measured): another version; under VRRPv2, another interval (a VRRPv3 backup takes the
+        // master's); other VIPs (their count, and each of its own in the advert). A backup with
+        // skip_check_adv_addr skips the VIPs of the master it knows; whether it knows it is
+        // history, so the model takes the advert as heard: a missed split brain, not a false one.
+        let skips = l.skipsAddressCheck && roles[listener] == .backup
+        guard l.version == s.version, l.version == 3 || l.advertInterval == s.advertInterval,
+              skips || Set(l.virtualAddresses) == Set(s.virtualAddresses)
+        else { return false }
         if l.version == 2, l.authType != nil || s.authType != nil {
             guard l.authType == s.authType, l.authPass.map({ String($0.prefix(8)) }) == s.authPass.map({ String($0.prefix(8)) })
             else { return false }
@@ -497,7 +538,11 @@ public struct VRRPModel: Sendable {
                     if case .stopService("keepalived", _) = cause { return true }
                     return (mastersBefore[group] ?? []).contains { roles[$0] == .fault && interfaceUp(instances[$0].node, instances[$0].interface) }
                 }()
-                let wait = cleanLeave ? instance.skewTime(priority: newPriority) : instance.masterDownInterval(priority: newPriority)
+                // A VRRPv3 backup times its wait by the interval of the master it heard (measured:
+                // "advertisement interval updated from 500ms to 100ms by master").
+                var timing = instance
+                if instance.version == 3, let heard = (mastersBefore[group] ?? []).first { timing.advertInterval = instances[heard].advertInterval }
+                let wait = cleanLeave ? timing.skewTime(priority: newPriority) : timing.masterDownInterval(priority: newPriority)
                 let preempting = (mastersBefore[group] ?? []).contains { roles[$0] == .backup }
                 bound = max(bound, detection + wait + (preempting ? instance.preemptDelay : 0))
             }

@@ -29,6 +29,8 @@ extension VRRPModel {
         case heal(node: String?)
         /// A file of the node written: a track file's new value (a drain), or a file the model does not track.
         case writeFile(node: String, path: String, content: String)
+        /// keepalived on the node reloaded with a new config: these are its instances now.
+        case reconfigure(node: String, instances: [VRRPInstance])
 
         /// The node the event happens to; nil for one that spans nodes.
         public var node: String? {
@@ -36,7 +38,7 @@ extension VRRPModel {
             case .stopService(_, let node), .startService(_, let node), .hangService(_, let node), .resumeService(_, let node),
                  .refuseService(_, let node), .acceptService(_, let node), .crash(let node), .revive(let node),
                  .linkDown(let node, _), .linkUp(let node, _), .blockMulticast(let node), .unblockMulticast(let node),
-                 .pause(let node), .resume(let node), .writeFile(let node, _, _):
+                 .pause(let node), .resume(let node), .writeFile(let node, _, _), .reconfigure(let node, _):
                 return node
             case .partition, .heal, .switchDown, .switchUp: return nil
             }
@@ -66,6 +68,7 @@ extension VRRPModel {
             case .resume(let node): return "resume \(node)"
             case .heal(let node): return "heal" + (node.map { " \($0)" } ?? "")
             case .writeFile(let node, let path, let content): return "write \(content.debugDescription) to \(path) on \(node)"
+            case .reconfigure(let node, _): return "reload \(node) with a new config"
             }
         }
     }

@@ -34,18 +34,31 @@ struct Check: AsyncParsableCommand {
     @Option(help: "Mark every row whose worst-case outage (the checks' detection, Master_Down_Interval, preempt_delay) exceeds this many seconds; exit 1 if any does.")
     var maxOutage: Double?
 
+    @Option(name: .customLong("with"), help: ArgumentHelp(
+        "Check the lab mid-rollout: FILE (of this machine) as NODE's keepalived.conf. Repeatable.", valueName: "NODE=FILE"))
+    var installed: [String] = []
+
     func run() async throws {
         if let maxOutage, !(maxOutage > 0 && maxOutage.isFinite) {
             throw HALabError.usage("--max-outage is a number of seconds above 0, such as 0.5")
+        }
+        var files: [String: String] = [:]
+        for pair in installed {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, files[parts[0]] == nil else {
+                throw HALabError.usage("--with takes NODE=FILE, each node once, such as --with nginx-2=new/keepalived.conf (not '\(pair)')")
+            }
+            files[parts[0]] = parts[1]
         }
         var report: ConfigCheck.Report
         do {
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), !isFolder.boolValue {
+                guard files.isEmpty else { throw HALabError.usage("--with names a node of a lab: check a lab, not one file") }
                 report = await CheckRun.file(target, configID: configId ?? "node", askKeepalived: !noKeepalived)
             } else {
                 let lab = try Lab.load(folder: try Lab.locate(target, searchFolders: Environment.labFolders), configID: configId)
-                report = await CheckRun.lab(lab, askKeepalived: !noKeepalived)
+                report = try await CheckRun.lab(lab, askKeepalived: !noKeepalived, installed: files)
             }
         } catch {
             guard json else { throw error }

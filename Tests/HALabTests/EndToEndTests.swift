@@ -327,6 +327,9 @@ struct EndToEndTests {
             }
             #expect(try await tables("halab-\(lab.name)-lan") == "table bridge halab-multicast\n")
             #expect(try await tables("halab-\(lab.name)-nginx-2") == "table inet halab-loss\n")
+            // Loss is the links': the node's loopback, where a local health check runs, loses nothing.
+            let loopback = try await Command.run("nsenter", ["--net=/run/netns/halab-\(lab.name)-nginx-2", "ping", "-c", "50", "-i", "0.01", "-q", "127.0.0.1"])
+            #expect(loopback.output.contains(" 0% packet loss"), "\(loopback.output)")
             // A partition: each side drops the other's frames by their MAC addresses, on both backends alike.
             #expect(try await tables("halab-\(lab.name)-nginx-1") == "table inet halab-partition\n")
             #expect(try await tables("halab-\(lab.name)-client") == "table inet halab-partition\n")

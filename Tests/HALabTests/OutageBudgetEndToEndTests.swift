@@ -82,3 +82,21 @@ extension EndToEndTests {
         }
     }
 }
+
+extension EndToEndTests {
+    /// Rollouts live, each step as the model predicts it: a VIP added outside the adverts moves
+    /// nothing in either order, within a 0.1 s budget; added in the adverts, the mixed state
+    /// splits the brain and the whole rollout mends it; under VRRPv3 a raised priority preempts
+    /// and another advert_int moves nothing, a crash then costing the master's timers.
+    @Test(arguments: [("master-backup", "rollout.yaml", "e2e-rollout"), ("master-backup", "rollout-master-first.yaml", "e2e-rollout-master-first"),
+                      ("master-backup", "rollout-in-advert.yaml", "e2e-rollout-in-advert"), ("fast-failover", "rollout.yaml", "e2e-rollout-v3")])
+    func rolloutsGoAsTheModelSays(lab: String, scenario: String, name: String) async throws {
+        let folder = try E2E.copy(lab, as: name)
+        defer { E2E.removeCopy(folder) }
+        let result = try await E2E.runHalab(["verify", folder, "--scenario", scenario])
+        #expect(result.exitCode == 0, "\(result.output)\n\(result.errorOutput)")
+        if scenario == "rollout-in-advert.yaml" {
+            #expect(result.errorOutput.components(separatedBy: "✓ 10.33.1.100 held by nginx-1 and nginx-2").count == 3, "\(result.errorOutput)")
+        }
+    }
+}

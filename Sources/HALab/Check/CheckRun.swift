@@ -7,8 +7,11 @@ import HALabSystem
 /// lints and failure table, and keepalived's own `--config-test` of each node's config as that
 /// node sees it, its messages merged in with their file:line.
 public enum CheckRun {
-    /// A lab: every node that runs keepalived.
-    public static func lab(_ lab: Lab, askKeepalived: Bool) async -> ConfigCheck.Report {
+    /// A lab: every node that runs keepalived. `installed`: per node, a file of this machine
+    /// taken as its keepalived.conf (the lab mid-rollout).
+    public static func lab(_ lab: Lab, askKeepalived: Bool, installed: [String: String] = [:]) async throws -> ConfigCheck.Report {
+        var lab = lab
+        for (node, file) in installed.sorted(by: { $0.key < $1.key }) { try lab.install(file, on: node) }
         var report = ConfigCheck.run(lab: lab.name, configs: lab.keepalived, model: lab.vrrpModel())
         report.findings += missingPrograms(lab)
         guard askKeepalived else { return report }
@@ -24,7 +27,8 @@ public enum CheckRun {
                 let configID = lab.configID ?? node.name
                 group.addTask {
                     do {
-                        let result = try await KeepalivedConfigTest.run(node: node, path: LabLoader.keepalivedConfig, configID: configID)
+                        let result = try await KeepalivedConfigTest.run(node: node, path: LabLoader.keepalivedConfig, configID: configID,
+                                                                        installed: installed[node.name])
                         return findings(result, node: node.name, file: file, labPath: { labPath($0, of: node, main: file) })
                     } catch {
                         return [Finding(severity: .warning, location: nil, message: "keepalived's own check of \(node.name): \(error)", source: .keepalived)]

@@ -52,7 +52,19 @@ public struct Lab: Sendable {
     /// A scenario for this lab: its `scenario.yaml`, or another file (`verify --scenario`).
     public func loadScenario(_ file: String) throws -> Scenario {
         guard FileSystem.exists(file) else { throw HALabError.badLabFile(file: file, line: nil, message: "no such scenario file") }
-        return try ScenarioLoader(topology: topology, defaultClient: clientNode, window: settleBound).load(file)
+        let layers = Dictionary(uniqueKeysWithValues: topology.nodes.map { ($0.name, $0.fileLayers) })
+        return try ScenarioLoader(topology: topology, defaultClient: clientNode, window: settleBound) { [configID] node, file in
+            LabLoader.keepalived(of: node, layers: layers[node] ?? [], file: file, configID: configID ?? node)
+        }.load(file)
+    }
+
+    /// Takes `file`, of this machine, as `node`'s keepalived.conf: the lab as it is mid-rollout.
+    public mutating func install(_ file: String, on node: String) throws {
+        guard let index = keepalived.firstIndex(where: { $0.node == node }), let spec = try? topology.node(node) else {
+            throw HALabError.usage("\(node) runs no keepalived in \(name) (those that do: \(keepalived.map(\.node).joined(separator: ", ")))")
+        }
+        guard FileSystem.isFile(file) else { throw HALabError.badLabFile(file: file, line: nil, message: "no such file, or it cannot be read") }
+        keepalived[index] = LabLoader.keepalived(of: node, layers: spec.fileLayers, file: file, configID: configID ?? node)
     }
 
     /// The first address of a node, as a number: VRRP breaks priority ties by it.

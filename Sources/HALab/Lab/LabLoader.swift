@@ -118,7 +118,7 @@ struct LabLoader {
             guard let layer = layers.first(where: { FileSystem.exists($0 + Self.keepalivedConfig) }) else {
                 throw fail("node \(nodeName) runs keepalived, but its config \(folder)/\(nodeName)\(Self.keepalivedConfig) is missing")
             }
-            var config = keepalived(of: nodeName, layers: layers, file: layer + Self.keepalivedConfig)
+            var config = Self.keepalived(of: nodeName, layers: layers, file: layer + Self.keepalivedConfig, configID: configID ?? nodeName)
             config.findings += missingInterfaces(config, interfaces: interfaces.map(\.name) + aggregates.map(\.name), nodeLine: line)
             nodes.keepalived.append(config)
         }
@@ -217,16 +217,15 @@ struct LabLoader {
         }
     }
 
-    /// The node's keepalived config as the node sees it; messages name the lab's file, and
-    /// included files as the node sees them.
-    func keepalived(of nodeName: String, layers: [String], file: String) -> KeepalivedNodeConfig {
+    /// The node's keepalived config were `file` (this machine's) its keepalived.conf; messages
+    /// name `file`, and included files as the node sees them. keepalived in the node takes its
+    /// config id from the hostname: the node's name.
+    static func keepalived(of nodeName: String, layers: [String], file: String, configID: String) -> KeepalivedNodeConfig {
         let source = KeepalivedConfig.Source.layers(layers, node: nodeName)
-        let node = Self.keepalivedConfig
-        let named = KeepalivedConfig.Source(read: { try source.read($0 == file ? node : $0) },
-                                            expand: { source.expand($0, $1 == file ? node : $1) },
-                                            origin: { source.origin($0 == file ? node : $0) })
-        // keepalived in the node takes its config id from the hostname: the node's name.
-        return KeepalivedNodeConfig.read(node: nodeName, file: file, source: named, configID: configID ?? nodeName)
+        let named = KeepalivedConfig.Source(read: { $0 == file ? try KeepalivedConfig.Source.machine.read(file) : try source.read($0) },
+                                            expand: { source.expand($0, $1 == file ? keepalivedConfig : $1) },
+                                            origin: { $0 == file ? nil : source.origin($0) })
+        return KeepalivedNodeConfig.read(node: nodeName, file: file, source: named, configID: configID)
     }
 
     static func isRoute(_ route: String) -> Bool {

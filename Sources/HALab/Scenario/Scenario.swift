@@ -34,13 +34,15 @@ public struct Scenario: Sendable {
         case chaos(ChaosAction)
         /// A file written in a node: a track file's value (a drain), as an operator writes it.
         case write(node: String, path: String, content: String)
+        /// A changed file installed in a node, then keepalived reloaded or a service restarted.
+        case rollout(Rollout)
 
         /// What the action amounts to in halab's vocabulary: `rc-service NAME stop|start` typed
         /// in a node is the service failure (or mend) of `chaos stop|start`; nil for any other command.
         public var chaosEquivalent: ChaosAction? {
             switch self {
             case .chaos(let action): return action
-            case .write: return nil
+            case .write, .rollout: return nil
             case .run(let node, let command):
                 let words = command.split(separator: " ").map(String.init)
                 guard words.count == 3, words[0] == "rc-service" else { return nil }
@@ -64,6 +66,7 @@ public struct Scenario: Sendable {
         /// The events as the VRRP model knows them; nil for an action it cannot follow.
         public func modelEvents(nodes: [String]) -> [VRRPModel.Event]? {
             if case .write(let node, let path, let content) = self { return [.writeFile(node: node, path: path, content: content)] }
+            if case .rollout(let rollout) = self { return rollout.modelEvents }
             return chaosEquivalent?.modelEvents(nodes: nodes)
         }
 
@@ -72,6 +75,33 @@ public struct Scenario: Sendable {
             case .run(let node, let command): return "on \(node): \(command)"
             case .chaos(let action): return "chaos \(action)"
             case .write(let node, let path, let content): return "on \(node): write \(content.debugDescription) to \(path)"
+            case .rollout(let rollout): return "on \(rollout.node): install \(rollout.from) as \(rollout.path), then \(rollout.then)"
+            }
+        }
+    }
+
+    /// `rollout: {on: NODE, file: PATH, from: LOCAL-FILE, then: reload | restart SERVICE}`.
+    public struct Rollout: Sendable, Equatable {
+        public var node: String
+        /// The path in the node; the file it comes from, as the scenario names it; what it holds.
+        public var path: String
+        public var from: String
+        public var content: String
+        /// What follows the install: `reload NODE` or `restart SERVICE NODE`.
+        public var then: ChaosAction
+        /// The node's keepalived instances in the new file, where it is the keepalived.conf the model reads.
+        public var instances: [VRRPInstance]?
+
+        /// keepalived re-reads a new config on reload and on restart. Another file of keepalived's
+        /// (an included file, a check's script), or its config installed and not re-read, the
+        /// model cannot follow; a file of another service changes nothing it knows.
+        var modelEvents: [VRRPModel.Event]? {
+            switch (then, instances) {
+            case (.reload, let instances?): return [.reconfigure(node: node, instances: instances)]
+            case (.restartService("keepalived", _), let instances?):
+                return [.stopService("keepalived", node: node), .reconfigure(node: node, instances: instances), .startService("keepalived", node: node)]
+            case (_, nil) where !path.hasPrefix("/etc/keepalived/"): return then.modelEvents(nodes: [])
+            default: return nil
             }
         }
     }

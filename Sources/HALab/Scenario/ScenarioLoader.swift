@@ -1,3 +1,4 @@
+import Foundation
 import HALabBackends
 import HALabModel
 import HALabSystem
@@ -8,6 +9,8 @@ struct ScenarioLoader {
     let defaultClient: String?
     /// The lab's settle bound: how long `single` and `throughout` hold.
     let window: Double
+    /// A node's keepalived config were this machine's file installed as its keepalived.conf.
+    let installedConfig: (_ node: String, _ file: String) -> KeepalivedNodeConfig
 
     var nodes: [String] { topology.nodes.map(\.name) }
 
@@ -15,16 +18,17 @@ struct ScenarioLoader {
         let root = try YAMLValue.load(file).mapping(allowed: ["steps"], required: ["steps"], what: "scenario.yaml")
         var steps: [Scenario.Step] = []
         for value in try root["steps"]!.sequence(what: "steps") {
-            let entries = try value.mapping(allowed: ["name", "on", "run", "chaos", "write", "expect", "accept", "max-outage"], required: ["name"], what: "a step")
+            let entries = try value.mapping(allowed: ["name", "on", "run", "chaos", "write", "rollout", "expect", "accept", "max-outage"],
+                                            required: ["name"], what: "a step")
             var step = Scenario.Step(name: try entries["name"]!.string(what: "name"), line: value.line,
-                                     action: try action(entries, value), expected: .listed([]))
+                                     action: try action(entries, value, folder: (file as NSString).deletingLastPathComponent), expected: .listed([]))
             if let expect = entries["expect"], case .scalar = expect.node {
                 guard try expect.string(what: "expect") == "model" else {
                     throw expect.fail("expect is a list of expectations, or 'model'")
                 }
                 if let blind = (steps + [step]).first(where: { $0.action != nil && $0.action?.modelEvents(nodes: nodes) == nil }) {
-                    throw expect.fail("the VRRP model cannot follow step '\(blind.name)' (a command other than rc-service SERVICE start|stop): "
-                        + "write its expectations out")
+                    throw expect.fail("the VRRP model cannot follow step '\(blind.name)' (a command other than rc-service SERVICE start|stop, "
+                        + "or a rollout of a keepalived file other than keepalived.conf re-read): write its expectations out")
                 }
                 step.expected = .model
             } else {
@@ -52,7 +56,13 @@ struct ScenarioLoader {
         guard nodes.contains(node) else { throw value.fail("unknown node '\(node)' (nodes: \(nodes.joined(separator: ", ")))") }
     }
 
-    func action(_ entries: [String: YAMLValue], _ step: YAMLValue) throws -> Scenario.Action? {
+    func action(_ entries: [String: YAMLValue], _ step: YAMLValue, folder: String) throws -> Scenario.Action? {
+        if let rollout = entries["rollout"] {
+            guard entries["run"] == nil, entries["on"] == nil, entries["chaos"] == nil, entries["write"] == nil else {
+                throw step.fail("a step does one thing: 'rollout' takes its node in it (rollout: {on: NODE, file: PATH, from: LOCAL-FILE, then: reload})")
+            }
+            return .rollout(try self.rollout(rollout, folder: folder))
+        }
         if let write = entries["write"] {
             guard entries["run"] == nil, entries["on"] == nil, entries["chaos"] == nil else {
                 throw step.fail("a step does one thing: 'write' takes its node in it (write: {on: NODE, file: PATH, content: TEXT})")
@@ -79,6 +89,33 @@ struct ScenarioLoader {
         default:
             throw step.fail("a step does one thing: 'run' with 'on' (a command in a node), 'chaos', or 'write'")
         }
+    }
+
+    /// `rollout: {on: NODE, file: PATH, from: LOCAL-FILE, then: reload | restart SERVICE}`; the
+    /// local file is read now, relative to the scenario's folder.
+    func rollout(_ value: YAMLValue, folder: String) throws -> Scenario.Rollout {
+        let fields = try value.mapping(allowed: ["on", "file", "from", "then"], required: ["on", "file", "from", "then"], what: "rollout")
+        let node = try fields["on"]!.string(what: "on")
+        try checkNode(node, fields["on"]!)
+        let path = try fields["file"]!.string(what: "file")
+        guard path.hasPrefix("/") else { throw fields["file"]!.fail("file is a path in the node, from / ('\(path)' is not)") }
+        let from = try fields["from"]!.string(what: "from")
+        let local = from.hasPrefix("/") ? from : "\(folder)/\(from)"
+        guard FileSystem.isFile(local), let content = try? FileSystem.read(local) else {
+            throw fields["from"]!.fail("cannot read '\(local)': from is a file of this machine, relative to the scenario's folder")
+        }
+        let services = (try? topology.node(node).services) ?? []
+        let words = try fields["then"]!.string(what: "then").split(separator: " ").map(String.init)
+        let then: ChaosAction
+        switch words.count {
+        case 1 where words[0] == "reload" && services.contains("keepalived"): then = .reload(node: node)
+        case 2 where words[0] == "restart" && services.contains(words[1]): then = .restartService(words[1], node: node)
+        default:
+            throw fields["then"]!.fail("then is 'reload' (keepalived re-reads its config) or 'restart SERVICE', a service of \(node): "
+                                       + services.joined(separator: ", "))
+        }
+        let instances = path == LabLoader.keepalivedConfig ? installedConfig(node, local).instances : nil
+        return Scenario.Rollout(node: node, path: path, from: from, content: content, then: then, instances: instances)
     }
 
     func expectation(_ expected: YAMLValue) throws -> Expectation {

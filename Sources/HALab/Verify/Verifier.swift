@@ -143,7 +143,7 @@ public enum Verifier {
             var result = VerifyReport.StepResult(name: step.name, action: step.action?.description)
             progress("▶ \(step.name)" + (step.action.map { " — \($0)" } ?? ""))
             result.at = Date().timeIntervalSince1970
-            result.predicted = (bound, model.virtualAddresses.map { address in
+            result.predicted = (bound, session.lab.virtualAddresses.map(\.address).map { address in
                 let holders = worlds.holders(of: address) ?? []
                 return holders.count == 1 && model.canServe(holders[0], address: address) ? holders[0] : nil
             })
@@ -198,11 +198,20 @@ public enum Verifier {
         case .chaos(let action):
             return try await session.perform(action)
         case .write(let node, let path, let content):
-            let output = try await session.backend.exec(session.lab.name, node: node, ["/bin/sh", "-c", #"printf '%s\n' "$1" > "$2""#, "write", content, path])
-            guard output.succeeded else {
-                throw HALabError.commandFailed(command: "write \(path) on \(node)", status: "exit \(output.exitCode)", output: output.errorOutput)
-            }
+            try await install(content + "\n", at: path, on: node, session: session)
             return Date().timeIntervalSince1970
+        case .rollout(let rollout):
+            try await install(rollout.content, at: rollout.path, on: rollout.node, session: session)
+            return try await session.perform(rollout.then)
+        }
+    }
+
+    /// Writes a file in a node, its folder made if need be.
+    static func install(_ content: String, at path: String, on node: String, session: LabSession) async throws {
+        let script = #"mkdir -p "$(dirname "$2")" && printf '%s' "$1" > "$2""#
+        let output = try await session.backend.exec(session.lab.name, node: node, ["/bin/sh", "-c", script, "write", content, path])
+        guard output.succeeded else {
+            throw HALabError.commandFailed(command: "write \(path) on \(node)", status: "exit \(output.exitCode)", output: output.errorOutput)
         }
     }
 
