@@ -58,11 +58,11 @@ public enum ConfigCheck {
     }
 
     /// What reading found in each config, the lints, and the failure table.
-    public static func run(lab: String, configs: [KeepalivedNodeConfig], model: VRRPModel) -> Report {
+    public static func run(lab: String, configs: [KeepalivedNodeConfig], model: VRRPModel, kinds: Set<FaultKind> = FaultKind.checkTable) -> Report {
         let findings = configs.flatMap(\.findings) + lint(configs, segment: model.segment(of:)) + designFindings(configs, model: model)
             + modelFindings(model)
             + startOrderFindings(model)
-        return Report(lab: lab, findings: findings.sorted { $0.severity > $1.severity }, rows: failureTable(model))
+        return Report(lab: lab, findings: findings.sorted { $0.severity > $1.severity }, rows: failureTable(model, kinds: kinds))
     }
 
     // MARK: Lints
@@ -213,7 +213,7 @@ public enum ConfigCheck {
         public var node: String?
         public var events: [VRRPModel.Event]
 
-        /// The words that take it off again; nil for a flap, over when it is done.
+        /// The words that take it off again; nil for a flap or a restart, over when done.
         public var mend: String? {
             let words = description.split(separator: " ").map(String.init)
             switch kind {
@@ -225,14 +225,14 @@ public enum ConfigCheck {
             case .block: return "unblock-multicast \(words[1])"
             case .pause: return "resume \(words[1])"
             case .partition, .loss: return "heal \(node ?? "")"
-            case .flap: return nil
+            case .flap, .restart: return nil
             }
         }
     }
 
     /// The failures a node can suffer, of `kinds`: each of its services (but keepalived) stopped,
     /// and hung or refusing connections where it serves a port, whether a check watches it or
-    /// not; a crash; its links
+    /// not; a crash; its keepalived restarted; its links
     /// (each link VRRP uses on its own, where it uses more than one) down, or flapping; its
     /// adverts blocked; cut off from the rest; paused; losing packets; and each switch VRRP runs
     /// over lost, where it runs over more than one.
@@ -256,6 +256,7 @@ public enum ConfigCheck {
             for service in services where ports.contains(service) { add(.hang, "hang \(service) \(node)", [.hangService(service, node: node)]) }
             for service in services where ports.contains(service) { add(.refuse, "refuse \(service) \(node)", [.refuseService(service, node: node)]) }
             add(.kill, "kill \(node)", [.crash(node: node)])
+            add(.restart, "restart keepalived \(node)", [.stopService("keepalived", node: node), .startService("keepalived", node: node)])
             let used = cables(node)
             for cable in used.count > 1 ? used.map(Optional.some) : [nil] {
                 let target = node + (cable.map { ":\($0)" } ?? "")
@@ -291,10 +292,12 @@ public enum ConfigCheck {
             var worlds = VRRPWorlds(model)
             var bound = 0.0
             var worst = 0.0
-            // An event's bound is zero unless it changes a master: the longest move counts.
+            // An event's bound is zero unless it changes a master: the longest move counts, but
+            // for a master preempted while it still serves (measured: it hands over at once).
             for event in failures.flatMap(\.events) {
+                let before = worlds.worlds[0]
                 bound = worlds.apply(event)
-                worst = max(worst, bound)
+                if !worlds.worlds[0].handsOverAtOnce(from: before) { worst = max(worst, bound) }
             }
             var row = row(worlds, failures: failures.map(\.description), bound: bound)
             row.worstOutage = !row.outages.isEmpty || !row.unservable.isEmpty ? .untilMended : !row.depends.isEmpty ? .unknown : .seconds(worst)
@@ -329,6 +332,8 @@ public enum ConfigCheck {
 /// The kinds of failure halab makes, by the names `--faults` takes.
 public enum FaultKind: String, Sendable, CaseIterable, Codable {
     case stop, hang, refuse, kill, link, flap, block, partition, pause, loss
+    /// keepalived restarted (routine, over when done): with nopreempt or equal priorities the VIP can end elsewhere.
+    case restart
     case `switch`
 
     /// check's table: each service stopped, hung and refusing, a crash, each link down, each switch lost.

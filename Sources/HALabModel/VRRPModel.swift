@@ -552,6 +552,21 @@ public struct VRRPModel: Sendable {
 }
 
 extension VRRPModel {
+    /// Whether every VIP that moved since `before` was held, and left only masters that stepped
+    /// down to BACKUP and can still serve it: preempted, a master drops the VIP as the new one
+    /// sends its first advert, so clients lose nothing (measured: a restarted master taking its
+    /// VIP back; a priority raised on the backup by a rollout). A VIP nobody held is an outage.
+    public func handsOverAtOnce(from before: VRRPModel) -> Bool {
+        virtualAddresses.allSatisfy { address in
+            let was = Set(before.holders(of: address))
+            return !was.isEmpty && was.subtracting(holders(of: address)).allSatisfy { node in
+                canServe(node, address: address) && instances.indices.contains {
+                    instances[$0].node == node && instances[$0].virtualAddresses.contains(address) && roles[$0] == .backup
+                }
+            }
+        }
+    }
+
     /// How close two backups' takeovers may come and still race: under load, a new master's
     /// first advert can reach the next backup tens of milliseconds late (seen here: three-node,
     /// 39 ms apart on two busy cores, both went MASTER).

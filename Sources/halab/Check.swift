@@ -34,6 +34,9 @@ struct Check: AsyncParsableCommand {
     @Option(help: "Mark every row whose worst-case outage (the checks' detection, Master_Down_Interval, preempt_delay) exceeds this many seconds; exit 1 if any does.")
     var maxOutage: Double?
 
+    @Option(help: "The kinds of failure the table is made of, comma-separated, from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: \(FaultKind.allCases.filter(FaultKind.checkTable.contains).map(\.rawValue).joined(separator: ","))).")
+    var faults: String?
+
     @Option(name: .customLong("with"), help: ArgumentHelp(
         "Check the lab mid-rollout: FILE (of this machine) as NODE's keepalived.conf. Repeatable.", valueName: "NODE=FILE"))
     var installed: [String] = []
@@ -41,6 +44,9 @@ struct Check: AsyncParsableCommand {
     func run() async throws {
         if let maxOutage, !(maxOutage > 0 && maxOutage.isFinite) {
             throw HALabError.usage("--max-outage is a number of seconds above 0, such as 0.5")
+        }
+        guard let kinds = faults.map(FaultKind.parse) ?? FaultKind.checkTable else {
+            throw HALabError.usage("--faults '\(faults ?? "")': name kinds from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var files: [String: String] = [:]
         for pair in installed {
@@ -55,10 +61,10 @@ struct Check: AsyncParsableCommand {
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), !isFolder.boolValue {
                 guard files.isEmpty else { throw HALabError.usage("--with names a node of a lab: check a lab, not one file") }
-                report = await CheckRun.file(target, configID: configId ?? "node", askKeepalived: !noKeepalived)
+                report = await CheckRun.file(target, configID: configId ?? "node", askKeepalived: !noKeepalived, kinds: kinds)
             } else {
                 let lab = try Lab.load(folder: try Lab.locate(target, searchFolders: Environment.labFolders), configID: configId)
-                report = try await CheckRun.lab(lab, askKeepalived: !noKeepalived, installed: files)
+                report = try await CheckRun.lab(lab, askKeepalived: !noKeepalived, installed: files, kinds: kinds)
             }
         } catch {
             guard json else { throw error }

@@ -34,6 +34,10 @@ import Testing
             #expect(injured[node] == nil, "\(action) on a node already failed: \(schedule.actions)")
             if case .partition = action { #expect(injured.isEmpty, "a partition among other faults: \(schedule.actions)") }
             #expect(!injured.values.contains { if case .partition = $0 { true } else { false } }, "a fault during a partition: \(schedule.actions)")
+            if case .restartService = action {  // over when done: no fault in force after it
+                #expect(kinds.contains(.restart), "\(action)")
+                continue
+            }
             let kind: FaultKind = switch action {
             case .stopService: .stop
             case .kill: .kill

@@ -68,6 +68,9 @@ extension EndToEndTests {
         let folder = try E2E.copy("master-backup", as: "e2e-notify", scenario: """
             steps:
               - { name: healthy, expect: model }
+              # notify_backup runs as nginx-2's keepalived starts, on its own time: awaited, so the
+              # next step begins from the state the model knows (under load it came late once).
+              - { name: "nginx-2's notify_backup has stopped its nginx", expect: [{ curl: http://10.33.1.12, fails: true }] }
               # The deadlock: an outage the design makes, accepted to show it.
               - { name: nginx stopped on the master, chaos: stop nginx nginx-1, expect: model, accept: [answered] }
               - { name: nginx started again, chaos: start nginx nginx-1, expect: model }
@@ -89,8 +92,9 @@ extension EndToEndTests {
         for step in report.steps {
             #expect(step.passed, "\(step.name): \(step.checks.filter { !$0.passed }.map { "\($0.expected): \($0.seen)" }) \(step.actionError ?? "") \(step.violations.map(\.summary))")
         }
-        #expect(report.steps.map { $0.checks.first?.seen ?? "" } == ["held by nginx-1", "held by nginx-1", "held by nginx-1", "held by nginx-2", "held by nginx-2"])
-        #expect(report.steps[1].accepted.contains { $0.invariant == .answered && $0.isDesignOutage })
+        #expect(report.steps.map { $0.checks.first?.seen ?? "" }.enumerated().filter { $0.offset != 1 }.map(\.element)
+                == ["held by nginx-1", "held by nginx-1", "held by nginx-1", "held by nginx-2", "held by nginx-2"])
+        #expect(report.steps[2].accepted.contains { $0.invariant == .answered && $0.isDesignOutage })
     }
 
     /// dual-isp with each gateway pinging the web server behind its ISP, two hops away: live as

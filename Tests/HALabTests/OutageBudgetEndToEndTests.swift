@@ -100,3 +100,26 @@ extension EndToEndTests {
         }
     }
 }
+
+extension EndToEndTests {
+    /// Restarts as rows of the table, live: with nopreempt on both nodes, a restart of the
+    /// master's keepalived leaves the VIP on the backup for good, as check predicts.
+    @Test(.labs(4)) func restartRowsAgreeLive() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-restart-nopreempt")
+        defer { E2E.removeCopy(folder) }
+        for node in ["nginx-1", "nginx-2"] {
+            let config = "\(folder)/\(node)/etc/keepalived/keepalived.conf"
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            // nopreempt needs state BACKUP (keepalived clears it on a MASTER).
+            try text.replacingOccurrences(of: "state MASTER ", with: "state BACKUP ").replacingOccurrences(of: "    advert_int", with: "    nopreempt\n    advert_int")
+                .write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        let out = (folder as NSString).deletingLastPathComponent
+        let pairs = try await E2E.runHalab(["verify", folder, "--all-pairs", "--faults", "restart", "--parallel", "4", "--json", "\(out)/restart.json"])
+        #expect(pairs.exitCode == 0, "\(pairs.output)\n\(pairs.errorOutput)")
+        let live = try JSONDecoder().decode(AllPairsRun.Report.self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/restart.json")))
+        let moved = try #require(live.rows.first { $0.failures == ["restart keepalived nginx-1"] })
+        #expect(moved.live["10.33.1.100"] == ["nginx-2"] && moved.agrees)
+        #expect(live.rows.count == 4)
+    }
+}

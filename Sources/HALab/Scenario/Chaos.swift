@@ -145,6 +145,14 @@ public enum ChaosAction: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether the action neither puts a fault in force nor takes one off: a flap, a restart, a reload.
+    public var isOverWhenDone: Bool {
+        switch self {
+        case .flap, .restartService, .reload: true
+        default: false
+        }
+    }
+
     /// Whether this action takes off the fault `injury` put in force.
     public func heals(_ injury: ChaosAction) -> Bool {
         switch (injury, self) {

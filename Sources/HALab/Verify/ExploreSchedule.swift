@@ -20,6 +20,7 @@ extension FaultKind {
         case .partition: return (.partition([[node], others]), .heal(node: node))
         case .pause: return (.pause(node: node), .resume(node: node))
         case .loss: return (.loss(node: node, percent: 30), .heal(node: node))
+        case .restart: return (.restartService("keepalived", node: node), nil)
         }
     }
 }
@@ -58,7 +59,7 @@ public struct FaultSchedule: Sendable, Equatable {
                     .flatMap { model.servicesChecked(by: $0, on: node) }.first
                 let (make, mend) = kind.actions(on: node, service: service, others: everyone.filter { $0 != node })
                 action = make
-                if let mend { inForce[node] = mend } else if actions.count + 1 < steps {
+                if let mend { inForce[node] = mend } else if case .link = make, actions.count + 1 < steps {
                     // A flap: down, then up at once.
                     actions.append(make)
                     action = .link(node: node, interface: nil, up: true, atNode: false)
@@ -108,7 +109,7 @@ public struct FaultSchedule: Sendable, Equatable {
                 guard !inForce.contains(action) else { return false }
                 inForce.append(action)
                 if case .kill(let node) = action { down.insert(node) }
-            } else if case .flap = action {
+            } else if action.isOverWhenDone {
                 continue
             } else {
                 guard inForce.contains(where: action.heals) else { return false }
