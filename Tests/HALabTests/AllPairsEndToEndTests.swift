@@ -37,7 +37,7 @@ extension EndToEndTests {
     /// Three shards of three-node's table (its stop rows), run one after another and merged, are
     /// the unsharded run: the same rows, predictions and live verdicts. Likewise two shards of an
     /// explore of 6 runs (master-backup): the same runs, seeds, schedules and verdicts.
-    @Test(.labs(3)) func shardsMergedAreTheWholeRun() async throws {
+    @Test(.labs(3, long: true)) func shardsMergedAreTheWholeRun() async throws {
         let folder = try E2E.copy("three-node", as: "e2e-shards")
         defer { E2E.removeCopy(folder) }
         let out = (folder as NSString).deletingLastPathComponent

@@ -289,7 +289,8 @@ struct EndToEndTests {
         #expect(holders[8] == "held by nginx-3")  // the other order: nginx-2, then nginx-1
     }
 
-    @Test func networkFaultsOnMasterBackup() async throws {
+    /// Long, though one lab: a loss timeline and a stale-ARP blackhole take most of 3 minutes.
+    @Test(.labs(1, long: true)) func networkFaultsOnMasterBackup() async throws {
         let report = try await E2E.verify("master-backup", as: "e2e-net-faults", scenarioFile: "network-faults.yaml")
         // The split brain is seen, not assumed.
         #expect(report.steps[1].checks.first?.seen == "held by nginx-1 and nginx-2 (split brain)")
