@@ -58,12 +58,26 @@ public enum ConfigCheck {
     }
 
     /// What reading found in each config, the lints, and the failure table.
-    public static func run(lab: String, configs: [KeepalivedNodeConfig], model: VRRPModel, kinds: Set<FaultKind> = FaultKind.checkTable) -> Report {
-        let findings = configs.flatMap(\.findings) + lint(configs, segment: model.segment(of:)) + designFindings(configs, model: model)
+    public static func run(lab: String, configs: [KeepalivedNodeConfig], model: VRRPModel, kinds: Set<FaultKind> = FaultKind.checkTable,
+                           rowLimit: Int? = nil) -> Report {
+        var findings = configs.flatMap(\.findings) + lint(configs, segment: model.segment(of:)) + designFindings(configs, model: model)
             + modelFindings(model)
             + startOrderFindings(model)
-        return Report(lab: lab, findings: findings.sorted { $0.severity > $1.severity }, rows: failureTable(model, kinds: kinds))
+        let limit = rowLimit ?? Self.rowLimit(instances: model.instances.count)
+        let sequences = failureSequences(model, kinds: kinds)
+        if sequences.count > limit {
+            findings.append(Finding(severity: .warning, location: nil,
+                message: "the failure table stops at \(limit) of its \(sequences.count) rows (every single failure, then the pairs up to "
+                    + "'\(sequences[limit - 1].map(\.description).joined(separator: ", then "))'): check bounds its work by the lab's "
+                    + "\(model.instances.count) instances; fewer kinds (--faults) make a table it finishes"))
+        }
+        return Report(lab: lab, findings: findings.sorted { $0.severity > $1.severity },
+                      rows: failureTable(model, sequences: Array(sequences.prefix(limit))))
     }
+
+    /// The rows check computes at most: its work grows with rows × instances, and stays under
+    /// a few seconds (`halab bench check`).
+    static func rowLimit(instances: Int) -> Int { min(10_000, max(200, 200_000 / max(1, instances))) }
 
     // MARK: Lints
 
@@ -288,16 +302,21 @@ public enum ConfigCheck {
 
     /// What the model predicts after each of `failureSequences`, in every world it cannot tell apart.
     public static func failureTable(_ model: VRRPModel, kinds: Set<FaultKind> = FaultKind.checkTable) -> [Row] {
-        failureSequences(model, kinds: kinds).map { failures in
-            var worlds = VRRPWorlds(model)
+        failureTable(model, sequences: failureSequences(model, kinds: kinds))
+    }
+
+    static func failureTable(_ model: VRRPModel, sequences: [[Failure]]) -> [Row] {
+        let start = VRRPWorlds(model)
+        return sequences.map { failures in
+            var worlds = start
             var bound = 0.0
             var worst = 0.0
             // An event's bound is zero unless it changes a master: the longest move counts, but
             // for a master preempted while it still serves (measured: it hands over at once).
             for event in failures.flatMap(\.events) {
-                let before = worlds.worlds[0]
+                let before = worlds
                 bound = worlds.apply(event)
-                if !worlds.worlds[0].handsOverAtOnce(from: before) { worst = max(worst, bound) }
+                if !worlds.handsOverAtOnce(from: before) { worst = max(worst, bound) }
             }
             var row = row(worlds, failures: failures.map(\.description), bound: bound)
             row.worstOutage = !row.outages.isEmpty || !row.unservable.isEmpty ? .untilMended : !row.depends.isEmpty ? .unknown : .seconds(worst)
@@ -307,13 +326,13 @@ public enum ConfigCheck {
 
     static func row(_ worlds: VRRPWorlds, failures: [String], bound: Double) -> Row {
         var row = Row(failures: failures, holders: [:], outages: [], unservable: [], bound: bound)
-        let model = worlds.worlds[0]
-        for address in model.virtualAddresses {
+        for address in worlds.virtualAddresses {
             guard let holders = worlds.holders(of: address) else {
                 row.depends.append("\(address) depends on \(worlds.dependence(of: address) ?? "")")
                 continue
             }
             row.holders[address] = holders
+            let model = worlds.model(for: address)
             let servers = model.servers(of: address)
             if servers.isEmpty {
                 row.unservable.append(address)

@@ -66,7 +66,7 @@ extension ConfigCheck {
     static func startOrderFindings(_ model: VRRPModel) -> [Finding] {
         let worlds = model.possibleStarts()
         return model.virtualAddresses.compactMap { address in
-            let holders = worlds.map { $0.holders(of: address) }.uniqueInOrder()
+            let holders = worlds.possibleHolders(of: address)
             guard holders.count > 1 else { return nil }
             let instance = model.instances.first { $0.virtualAddresses.contains(address) }
             return Finding(severity: .warning, location: instance?.settings["priority"]?.description ?? instance?.location.description,

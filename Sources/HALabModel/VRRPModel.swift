@@ -104,6 +104,11 @@ public struct VRRPModel: Sendable {
     /// Each instance's peers (itself included): the same VRID, address family and segment.
     /// Only peers hear each other, so elections look only among them.
     private(set) var peers: [[Int]] = []
+    /// Each instance's sync group on its node (itself included; itself alone when in none).
+    private(set) var syncGroups: [[Int]] = []
+    /// The nodes whose keepalived 2.2.7 does not start: an instance is on an interface the node
+    /// lacks (known only where the lab gives the node's interfaces).
+    private(set) var refusingNodes: Set<String> = []
 
     /// `startOrder`: the nodes' keepalived started one after another, each settled before the
     /// next (where start order decides, as with equal priorities or nopreempt); all at once
@@ -118,11 +123,25 @@ public struct VRRPModel: Sendable {
             _ = settle(cause: nil, failingBefore: [])
             return
         }
-        for name in states.keys { states[name]?.alive = false }
-        for name in startOrder + states.keys.filter({ !startOrder.contains($0) }).sorted() {
-            states[name]?.alive = true
-            _ = settle(cause: nil, failingBefore: [])
+        stopAll()
+        for name in startOrder + states.keys.filter({ !startOrder.contains($0) }).sorted() { start(name) }
+    }
+
+    /// Back to before anything started: every node down, its services as configured.
+    mutating func stopAll() {
+        states = states.mapValues { state in
+            var fresh = NodeState()
+            fresh.fileValues = state.fileValues
+            fresh.alive = false
+            return fresh
         }
+        roles = Array(repeating: .down, count: instances.count)
+    }
+
+    /// Starts a node that was down, and settles.
+    mutating func start(_ node: String) {
+        states[node]?.alive = true
+        _ = settle(cause: nil, failingBefore: [])
     }
 
     /// Takes `instances` as the nodes' configs: what follows from them (checks, notify commands,
@@ -137,6 +156,17 @@ public struct VRRPModel: Sendable {
         }
         let groups = Dictionary(grouping: instances.indices, by: { key(instances[$0]) })
         peers = instances.map { groups[key($0)] ?? [] }
+        let synced = Dictionary(grouping: instances.indices.filter { instances[$0].syncGroup != nil }) {
+            "\(instances[$0].node)/\(instances[$0].syncGroup ?? "")"
+        }
+        syncGroups = instances.indices.map { index in
+            instances[index].syncGroup.flatMap { synced["\(instances[index].node)/\($0)"] } ?? [index]
+        }
+        refusingNodes = Set(instances.filter { instance in
+            guard let spec = nodes[instance.node], !spec.segments.isEmpty else { return false }
+            return !spec.segments.keys.contains(instance.interface) && spec.bonds[instance.interface] == nil
+                && spec.bridges[instance.interface] == nil
+        }.map(\.node))
         for (name, node) in nodes {
             // What keepalived reads at start: init_file's value where it writes one, else the file's.
             for file in instances.filter({ $0.node == name }).flatMap(\.trackedFiles) where states[name]?.fileValues[file.path] == nil {
@@ -169,21 +199,6 @@ public struct VRRPModel: Sendable {
         adopt(replaced)
         roles = continued.map { index in index.map { old.roles[$0] } ?? .down }
         return continued
-    }
-
-    /// The lab as it may come up: every order in which its keepalived nodes can start, each
-    /// world once by its holders; the first is all at once. Up to 6 keepalived nodes (720
-    /// orders); beyond, all at once only.
-    public func possibleStarts() -> [VRRPModel] {
-        let started = instances.map(\.node).uniqueInOrder()
-        guard started.count <= 6 else { return [self] }
-        var worlds = [self]
-        var seen: Set<[String: [String]]> = [holdersByAddress]
-        for order in started.permutations() {
-            let world = VRRPModel(nodes: Array(nodes.values), instances: instances, startOrder: order)
-            if seen.insert(world.holdersByAddress).inserted { worlds.append(world) }
-        }
-        return worlds
     }
 
     public var holdersByAddress: [String: [String]] {
@@ -327,9 +342,9 @@ public struct VRRPModel: Sendable {
     // MARK: Rules
 
     func priority(_ index: Int) -> Int? {
-        let instance = instances[index]
-        let down = Set(instance.trackedInterfaces.map(\.name).filter { !interfaceUp(instance.node, $0) })
-        return instance.effectivePriority(failing: failingScripts(index), down: down, files: states[instance.node]?.fileValues ?? [:])
+        let node = instances[index].node
+        let down = Set(instances[index].trackedInterfaces.lazy.map(\.name).filter { !self.interfaceUp(node, $0) })
+        return instances[index].effectivePriority(failing: failingScripts(index), down: down, files: states[node]?.fileValues ?? [:])
     }
 
     /// The role an instance is forced into, or nil while it takes part in elections: down
@@ -337,28 +352,14 @@ public struct VRRPModel: Sendable {
     /// interface without weight fails — and while any member of its sync group is in FAULT
     /// (keepalived's vrrp_sync_fault).
     func forcedRole(_ index: Int) -> Role? {
-        let instance = instances[index]
-        guard let state = states[instance.node], state.alive, !state.stopped.contains("keepalived"), !keepalivedRefuses(instance.node)
-        else { return .down }
+        let node = instances[index].node
+        guard let state = states[node], state.alive, !state.stopped.contains("keepalived"), !refusingNodes.contains(node) else { return .down }
         return syncMembers(index).contains(where: ownFault) ? .fault : nil
     }
 
     func ownFault(_ index: Int) -> Bool { !interfaceUp(instances[index].node, instances[index].interface) || priority(index) == nil }
 
-    /// The instances of `index`'s sync group on its node, itself included; itself alone when
-    /// it is in none.
-    func syncMembers(_ index: Int) -> [Int] {
-        guard let group = instances[index].syncGroup else { return [index] }
-        return instances.indices.filter { instances[$0].node == instances[index].node && instances[$0].syncGroup == group }
-    }
-
-    /// keepalived 2.2.7 does not start on a node with an instance on an interface the node
-    /// lacks (known only where the lab gives the node's interfaces).
-    func keepalivedRefuses(_ node: String) -> Bool {
-        guard let spec = nodes[node], !spec.segments.isEmpty else { return false }
-        let interfaces = Set(spec.segments.keys).union(spec.bonds.keys).union(spec.bridges.keys)
-        return instances.contains { $0.node == node && !interfaces.contains($0.interface) }
-    }
+    func syncMembers(_ index: Int) -> [Int] { syncGroups[index] }
 
     func segment(_ index: Int) -> String { segment(of: instances[index]) }
 
@@ -375,19 +376,18 @@ public struct VRRPModel: Sendable {
 
     /// Whether `listener` receives and accepts `sender`'s adverts.
     func hears(_ listener: Int, _ sender: Int) -> Bool {
-        let (l, s) = (instances[listener], instances[sender])
-        guard l.node != s.node, let ls = states[l.node], let ss = states[s.node], interfaceUp(l.node, l.interface),
-              interfaceUp(s.node, s.interface), !ls.vrrpFrozen, !ss.vrrpFrozen,
-              let lSegment = activeSegment(l.node, l.interface), let sSegment = activeSegment(s.node, s.interface),
-              joined(lSegment, sSegment) else { return false }
-        let sides = partition.map { $0.contains(l.node) ? 1 : $0.contains(s.node) ? 2 : 0 }
-        if sides.contains(1) && sides.contains(2) { return false }
-        let unicast = !s.unicastPeers.isEmpty
-        if unicast {
-            guard s.unicastPeers.contains(where: { (nodes[l.node]?.addresses ?? []).contains($0) }) else { return false }
+        let (lNode, sNode) = (instances[listener].node, instances[sender].node)
+        let (lInterface, sInterface) = (instances[listener].interface, instances[sender].interface)
+        guard lNode != sNode, let ls = states[lNode], let ss = states[sNode], interfaceUp(lNode, lInterface),
+              interfaceUp(sNode, sInterface), !ls.vrrpFrozen, !ss.vrrpFrozen,
+              let lSegment = activeSegment(lNode, lInterface), let sSegment = activeSegment(sNode, sInterface),
+              joined(lSegment, sSegment), !partitioned(lNode, sNode) else { return false }
+        if !instances[sender].unicastPeers.isEmpty {
+            guard instances[sender].unicastPeers.contains(where: { (nodes[lNode]?.addresses ?? []).contains($0) }) else { return false }
         } else if ls.multicastBlocked || ss.multicastBlocked {
             return false
         }
+        let (l, s) = (instances[listener], instances[sender])
         // A mismatch makes the listener discard the advert (keepalived 2.2.7's vrrp_check_packet,
         // measured): another version; under VRRPv2, another interval (a VRRPv3 backup takes the
         // master's); other VIPs (their count, and each of its own in the advert). A backup with
@@ -404,8 +404,9 @@ public struct VRRPModel: Sendable {
         return true
     }
 
-    func beats(_ a: Int, _ b: Int) -> Bool {
-        let (pa, pb) = (priority(a) ?? 0, priority(b) ?? 0)
+    /// Whether master `a` beats master `b`: the higher priority, then the higher address.
+    func beats(_ a: Int, _ b: Int, _ priorities: [Int?]) -> Bool {
+        let (pa, pb) = (priorities[a] ?? 0, priorities[b] ?? 0)
         return pa != pb ? pa > pb : (nodes[instances[a].node]?.primaryAddress ?? 0) > (nodes[instances[b].node]?.primaryAddress ?? 0)
     }
 
@@ -462,21 +463,24 @@ public struct VRRPModel: Sendable {
         let frozen = frozenInstances
         for _ in 0..<100 {
             var changed = false
+            // Roles can change a priority (a check routed through a VIP): read again after each change.
+            var priorities = instances.indices.map(priority)
             let masters = instances.indices.filter { roles[$0] == .master && !frozen.contains($0) }
             // Two masters meeting: the one that loses steps down.
             let losers = masters.filter { m in
-                peers[m].contains { x in x != m && roles[x] == .master && !frozen.contains(x) && hears(m, x) && beats(x, m) }
+                peers[m].contains { x in x != m && roles[x] == .master && !frozen.contains(x) && hears(m, x) && beats(x, m, priorities) }
             }
             // A member leaving MASTER takes its sync group with it (vrrp_sync_backup).
             for loser in losers.flatMap(syncMembers) where roles[loser] == .master { roles[loser] = .backup; changed = true }
+            if changed { priorities = instances.indices.map(priority) }
             // Backups whose Master_Down_Timer expires: no master they hear holds them back.
             let eligible = instances.indices.filter { b in
                 roles[b] == .backup && !frozen.contains(b) && !peers[b].contains { m in
                     roles[m] == .master && hears(b, m)
-                        && (!instances[b].preempt || (priority(m) ?? 0) >= (priority(b) ?? 0))
+                        && (!instances[b].preempt || (priorities[m] ?? 0) >= (priorities[b] ?? 0))
                 }
             }
-            for index in takingOver(eligible) {
+            for index in takingOver(eligible, priorities) {
                 roles[index] = .master
                 changed = true
             }
@@ -488,13 +492,13 @@ public struct VRRPModel: Sendable {
     /// (shortest skew), per VRRP group; a sync group goes MASTER only once every member wants to
     /// (vrrp_sync_can_goto_master), and a member its group holds back sends no advert, so it
     /// holds back no rival.
-    func takingOver(_ eligible: [Int]) -> [Int] {
+    func takingOver(_ eligible: [Int], _ priorities: [Int?]) -> [Int] {
         let eligibleSet = Set(eligible)
         var held: Set<Int> = []
         while true {
             let wanting = Set(eligible.filter { index in
                 !held.contains(index) && peers[index].filter { eligibleSet.contains($0) && !held.contains($0) && hears(index, $0) }
-                    .allSatisfy { (priority($0) ?? 0) <= (priority(index) ?? 0) }
+                    .allSatisfy { (priorities[$0] ?? 0) <= (priorities[index] ?? 0) }
             })
             let holdBack = wanting.filter { !syncMembers($0).allSatisfy { wanting.contains($0) || roles[$0] == .master } }
             if holdBack.isEmpty && (!wanting.isEmpty || held.isEmpty) { return eligible.filter(wanting.contains) }
@@ -503,7 +507,7 @@ public struct VRRPModel: Sendable {
                 // and the group whose last member's runs out first (its lowest priority is the
                 // highest) goes MASTER. Measured live, start timing can crown the other group too:
                 // `possibleStarts` has both.
-                let lowest = { (group: [Int]) in group.map { self.priority($0) ?? 0 }.min() ?? 0 }
+                let lowest = { (group: [Int]) in group.map { priorities[$0] ?? 0 }.min() ?? 0 }
                 return held.map(syncMembers).filter { $0.allSatisfy(eligibleSet.contains) }
                     .max { lowest($0) != lowest($1) ? lowest($0) < lowest($1) : $0.min()! > $1.min()! } ?? []
             }
@@ -511,9 +515,10 @@ public struct VRRPModel: Sendable {
         }
     }
 
-    func groupKey(_ index: Int) -> String { "\(instances[index].virtualRouterID)/\(instances[index].family)@\(segment(index))" }
+    /// The VRRP group of an instance, named by its first peer.
+    func groupKey(_ index: Int) -> Int { peers[index].first ?? index }
 
-    func bound(cause: Event?, mastersBefore: [String: [Int]], failingBefore: [Set<String>]) -> Double {
+    func bound(cause: Event?, mastersBefore: [Int: [Int]], failingBefore: [Set<String>]) -> Double {
         guard let cause else { return 0 }
         let mastersAfter = Dictionary(grouping: instances.indices.filter { roles[$0] == .master }, by: groupKey)
         var bound = 0.0

@@ -99,12 +99,12 @@ extension VRRPModel {
     /// The checks of the instance that fail in this world: those that fail, and those this
     /// world assumes failing of the ones the model cannot judge.
     func failingScripts(_ index: Int) -> Set<String> {
-        let instance = instances[index]
-        return Set(instance.trackedScripts.filter { script in
-            switch verdict(script, on: instance.node) {
+        let node = instances[index].node
+        return Set(instances[index].trackedScripts.lazy.filter { script in
+            switch self.verdict(script, on: node) {
             case .fails: true
             case .passes: false
-            case .unknown: assumedFailing.contains(Self.key(instance.node, script.name))
+            case .unknown: self.assumedFailing.contains(Self.key(node, script.name))
             }
         }.map(\.name))
     }
@@ -112,9 +112,10 @@ extension VRRPModel {
     /// The checks the model cannot judge now, by key, with why.
     public func unknownChecks() -> [(key: String, why: String)] {
         var found: [String: String] = [:]
-        for instance in instances where states[instance.node]?.alive == true {
-            for script in instance.trackedScripts {
-                if case .unknown(let why) = verdict(script, on: instance.node) { found[Self.key(instance.node, script.name)] = why }
+        for index in instances.indices where states[instances[index].node]?.alive == true {
+            let node = instances[index].node
+            for script in instances[index].trackedScripts {
+                if case .unknown(let why) = verdict(script, on: node) { found[Self.key(node, script.name)] = why }
             }
         }
         return found.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }

@@ -132,8 +132,11 @@ public enum Command {
     }
 
     /// Whether `program` is found on halab's PATH.
-    public static func exists(_ program: String) -> Bool {
-        path.split(separator: ":").contains { FileSystem.isExecutable("\($0)/\(program)") }
+    public static func exists(_ program: String) -> Bool { locate(program) != nil }
+
+    /// Where `program` is on halab's PATH.
+    public static func locate(_ program: String) -> String? {
+        path.split(separator: ":").map { "\($0)/\(program)" }.first(where: FileSystem.isExecutable)
     }
 
     /// Runs `body` with the program's configuration (halab's PATH); a failure to start it

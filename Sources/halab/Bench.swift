@@ -12,8 +12,8 @@ struct Bench: AsyncParsableCommand {
             outages  the outage each fault costs in master-backup, with the document's config and a tuned VRRPv3 one
             probe    the probe's first good answer against the moment keepalived set the VIP (ip monitor)
             vm-up    bring-up and teardown of the labs as VMs (libvirt backend; not in the default set)
-            check    halab check over a corpus of keepalived configs next to keepalived --config-test, and one config
-                     of 512 instances (not in the default set)
+            check    halab check over a corpus of keepalived configs next to keepalived --config-test, and generated
+                     worst cases of up to 255 instances each with a check of its own: time and peak memory (not in the default set)
             verify   halab verify of each of --labs, up and down included (not in the default set)
             pairs    verify --all-pairs of each of --labs at each of --parallel: time and memory per instance (not in the default set)
             wire     a capture's cost to a crash failover, with and without it; and after each step of master-backup's
@@ -120,7 +120,8 @@ struct Bench: AsyncParsableCommand {
             let files = (try FileManager.default.contentsOfDirectory(atPath: folder)).sorted().map { "\(folder)/\($0)" }
             guard !files.isEmpty else { throw HALabError.usage("no configs in \(folder): give a folder with --corpus") }
             print(try await Benchmarks.checkCorpus(files, halab: Environment.executableFolder + "/halab", runs: runs).text())
-            print("\n" + Benchmarks.checkLarge(instances: 512, runs: runs).text())
+            print("\n" + (try await Benchmarks.checkLoads(halab: Environment.executableFolder + "/halab", sizes: [16, 64, 255], runs: runs,
+                                                          scratch: scratch).text()))
         }
         if parts.contains(.verify) {
             print(try await Benchmarks.verify(try names.map { try Environment.loadLab($0) }, runs: runs, backend: Environment.namespaces).text())

@@ -34,39 +34,33 @@ extension Benchmarks {
         return table
     }
 
-    /// One config with `instances` vrrp_instances (each tracking a script), read and checked.
-    public static func checkLarge(instances: Int, runs: Int) -> BenchTable {
-        var text = "vrrp_script chk {\n    script \"/bin/true\"\n    weight -20\n}\n"
-        for index in 0..<instances {
-            text += """
-                vrrp_instance VI_\(index) {
-                    state \(index % 2 == 0 ? "MASTER" : "BACKUP")
-                    interface eth\(index / 255)
-                    virtual_router_id \(index % 255 + 1)
-                    priority \(100 + index % 50)
-                    advert_int 1
-                    track_script {
-                        chk
-                    }
-                    virtual_ipaddress {
-                        10.\(index / 250).\(index % 250).100/24
-                    }
+    /// `halab check` of each generated worst case (`LabGenerator.CheckLoad`) at each size, as a
+    /// command: wall time and peak memory, next to keepalived's own `--config-test` of the
+    /// first node's config.
+    public static func checkLoads(halab: String, sizes: [Int], runs: Int, scratch: String) async throws -> BenchTable {
+        var table = BenchTable(title: "check of generated worst cases, median of \(runs) runs",
+                               columns: ["halab s", "slowest s", "peak MiB", "keepalived s"],
+                               note: "(halab: `halab check LAB --no-keepalived --json`, process start included, peak resident memory from wait4; "
+                                   + "keepalived: `keepalived --config-test` of the first node's config; target at 255 instances: "
+                                   + "halab ≤ 5 s and ≤ 1024 MiB)")
+        let keepalived = Command.locate("keepalived")
+        for load in LabGenerator.CheckLoad.allCases {
+            for size in sizes {
+                let lab = try LabGenerator.checkLoad(load, instances: size, in: scratch)
+                let config = "\(lab)/\(load == .oneServer ? "server" : "node-1")/etc/keepalived/keepalived.conf"
+                var costs: [ProgramCost] = []
+                var theirs: [Double] = []
+                for _ in 0..<runs {
+                    costs.append(try await ProgramCost.measure(halab, ["check", lab, "--no-keepalived", "--json"]))
+                    if let keepalived { theirs.append(try await ProgramCost.measure(keepalived, ["--config-test", "--use-file", config]).seconds) }
                 }
-
-                """
+                table.rows.append(("\(load.rawValue) × \(size)", [
+                    String(format: "%.2f", median(costs.map(\.seconds))), String(format: "%.2f", costs.map(\.seconds).max() ?? 0),
+                    String(format: "%.0f", median(costs.map { Double($0.peakKiB) / 1024 })),
+                    theirs.isEmpty ? "-" : String(format: "%.2f", median(theirs)),
+                ]))
+            }
         }
-        var times: [Double] = []
-        for _ in 0..<runs {
-            let start = ContinuousClock.now
-            let config = KeepalivedNodeConfig.read(node: "node", file: "large.conf", source: .text(text))
-            let model = VRRPModel(nodes: [VRRPModel.Node(name: "node", services: ["nginx", "keepalived"], primaryAddress: 1, addresses: [],
-                                                         segments: [:])], instances: config.instances)
-            _ = ConfigCheck.run(lab: "large", configs: [config], model: model)
-            times.append((ContinuousClock.now - start).seconds)
-        }
-        var table = BenchTable(title: "check of one config with \(instances) instances, median of \(runs) runs (milliseconds)",
-                               columns: ["median", "slowest"], note: "(reading, lints and failure table, in-process; target: under 100 ms)")
-        table.rows.append(("\(instances) instances", [milliseconds(median(times)), milliseconds(times.max() ?? 0)]))
         return table
     }
 

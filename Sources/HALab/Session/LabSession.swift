@@ -64,7 +64,7 @@ public struct LabSession: Sendable {
             let worlds = lab.vrrpModel().possibleStarts()
             for (address, expected) in lab.healthyHolders {
                 // Where start order decides, whichever possible holder VRRP elected.
-                let possible = worlds.compactMap { $0.holders(of: address).first }.uniqueInOrder()
+                let possible = worlds.possibleHolders(of: address).compactMap(\.first).uniqueInOrder()
                 let node = possible.count > 1
                     ? try await session.electedHolder(of: address, among: possible, hold: lab.settleBound, within: deadline + lab.settleBound) ?? expected
                     : expected
@@ -97,8 +97,4 @@ extension Lab {
     /// How long a fresh lab may take to elect: keepalived starts every instance as BACKUP and
     /// the highest takes over after Master_Down_Interval; plus the settle bound for the checks.
     var startBound: Double { settleBound + 2 }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -41,9 +41,8 @@ extension LabSession {
     /// holders are those seen now.
     public func startedModel() async throws -> VRRPModel {
         let worlds = lab.vrrpModel().possibleStarts()
-        guard worlds.count > 1 else { return worlds[0] }
-        let seen = Dictionary(uniqueKeysWithValues: try await vipHolders().map { ($0.address, Set($0.nodes)) })
-        return worlds.first { world in world.virtualAddresses.allSatisfy { Set(world.holders(of: $0)) == seen[$0] } } ?? worlds[0]
+        guard worlds.isUncertain else { return worlds.model }
+        return worlds.first(matching: Dictionary(uniqueKeysWithValues: try await vipHolders().map { ($0.address, $0.nodes) }))
     }
 
     /// Which nodes have each of `addresses` on their interfaces: one look at every VRRP node.

@@ -136,7 +136,7 @@ public struct AllPairsRun: Sendable {
         var worlds = VRRPWorlds(lab.vrrpModel())
         for event in failures.flatMap(\.events) { worlds.apply(event) }
         var row = Row(failures: failures.map(\.description),
-                      predicted: Dictionary(uniqueKeysWithValues: worlds.worlds[0].virtualAddresses.compactMap { address in
+                      predicted: Dictionary(uniqueKeysWithValues: worlds.virtualAddresses.compactMap { address in
                           worlds.holders(of: address).map { (address, $0) }
                       }))
         do {

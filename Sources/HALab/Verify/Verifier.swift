@@ -128,12 +128,12 @@ public enum Verifier {
             for event in step.action?.modelEvents(nodes: session.lab.topology.nodes.map(\.name)) ?? [] {
                 let previous = worlds
                 bound = max(bound, worlds.apply(event))
-                for address in worlds.worlds[0].virtualAddresses where worlds.holders(of: address) != previous.holders(of: address) {
+                for address in worlds.virtualAddresses where worlds.holders(of: address) != previous.holders(of: address) {
                     moves[address, default: 0] += 1
                 }
             }
             let moved = Set(moves.keys)
-            let model = worlds.worlds[0]
+            let model = worlds.model
             let unpredicted = model.virtualAddresses.compactMap { address in worlds.dependence(of: address).map { (address, $0) } }
             let expectations = step.expected == .model
                 ? try expectations(from: worlds, before: before, client: try session.client(), window: session.lab.settleBound,
@@ -145,10 +145,10 @@ public enum Verifier {
             result.at = Date().timeIntervalSince1970
             result.predicted = (bound, session.lab.virtualAddresses.map(\.address).map { address in
                 let holders = worlds.holders(of: address) ?? []
-                return holders.count == 1 && model.canServe(holders[0], address: address) ? holders[0] : nil
+                return holders.count == 1 && worlds.model(for: address).canServe(holders[0], address: address) ? holders[0] : nil
             })
             result.unpredicted = unpredicted.map { "\($0.0) depends on \($0.1)" }
-            let races = model.takeoverRaces(from: before.worlds[0])
+            let races = model.takeoverRaces(from: before.model)
             for address in races.sorted() {
                 progress("  ? \(address): two backups' timers run out close together; both may be master for a moment, and a stale ARP entry may follow")
             }
@@ -158,7 +158,7 @@ public enum Verifier {
                     result.actionError = error.description
                 }
             }
-            result.model = StepModel(step, model: model, before: before.worlds[0], bound: bound, start: result.at + result.took, blind: blind,
+            result.model = StepModel(step, model: model, before: before.model, bound: bound, start: result.at + result.took, blind: blind,
                                      unpredicted: Set(unpredicted.map(\.0)), races: races, sightRestored: wasLossy && !blind, moves: moves,
                                      slower: session.backend.startAllowance)
             if let error = result.actionError {
@@ -174,7 +174,7 @@ public enum Verifier {
                 }
             }
             // Where the worlds differ, the run is in the one whose holders it sees.
-            if worlds.worlds.count > 1 {
+            if worlds.isUncertain {
                 worlds.keep(matching: Dictionary(uniqueKeysWithValues: try await session.vipHolders().map { ($0.address, $0.nodes) }))
             }
             result.seconds = (clock.now - stepStart).seconds
@@ -303,8 +303,7 @@ public enum Verifier {
                              moved: Set<String> = []) throws
         -> [(Expectation, deadline: Double?)]
     {
-        let model = worlds.worlds[0]
-        return model.virtualAddresses.flatMap { address -> [(Expectation, deadline: Double?)] in
+        worlds.virtualAddresses.flatMap { address -> [(Expectation, deadline: Double?)] in
             // A VIP the model cannot predict gets no expectation.
             guard let holders = worlds.holders(of: address) else { return [] }
             let request = Request(address: address, from: client)
@@ -312,7 +311,7 @@ public enum Verifier {
             let held = (Expectation.holders(vip: address, nodes: holders, throughout: unchanged ? window : nil), deadline: Double?.none)
             // Two holders (split brain): which one a client reaches is up to its ARP cache.
             guard holders.count <= 1 else { return [held] }
-            let curl: Expectation = holders.count == 1 && model.canServe(holders[0], address: address)
+            let curl: Expectation = holders.count == 1 && worlds.model(for: address).canServe(holders[0], address: address)
                 ? .answer(request, status: 200, body: holders[0]) : .fails(request)
             // After a split brain heals, the master that stays sends no gratuitous ARP (it never
             // stopped being master), so a client that learnt the other node's MAC keeps sending
