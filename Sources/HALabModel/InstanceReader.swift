@@ -152,7 +152,11 @@ extension ConfigReader {
         var tracked: [VRRPScript] = []
         for line in lines {
             guard var script = scripts[line.keyword] else {
-                note(.error, line, "track_script names '\(line.keyword)', which no vrrp_script before \(name) defines: keepalived ignores it")
+                if scriptsForOtherIDs.contains(line.keyword) {
+                    note(.info, line, "track_script names '\(line.keyword)', which keepalived removes for this config id: \(name) does not track it")
+                } else {
+                    note(.error, line, "track_script names '\(line.keyword)', which no vrrp_script before \(name) defines: keepalived ignores it")
+                }
                 continue
             }
             guard !tracked.contains(where: { $0.name == script.name }) else {

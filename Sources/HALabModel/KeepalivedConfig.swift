@@ -46,6 +46,8 @@ public enum KeepalivedConfig {
     public struct Parsed: Sendable {
         public var items: [ConfigItem]
         public var findings: [Finding]
+        /// Where a line left out for another config id set `keyword` (`@ID keyword …`).
+        var otherIDLines: [(keyword: String, location: ConfigLocation)] = []
     }
 
     /// Parses `file` and what it includes, as keepalived would with `-i configID`. `file` is the
@@ -56,7 +58,8 @@ public enum KeepalivedConfig {
         var blocks = BlockBuilder()
         for line in lines.output { blocks.add(line) }
         let items = blocks.finish()
-        return Parsed(items: items, findings: lines.findings + blocks.findings)
+        return Parsed(items: items, findings: lines.findings + blocks.findings + [lines.configIDFinding].compactMap { $0 },
+                      otherIDLines: lines.configIDFinding == nil ? [] : lines.otherIDs.map { ($0.keyword, $0.location) })
     }
 
     /// Parses one text without includes.

@@ -18,6 +18,10 @@ struct LineReader {
     var defining: String?
     /// The file being read: `${_PWD}` is its folder.
     var file = ""
+    /// Lines kept only for another config id (`@ID keyword …`): the id, the line's keyword, where.
+    var otherIDs: [(id: String, keyword: String, location: ConfigLocation)] = []
+    /// Whether an `@ID` line was for this config id.
+    var matchedID = false
 
     /// keepalived reads a line into 1024 bytes (MAXBUF).
     static let lineLimit = 1024
@@ -184,10 +188,11 @@ struct LineReader {
         var text = line
         var following: [String] = []
         for _ in 0..<Self.lineLimit {
-            guard let kept = conditional(text) else { return }
+            guard let kept = conditional(text, at: location) else { return }
             text = kept
             if define(text) { return }
             if text.hasPrefix("~SEQ") { return sequence(text, at: location, depth: depth, expansion: expansion) }
+            if text.hasPrefix("~LST") { return list(text, at: location, depth: depth, expansion: expansion) }
             if text.hasPrefix("~") || !text.contains("$") { break }
             guard let replaced = substitute(text, at: location) else { break }
             text = replaced.text
@@ -200,14 +205,28 @@ struct LineReader {
 
     /// `@ID rest` keeps `rest` only when ID is the config id; `@^ID rest` only when it is not.
     /// nil: the line is dropped.
-    func conditional(_ text: String) -> String? {
+    mutating func conditional(_ text: String, at location: ConfigLocation) -> String? {
         guard text.hasPrefix("@") else { return text }
         let negated = text.dropFirst().hasPrefix("^")
         let rest = text.dropFirst(negated ? 2 : 1)
         guard let blank = rest.firstIndex(where: { $0 == " " || $0 == "\t" }) else { return nil }
         let matches = configID != nil && rest[..<blank] == Substring(configID!)
+        let kept = String(rest[blank...].drop { $0 == " " || $0 == "\t" })
+        if !negated && matches { matchedID = true }
+        if !negated && !matches {
+            otherIDs.append((String(rest[..<blank]), String(kept.prefix { $0 != " " && $0 != "\t" }), location))
+        }
         guard matches != negated else { return nil }
-        return String(rest[blank...].drop { $0 == " " || $0 == "\t" })
+        return kept
+    }
+
+    /// Where lines are only for config ids this one is not, and it matches none: one finding.
+    var configIDFinding: Finding? {
+        guard !matchedID, let first = otherIDs.first else { return nil }
+        let ids = otherIDs.map(\.id).uniqueInOrder()
+        return Finding(.warning, at: first.location, "lines here are only for config id\(ids.count > 1 ? "s" : "") \(ids.joined(separator: ", ")) "
+                       + "(`@ID`), and this config id, \(configID.map { "'\($0)'" } ?? "none"), matches none: keepalived leaves them out. "
+                       + "To check the config as one of them, pass --config-id ID (keepalived's -i ID)")
     }
 
     /// Splits off the first `{` or `}` outside quotes, as keepalived does, and hands the rest on.

@@ -144,6 +144,96 @@ extension LineReader {
         }
     }
 
+    /// `~LST(VAR, V1, V2 …) rest` or `~LST({VAR1, VAR2}, {V1, V2}, {V3, V4} …) rest`: `rest` once
+    /// for each value (or set of values, a missing one blank), as keepalived 2.2.7's add_lst reads it.
+    mutating func list(_ text: String, at location: ConfigLocation, depth: Int, expansion: Int) {
+        let parsed = Self.parseList(text)
+        guard case .success(let (names, sets, rest)) = parsed else {
+            let why = if case .failure(.tooManyValues) = parsed { " (\"~LST specification has too many values\")" } else { "" }
+            return note(.error, location, "invalid ~LST: keepalived ignores the line (\"Invalid ~LST specification\")\(why)")
+        }
+        for values in sets {
+            guard !exhausted else { return }
+            repetitions += 1
+            for (name, value) in zip(names, values) {
+                definitions[name] = [value]
+                multiline.remove(name)
+            }
+            process(rest, at: location, depth: depth, expansion: expansion + 1)
+        }
+    }
+
+    enum ListError: Error { case invalid, tooManyValues }
+
+    /// The variables, a set of values for each repetition, and the rest of the line.
+    static func parseList(_ text: String) -> Result<(names: [String], sets: [[String]], rest: String), ListError> {
+        let characters = Array(text)
+        var index = 4
+        let at = { (character: Character) in index < characters.count && characters[index] == character }
+        func skipBlanks() { while at(" ") || at("\t") { index += 1 } }
+        func word(until stops: String) -> String {
+            let start = index
+            while index < characters.count && !stops.contains(characters[index]) { index += 1 }
+            return String(characters[start..<index])
+        }
+        skipBlanks()
+        guard at("(") else { return .failure(.invalid) }
+        index += 1
+        skipBlanks()
+        let braced = at("{")
+        if braced {
+            index += 1
+            skipBlanks()
+        }
+        // Without braces, one variable: keepalived stops at the first ',' as the names' end.
+        var names: [String] = []
+        while true {
+            names.append(word(until: " \t,}"))
+            skipBlanks()
+            if at(braced ? "}" : ",") { break }
+            guard at(",") else { return .failure(.invalid) }
+            index += 1
+            skipBlanks()
+        }
+        if at("}") {
+            index += 1
+            skipBlanks()
+        }
+        guard at(",") else { return .failure(.invalid) }
+        index += 1
+        skipBlanks()
+        var sets: [[String]] = []
+        while true {
+            let bracedSet = at("{")
+            if bracedSet {
+                index += 1
+                skipBlanks()
+            }
+            var values: [String] = []
+            while true {
+                values.append(word(until: " \t,})"))
+                skipBlanks()
+                if at(bracedSet ? "}" : ",") || (!bracedSet && at(")")) { break }
+                guard at(",") else { return .failure(.invalid) }
+                index += 1
+                skipBlanks()
+                guard values.count < names.count else { return .failure(.tooManyValues) }
+            }
+            sets.append(values + Array(repeating: "", count: max(0, names.count - values.count)))
+            if bracedSet && at("}") {
+                index += 1
+                skipBlanks()
+            }
+            if at(")") { break }
+            guard at(",") else { return .failure(.invalid) }
+            index += 1
+            skipBlanks()
+        }
+        index += 1
+        skipBlanks()
+        return .success((names, sets, String(characters[min(index, characters.count)...])))
+    }
+
     mutating func substituteOnce(_ text: String, at location: ConfigLocation) -> String? {
         guard let (replaced, following) = substitute(text, at: location) else { return text }
         return following.isEmpty ? replaced : nil

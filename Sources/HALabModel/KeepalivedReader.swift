@@ -8,6 +8,7 @@ extension KeepalivedNodeConfig {
         var reader = ConfigReader(node: node)
         reader.config.file = file
         reader.config.findings = parsed.findings
+        reader.otherIDLines = parsed.otherIDLines
         reader.read(parsed.items)
         return reader.config
     }
@@ -26,6 +27,10 @@ struct ConfigReader {
     var versionGiven = false
     /// global_defs' `vrrp_skip_check_adv_addr`: the instances' default.
     var skipsAddressCheck = false
+    /// Lines left out for other config ids (`KeepalivedConfig.Parsed.otherIDLines`), and the
+    /// scripts keepalived removes for want of them: what follows from the config id alone.
+    var otherIDLines: [(keyword: String, location: ConfigLocation)] = []
+    var scriptsForOtherIDs: Set<String> = []
 
     init(node: String) { config = KeepalivedNodeConfig(node: node) }
 
@@ -36,10 +41,10 @@ struct ConfigReader {
     }
 
     mutating func read(_ items: [ConfigItem]) {
-        for item in items {
+        for (index, item) in items.enumerated() {
             switch item.keyword {
             case "global_defs": globalDefs(item.block ?? [])
-            case "vrrp_script": script(item)
+            case "vrrp_script": script(item, before: items.dropFirst(index + 1).first { $0.file == item.file }?.line ?? .max)
             case "vrrp_instance": instance(item)
             case "vrrp_sync_group": syncGroup(item)
             case "track_file", "vrrp_track_file": trackFile(item)
@@ -78,7 +83,8 @@ struct ConfigReader {
         }
     }
 
-    mutating func script(_ item: ConfigItem) {
+    /// A `vrrp_script` block; `next`: the line where the file's next item starts.
+    mutating func script(_ item: ConfigItem, before next: Int) {
         guard let name = item.arguments.first else {
             return note(.error, item, "vrrp_script has no name: keepalived ignores it")
         }
@@ -103,7 +109,13 @@ struct ConfigReader {
             default: other(setting, known: KeepalivedKeywords.vrrpScript, in: "vrrp_script \(name)")
             }
         }
-        if script.command.isEmpty { note(.error, item, "vrrp_script \(name) has no script: keepalived ignores it") } else {
+        let scriptForOtherIDs = otherIDLines.contains { $0.keyword == "script" && $0.location.file == item.file && (item.line..<next).contains($0.location.line) }
+        if script.command.isEmpty && scriptForOtherIDs {
+            scriptsForOtherIDs.insert(name)
+            note(.info, item, "vrrp_script \(name) has its script only on lines for other config ids: keepalived removes it (\"No script set\")")
+        } else if script.command.isEmpty {
+            note(.error, item, "vrrp_script \(name) has no script: keepalived ignores it")
+        } else {
             scripts[name] = script
             config.scripts.append(script)
         }

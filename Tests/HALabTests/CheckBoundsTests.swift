@@ -29,6 +29,15 @@ import Testing
                 + "keepalived would hang reading this config"])
     }
 
+    /// keepalived logs a stray brace once per parsing pass: check shows each line once.
+    @Test func keepalivedsRepeatedLinesAreShownOnce() {
+        let lines = ["(Line 4) Extra '}' found", "(Line 4) Unknown keyword '}'"]
+        let result = KeepalivedConfigTest.Result(exitCode: 5, messages: lines + lines + lines + lines)
+        let findings = CheckRun.findings(result, node: "n", file: "k.conf", labPath: { $0 })
+        #expect(findings.map { "\($0.severity) \($0.location ?? "") \($0.message)" } == [
+            "error k.conf:4 Extra '}' found", "error k.conf:4 Unknown keyword '}'"])
+    }
+
     /// keepalived 2.2.7 says "Unknown keyword '}'" of a stray brace and goes on: a warning.
     @Test func aBraceThatClosesNoBlockIsAWarning() {
         let config = KeepalivedConfig.parse("global_defs {\n router_id a\n}\n}\nvrrp_instance V {\n virtual_router_id 5\n}\n", file: "k.conf")

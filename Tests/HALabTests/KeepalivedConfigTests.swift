@@ -136,6 +136,44 @@ import Testing
         #expect(KeepalivedConfig.parse("~SEQ(T, 5, 1, 1) m\n", file: "k").findings.first?.message.hasPrefix("invalid ~SEQ") == true)
     }
 
+    /// A config whose `@ID` lines match no config id: one finding naming the ids and the way to
+    /// pick one; what keepalived leaves out for want of them is no error of its own.
+    @Test func linesForOtherConfigIDsAreOneFinding() {
+        let text = "vrrp_script chk {\n@low script \"/bin/true\"\n@high script \"/bin/false\"\n interval 1\n}\n"
+            + "vrrp_script bare {\n interval 1\n}\nvrrp_instance V {\n virtual_router_id 1\n track_script {\n  chk\n  bare\n }\n}\n"
+        let read = { (id: String) in KeepalivedNodeConfig.read(node: "n", file: "k.conf", source: .text(text), configID: id) }
+        let plain = read("n")
+        #expect(plain.findings.map { "\($0.severity) \($0.location ?? "")" } == ["warning k.conf:2", "info k.conf:1", "error k.conf:6",
+                                                                             "info k.conf:12", "error k.conf:13", "warning k.conf:9"])
+        #expect(plain.findings[0].message == "lines here are only for config ids low, high (`@ID`), and this config id, 'n', matches none: "
+                    + "keepalived leaves them out. To check the config as one of them, pass --config-id ID (keepalived's -i ID)")
+        #expect(plain.findings[2].message == "vrrp_script bare has no script: keepalived ignores it")
+        // As one of them: its script, and no word of config ids.
+        let low = read("low")
+        #expect(low.scripts.map(\.command) == ["/bin/true"] && !low.findings.contains { $0.message.contains("config id") })
+    }
+
+    /// keepalived.conf(5)'s own examples of list blocks, expanded as keepalived 2.2.7 does.
+    @Test func listsRepeatTheirLineForEachValue() {
+        let lines = { (text: String) in KeepalivedConfig.parse(text + "\n", file: "k.conf").items.map { $0.words.joined(separator: " ") } }
+        #expect(lines("~LST({IP, IP1}, {10,1},{20,4},{5,6},{12,8}) 192.168.${IP}.${IP1}")
+                == ["192.168.10.1", "192.168.20.4", "192.168.5.6", "192.168.12.8"])
+        #expect(lines("~LST(IP, 1, 2, 3, 4) ~LST(IP1, 5,6,7) 192.169.${IP}.${IP1}")
+                == (1...4).flatMap { ip in (5...7).map { "192.169.\(ip).\($0)" } })
+        #expect(lines("~LST({IP, IP1}, {10,1},{20,4},{5,6},{12,8}) ~SEQ(IP2,168,2,172) 192.${IP2}.${IP}.${IP1}")
+                == ["10.1", "20.4", "5.6", "12.8"].flatMap { pair in [168, 170, 172].map { "192.\($0).\(pair)" } })
+        // A missing value is blank; one too many, and the line is ignored with keepalived's error.
+        #expect(lines("~LST({A, B}, {1}, {2, 3}) x${A}y${B}z") == ["x1yz", "x2y3z"])
+        let tooMany = KeepalivedConfig.parse("~LST({A}, {1, 2}) x\n", file: "k.conf")
+        #expect(tooMany.items.isEmpty && tooMany.findings.map(\.message) == [
+            "invalid ~LST: keepalived ignores the line (\"Invalid ~LST specification\") (\"~LST specification has too many values\")"])
+        #expect(KeepalivedConfig.parse("~LST(A 1) x\n", file: "k.conf").findings.first?.message.hasPrefix("invalid ~LST") == true)
+        // In a block: the addresses an instance floats.
+        let instances = Self.instances("vrrp_instance V {\n virtual_router_id 9\n virtual_ipaddress {\n"
+                                       + "  ~LST({IP, IP1}, {10,1},{20,4}) 192.168.${IP}.${IP1}\n }\n}\n")
+        #expect(instances.first?.virtualAddresses == ["192.168.10.1", "192.168.20.4"])
+    }
+
     @Test func noFileCanMakeItLoopOrTrap() {
         // A definition that uses itself: one error naming the chain, where it is first used, and
         // the use left as written.

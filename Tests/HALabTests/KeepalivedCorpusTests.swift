@@ -89,7 +89,7 @@ struct KeepalivedCorpusTests {
     }()
 
     /// Pieces that keepalived's grammar and its values react to.
-    static let tokens = ["{", "}", "\"", "$", "${", "@", "@^", "\\", "\n", "#", "!", "~SEQ(X, 1, 2)", "$P=", "include /nope/*",
+    static let tokens = ["{", "}", "\"", "$", "${", "@", "@^", "\\", "\n", "#", "!", "~SEQ(X, 1, 2)", "~LST({X, Y}, {1, 2}, {3})", "~LST(X, ", "$P=", "include /nope/*",
                          "99999999999999999999", "1e400", "nan", "-", "/", "0", "256", "weight 5000000000000000000", " ", "priority",
                          "virtual_router_id", "track_script {", "advert_int 0.4", "::", "\u{0}", "\u{FFFD}"]
 

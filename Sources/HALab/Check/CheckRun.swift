@@ -106,11 +106,12 @@ public enum CheckRun {
         }
     }
 
-    /// keepalived's messages as findings: `(FILE: Line N) text` or `(Line N) text` (the main
-    /// file). Errors where keepalived said the config has them (exit 4, 5 or 6), else warnings;
-    /// but its complaint that script security is off is a warning: it runs the scripts all the same.
+    /// keepalived's messages as findings, each once (keepalived logs some once per parsing pass):
+    /// `(FILE: Line N) text` or `(Line N) text` (the main file). Errors where keepalived said the
+    /// config has them (exit 4, 5 or 6), else warnings; but its complaint that script security is
+    /// off is a warning: it runs the scripts all the same.
     static func findings(_ result: KeepalivedConfigTest.Result, node: String, file: String, labPath: (String) -> String) -> [Finding] {
-        var findings = result.messages.map { message -> Finding in
+        var findings = result.messages.uniqueInOrder().map { message -> Finding in
             let severity: Severity = result.exitCode == 0 || message.contains("script_security not enabled") ? .warning : .error
             guard message.hasPrefix("("), let close = message.firstIndex(of: ")"),
                   let range = message.range(of: "Line ", options: [], range: message.startIndex..<close),
