@@ -16,7 +16,9 @@ extension ConfigReader {
         var instance = VRRPInstance(name: name, node: config.node, location: item.location)
         instance.version = defaultVersion
         instance.skipsAddressCheck = skipsAddressCheck
+        instance.downTimerAdverts = downTimerAdverts
         var advert: (seconds: Double, item: ConfigItem)?
+        var strictModeWord: String?
         var hasRouterID = false
         for setting in item.block ?? [] {
             instance.settings[setting.keyword] = setting.location
@@ -38,11 +40,17 @@ extension ConfigReader {
                 if let seconds = values.decimal(setting, in: 0.01...255, &config.findings, otherwise: "keepalived keeps 1 s") { advert = (seconds, setting) }
             case "version":
                 instance.version = values.integer(setting, in: 2...3, &config.findings, otherwise: "keepalived keeps VRRPv\(defaultVersion)") ?? instance.version
+            case "strict_mode":
+                strictModeWord = setting.arguments.first?.lowercased()
+                other(setting, known: KeepalivedKeywords.vrrpInstance, in: "vrrp_instance \(name)")
             case "nopreempt": instance.preempt = false
             case "skip_check_adv_addr": instance.skipsAddressCheck = true
             case "preempt": instance.preempt = true
             case "preempt_delay":
                 instance.preemptDelay = values.decimal(setting, in: 0...1000, &config.findings, otherwise: "keepalived ignores it") ?? 0
+            case "down_timer_adverts":
+                instance.downTimerAdverts = values.integer(setting, in: 1...100, &config.findings, otherwise: "keepalived keeps \(instance.downTimerAdverts)")
+                    ?? instance.downTimerAdverts
             case "unicast_src_ip": instance.unicastSource = address(setting, of: name)?.address
             case "unicast_peer": instance.unicastPeers = (setting.block ?? []).compactMap { address($0, of: name)?.address }
             case "track_interface": instance.trackedInterfaces = trackedInterfaces(setting.block ?? [], of: name)
@@ -74,6 +82,13 @@ extension ConfigReader {
             instance.preempt = true
         }
         if let (seconds, setting) = advert { instance.advertInterval = advertInterval(seconds, version: instance.version, setting, of: name) }
+        let strictMode = instance.settings["strict_mode"] != nil ? !["off", "false", "no"].contains(strictModeWord ?? "") : strict
+        if strictMode && instance.downTimerAdverts != 3 {
+            let location = instance.settings["down_timer_adverts"] ?? item.location
+            note(.error, ConfigItem(words: [], file: location.file, line: location.line),
+                 "down_timer_adverts is incompatible with strict mode: keepalived uses 3 in \(name)")
+            instance.downTimerAdverts = 3
+        }
         guard hasRouterID else {
             return note(.error, item, "vrrp_instance \(name) has no valid virtual_router_id: keepalived does not run it")
         }

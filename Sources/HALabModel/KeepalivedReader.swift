@@ -27,6 +27,12 @@ struct ConfigReader {
     var versionGiven = false
     /// global_defs' `vrrp_skip_check_adv_addr`: the instances' default.
     var skipsAddressCheck = false
+    /// global_defs' `vrrp_down_timer_adverts`, the default of the instances after it, and
+    /// `vrrp_startup_delay`, for every instance.
+    var downTimerAdverts = 3
+    var startupDelay: Double = 0
+    /// global_defs' `vrrp_strict`: every instance in strict mode.
+    var strict = false
     /// Lines left out for other config ids (`KeepalivedConfig.Parsed.otherIDLines`), and the
     /// scripts keepalived removes for want of them: what follows from the config id alone.
     var otherIDLines: [(keyword: String, location: ConfigLocation)] = []
@@ -52,6 +58,8 @@ struct ConfigReader {
             }
         }
         for group in config.syncGroups { join(group) }
+        // vrrp_startup_delay holds every instance, wherever global_defs is.
+        for index in config.instances.indices { config.instances[index].startupDelay = startupDelay }
     }
 
     /// A keyword halab does not read: kept and reported as not modelled when keepalived knows
@@ -78,6 +86,14 @@ struct ConfigReader {
                     versionGiven = true
                 }
             case "vrrp_skip_check_adv_addr": skipsAddressCheck = true
+            case "vrrp_down_timer_adverts":
+                downTimerAdverts = values.integer(setting, in: 1...100, &config.findings, otherwise: "keepalived keeps 3") ?? downTimerAdverts
+            case "vrrp_strict":
+                strict = true
+                other(setting, known: KeepalivedKeywords.globalDefs, in: "global_defs")
+            case "vrrp_startup_delay":
+                startupDelay = values.decimal(setting, in: 0.001...Values.largestSeconds, &config.findings, otherwise: "keepalived starts at once")
+                    ?? startupDelay
             default: other(setting, known: KeepalivedKeywords.globalDefs, in: "global_defs")
             }
         }

@@ -26,6 +26,10 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
     public var initialState: InitialState = .backup
     public var preempt = true
     public var preemptDelay: Double = 0
+    /// Adverts a backup misses before it takes over (`down_timer_adverts`; RFC: 3).
+    public var downTimerAdverts = 3
+    /// Seconds keepalived waits after it starts before it runs the node's instances (`vrrp_startup_delay`).
+    public var startupDelay: Double = 0
     public var interface = ""
     public var authType: String?
     public var authPass: String?
@@ -55,9 +59,32 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
         version == 3 ? Double(256 - priority) * advertInterval / 256 : Double(256 - priority) / 256
     }
 
-    /// How long a backup at `priority` waits without adverts before it takes over.
+    /// How long a backup at `priority` waits without adverts before it takes over:
+    /// keepalived's VRRP_MS_DOWN_TIMER.
     public func masterDownInterval(priority: Int) -> Double {
-        3 * advertInterval + skewTime(priority: priority)
+        Double(downTimerAdverts) * advertInterval + skewTime(priority: priority)
+    }
+
+    /// How long this instance may take to become master, every delay its config sets counted:
+    /// `detection` (its health checks noticing what changed), then vrrp_startup_delay where its
+    /// keepalived just `started`, then Skew_Time where the master left with a priority-0 advert
+    /// (else the Master_Down_Interval), then preempt_delay where it `preempts` a live master.
+    /// The model's bound of each event and the settle bound of a VIP both come from here.
+    /// (garp_master_delay delays the second burst of gratuitous ARPs, not the first: measured,
+    /// it changes no outage.)
+    public func takeoverTime(detection: Double, priority: Int, masterLeftCleanly: Bool, preempts: Bool, started: Bool) -> Double {
+        detection + (started ? startupDelay + (preempts ? startupDelayPush : 0) : 0)
+            + (masterLeftCleanly ? skewTime(priority: priority) : masterDownInterval(priority: priority))
+            + (preempts ? preemptDelay : 0)
+    }
+
+    /// keepalived 2.2.7, started with a vrrp_startup_delay while a lower priority master
+    /// advertises, puts its down timer back by what is left of the delay at every advert it
+    /// discards during it (vrrp_init_instance_sands): at most Σ (delay − k × interval) over
+    /// the adverts of the delay. Measured: delay 8 s, interval 1 s, it took over 46 s after it
+    /// started (8 + 3.65 + 35.2), not 11.65 s.
+    var startupDelayPush: Double {
+        stride(from: 0, to: startupDelay, by: advertInterval).reduce(0) { $0 + startupDelay - $1 }
     }
 
     /// The priority while the scripts named in `failing` fail and the interfaces in `down` are
@@ -170,14 +197,17 @@ public struct VirtualAddress: Sendable, Equatable {
     public var address: String
     public var instances: [VRRPInstance]
 
-    /// The longest time VRRP may take to settle after one failure or recovery: the health
-    /// check noticing it, then a backup's Master_Down_Interval, plus one advert to notice it.
+    /// The longest time VRRP may take to settle after one failure or recovery, or a start: the
+    /// slowest takeover (`VRRPInstance.takeoverTime`) of any of its instances — its checks'
+    /// slowest detection (a hang's timeout included), the lowest priority's Master_Down_Interval,
+    /// a start's and a preemption's delays — plus one advert to notice it.
     public var settleBound: Double {
         instances.map { instance in
-            let check = instance.trackedScripts.map { $0.interval * Double(max($0.rise, $0.fall)) }.max() ?? 0
+            let detection = instance.trackedScripts.map { $0.interval * Double(max($0.rise, $0.fall)) + $0.timeout }.max() ?? 0
             let lowest = instances.map(\.priority).min() ?? instance.priority
             let lowered = max(1, lowest + min(0, instance.trackedScripts.map(\.weight).min() ?? 0))
-            return check + instance.masterDownInterval(priority: lowered) + instance.advertInterval
+            return instance.takeoverTime(detection: detection, priority: lowered, masterLeftCleanly: false, preempts: true, started: true)
+                + instance.advertInterval
         }.max() ?? 0
     }
 

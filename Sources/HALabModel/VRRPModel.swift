@@ -547,9 +547,9 @@ public struct VRRPModel: Sendable {
                 // "advertisement interval updated from 500ms to 100ms by master").
                 var timing = instance
                 if instance.version == 3, let heard = (mastersBefore[group] ?? []).first { timing.advertInterval = instances[heard].advertInterval }
-                let wait = cleanLeave ? timing.skewTime(priority: newPriority) : timing.masterDownInterval(priority: newPriority)
                 let preempting = (mastersBefore[group] ?? []).contains { roles[$0] == .backup }
-                bound = max(bound, detection + wait + (preempting ? instance.preemptDelay : 0))
+                bound = max(bound, timing.takeoverTime(detection: detection, priority: newPriority, masterLeftCleanly: cleanLeave,
+                                                       preempts: preempting, started: cause.startsKeepalived(on: instance.node)))
             }
         }
         return bound

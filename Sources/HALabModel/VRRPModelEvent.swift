@@ -47,6 +47,15 @@ extension VRRPModel {
         /// A service hung: the checks that see it fail only once their own timeout passes.
         var isHang: Bool { if case .hangService = self { true } else { false } }
 
+        /// Whether keepalived starts on `node` with it (a boot, or keepalived started).
+        func startsKeepalived(on node: String) -> Bool {
+            switch self {
+            case .revive(let revived): revived == node
+            case .startService("keepalived", let started): started == node
+            default: false
+            }
+        }
+
         public var description: String {
             switch self {
             case .stopService(let service, let node): return "stop \(service) \(node)"

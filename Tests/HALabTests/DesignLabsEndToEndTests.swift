@@ -112,3 +112,23 @@ extension EndToEndTests {
         #expect(verify.exitCode == 0, "\(verify.output)\n\(verify.errorOutput)")
     }
 }
+
+extension EndToEndTests {
+    /// The document's pair made patient (both `state BACKUP`, `preempt_delay 10`): keepalived
+    /// hands the VIP back 10 s late, as designed, and the document's scenario passes, its
+    /// deadlines counting the delay (they did not: "seen body 'nginx-2' after 8.7 s").
+    @Test func aPreemptDelayIsWaitedFor() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-preempt-delay")
+        defer { E2E.removeCopy(folder) }
+        for node in ["nginx-1", "nginx-2"] {
+            let file = "\(folder)/\(node)/etc/keepalived/keepalived.conf"
+            let config = try String(contentsOfFile: file, encoding: .utf8)
+            try config.replacingOccurrences(of: "state MASTER", with: "state BACKUP")
+                .replacingOccurrences(of: "    advert_int 1", with: "    preempt_delay 10\n    advert_int 1")
+                .write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        let verify = try await E2E.runHalab(["verify", folder])
+        #expect(verify.exitCode == 0, "\(verify.output)\n\(verify.errorOutput)")
+        #expect((verify.output + verify.errorOutput).contains("deadline 20.7 s"), "\(verify.errorOutput)")
+    }
+}
