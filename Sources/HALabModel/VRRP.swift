@@ -199,11 +199,12 @@ public struct VirtualAddress: Sendable, Equatable {
 
     /// The longest time VRRP may take to settle after one failure or recovery, or a start: the
     /// slowest takeover (`VRRPInstance.takeoverTime`) of any of its instances — its checks'
-    /// slowest detection (a hang's timeout included), the lowest priority's Master_Down_Interval,
-    /// a start's and a preemption's delays — plus one advert to notice it.
-    public var settleBound: Double {
+    /// slowest detection, the lowest priority's Master_Down_Interval, a start's and a
+    /// preemption's delays — plus one advert to notice it. After a service hangs, a check that
+    /// waits on it fails only at its timeout: that counts too.
+    public func settleBound(afterHang: Bool = false) -> Double {
         instances.map { instance in
-            let detection = instance.trackedScripts.map { $0.interval * Double(max($0.rise, $0.fall)) + $0.timeout }.max() ?? 0
+            let detection = instance.trackedScripts.map { $0.interval * Double(max($0.rise, $0.fall)) + (afterHang ? $0.timeout : 0) }.max() ?? 0
             let lowest = instances.map(\.priority).min() ?? instance.priority
             let lowered = max(1, lowest + min(0, instance.trackedScripts.map(\.weight).min() ?? 0))
             return instance.takeoverTime(detection: detection, priority: lowered, masterLeftCleanly: false, preempts: true, started: true)

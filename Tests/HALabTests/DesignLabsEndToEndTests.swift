@@ -129,6 +129,6 @@ extension EndToEndTests {
         }
         let verify = try await E2E.runHalab(["verify", folder])
         #expect(verify.exitCode == 0, "\(verify.output)\n\(verify.errorOutput)")
-        #expect((verify.output + verify.errorOutput).contains("deadline 20.7 s"), "\(verify.errorOutput)")
+        #expect((verify.output + verify.errorOutput).contains("deadline 18.7 s"), "\(verify.errorOutput)")
     }
 }

@@ -19,9 +19,10 @@ import Testing
         #expect(lab.instances.map(\.priority) == [100, 90])
         #expect(lab.healthyHolders.map(\.node) == ["nginx-1"])
         #expect(lab.healthyHolders.map(\.address) == ["10.33.1.100"])
-        // chk_nginx every 2 s and its timeout (a hang), then nginx-2's Master_Down_Interval at the
-        // lowest priority the weight allows (70), then one advert.
-        #expect(abs(lab.settleBound - (2 + 2 + 3 + (256 - 70) / 256.0 + 1)) < 1e-9)
+        // chk_nginx every 2 s, then nginx-2's Master_Down_Interval at the lowest priority the
+        // weight allows (70), then one advert; after a hang, chk_nginx's timeout too.
+        #expect(abs(lab.settleBound - (2 + 3 + (256 - 70) / 256.0 + 1)) < 1e-9)
+        #expect(abs(lab.settleBound(after: .hangService("nginx", node: "nginx-1")) - lab.settleBound - 2) < 1e-9)
         #expect(lab.scenario.steps.count == 5)
         #expect(lab.scenario.steps[1].action == .run(node: "nginx-1", command: "rc-service nginx stop"))
         #expect(lab.scenario.steps[3].action == .chaos(.kill(node: "nginx-1")))

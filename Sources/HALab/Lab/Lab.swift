@@ -117,7 +117,13 @@ public struct Lab: Sendable {
     }
 
     /// How long any failure or recovery may take to settle, from the configs' VRRP timers.
-    public var settleBound: Double { virtualAddresses.map(\.settleBound).max() ?? 0 }
+    public var settleBound: Double { settleBound(after: nil) }
+
+    /// The settle bound after `action`: a hang's counts the checks' timeouts.
+    public func settleBound(after action: ChaosAction?) -> Double {
+        let hang = if case .hangService = action { true } else { false }
+        return virtualAddresses.map { $0.settleBound(afterHang: hang) }.max() ?? 0
+    }
 }
 
 enum IPv4 {

@@ -82,7 +82,7 @@ extension LabSession {
             try await Task.sleep(for: .seconds(1))
             faultAt = Date().timeIntervalSince1970
             took = try await perform(action) - faultAt
-            try await Task.sleep(for: .seconds(seconds ?? lab.settleBound + 2))
+            try await Task.sleep(for: .seconds(seconds ?? lab.settleBound(after: action) + 2))
         }
         // The timers' bound for this action as the model sees it from a healthy lab; the
         // worst case when the model predicts no move from there.
@@ -90,7 +90,7 @@ extension LabSession {
         let bound = (action.modelEvents(nodes: lab.topology.nodes.map(\.name)) ?? []).map { model.apply($0) }.max() ?? 0
         return addresses.map {
             OutageMeasurement.measure(samples, address: $0, faultAt: faultAt, took: took, until: .infinity, expected: nil,
-                                      bound: bound > 0 ? bound : lab.settleBound)
+                                      bound: bound > 0 ? bound : lab.settleBound(after: action))
         }
     }
 

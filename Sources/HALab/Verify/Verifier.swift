@@ -37,7 +37,9 @@ public struct VerifyReport: Sendable, Codable {
         /// What the model says of the step, for its invariants.
         var model: StepModel?
 
-        enum CodingKeys: String, CodingKey { case name, action, at, took, outages, actionError, seconds, checks, logs, violations, accepted, unpredicted, overBudget }
+        enum CodingKeys: String, CodingKey {
+            case name, action, at, took, outages, actionError, seconds, checks, logs, violations, accepted, unpredicted, overBudget, cpuWait
+        }
         public var seconds: Double = 0
         public var checks: [CheckResult] = []
         /// The last keepalived log lines of the lab's nodes, kept when the step failed.
@@ -47,6 +49,9 @@ public struct VerifyReport: Sendable, Codable {
         public var accepted: [Violation] = []
         /// Each VIP whose outage after the action was longer than the step's budget, said with both.
         public var overBudget: [String] = []
+        /// The share of the step during which some task of the machine waited for a CPU (the
+        /// kernel's pressure stall information): how busy the machine was while it was timed.
+        public var cpuWait: Double?
         public var passed: Bool { actionError == nil && checks.allSatisfy(\.passed) && violations.isEmpty && overBudget.isEmpty }
     }
 
@@ -140,6 +145,7 @@ public enum Verifier {
                                    splitBrainMayEnd: wasLossy, moved: moved)
                 : step.expected.listed.map { ($0, nil) }
             let stepStart = clock.now
+            let stalledAtStart = CPUPressure.stalled()
             var result = VerifyReport.StepResult(name: step.name, action: step.action?.description)
             progress("▶ \(step.name)" + (step.action.map { " — \($0)" } ?? ""))
             result.at = Date().timeIntervalSince1970
@@ -164,7 +170,8 @@ public enum Verifier {
             if let error = result.actionError {
                 progress("  ✗ action failed: \(error)")
             } else {
-                result.checks = try await check(expectations, session: session, progress: progress)
+                result.checks = try await check(expectations, session: session, settleBound: session.lab.settleBound(after: step.action?.chaosEquivalent),
+                                                progress: progress)
             }
             if !result.passed {
                 result.logs = Dictionary(uniqueKeysWithValues: session.keepalivedLogTails().map { ($0.node, $0.lines) })
@@ -178,6 +185,7 @@ public enum Verifier {
                 worlds.keep(matching: Dictionary(uniqueKeysWithValues: try await session.vipHolders().map { ($0.address, $0.nodes) }))
             }
             result.seconds = (clock.now - stepStart).seconds
+            result.cpuWait = CPUPressure.share(from: stalledAtStart, to: CPUPressure.stalled(), seconds: result.seconds)
             report.steps.append(result)
             try await afterStep?(result)
         }
@@ -215,11 +223,12 @@ public enum Verifier {
         }
     }
 
-    static func check(_ expectations: [(Expectation, deadline: Double?)], session: LabSession,
+    /// Awaits each expectation until its deadline: its own, else `settleBound` + `slack`.
+    static func check(_ expectations: [(Expectation, deadline: Double?)], session: LabSession, settleBound: Double,
                       progress: @Sendable (String) -> Void) async throws -> [VerifyReport.CheckResult] {
         var checks: [VerifyReport.CheckResult] = []
         for (expectation, ownDeadline) in expectations {
-            let deadline = ownDeadline ?? session.lab.settleBound + slack
+            let deadline = ownDeadline ?? settleBound + slack
             let outcome = try await ExpectationEngine(session: session).await(expectation, deadline: deadline)
             checks.append(.init(expected: expectation.description, seen: outcome.seen, passed: outcome.passed,
                                 heldAfter: outcome.elapsed, deadline: deadline))
@@ -254,7 +263,8 @@ public enum Verifier {
     static func judgeBudgets(_ report: inout VerifyReport, scenario: Scenario, progress: @Sendable (String) -> Void) {
         for index in report.steps.indices where index < scenario.steps.count {
             guard let budget = scenario.steps[index].maxOutage else { continue }
-            report.steps[index].overBudget = (report.steps[index].outages ?? []).compactMap { $0.overBudget(budget) }
+            let busy = report.steps[index].cpuWait.map { String(format: "; some task of this machine waited for a CPU %.0f %% of the step", $0 * 100) }
+            report.steps[index].overBudget = (report.steps[index].outages ?? []).compactMap { $0.overBudget(budget).map { $0 + (busy ?? "") } }
             for over in report.steps[index].overBudget { progress("  ✗ over the outage budget in '\(report.steps[index].name)': \(over)") }
         }
     }
