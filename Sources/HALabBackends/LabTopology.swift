@@ -116,15 +116,21 @@ extension NodeSpec {
             var ifname: String?
             var addr_info: [Address]?
         }
-        let names = Set(interfaces.map(\.name) + aggregates.map(\.name))
         let links = (try? JSONDecoder().decode([Link].self, from: Data(output.utf8))) ?? []
-        return links.filter { names.contains($0.ifname ?? "") }.flatMap { link in
+        return labAddresses(links.flatMap { link in
             (link.addr_info ?? []).compactMap { address in
-                guard address.family == "inet" || address.family == "inet6" && address.scope == "global",
-                      let local = address.local, let prefix = address.prefixlen else { return nil }
-                return "\(local)/\(prefix)"
+                guard let family = address.family, let local = address.local, let prefix = address.prefixlen else { return nil }
+                return InterfaceAddress(interface: link.ifname ?? "", family: family, address: local, prefix: prefix,
+                                        scope: address.scope == "global" ? 0 : 253)
             }
-        }
+        })
+    }
+
+    /// The IPv4 and global IPv6 addresses (with prefix) among `addresses` on the node's lab interfaces.
+    func labAddresses(_ addresses: [InterfaceAddress]) -> [String] {
+        let names = Set(interfaces.map(\.name) + aggregates.map(\.name))
+        return addresses.filter { names.contains($0.interface) && ($0.family == "inet" || $0.family == "inet6" && $0.scope == 0) }
+            .map { "\($0.address)/\($0.prefix)" }
     }
 }
 

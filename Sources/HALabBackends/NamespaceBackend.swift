@@ -228,8 +228,7 @@ public struct NamespaceBackend: LabStateKeeping {
 
     public func addresses(_ lab: String, node: String) async throws -> [String] {
         let spec = try topology(of: lab).node(node)
-        let result = try await Command.run("ip", ["-n", Self.netns(lab, node)] + NodeSpec.addressCommand.dropFirst())
-        return spec.labAddresses(inJSON: result.output)
+        return spec.labAddresses(try await InterfaceAddress.all(inNetns: "\(Self.netnsFolder)/\(Self.netns(lab, node))"))
     }
 
     public func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
