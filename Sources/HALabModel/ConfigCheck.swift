@@ -39,6 +39,8 @@ public enum ConfigCheck {
     }
 
     public struct Report: Sendable, Codable {
+        /// The halab that wrote it.
+        public var halab: String? = HALabVersion.current
         public var lab: String
         public var findings: [Finding]
         public var rows: [Row]
@@ -164,9 +166,9 @@ public enum ConfigCheck {
             for script in config.scripts {
                 let program = script.command.split(separator: " ").first.map(String.init) ?? ""
                 if !program.hasPrefix("/") {
+                    let pidof = program == "pidof" ? " (and Debian's 2.2.7 runs a linked pidof as killall5, which halab's nodes work around)" : ""
                     findings.append(Finding(severity: .warning, location: script.location?.description,
-                        message: "vrrp_script \(script.name) on \(config.node) runs '\(program)', not an absolute path: keepalived "
-                            + "searches PATH (and Debian's 2.2.7 runs a linked pidof as killall5; halab's nodes work around that)"))
+                        message: "vrrp_script \(script.name) on \(config.node) runs '\(program)', not an absolute path: keepalived searches PATH\(pidof)"))
                 }
             }
             for (keyword, location) in config.notModelled {

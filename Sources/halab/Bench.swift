@@ -8,19 +8,19 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, as medians of several runs: bring-up and teardown, outages per fault, the probe's accuracy.",
         discussion: """
-            up       bring-up (halab's share vs keepalived's election) and teardown of the labs, and of generated N-node groups
-            outages  the outage each fault costs in master-backup, with the document's config and a tuned VRRPv3 one
-            probe    the probe's first good answer against the moment keepalived set the VIP (ip monitor)
-            vm-up    bring-up and teardown of the labs as VMs (libvirt backend; not in the default set)
-            check    halab check over a corpus of keepalived configs next to keepalived --config-test, and generated
-                     worst cases of up to 255 instances each with a check of its own: time and peak memory (not in the default set)
-            verify   halab verify of each of --labs, up and down included (not in the default set)
-            pairs    verify --all-pairs of each of --labs at each of --parallel: time and memory per instance (not in the default set)
-            wire     a capture's cost to a crash failover, with and without it; and after each step of master-backup's
-                     scenario, the priorities its adverts carry on the wire against keepalived's dump (not in the default set)
-            soak     --cycles cycles of up, chaos and down through the halab command, with SIGKILLs and SIGINTs at random
-                     moments, two commands at once, two labs side by side and forced downs; failures and leaks counted
-                     (not in the default set)
+            up: bring-up (halab's share vs keepalived's election) and teardown of the labs, and of generated N-node groups.
+            outages: the outage each fault costs in master-backup, with the document's config and a tuned VRRPv3 one.
+            probe: the probe's first good answer against the moment keepalived set the VIP (ip monitor).
+            Not in the default set:
+            vm-up: bring-up and teardown of the labs as VMs (libvirt backend).
+            check: halab check over a corpus of keepalived configs next to keepalived --config-test, and generated worst \
+            cases of up to 255 instances each with a check of its own: time and peak memory.
+            verify: halab verify of each of --labs, up and down included.
+            pairs: verify --all-pairs of each of --labs at each of --parallel: time and memory per instance.
+            wire: a capture's cost to a crash failover, with and without it; and after each step of master-backup's \
+            scenario, the priorities its adverts carry on the wire against keepalived's dump.
+            soak: --cycles cycles of up, chaos and down through the halab command, with SIGKILLs and SIGINTs at random \
+            moments, two commands at once, two labs side by side and forced downs; failures and leaks counted.
             """)
 
     @Argument(help: "What to measure: up, outages, probe, vm-up, check, verify, soak, wire (default: the first three).")

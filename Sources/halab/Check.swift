@@ -8,14 +8,17 @@ struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find where a design fails before anything runs: its configs as keepalived reads them, and the VIP's holder after every failure.",
         discussion: """
-            Reads every node's keepalived.conf as keepalived 2.2.7 does (continuation, braces anywhere, $ parameters, @ lines
-            for the node's name, includes), reports each value keepalived would refuse and what it does instead, and lints the
-            design, each finding with its file:line. keepalived's own --config-test runs on every node's config as that node
-            sees it (its files and interfaces, in a throwaway namespace; needs root) and its messages are merged in. Then halab's
-            VRRP model predicts who holds each VIP after every single failure (a health-checked service stopped, a crash, a link
-            down) and every ordered pair of failures on two nodes; a row where a VIP sits on a node that cannot serve while
-            another could is an outage. Given a keepalived.conf instead of a lab, it checks that one file.
-            Exit status: 0 when no finding (halab's or keepalived's) is an error and no row is an outage; 1 otherwise, or when
+            Reads every node's keepalived.conf as keepalived 2.2.7 does (continuation, braces anywhere, $ parameters, @ lines \
+            for the node's name, ~SEQ and ~LST, includes), reports each value keepalived would refuse and what it does instead, \
+            and lints the design, each finding with its file:line. keepalived's own --config-test runs on every node's config as \
+            that node sees it (its files and interfaces, in a throwaway namespace; needs root) and its messages are merged in.
+
+            Then halab's VRRP model predicts who holds each VIP after every single failure (a service stopped, hung or refusing, \
+            a crash, a link down, a switch lost) and every ordered pair of failures on two nodes; a row where a VIP sits on a \
+            node that cannot serve while another could is an outage. The pairs after which nothing can serve are shown with --all. \
+            Given a keepalived.conf instead of a lab, it checks that one file.
+
+            Exit status: 0 when no finding (halab's or keepalived's) is an error and no row is an outage; 1 otherwise, or when \
             the lab cannot be read.
             """)
 
@@ -30,6 +33,9 @@ struct Check: AsyncParsableCommand {
 
     @Flag(help: "Do not run keepalived's own --config-test.")
     var noKeepalived = false
+
+    @Flag(help: "Show every row, the pairs of failures after which nothing can serve too.")
+    var all = false
 
     @Option(help: "Mark every row whose worst-case outage (the checks' detection, Master_Down_Interval, preempt_delay) exceeds this many seconds; exit 1 if any does.")
     var maxOutage: Double?
@@ -68,11 +74,11 @@ struct Check: AsyncParsableCommand {
             }
         } catch {
             guard json else { throw error }
-            print(try Self.encode(["lab": target, "error": "\(error)"]))
+            print(try Self.encode(["halab": HALabVersion.current, "lab": target, "error": "\(error)"]))
             throw ExitCode.failure
         }
         if let maxOutage { report = report.judged(budget: maxOutage) }
-        print(json ? try Self.encode(report) : report.text())
+        print(json ? try Self.encode(report) : report.text(all: all))
         if report.failed { throw ExitCode.failure }
     }
 

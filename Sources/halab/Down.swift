@@ -7,7 +7,7 @@ struct Down: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Remove a lab: every namespace, process, VM and file it made. Safe to repeat; works after a crash of halab.",
         discussion: """
-            Removes what the lab's journal names, then whatever halab's names say is the lab's (a lost journal, a command
+            Removes what the lab's journal names, then whatever halab's names say is the lab's (a lost journal, a command \
             killed half-way), and says so; it reports a lab down only once nothing of it is left.
             """)
 

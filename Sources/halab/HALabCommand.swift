@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HALab
 import HALabBackends
+import HALabModel
 import HALabSystem
 
 @main
@@ -9,6 +10,7 @@ struct HALabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "halab",
         abstract: "Build high-availability labs (nginx + keepalived) on this machine, break them, prove what clients see.",
+        version: HALabVersion.current,
         subcommands: [Up.self, Down.self, Status.self, Logs.self, Exec.self, Curl.self, Chaos.self, Verify.self, Check.self, Bench.self,
                       Capture.self, Watch.self, ExploreCommand.self, ReportCommand.self, Graph.self, Image.self, New.self, Schema.self, Doctor.self])
 

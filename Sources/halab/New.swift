@@ -6,11 +6,12 @@ struct New: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make a lab folder from your keepalived.conf files, and say what it guessed.",
         discussion: """
-            Each config is laid verbatim (with what it includes, and the scripts and track files it names, found beside it
-            or given with --file) under its node's folder. Segments come from the interfaces
-            the configs name (one per interface name), node addresses from unicast_src_ip or the VIPs' subnets, services from
-            what the tracked scripts check, a client goes on every segment, and scenario.yaml takes every single failure
-            `halab check` predicts, each followed by its mend, every step `expect: model`.
+            Each config is laid verbatim (with what it includes, and the scripts and track files it names, found beside it \
+            or given with --file) under its node's folder. Segments come from the interfaces the configs name (one per \
+            interface name), node addresses from unicast_src_ip or the VIPs' subnets, services from what the tracked scripts \
+            check, a client goes on every segment, and scenario.yaml takes every single failure of the kinds all-pairs runs \
+            (a service stopped, a crash, a link down, a switch lost), each followed by its mend, every step `expect: model`.
+
             Example: halab new labs/mine --node lb1=/etc/keepalived/keepalived.conf --node lb2=lb2.conf
             """)
 

@@ -112,7 +112,11 @@ public enum CheckRun {
     /// off is a warning: it runs the scripts all the same.
     static func findings(_ result: KeepalivedConfigTest.Result, node: String, file: String, labPath: (String) -> String) -> [Finding] {
         var findings = result.messages.uniqueInOrder().map { message -> Finding in
-            let severity: Severity = result.exitCode == 0 || message.contains("script_security not enabled") ? .warning : .error
+            let security = message.contains("script_security not enabled")
+            let severity: Severity = result.exitCode == 0 || security ? .warning : .error
+            // keepalived runs the scripts as root all the same; say what would quiet it.
+            let message = security ? message + " (keepalived runs the scripts as root all the same; enable_script_security and a "
+                + "script_user in global_defs make it run them as that user)" : message
             guard message.hasPrefix("("), let close = message.firstIndex(of: ")"),
                   let range = message.range(of: "Line ", options: [], range: message.startIndex..<close),
                   let line = Int(message[range.upperBound..<close]) else {

@@ -1,5 +1,6 @@
 import Foundation
 import HALabBackends
+import HALabModel
 import HALabSystem
 
 /// `halab doctor`: what this machine has of what halab needs, what each missing piece disables,
@@ -18,7 +19,8 @@ public enum Doctor {
     }
 
     public static func examine() async -> [Item] {
-        var items = [Item(name: "root", ok: geteuid() == 0, detail: geteuid() == 0 ? "uid 0" : "uid \(geteuid())",
+        var items = [Item(name: "halab", ok: true, detail: HALabVersion.current, needed: "", fix: "", essential: false),
+                     Item(name: "root", ok: geteuid() == 0, detail: geteuid() == 0 ? "uid 0" : "uid \(geteuid())",
                           needed: "every lab (namespaces, and libvirt's system connection)", fix: "run halab with sudo", essential: true)]
         let root = geteuid() == 0
         for (name, script, needed, fix, essential) in kernelFeatures {

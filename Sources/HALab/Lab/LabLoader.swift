@@ -28,6 +28,13 @@ struct LabLoader {
         var checks: [String: [String: String]] = [:]
     }
 
+    /// The keys each mapping of lab.yaml takes: `halab schema lab` is made of them.
+    static let rootKeys = ["description", "segments", "services", "nodes"]
+    static let serviceKeys = ["start", "stop", "pidfile", "process", "stop-signal", "port"]
+    static let nodeKeys = ["role", "services", "interfaces", "routes", "forwarding", "checks"]
+    static let nicKeys = ["segment", "address", "address6"]
+    static let stopSignals = ["TERM", "INT", "QUIT", "KILL", "USR1", "USR2", "HUP"]
+
     /// `services:`: a name each, with `start`, and `pidfile` or `process` (a daemon; neither: a
     /// one-shot), `stop-signal`, `port`.
     func services(_ value: YAMLValue) throws -> [Service] {
@@ -35,10 +42,9 @@ struct LabLoader {
             guard Service.named(name) == nil else {
                 throw HALabError.badLabFile(file: labFile, line: line, message: "'\(name)' is a built-in service: give yours another name")
             }
-            let fields = try settings.mapping(allowed: ["start", "stop", "pidfile", "process", "stop-signal", "port"], required: ["start"],
-                                              what: "service \(name)")
+            let fields = try settings.mapping(allowed: Self.serviceKeys, required: ["start"], what: "service \(name)")
             let signal = try fields["stop-signal"]?.string(what: "stop-signal") ?? "TERM"
-            guard ["TERM", "INT", "QUIT", "KILL", "USR1", "USR2", "HUP"].contains(signal) else {
+            guard Self.stopSignals.contains(signal) else {
                 throw fields["stop-signal"]!.fail("stop-signal is a signal's name: TERM, INT, QUIT, KILL, USR1, USR2 or HUP")
             }
             let port = try fields["port"]?.int(what: "port")
@@ -59,7 +65,7 @@ struct LabLoader {
             throw HALabError.badLabFile(file: labFile, line: nil, message: "the lab folder's path must not contain '\(bad)'")
         }
         let root = try YAMLValue.load(labFile)
-            .mapping(allowed: ["description", "segments", "services", "nodes"], required: ["segments", "nodes"], what: "lab.yaml")
+            .mapping(allowed: Self.rootKeys, required: ["segments", "nodes"], what: "lab.yaml")
         let segments = try root["segments"]!.strings(what: "segments")
         var nodes = Nodes()
         nodes.defined = try root["services"].map(services) ?? []
@@ -82,8 +88,7 @@ struct LabLoader {
         guard !segments.contains(nodeName), nodeName != "shared" else {
             throw fail("node name '\(nodeName)' is taken by a segment or the shared folder")
         }
-        let entries = try value.mapping(allowed: ["role", "services", "interfaces", "routes", "forwarding", "checks"],
-                                        required: ["interfaces"], what: "node \(nodeName)")
+        let entries = try value.mapping(allowed: Self.nodeKeys, required: ["interfaces"], what: "node \(nodeName)")
         let role = try entries["role"]?.string(what: "role") ?? "server"
         guard Self.nodeRoles.contains(role) else {
             throw entries["role"]!.fail("role must be one of \(Self.nodeRoles.joined(separator: ", ")), not '\(role)'")
@@ -138,7 +143,7 @@ struct LabLoader {
             }
             let what = "interface \(interfaceName) of \(nodeName)"
             let kinds = AggregateSpec.Kind.allCases.filter { settings.has($0.rawValue) }
-            let fields = try settings.mapping(allowed: kinds.isEmpty ? ["segment", "address", "address6"] : [kinds[0].rawValue, "address"],
+            let fields = try settings.mapping(allowed: kinds.isEmpty ? Self.nicKeys : [kinds[0].rawValue, "address"],
                                               required: kinds.isEmpty ? ["segment"] : [], what: what)
             let address = try fields["address"].map { try Self.address($0, owner: nodeName, addresses: &addresses) }
             if let kind = kinds.first {

@@ -37,8 +37,11 @@ public struct LabMaker: Sendable {
     /// Makes the lab; returns what it guessed, line by line.
     public func make() throws -> [String] {
         let name = URL(fileURLWithPath: folder).lastPathComponent
-        guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), !FileSystem.exists(folder) else {
-            throw HALabError.usage("'\(folder)' must be a new folder whose name is lower-case letters, digits and '-'")
+        guard !FileSystem.exists(folder) else {
+            throw HALabError.usage("'\(folder)' exists already: halab new makes a new folder (remove it, or name another)")
+        }
+        guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
+            throw HALabError.usage("'\(name)' cannot name a lab: use lower-case letters, digits and '-', such as 'my-pair'")
         }
         var made = try nodes.map { try read($0.name, $0.config) }
         var guesses: [String] = []

@@ -14,12 +14,19 @@ struct ScenarioLoader {
 
     var nodes: [String] { topology.nodes.map(\.name) }
 
+    /// The keys each mapping of scenario.yaml takes: `halab schema scenario` is made of them.
+    static let rootKeys = ["steps"]
+    static let stepKeys = ["name", "on", "run", "chaos", "write", "rollout", "expect", "accept", "max-outage"]
+    static let writeKeys = ["on", "file", "content"]
+    static let rolloutKeys = ["on", "file", "from", "then"]
+    static let expectationKeys = ["curl", "from", "status", "server", "body", "fails", "every", "mix", "samples",
+                                  "vip", "holders", "single", "throughout", "timeline", "preferred", "loss", "ping"]
+
     func load(_ file: String) throws -> Scenario {
-        let root = try YAMLValue.load(file).mapping(allowed: ["steps"], required: ["steps"], what: "scenario.yaml")
+        let root = try YAMLValue.load(file).mapping(allowed: Self.rootKeys, required: ["steps"], what: "scenario.yaml")
         var steps: [Scenario.Step] = []
         for value in try root["steps"]!.sequence(what: "steps") {
-            let entries = try value.mapping(allowed: ["name", "on", "run", "chaos", "write", "rollout", "expect", "accept", "max-outage"],
-                                            required: ["name"], what: "a step")
+            let entries = try value.mapping(allowed: Self.stepKeys, required: ["name"], what: "a step")
             var step = Scenario.Step(name: try entries["name"]!.string(what: "name"), line: value.line,
                                      action: try action(entries, value, folder: (file as NSString).deletingLastPathComponent), expected: .listed([]))
             if let expect = entries["expect"], case .scalar = expect.node {
@@ -67,7 +74,7 @@ struct ScenarioLoader {
             guard entries["run"] == nil, entries["on"] == nil, entries["chaos"] == nil else {
                 throw step.fail("a step does one thing: 'write' takes its node in it (write: {on: NODE, file: PATH, content: TEXT})")
             }
-            let fields = try write.mapping(allowed: ["on", "file", "content"], required: ["on", "file", "content"], what: "write")
+            let fields = try write.mapping(allowed: Self.writeKeys, required: Self.writeKeys, what: "write")
             let node = try fields["on"]!.string(what: "on")
             try checkNode(node, fields["on"]!)
             let path = try fields["file"]!.string(what: "file")
@@ -94,7 +101,7 @@ struct ScenarioLoader {
     /// `rollout: {on: NODE, file: PATH, from: LOCAL-FILE, then: reload | restart SERVICE}`; the
     /// local file is read now, relative to the scenario's folder.
     func rollout(_ value: YAMLValue, folder: String) throws -> Scenario.Rollout {
-        let fields = try value.mapping(allowed: ["on", "file", "from", "then"], required: ["on", "file", "from", "then"], what: "rollout")
+        let fields = try value.mapping(allowed: Self.rolloutKeys, required: Self.rolloutKeys, what: "rollout")
         let node = try fields["on"]!.string(what: "on")
         try checkNode(node, fields["on"]!)
         let path = try fields["file"]!.string(what: "file")
@@ -119,10 +126,7 @@ struct ScenarioLoader {
     }
 
     func expectation(_ expected: YAMLValue) throws -> Expectation {
-        let fields = try expected.mapping(
-            allowed: ["curl", "from", "status", "server", "body", "fails", "every", "mix", "samples",
-                      "vip", "holders", "single", "throughout", "timeline", "preferred", "loss", "ping"],
-            what: "an expectation")
+        let fields = try expected.mapping(allowed: Self.expectationKeys, what: "an expectation")
         if let ping = fields["ping"] { return try pingLoss(ping, fields, expected) }
         if let vip = fields["vip"], let timeline = fields["timeline"] {
             guard let preferred = fields["preferred"], let loss = fields["loss"] else {

@@ -44,6 +44,8 @@ public struct AllPairsRun: Sendable {
     }
 
     public struct Report: Sendable, Codable {
+        /// The halab that wrote it.
+        public var halab: String? = HALabVersion.current
         public var lab: String
         public var backend: String
         public var parallel: Int

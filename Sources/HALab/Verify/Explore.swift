@@ -200,6 +200,8 @@ public struct ExploreReport: Sendable, Codable {
         public var seconds: Double
     }
 
+    /// The halab that wrote it.
+    public var halab: String? = HALabVersion.current
     public var lab: String
     public var labHash: String
     public var shard: Shard

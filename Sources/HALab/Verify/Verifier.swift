@@ -5,6 +5,8 @@ import HALabSystem
 
 /// What `halab verify` found: per step, the action and each expectation's outcome.
 public struct VerifyReport: Sendable, Codable {
+    /// The halab that wrote it.
+    public var halab: String? = HALabVersion.current
     public var lab: String
     public var backend: String
     public var seconds: Double
@@ -16,7 +18,7 @@ public struct VerifyReport: Sendable, Codable {
     public var passed: Bool { steps.allSatisfy(\.passed) }
     public var failedSteps: Int { steps.filter { !$0.passed }.count }
 
-    enum CodingKeys: String, CodingKey { case lab, backend, seconds, steps, probeInterval }
+    enum CodingKeys: String, CodingKey { case halab, lab, backend, seconds, steps, probeInterval }
 
     public struct StepResult: Sendable, Codable {
         public var name: String
