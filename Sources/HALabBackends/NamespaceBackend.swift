@@ -196,7 +196,8 @@ public struct NamespaceBackend: LabStateKeeping {
     func nsenterArguments(_ lab: String, _ node: String, _ command: [String]) throws -> [String] {
         _ = try topology(of: lab).node(node)
         guard let pid = initPid(lab, node) else { throw HALabError.nodeNotRunning(node) }
-        return ["--target", "\(pid)", "--net", "--pid", "--mount", "--uts", "--"] + command
+        // --root: the node's root, not its mount namespace's (they differ where halab runs chrooted).
+        return ["--target", "\(pid)", "--net", "--pid", "--mount", "--uts", "--root", "--wd", "--"] + command
     }
 
     public func exec(_ lab: String, node: String, _ command: [String]) async throws -> CommandResult {

@@ -72,7 +72,7 @@ enum NodeFiles {
                 if eval "$start_cmd"; then touch "$marker"; echo " [ ok ]"; exit 0; fi
                 echo " * ERROR: $name failed to start"; exit 1
             fi
-            offset=$(wc -c < "${ready_log:-/dev/null}" 2>/dev/null || echo 0)
+            offset=$( { wc -c < "${ready_log:-/dev/null}"; } 2>/dev/null || echo 0)
             eval "$start_cmd"
             if wait_for up && ready; then echo " [ ok ]"; else echo " * ERROR: $name failed to start"; exit 1; fi ;;
         stop)
