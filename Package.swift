@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(
             name: "HALabTests",
             dependencies: [
-                "HALab", "HALabModel", "HALabBackends", "HALabSystem",
+                "halab", "HALab", "HALabModel", "HALabBackends", "HALabSystem",
                 .product(name: "PropertyBased", package: "swift-property-based"), .product(name: "Yams", package: "Yams"),
             ]
         ),

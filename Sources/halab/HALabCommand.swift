@@ -66,6 +66,18 @@ enum Environment {
     _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }  // a closed stderr is no failure
 }
 
+/// A command whose first argument names a lab (a folder under labs/, or a path): what the
+/// docs test holds to exist where the docs name one.
+protocol NamesALab {
+    var namedLab: String { get }
+}
+
+extension Up: NamesALab { var namedLab: String { lab } }
+extension Verify: NamesALab { var namedLab: String { lab } }
+extension Check: NamesALab { var namedLab: String { target } }
+extension ExploreCommand: NamesALab { var namedLab: String { lab } }
+extension Graph: NamesALab { var namedLab: String { lab } }
+
 struct LabOption: ParsableArguments {
     @Option(name: .long, help: "The lab to act on (needed only when several are up).")
     var lab: String?

@@ -1,27 +1,30 @@
+import ArgumentParser
 import Foundation
 import Testing
 import Yams
 @testable import HALab
+@testable import HALabModel
+@testable import halab
 
-/// README.md and docs/ stay true: every `halab …` line in a code block names a real subcommand
-/// (and chaos action) with flags it has, every lab it names exists, and every YAML block marked
-/// `lab` or `scenario` loads. A renamed flag fails here rather than the reader.
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built ('swift build')"))
-struct DocsTests {
+/// README.md and docs/ stay true: every `halab …` line in a code block parses with halab's own
+/// argument parser (its chaos actions with the chaos vocabulary's), every lab it names exists,
+/// every YAML block marked `lab` or `scenario` loads, every link stays in the repository and
+/// finds its file and heading, and every figure comes from docs/figures.md. A renamed flag fails
+/// here rather than the reader.
+@Suite struct DocsTests {
     static let root = URL(fileURLWithPath: KeepalivedConfigTests.labs).deletingLastPathComponent().path
 
     static var pages: [String] {
         ["\(root)/README.md"] + FileSystemList.markdown(in: "\(root)/docs")
     }
 
-    @Test func everyHalabLineInTheDocsRuns() async throws {
-        let checker = CommandLines()
+    @Test func everyHalabLineInTheDocsParses() throws {
         var seen = 0
         for page in Self.pages {
             for block in Markdown.codeBlocks(try String(contentsOfFile: page, encoding: .utf8)) where !block.info.hasPrefix("yaml") {
                 for line in CommandLines.halab(in: [block.text]) {
                     seen += 1
-                    let problems = await checker.problems(line)
+                    let problems = CommandLines.problems(line)
                     #expect(problems.isEmpty, "\(URL(fileURLWithPath: page).lastPathComponent): \(line): \(problems)")
                 }
             }
@@ -29,16 +32,48 @@ struct DocsTests {
         #expect(seen > 40)
     }
 
-    /// The check itself: a misspelt flag, subcommand, chaos action or lab is found.
-    @Test func aMisspeltWordInADocIsFound() async throws {
-        let checker = CommandLines()
-        #expect(await checker.problems("halab verify master-backup --timeline t.html").isEmpty)
-        #expect(await checker.problems("halab verify master-backup --timline t.html") == ["'halab verify' has no flag --timline"])
-        #expect(await checker.problems("halab verfy master-backup") == ["halab has no subcommand 'verfy'"])
-        #expect(await checker.problems("halab chaos hnag nginx nginx-1") == ["'halab chaos' has no action 'hnag'"])
-        #expect(await checker.problems("halab up master-bakup") == ["no lab folder labs/master-bakup"])
-        #expect(await checker.problems("halab report merge a.json --junit j.xml").isEmpty)
-        #expect(await checker.problems("halab report merj a.json") == ["'halab report' has no subcommand 'merj'"])
+    /// The check itself: a misspelt flag, subcommand, chaos action or lab, a wrong value, a
+    /// missing argument are found; placeholders in capitals are taken as values.
+    @Test func aMisspeltWordInADocIsFound() {
+        #expect(CommandLines.problems("halab verify master-backup --timeline out").isEmpty)
+        #expect(CommandLines.problems("halab verify LAB --scenario FILE --shard K/N").isEmpty)
+        #expect(CommandLines.problems("halab verify master-backup --timline out") == ["Unknown option '--timline'. Did you mean '--timeline'?"])
+        #expect(CommandLines.problems("halab verfy master-backup").first?.contains("verfy") == true)
+        #expect(CommandLines.problems("halab chaos hnag nginx nginx-1").first?.contains("hnag") == true)
+        #expect(CommandLines.problems("halab up master-bakup") == ["no lab folder labs/master-bakup"])
+        #expect(CommandLines.problems("halab bench master-backup --runs 5").first?.contains("master-backup") == true)
+        #expect(CommandLines.problems("halab explore master-backup --runs many").first?.contains("many") == true)
+        #expect(CommandLines.problems("halab report merge a.json --junit j.xml").isEmpty)
+        #expect(CommandLines.problems("halab report merj a.json").first?.contains("merj") == true)
+    }
+
+    /// Every link of README.md and docs/ names a file of the repository (and a heading of it,
+    /// after #); none leaves the repository.
+    @Test func everyLinkStaysInTheRepositoryAndResolves() throws {
+        for page in Self.pages {
+            let text = try String(contentsOfFile: page, encoding: .utf8)
+            let folder = URL(fileURLWithPath: page).deletingLastPathComponent()
+            for link in Markdown.links(text) where !link.hasPrefix("http://") && !link.hasPrefix("https://") {
+                let (path, anchor) = (String(link.prefix { $0 != "#" }), link.contains("#") ? String(link.drop { $0 != "#" }.dropFirst()) : nil)
+                let target = path.isEmpty ? URL(fileURLWithPath: page) : folder.appendingPathComponent(path).standardizedFileURL
+                #expect(target.path.hasPrefix(Self.root + "/"), "\(page): \(link) leaves the repository")
+                #expect(FileManager.default.fileExists(atPath: target.path), "\(page): \(link) names no file")
+                if let anchor, let linked = try? String(contentsOf: target, encoding: .utf8) {
+                    #expect(Markdown.anchors(linked).contains(anchor), "\(page): \(link) names no heading of \(target.lastPathComponent)")
+                }
+            }
+        }
+    }
+
+    /// A measured figure (seconds, milliseconds, MiB, a share) in README.md or docs/ is one of
+    /// docs/figures.md, where its command is.
+    @Test func everyFigureComesFromFigures() throws {
+        let figures = try String(contentsOfFile: "\(Self.root)/docs/figures.md", encoding: .utf8)
+        for page in Self.pages where !page.hasSuffix("/figures.md") {
+            for figure in Markdown.figures(try String(contentsOfFile: page, encoding: .utf8)) {
+                #expect(figures.contains(figure), "\(URL(fileURLWithPath: page).lastPathComponent): '\(figure)' is not in docs/figures.md")
+            }
+        }
     }
 
     @Test func everyLabAndScenarioBlockLoads() throws {
@@ -70,6 +105,34 @@ enum FileSystemList {
 
 /// Fenced code blocks of a Markdown text: the info string after the opening fence, and the text.
 enum Markdown {
+    /// The targets of `[text](target)` links, outside code.
+    static func links(_ text: String) -> [String] {
+        prose(text).matches(of: /\]\(([^)\s]+)\)/).map { String($0.output.1) }
+    }
+
+    /// GitHub's anchors of a page's headings: lower case, spaces to '-', punctuation gone.
+    static func anchors(_ text: String) -> Set<String> {
+        Set(text.split(separator: "\n").filter { $0.hasPrefix("#") }.map { heading in
+            String(heading.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces).lowercased()
+                .compactMap { $0 == " " ? "-" : $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : nil })
+        })
+    }
+
+    /// Measured figures: a decimal number of seconds, milliseconds, MiB or percent, or minutes
+    /// and seconds, outside code blocks.
+    static func figures(_ text: String) -> [String] {
+        prose(text).matches(of: /\b\d+\.\d+ (?:s|ms|MiB|%)(?![\w])|\b\d+ min \d+ s\b/).map { String($0.output) }
+    }
+
+    /// The text outside fenced code blocks.
+    static func prose(_ text: String) -> String {
+        var inside = false
+        return text.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+            if line.hasPrefix("```") { inside.toggle(); return false }
+            return !inside
+        }.joined(separator: "\n")
+    }
+
     static func codeBlocks(_ text: String) -> [(info: String, text: String)] {
         var blocks: [(info: String, text: String)] = []
         var open: (info: String, lines: [Substring])?
@@ -89,15 +152,15 @@ enum Markdown {
     }
 }
 
-/// `halab …` command lines in texts, and whether halab has their subcommands, chaos actions and
-/// flags (asked of halab's own --help), and the lab folders they name.
-actor CommandLines {
+/// `halab …` command lines in texts, and what halab's own parser says of them.
+enum CommandLines {
     /// Each `halab SUBCOMMAND …` in the texts, up to the end of its line, a comment, `&&`, `|` or `;`.
     static func halab(in texts: [String]) -> [String] {
         texts.flatMap { text in
             text.split(whereSeparator: { "\n;|&".contains($0) }).compactMap { part -> String? in
                 let code = part.components(separatedBy: " #").first ?? ""
-                guard let range = code.range(of: "halab "), code[..<range.lowerBound].allSatisfy({ " $(".contains($0) }) else { return nil }
+                guard let range = code.range(of: "halab "),
+                      code[..<range.lowerBound].replacingOccurrences(of: "sudo", with: "").allSatisfy({ " $(".contains($0) }) else { return nil }
                 let line = String(code[range.lowerBound...]).trimmingCharacters(in: .whitespaces)
                 let words = line.split(separator: " ")
                 return words.count > 1 && !words[1].hasPrefix("-") ? line : nil
@@ -105,51 +168,23 @@ actor CommandLines {
         }
     }
 
-    /// Subcommands that take a lab (a folder under labs/, or a path) first.
-    static let takesALab: Set = ["up", "verify", "check", "explore", "bench", "graph"]
-    var helps: [[String]: String] = [:]
+    /// Placeholders the docs write in capitals, and a value of each kind for the parser.
+    static let placeholders = ["K/N": "1/2", "N": "3", "SECONDS": "1", "PERCENT": "30", "MS": "10", "COUNT": "2"]
 
-    func help(_ path: [String]) async -> String {
-        if let known = helps[path] { return known }
-        let text = (try? await E2E.runHalab(path + ["--help"]))?.output ?? ""
-        helps[path] = text
-        return text
-    }
-
-    /// The names listed under a heading of a help text ("SUBCOMMANDS:", "Actions:").
-    static func listed(under heading: String, in help: String) -> [String] {
-        guard let start = help.range(of: "\n\(heading)\n") else { return [] }
-        return help[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false)
-            .prefix { !$0.isEmpty }
-            .filter { $0.hasPrefix("  ") && !$0.hasPrefix("    ") }
-            .compactMap { $0.split(separator: " ").first.map(String.init) }
-    }
-
-    /// What does not fit: a subcommand or action halab lacks, a flag its help does not name, a lab not in labs/.
-    func problems(_ line: String) async -> [String] {
-        var words = line.split(separator: " ").map(String.init).dropFirst()
-        var path: [String] = []
-        while let next = words.first, !next.hasPrefix("-") {
-            let subcommands = Self.listed(under: "SUBCOMMANDS:", in: await help(path))
-            guard !subcommands.isEmpty else { break }
-            guard subcommands.contains(next) else {
-                return [path.isEmpty ? "halab has no subcommand '\(next)'" : "'halab \(path.joined(separator: " "))' has no subcommand '\(next)'"]
-            }
-            path.append(words.removeFirst())
+    /// What does not parse, a chaos action the vocabulary lacks, a lab not in labs/.
+    static func problems(_ line: String) -> [String] {
+        let words = HealthCheck.words(line).dropFirst().map { placeholders[$0] ?? $0 }
+        let command: ParsableCommand
+        do { command = try HALabCommand.parseAsRoot(Array(words)) } catch {
+            return [HALabCommand.message(for: error)]
         }
-        let help = await help(path)
-        let name = "halab \(path.joined(separator: " "))"
-        var problems: [String] = []
-        let actions = Self.listed(under: "Actions:", in: help)
-        if !actions.isEmpty, let action = words.first, !action.hasPrefix("-"), !actions.contains(action) {
-            problems.append("'\(name)' has no action '\(action)'")
+        if let chaos = command as? Chaos {
+            do { _ = try ChaosAction.parse(chaos.action) } catch { return ["\(error)"] }
         }
-        if let command = path.first, Self.takesALab.contains(command), let lab = words.first,
-           lab.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), !FileManager.default.fileExists(atPath: "\(DocsTests.root)/labs/\(lab)") {
-            problems.append("no lab folder labs/\(lab)")
+        if let lab = (command as? NamesALab)?.namedLab, lab.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }),
+           !FileManager.default.fileExists(atPath: "\(DocsTests.root)/labs/\(lab)") {
+            return ["no lab folder labs/\(lab)"]
         }
-        problems += words.filter { $0.hasPrefix("--") }.map { String($0.prefix { $0 != "=" }) }.filter { !help.contains($0) }
-            .map { "'\(name)' has no flag \($0)" }
-        return problems
+        return []
     }
 }
