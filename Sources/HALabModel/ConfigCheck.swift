@@ -60,7 +60,7 @@ public enum ConfigCheck {
     }
 
     /// What reading found in each config, the lints, and the failure table.
-    public static func run(lab: String, configs: [KeepalivedNodeConfig], model: VRRPModel, kinds: Set<FaultKind> = FaultKind.checkTable,
+    public static func run(lab: String, configs: [KeepalivedNodeConfig], model: VRRPModel, kinds: Set<Fault.Kind> = Fault.Kind.checkTable,
                            rowLimit: Int? = nil) -> Report {
         var findings = configs.flatMap(\.findings) + lint(configs, segment: model.segment(of:)) + designFindings(configs, model: model)
             + modelFindings(model)
@@ -220,39 +220,12 @@ public enum ConfigCheck {
 
     // MARK: Failure table
 
-    /// One failure of the table: its kind, its words (as `halab chaos` takes them), the node it
-    /// happens to (nil for a switch) and the events the model follows for it (none for packet
-    /// loss, which it cannot follow).
-    public struct Failure: Sendable, Equatable {
-        public var kind: FaultKind
-        public var description: String
-        public var node: String?
-        public var events: [VRRPModel.Event]
-
-        /// The words that take it off again; nil for a flap or a restart, over when done.
-        public var mend: String? {
-            let words = description.split(separator: " ").map(String.init)
-            switch kind {
-            case .stop: return "start " + words.dropFirst().joined(separator: " ")
-            case .hang: return "resume " + words.dropFirst().joined(separator: " ")
-            case .refuse: return "accept " + words.dropFirst().joined(separator: " ")
-            case .kill: return "revive \(words[1])"
-            case .link, .switch: return description.replacingOccurrences(of: " down ", with: " up ")
-            case .block: return "unblock-multicast \(words[1])"
-            case .pause: return "resume \(words[1])"
-            case .partition, .loss: return "heal \(node ?? "")"
-            case .flap, .restart: return nil
-            }
-        }
-    }
-
     /// The failures a node can suffer, of `kinds`: each of its services (but keepalived) stopped,
     /// and hung or refusing connections where it serves a port, whether a check watches it or
-    /// not; a crash; its keepalived restarted; its links
-    /// (each link VRRP uses on its own, where it uses more than one) down, or flapping; its
-    /// adverts blocked; cut off from the rest; paused; losing packets; and each switch VRRP runs
-    /// over lost, where it runs over more than one.
-    public static func failures(_ model: VRRPModel, kinds: Set<FaultKind> = FaultKind.checkTable) -> [Failure] {
+    /// not; a crash; its keepalived restarted; its links (each link VRRP uses on its own, where
+    /// it uses more than one) down, or flapping; its adverts blocked; cut off from the rest;
+    /// paused; losing packets; and each switch VRRP runs over lost, where it runs over more than one.
+    public static func failures(_ model: VRRPModel, kinds: Set<Fault.Kind> = Fault.Kind.checkTable) -> [Fault] {
         let nodes = model.instances.map(\.node).uniqueInOrder()
         // The cables the instances use: a bond's NICs; the switches those are on.
         let cables = { (node: String) in
@@ -260,62 +233,46 @@ public enum ConfigCheck {
                 .flatMap { model.cables(node, $0) }.uniqueInOrder().filter { model.nodes[node]?.segments[$0] != nil }
         }
         let segments = nodes.flatMap { node in cables(node).compactMap { model.nodes[node]?.segments[$0] } }.uniqueInOrder()
-        var failures: [Failure] = []
-        for node in nodes {
+        let byNode = nodes.flatMap { node in
             // The services that serve clients: keepalived's own failures are a crash's or a pause's.
             let services = (model.nodes[node]?.services ?? []).filter { $0 != "keepalived" }
             let ports = Set(model.nodes[node]?.ports.values.map { $0 } ?? [])
-            let add = { (kind: FaultKind, words: String, events: [VRRPModel.Event]) in
-                if kinds.contains(kind) { failures.append(Failure(kind: kind, description: words, node: node, events: events)) }
-            }
-            for service in services { add(.stop, "stop \(service) \(node)", [.stopService(service, node: node)]) }
-            for service in services where ports.contains(service) { add(.hang, "hang \(service) \(node)", [.hangService(service, node: node)]) }
-            for service in services where ports.contains(service) { add(.refuse, "refuse \(service) \(node)", [.refuseService(service, node: node)]) }
-            add(.kill, "kill \(node)", [.crash(node: node)])
-            add(.restart, "restart keepalived \(node)", [.stopService("keepalived", node: node), .startService("keepalived", node: node)])
             let used = cables(node)
-            for cable in used.count > 1 ? used.map(Optional.some) : [nil] {
-                let target = node + (cable.map { ":\($0)" } ?? "")
-                add(.link, "link down \(target)", [.linkDown(node: node, interface: cable)])
-                add(.flap, "flap \(target) 1", [.linkDown(node: node, interface: cable), .linkUp(node: node, interface: cable)])
-            }
-            add(.block, "block-multicast \(node)", [.blockMulticast(node: node)])
-            let others = model.nodes.keys.filter { $0 != node }.sorted()
-            if !others.isEmpty { add(.partition, "partition \(node) / \(others.joined(separator: ","))", [.partition([[node], others])]) }
-            add(.pause, "pause \(node)", [.pause(node: node)])
-            add(.loss, "loss \(node) 30", [])
+            let target = Fault.Target(node: node, services: services, servedServices: services.filter(ports.contains),
+                                      cables: used.count > 1 ? used.map(Optional.some) : [nil],
+                                      others: model.nodes.keys.filter { $0 != node }.sorted())
+            return target.faults(of: kinds)
         }
-        if kinds.contains(.switch) && segments.count > 1 {
-            failures += segments.map { Failure(kind: .switch, description: "switch down \($0)", node: nil, events: [.switchDown(segment: $0)]) }
-        }
-        return failures
+        let switches = kinds.contains(.switch) && segments.count > 1 ? segments.map { Fault.switchPower(segment: $0, on: false) } : []
+        return byNode + switches
     }
 
     /// Every single failure, and every ordered pair of failures on two different nodes (or a
     /// node and a switch).
-    public static func failureSequences(_ model: VRRPModel, kinds: Set<FaultKind> = FaultKind.checkTable) -> [[Failure]] {
+    public static func failureSequences(_ model: VRRPModel, kinds: Set<Fault.Kind> = Fault.Kind.checkTable) -> [[Fault]] {
         let failures = failures(model, kinds: kinds)
         var sequences = failures.map { [$0] }
         for first in failures {
-            for second in failures where second.node == nil || second.node != first.node { sequences.append([first, second]) }
+            for second in failures where second.nodes.isEmpty || second.nodes.first != first.nodes.first { sequences.append([first, second]) }
         }
         return sequences
     }
 
     /// What the model predicts after each of `failureSequences`, in every world it cannot tell apart.
-    public static func failureTable(_ model: VRRPModel, kinds: Set<FaultKind> = FaultKind.checkTable) -> [Row] {
+    public static func failureTable(_ model: VRRPModel, kinds: Set<Fault.Kind> = Fault.Kind.checkTable) -> [Row] {
         failureTable(model, sequences: failureSequences(model, kinds: kinds))
     }
 
-    static func failureTable(_ model: VRRPModel, sequences: [[Failure]]) -> [Row] {
+    static func failureTable(_ model: VRRPModel, sequences: [[Fault]]) -> [Row] {
         let start = VRRPWorlds(model)
+        let nodes = model.nodes.keys.sorted()
         return sequences.map { failures in
             var worlds = start
             var bound = 0.0
             var worst = 0.0
             // An event's bound is zero unless it changes a master: the longest move counts, but
             // for a master preempted while it still serves (measured: it hands over at once).
-            for event in failures.flatMap(\.events) {
+            for event in failures.flatMap({ $0.events(nodes: nodes) }) {
                 let before = worlds
                 bound = worlds.apply(event)
                 if !worlds.handsOverAtOnce(from: before) { worst = max(worst, bound) }
@@ -347,24 +304,5 @@ public enum ConfigCheck {
             }
         }
         return row
-    }
-}
-
-/// The kinds of failure halab makes, by the names `--faults` takes.
-public enum FaultKind: String, Sendable, CaseIterable, Codable {
-    case stop, hang, refuse, kill, link, flap, block, partition, pause, loss
-    /// keepalived restarted (routine, over when done): with nopreempt or equal priorities the VIP can end elsewhere.
-    case restart
-    case `switch`
-
-    /// check's table: each service stopped, hung and refusing, a crash, each link down, each switch lost.
-    public static let checkTable: Set<FaultKind> = [.stop, .hang, .refuse, .kill, .link, .switch]
-    /// all-pairs unless told: each row runs live, so the kinds it always ran.
-    public static let allPairsDefault: Set<FaultKind> = [.stop, .kill, .link, .switch]
-
-    /// `stop,kill,…` as `--faults` takes it.
-    public static func parse(_ list: String) -> Set<FaultKind>? {
-        let kinds = list.split(separator: ",").map { FaultKind(rawValue: String($0).replacingOccurrences(of: "block-multicast", with: "block")) }
-        return kinds.contains(nil) || kinds.isEmpty ? nil : Set(kinds.compactMap { $0 })
     }
 }

@@ -49,11 +49,9 @@ extension VRRPModel {
 
         /// Whether keepalived starts on `node` with it (a boot, or keepalived started).
         func startsKeepalived(on node: String) -> Bool {
-            switch self {
-            case .revive(let revived): revived == node
-            case .startService("keepalived", let started): started == node
-            default: false
-            }
+            if case .revive(node) = self { return true }
+            if case .startService("keepalived", node) = self { return true }
+            return false
         }
 
         public var description: String {

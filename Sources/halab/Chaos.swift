@@ -1,10 +1,12 @@
 import ArgumentParser
 import HALab
+import HALabModel
+import HALabSystem
 
 struct Chaos: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Break (or mend) a running lab.",
-        discussion: "Actions:\n" + ChaosAction.vocabulary.map { "  \($0.words)\n      \($0.meaning)" }.joined(separator: "\n"))
+        discussion: "Actions:\n" + Fault.vocabulary.map { "  \($0.words)\n      \($0.meaning)" }.joined(separator: "\n"))
 
     @OptionGroup var options: LabOption
     @OptionGroup var waiting: LabCommand.WaitOption
@@ -19,7 +21,8 @@ struct Chaos: AsyncParsableCommand {
     var seconds: Double?
 
     func run() async throws {
-        let action = try ChaosAction.parse(action)
+        let action: Fault
+        do { action = try Fault.parse(self.action) } catch { throw HALabError.usage("\(error)") }
         let session = try options.session()
         let (measure, seconds) = (measure, seconds)
         try await LabCommand(lab: session.lab.name, command: "chaos", wait: !waiting.noWait).run {

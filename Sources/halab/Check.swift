@@ -40,7 +40,7 @@ struct Check: AsyncParsableCommand {
     @Option(help: "Mark every row whose worst-case outage (the checks' detection, Master_Down_Interval, preempt_delay) exceeds this many seconds; exit 1 if any does.")
     var maxOutage: Double?
 
-    @Option(help: "The kinds of failure the table is made of, comma-separated, from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: \(FaultKind.allCases.filter(FaultKind.checkTable.contains).map(\.rawValue).joined(separator: ","))).")
+    @Option(help: "The kinds of failure the table is made of, comma-separated, from \(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (default: \(Fault.Kind.allCases.filter(Fault.Kind.checkTable.contains).map(\.rawValue).joined(separator: ","))).")
     var faults: String?
 
     @Option(name: .customLong("with"), help: ArgumentHelp(
@@ -51,8 +51,8 @@ struct Check: AsyncParsableCommand {
         if let maxOutage, !(maxOutage > 0 && maxOutage.isFinite) {
             throw HALabError.usage("--max-outage is a number of seconds above 0, such as 0.5")
         }
-        guard let kinds = faults.map(FaultKind.parse) ?? FaultKind.checkTable else {
-            throw HALabError.usage("--faults '\(faults ?? "")': name kinds from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let kinds = faults.map(Fault.Kind.parse) ?? Fault.Kind.checkTable else {
+            throw HALabError.usage("--faults '\(faults ?? "")': name kinds from \(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var files: [String: String] = [:]
         for pair in installed {

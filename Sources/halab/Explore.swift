@@ -27,8 +27,8 @@ struct ExploreCommand: AsyncParsableCommand {
     @Option(help: "Actions per schedule.")
     var steps = 6
 
-    @Option(help: "The faults to draw from, comma-separated: \(FaultKind.explored.map(\.rawValue).joined(separator: ", ")).")
-    var faults = FaultKind.explored.map(\.rawValue).joined(separator: ",")
+    @Option(help: "The faults to draw from, comma-separated: \(Fault.Kind.explored.map(\.rawValue).joined(separator: ", ")).")
+    var faults = Fault.Kind.explored.map(\.rawValue).joined(separator: ",")
 
     @Option(help: "How many instances at once.")
     var parallel = 2
@@ -46,10 +46,10 @@ struct ExploreCommand: AsyncParsableCommand {
     @OptionGroup var waiting: LabCommand.WaitOption
 
     func run() async throws {
-        guard let chosen = FaultKind.parse(faults), chosen.isSubset(of: FaultKind.explored) else {
-            throw HALabError.usage("--faults '\(faults)': name faults from \(FaultKind.explored.map(\.rawValue).joined(separator: ", "))")
+        guard let chosen = Fault.Kind.parse(faults), chosen.isSubset(of: Fault.Kind.explored) else {
+            throw HALabError.usage("--faults '\(faults)': name faults from \(Fault.Kind.explored.map(\.rawValue).joined(separator: ", "))")
         }
-        let kinds = FaultKind.explored.filter(chosen.contains)
+        let kinds = Fault.Kind.explored.filter(chosen.contains)
         guard runs > 0, steps > 0 else { throw HALabError.usage("--runs and --steps must be at least 1") }
         let lab = try Environment.loadLab(lab)
         let explore = Explore(lab: lab, backend: backendOptions.make(), runs: runs, seed: seed, steps: steps, faults: kinds,

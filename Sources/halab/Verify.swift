@@ -43,7 +43,7 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "With --all-pairs: how many instances at once.")
     var parallel = 4
 
-    @Option(help: "With --all-pairs: the kinds of failure its table is made of, comma-separated, from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: \(FaultKind.allCases.filter(FaultKind.allPairsDefault.contains).map(\.rawValue).joined(separator: ","))).")
+    @Option(help: "With --all-pairs: the kinds of failure its table is made of, comma-separated, from \(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (default: \(Fault.Kind.allCases.filter(Fault.Kind.allPairsDefault.contains).map(\.rawValue).joined(separator: ","))).")
     var faults: String?
 
     @Option(help: "With --all-pairs: run part K of N of the table (rows by index, round robin), for N CI runners; 'halab report merge' joins their JSON reports. Default: from CI_NODE_INDEX/CI_NODE_TOTAL (GitLab) or JOB_COMPLETION_INDEX with HALAB_SHARDS (Kubernetes), else the whole table.")
@@ -89,8 +89,8 @@ extension Verify {
         guard scenario == nil, timeline == nil, capture == nil, report == nil, !keep, instance.name == nil, maxOutage == nil else {
             throw HALabError.usage("--all-pairs runs check's failure table in instances of its own: drop --scenario, --timeline, --capture, --report, --keep, --max-outage and --name")
         }
-        guard let kinds = faults.map(FaultKind.parse) ?? FaultKind.allPairsDefault else {
-            throw HALabError.usage("--faults '\(faults ?? "")': name kinds from \(FaultKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let kinds = faults.map(Fault.Kind.parse) ?? Fault.Kind.allPairsDefault else {
+            throw HALabError.usage("--faults '\(faults ?? "")': name kinds from \(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let run = AllPairsRun(lab: try Environment.loadLab(lab), backend: backendOptions.make(), parallel: parallel, kinds: kinds,
                               shard: try Shard.chosen(shard))

@@ -16,21 +16,21 @@ import Testing
         .switchDown(segment: "lan"), .switchUp(segment: "lan"),
     ])
     func eachFailureIsMadeByTheChaosActionTheModelReadsBack(event: VRRPModel.Event) throws {
-        let action = try ChaosAction.parse(event.description.split(separator: " ").map(String.init))
-        #expect(action.modelEvents(nodes: ["nginx-1", "nginx-2", "client"]) == [event])
+        let action = try Fault.parse(event.description.split(separator: " ").map(String.init))
+        #expect(action.events(nodes: ["nginx-1", "nginx-2", "client"]) == [event])
     }
 
     @Test func rowsAreCheckTablesAndRunInInstancesOfTheirOwn() throws {
         let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup")
         let run = AllPairsRun(lab: lab, backend: NamespaceBackend(initProgram: "/nonexistent"), parallel: 0)
         #expect(run.parallel == 1)
-        #expect(run.sequences.map { $0.map(\.description) } == ConfigCheck.failureTable(lab.vrrpModel(), kinds: FaultKind.allPairsDefault).map(\.failures))
+        #expect(run.sequences.map { $0.map(\.description) } == ConfigCheck.failureTable(lab.vrrpModel(), kinds: Fault.Kind.allPairsDefault).map(\.failures))
         #expect(run.sequences.count == 24)
         // Every kind, as --faults names them: each single failure's chaos reads back as its events.
-        let every = AllPairsRun(lab: lab, backend: NamespaceBackend(initProgram: "/nonexistent"), parallel: 1, kinds: Set(FaultKind.allCases))
+        let every = AllPairsRun(lab: lab, backend: NamespaceBackend(initProgram: "/nonexistent"), parallel: 1, kinds: Set(Fault.Kind.allCases))
         for failure in every.sequences.filter({ $0.count == 1 }).map(\.[0]) {
-            let action = try ChaosAction.parse(failure.description.split(separator: " ").map(String.init))
-            #expect(action.modelEvents(nodes: ["nginx-1", "nginx-2", "client"]) == failure.events, "\(failure.description)")
+            let action = try Fault.parse(failure.description.split(separator: " ").map(String.init))
+            #expect(action == failure, "\(failure.description)")
         }
         #expect(run.instanceName(0) == "master-backup-r1")
         let instance = try lab.instance(named: run.instanceName(23))

@@ -85,7 +85,7 @@ extension E2E {
     static func allPairsAgree(_ lab: String, shard: Int? = nil) async throws {
         let folder = try copy(lab, as: "e2e-\(lab)-pairs")
         defer { removeCopy(folder) }
-        let table = ConfigCheck.failureSequences(try Lab.load(folder: folder).vrrpModel(), kinds: FaultKind.allPairsDefault).count
+        let table = ConfigCheck.failureSequences(try Lab.load(folder: folder).vrrpModel(), kinds: Fault.Kind.allPairsDefault).count
         let rows = shard.map { shard in (0..<table).filter { $0 % 3 == shard - 1 }.count } ?? table
         let pairs = try await runHalab(["verify", folder, "--all-pairs", "--parallel", "\(pairsAtOnce)"] + (shard.map { ["--shard", "\($0)/3"] } ?? []))
         #expect(pairs.exitCode == 0, "\(pairs.output)\n\(pairs.errorOutput)")

@@ -168,17 +168,17 @@ import HALabSystem
     }
 
     @Test func chaosSpeaksSwitchesAndFlaps() throws {
-        #expect(try ChaosAction.parse(["switch", "down", "lan-a"]) == .switchPower(segment: "lan-a", on: false))
-        #expect(try ChaosAction.parse(["switch", "down", "lan-a"]).modelEvents(nodes: []) == [.switchDown(segment: "lan-a")])
-        #expect(ChaosAction.switchPower(segment: "lan-a", on: true).heals(.switchPower(segment: "lan-a", on: false)))
-        #expect(!ChaosAction.switchPower(segment: "lan-b", on: true).heals(.switchPower(segment: "lan-a", on: false)))
-        let flap = try ChaosAction.parse(["flap", "n1:eth1", "3", "0.5"])
+        #expect(try Fault.parse(["switch", "down", "lan-a"]) == .switchPower(segment: "lan-a", on: false))
+        #expect(try Fault.parse(["switch", "down", "lan-a"]).events(nodes: []) == [.switchDown(segment: "lan-a")])
+        #expect(Fault.switchPower(segment: "lan-a", on: true).heals(.switchPower(segment: "lan-a", on: false)))
+        #expect(!Fault.switchPower(segment: "lan-b", on: true).heals(.switchPower(segment: "lan-a", on: false)))
+        let flap = try Fault.parse(["flap", "n1:eth1", "3", "0.5"])
         #expect(flap == .flap(node: "n1", interface: "eth1", count: 3, interval: 0.5))
         #expect(flap.description == "flap n1:eth1 3 0.5")
-        #expect(try ChaosAction.parse(["flap", "n1"]) == .flap(node: "n1", interface: nil, count: 5, interval: 1))
-        #expect(throws: HALabError.self) { try ChaosAction.parse(["flap", "n1", "0"]) }
-        #expect(throws: HALabError.self) { try ChaosAction.parse(["switch", "off", "lan-a"]) }
-        #expect(try ChaosAction.parse(["link", "down", "n1:eth2"]).modelEvents(nodes: []) == [.linkDown(node: "n1", interface: "eth2")])
+        #expect(try Fault.parse(["flap", "n1"]) == .flap(node: "n1", interface: nil, count: 5, interval: 1))
+        #expect(throws: Fault.WordsError.self) { try Fault.parse(["flap", "n1", "0"]) }
+        #expect(throws: Fault.WordsError.self) { try Fault.parse(["switch", "off", "lan-a"]) }
+        #expect(try Fault.parse(["link", "down", "n1:eth2"]).events(nodes: []) == [.linkDown(node: "n1", interface: "eth2")])
     }
 
     @Test func readingSyncGroupsIPv6AndNopreempt() {

@@ -179,7 +179,7 @@ enum CommandLines {
             return [HALabCommand.message(for: error)]
         }
         if let chaos = command as? Chaos {
-            do { _ = try ChaosAction.parse(chaos.action) } catch { return ["\(error)"] }
+            do { _ = try Fault.parse(chaos.action) } catch { return ["\(error)"] }
         }
         if let lab = (command as? NamesALab)?.namedLab, lab.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }),
            !FileManager.default.fileExists(atPath: "\(DocsTests.root)/labs/\(lab)") {

@@ -313,7 +313,7 @@ struct EndToEndTests {
         try await E2E.withLab(lab) { session, _ in
             let backend = E2E.backend
             for words in [["loss", "nginx-2", "10"], ["block-multicast", "all"], ["partition", "nginx-1", "/", "client"], ["pause", "nginx-2"]] {
-                try await session.perform(try ChaosAction.parse(words))
+                try await session.perform(try Fault.parse(words))
             }
             #expect(backend.faults(lab.name).map(\.description) == [
                 "10 % loss at nginx-2", "multicast 224.0.0.18 (IP protocol 112) dropped at every switch",
@@ -687,8 +687,8 @@ struct EndToEndTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built"))
     func chaosHelpListsEveryActionWithItsWords() async throws {
         let help = try await E2E.runHalab(["chaos", "--help"])
-        #expect(ChaosAction.vocabulary.count == 21)
-        for (words, meaning) in ChaosAction.vocabulary {
+        #expect(Fault.vocabulary.count == 21)
+        for (words, meaning) in Fault.vocabulary {
             #expect(help.output.contains("  \(words)\n      \(meaning)\n"), "\(words)")
         }
         // Every action the parser takes is in the vocabulary: each one's first word is listed.
@@ -697,8 +697,8 @@ struct EndToEndTests {
                         "hang nginx n", "resume nginx n", "refuse nginx n", "accept nginx n", "restart keepalived n", "reload n"]
         for example in examples {
             let words = example.split(separator: " ").map(String.init)
-            #expect(throws: Never.self) { _ = try ChaosAction.parse(words) }
-            #expect(ChaosAction.vocabulary.contains { $0.words.hasPrefix(words[0] + " ") || $0.words == words[0] || $0.words.hasPrefix(words[0] + " [") })
+            #expect(throws: Never.self) { _ = try Fault.parse(words) }
+            #expect(Fault.vocabulary.contains { $0.words.hasPrefix(words[0] + " ") || $0.words == words[0] || $0.words.hasPrefix(words[0] + " [") })
         }
     }
 

@@ -3,6 +3,7 @@ import Testing
 @testable import HALab
 @testable import HALabBackends
 @testable import HALabSystem
+import HALabModel
 
 extension EndToEndTests {
     /// explore finds the outage of three-node with a check weight of -20 (nginx stopped on
@@ -20,7 +21,7 @@ extension EndToEndTests {
         }
         let output = (folder as NSString).deletingLastPathComponent + "/explore"
         let lab = try Lab.load(folder: folder)
-        let stranding: [ChaosAction] = [.stopService("nginx", node: "nginx-2"), .stopService("nginx", node: "nginx-1")]
+        let stranding: [Fault] = [.stopService("nginx", node: "nginx-2"), .stopService("nginx", node: "nginx-1")]
         let seed = try #require((1...400 as ClosedRange<UInt64>).first { FaultSchedule(lab: lab, seed: $0, steps: 2, faults: [.stop]).actions == stranding })
         try await E2E.withHost { host in
             let before = try await host.snapshot()

@@ -8,10 +8,10 @@ import Testing
     static let lab = try! Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup")
 
     @Test func theSameSeedGivesTheSameSchedule() {
-        let first = FaultSchedule(lab: Self.lab, seed: 7, steps: 6, faults: FaultKind.allCases)
-        #expect(first == FaultSchedule(lab: Self.lab, seed: 7, steps: 6, faults: FaultKind.allCases))
+        let first = FaultSchedule(lab: Self.lab, seed: 7, steps: 6, faults: Fault.Kind.allCases)
+        #expect(first == FaultSchedule(lab: Self.lab, seed: 7, steps: 6, faults: Fault.Kind.allCases))
         #expect(first.actions.count == 6)
-        let others = (8..<18).map { FaultSchedule(lab: Self.lab, seed: $0, steps: 6, faults: FaultKind.allCases) }
+        let others = (8..<18).map { FaultSchedule(lab: Self.lab, seed: $0, steps: 6, faults: Fault.Kind.allCases) }
         #expect(Set(others.map { $0.actions.map(\.description) }).count > 5)
     }
 
@@ -19,9 +19,9 @@ import Testing
     /// of a fault in force, only the faults asked for, on the servers.
     @Test(arguments: 1...40 as ClosedRange<UInt64>)
     func schedulesAreRunnable(seed: UInt64) throws {
-        let kinds: [FaultKind] = seed % 2 == 0 ? FaultKind.allCases : [.stop, .kill]
+        let kinds: [Fault.Kind] = seed % 2 == 0 ? Fault.Kind.allCases : [.stop, .kill]
         let schedule = FaultSchedule(lab: Self.lab, seed: seed, steps: 8, faults: kinds)
-        var injured: [String: ChaosAction] = [:]
+        var injured: [String: Fault] = [:]
         for action in schedule.actions {
             let healed = injured.filter { action.heals($0.value) }.map(\.key)
             if !healed.isEmpty {
@@ -38,7 +38,7 @@ import Testing
                 #expect(kinds.contains(.restart), "\(action)")
                 continue
             }
-            let kind: FaultKind = switch action {
+            let kind: Fault.Kind = switch action {
             case .stopService: .stop
             case .kill: .kill
             case .link: .link
@@ -98,13 +98,13 @@ extension ExploreTests {
     /// Shrinking keeps only schedules a run could have drawn: no fault made twice, no mend of a
     /// fault not in force, nothing done to a node that is down but its revive.
     @Test func onlyValidSchedulesAreKept() {
-        let valid: [[ChaosAction]] = [
+        let valid: [[Fault]] = [
             [.kill(node: "n1"), .revive(node: "n1"), .kill(node: "n1")],
             [.stopService("nginx", node: "n1"), .loss(node: "n2", percent: 30), .startService("nginx", node: "n1"), .heal(node: "n2")],
             [.link(node: "n1", interface: nil, up: false, atNode: false), .link(node: "n1", interface: nil, up: true, atNode: false)],
             [.hangService("nginx", node: "n1"), .kill(node: "n1"), .revive(node: "n1")],
         ]
-        let invalid: [[ChaosAction]] = [
+        let invalid: [[Fault]] = [
             [.kill(node: "n1"), .kill(node: "n1")],  // what a shrink once kept: kill; revive; kill with the revive dropped
             [.revive(node: "n1")],
             [.startService("nginx", node: "n1")],

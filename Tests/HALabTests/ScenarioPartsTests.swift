@@ -11,25 +11,25 @@ import FoundationXML
 
 @Suite struct ScenarioPartsTests {
     @Test func chaosVocabulary() throws {
-        #expect(try ChaosAction.parse(["stop", "nginx", "nginx-1"]) == .stopService("nginx", node: "nginx-1"))
-        #expect(try ChaosAction.parse(["start", "nginx", "nginx-1"]) == .startService("nginx", node: "nginx-1"))
-        #expect(try ChaosAction.parse(["kill", "nginx-1"]) == .kill(node: "nginx-1"))
-        #expect(try ChaosAction.parse(["revive", "nginx-1"]) == .revive(node: "nginx-1"))
-        #expect(try ChaosAction.parse(["link", "down", "nginx-1"]) == .link(node: "nginx-1", interface: nil, up: false, atNode: false))
-        #expect(try ChaosAction.parse(["link", "up", "nginx-1:eth1", "at-node"]) == .link(node: "nginx-1", interface: "eth1", up: true, atNode: true))
-        #expect(try ChaosAction.parse(["block-multicast", "all"]) == .blockMulticast(node: nil))
-        #expect(try ChaosAction.parse(["unblock-multicast", "nginx-2"]) == .unblockMulticast(node: "nginx-2"))
-        #expect(try ChaosAction.parse(["partition", "nginx-1", "/", "nginx-2,client"]) == .partition([["nginx-1"], ["nginx-2", "client"]]))
-        #expect(try ChaosAction.parse(["partition", "a,b/c"]) == .partition([["a", "b"], ["c"]]))
-        #expect(try ChaosAction.parse(["loss", "nginx-1", "30"]) == .loss(node: "nginx-1", percent: 30))
-        #expect(try ChaosAction.parse(["delay", "nginx-1", "100"]) == .delay(node: "nginx-1", milliseconds: 100))
-        #expect(try ChaosAction.parse(["pause", "nginx-1"]) == .pause(node: "nginx-1"))
-        #expect(try ChaosAction.parse(["heal"]) == .heal(node: nil))
-        #expect(throws: HALabError.self) { try ChaosAction.parse(["loss", "nginx-1", "130"]) }
-        #expect(throws: HALabError.self) { try ChaosAction.parse(["link", "sideways", "nginx-1"]) }
-        #expect(throws: HALabError.self) { try ChaosAction.parse(["partition", "a"]) }
-        #expect(throws: HALabError.self) { try ChaosAction.parse(["kill"]) }
-        #expect(throws: HALabError.self) { try ChaosAction.parse(["reboot", "nginx-1"]) }
+        #expect(try Fault.parse(["stop", "nginx", "nginx-1"]) == .stopService("nginx", node: "nginx-1"))
+        #expect(try Fault.parse(["start", "nginx", "nginx-1"]) == .startService("nginx", node: "nginx-1"))
+        #expect(try Fault.parse(["kill", "nginx-1"]) == .kill(node: "nginx-1"))
+        #expect(try Fault.parse(["revive", "nginx-1"]) == .revive(node: "nginx-1"))
+        #expect(try Fault.parse(["link", "down", "nginx-1"]) == .link(node: "nginx-1", interface: nil, up: false, atNode: false))
+        #expect(try Fault.parse(["link", "up", "nginx-1:eth1", "at-node"]) == .link(node: "nginx-1", interface: "eth1", up: true, atNode: true))
+        #expect(try Fault.parse(["block-multicast", "all"]) == .blockMulticast(node: nil))
+        #expect(try Fault.parse(["unblock-multicast", "nginx-2"]) == .unblockMulticast(node: "nginx-2"))
+        #expect(try Fault.parse(["partition", "nginx-1", "/", "nginx-2,client"]) == .partition([["nginx-1"], ["nginx-2", "client"]]))
+        #expect(try Fault.parse(["partition", "a,b/c"]) == .partition([["a", "b"], ["c"]]))
+        #expect(try Fault.parse(["loss", "nginx-1", "30"]) == .loss(node: "nginx-1", percent: 30))
+        #expect(try Fault.parse(["delay", "nginx-1", "100"]) == .delay(node: "nginx-1", milliseconds: 100))
+        #expect(try Fault.parse(["pause", "nginx-1"]) == .pause(node: "nginx-1"))
+        #expect(try Fault.parse(["heal"]) == .heal(node: nil))
+        #expect(throws: Fault.WordsError.self) { try Fault.parse(["loss", "nginx-1", "130"]) }
+        #expect(throws: Fault.WordsError.self) { try Fault.parse(["link", "sideways", "nginx-1"]) }
+        #expect(throws: Fault.WordsError.self) { try Fault.parse(["partition", "a"]) }
+        #expect(throws: Fault.WordsError.self) { try Fault.parse(["kill"]) }
+        #expect(throws: Fault.WordsError.self) { try Fault.parse(["reboot", "nginx-1"]) }
     }
 
     @Test func curlsOwnJSONIsRead() {

@@ -57,7 +57,7 @@ import Testing
         let lab = try Lab.load(folder: folder)
         #expect(try lab.topology.node("nginx-1").serviceDefinitions.map(\.name) == ["app", "keepalived"])
         #expect(try lab.topology.node("nginx-1").definedServices.first?.port == 8080)
-        #expect(ConfigCheck.failures(lab.vrrpModel()).first?.events == [.stopService("app", node: "nginx-1")])
+        #expect(ConfigCheck.failures(lab.vrrpModel()).first == .stopService("app", node: "nginx-1"))
     }
 
     @Test func labFilesTeach() throws {

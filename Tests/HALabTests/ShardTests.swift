@@ -38,7 +38,7 @@ import Yams
             var row = AllPairsRun.Row(index: index, failures: ["kill n\(index)"], predicted: ["10.33.1.100": ["n2"]])
             row.error = agrees ? nil : "it did not come up"
             return row
-        }, shard: shard, tableRows: 6, labHash: hash, faults: ["kill"])
+        }, shard: shard, tableRows: 6, labHash: hash, faults: [.kill])
     }
 
     /// Where the merge test writes its reports; removed after it.

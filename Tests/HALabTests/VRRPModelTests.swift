@@ -332,7 +332,7 @@ import Testing
         let nodes = ["n1", "n2"]
         var multicast = VRRPModelTests.model([100, 90])
         var unicast = VRRPModelTests.model([100, 90], unicast: true)
-        for event in try #require(ChaosAction.blockMulticast(node: nil).modelEvents(nodes: nodes)) {
+        for event in Fault.blockMulticast(node: nil).events(nodes: nodes) {
             multicast.apply(event)
             unicast.apply(event)
         }

@@ -128,10 +128,10 @@ import Testing
         #expect(model.unknownChecks().isEmpty)
         let start = VRRPWorlds(model)
         for address in model.virtualAddresses { #expect(start.holders(of: address) == model.holders(of: address), "\(name): \(address)") }
-        for failures in ConfigCheck.failureSequences(model, kinds: Set(FaultKind.allCases)) {
+        for failures in ConfigCheck.failureSequences(model, kinds: Set(Fault.Kind.allCases)) {
             var whole = model
             var worlds = start
-            for event in failures.flatMap(\.events) {
+            for event in failures.flatMap({ $0.events(nodes: model.nodes.keys.sorted()) }) {
                 let expected = whole.apply(event)
                 #expect(abs(worlds.apply(event) - expected) < 1e-9, "\(name): \(failures.map(\.description)) bound")
             }
@@ -197,9 +197,9 @@ import Testing
         #expect(ConfigCheck.rowLimit(instances: 4) == 10_000 && ConfigCheck.rowLimit(instances: 1000) == 200)
         #expect(ConfigCheck.rowLimit(instances: 400) == 500)
         let model = VRRPModelTests.model([100, 90])
-        let report = ConfigCheck.run(lab: "pair", configs: [], model: model, kinds: Set(FaultKind.allCases), rowLimit: 20)
+        let report = ConfigCheck.run(lab: "pair", configs: [], model: model, kinds: Set(Fault.Kind.allCases), rowLimit: 20)
         #expect(report.rows.count == 20)
-        let total = ConfigCheck.failureSequences(model, kinds: Set(FaultKind.allCases)).count
+        let total = ConfigCheck.failureSequences(model, kinds: Set(Fault.Kind.allCases)).count
         #expect(report.findings.contains { $0.message.hasPrefix("the failure table stops at 20 of its \(total) rows") })
     }
 }

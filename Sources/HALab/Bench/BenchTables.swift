@@ -1,5 +1,6 @@
 import Foundation
 import HALabBackends
+import HALabModel
 import HALabSystem
 
 /// A benchmark's figures as a table to print: a label and cells per row.
@@ -52,7 +53,7 @@ extension Benchmarks {
 
     /// The outage each fault costs in each lab folder (a master-backup shape: nginx-1 the master).
     public static func outages(_ folders: [String], runs: Int, backend: any LabBackend) async throws -> [BenchTable] {
-        let faults: [(make: ChaosAction, mend: ChaosAction)] = [
+        let faults: [(make: Fault, mend: Fault)] = [
             (.stopService("nginx", node: "nginx-1"), .startService("nginx", node: "nginx-1")),
             (.kill(node: "nginx-1"), .revive(node: "nginx-1")),
             (.link(node: "nginx-1", interface: nil, up: false, atNode: false), .link(node: "nginx-1", interface: nil, up: true, atNode: false)),

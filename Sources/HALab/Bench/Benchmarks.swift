@@ -56,10 +56,10 @@ public enum Benchmarks {
 
     /// Each fault made `runs` times on a running lab and mended again, the outage measured each
     /// time by the probe. The lab must be up and healthy; it is left so.
-    public static func outages(_ session: LabSession, faults: [(make: ChaosAction, mend: ChaosAction)], runs: Int)
-        async throws -> [(fault: ChaosAction, runs: [OutageMeasurement])]
+    public static func outages(_ session: LabSession, faults: [(make: Fault, mend: Fault)], runs: Int)
+        async throws -> [(fault: Fault, runs: [OutageMeasurement])]
     {
-        var results: [(ChaosAction, [OutageMeasurement])] = []
+        var results: [(Fault, [OutageMeasurement])] = []
         let healthy = session.lab.healthyHolders
         for (make, mend) in faults {
             var measured: [OutageMeasurement] = []

@@ -10,7 +10,7 @@ public enum CheckRun {
     /// A lab: every node that runs keepalived. `installed`: per node, a file of this machine
     /// taken as its keepalived.conf (the lab mid-rollout).
     public static func lab(_ lab: Lab, askKeepalived: Bool, installed: [String: String] = [:],
-                           kinds: Set<FaultKind> = FaultKind.checkTable) async throws -> ConfigCheck.Report {
+                           kinds: Set<Fault.Kind> = Fault.Kind.checkTable) async throws -> ConfigCheck.Report {
         var lab = lab
         for (node, file) in installed.sorted(by: { $0.key < $1.key }) { try lab.install(file, on: node) }
         var report = ConfigCheck.run(lab: lab.name, configs: lab.keepalived, model: lab.vrrpModel(), kinds: kinds)
@@ -43,7 +43,7 @@ public enum CheckRun {
     }
 
     /// One config file of no lab, read on this machine as it is, `@` lines matched against `configID`.
-    public static func file(_ path: String, configID: String, askKeepalived: Bool, kinds: Set<FaultKind> = FaultKind.checkTable) async -> ConfigCheck.Report {
+    public static func file(_ path: String, configID: String, askKeepalived: Bool, kinds: Set<Fault.Kind> = Fault.Kind.checkTable) async -> ConfigCheck.Report {
         let config = KeepalivedNodeConfig.read(node: configID, file: path, source: .machine, configID: configID)
         let model = VRRPModel(nodes: [VRRPModel.Node(name: configID, services: [], primaryAddress: 0, addresses: [], segments: [:])],
                               instances: config.instances)

@@ -120,7 +120,7 @@ public struct Lab: Sendable {
     public var settleBound: Double { settleBound(after: nil) }
 
     /// The settle bound after `action`: a hang's counts the checks' timeouts.
-    public func settleBound(after action: ChaosAction?) -> Double {
+    public func settleBound(after action: Fault?) -> Double {
         let hang = if case .hangService = action { true } else { false }
         return virtualAddresses.map { $0.settleBound(afterHang: hang) }.max() ?? 0
     }

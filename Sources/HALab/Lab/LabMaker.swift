@@ -190,7 +190,7 @@ extension LabMaker {
         text += "steps:\n  - { name: healthy, expect: model }\n"
         // The kinds all-pairs runs: a hang or a refusal a process check cannot see fails the
         // document's design by design (check's table shows those).
-        for failure in ConfigCheck.failures(lab.vrrpModel(), kinds: FaultKind.allPairsDefault) {
+        for failure in ConfigCheck.failures(lab.vrrpModel(), kinds: Fault.Kind.allPairsDefault) {
             text += "  - { name: \(failure.description), chaos: \(failure.description), expect: model }\n"
             if let mend = failure.mend { text += "  - { name: \(mend), chaos: \(mend), expect: model }\n" }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import HALabBackends
+import HALabModel
 import HALabSystem
 
 /// JSON Schemas of lab.yaml and scenario.yaml, for editors (the YAML language server):
@@ -31,7 +32,7 @@ public enum LabSchema {
             "checks": ["type": "object", "description": "the service each vrrp_script checks, where its text cannot tell",
                        "additionalProperties": string],
             // scenario.yaml
-            "name": string, "on": string, "run": string, "chaos": ["type": "string", "description": ChaosAction.usage],
+            "name": string, "on": string, "run": string, "chaos": ["type": "string", "description": Fault.usage],
             "file": ["type": "string", "description": "a path in the node, from /"], "content": string, "from": string,
             "then": ["type": "string", "description": "reload, or restart SERVICE"],
             "accept": ["type": "array", "items": ["enum": Invariant.allCases.map(\.rawValue)]],

@@ -31,7 +31,7 @@ public struct Scenario: Sendable {
     public enum Action: Sendable, Equatable, CustomStringConvertible {
         /// A shell command typed inside a node, such as the document's `rc-service nginx stop`.
         case run(node: String, command: String)
-        case chaos(ChaosAction)
+        case chaos(Fault)
         /// A file written in a node: a track file's value (a drain), as an operator writes it.
         case write(node: String, path: String, content: String)
         /// A changed file installed in a node, then keepalived reloaded or a service restarted.
@@ -39,7 +39,7 @@ public struct Scenario: Sendable {
 
         /// What the action amounts to in halab's vocabulary: `rc-service NAME stop|start` typed
         /// in a node is the service failure (or mend) of `chaos stop|start`; nil for any other command.
-        public var chaosEquivalent: ChaosAction? {
+        public var chaosEquivalent: Fault? {
             switch self {
             case .chaos(let action): return action
             case .write, .rollout: return nil
@@ -55,7 +55,7 @@ public struct Scenario: Sendable {
         }
 
         /// Whether the action puts a fault in force (rather than taking one off).
-        public var injures: Bool { chaosEquivalent?.injures ?? false }
+        public var injures: Bool { chaosEquivalent?.lifetime == .inForce }
 
         /// Whether this action takes off the fault `earlier` put in force.
         public func heals(_ earlier: Action) -> Bool {
@@ -67,7 +67,7 @@ public struct Scenario: Sendable {
         public func modelEvents(nodes: [String]) -> [VRRPModel.Event]? {
             if case .write(let node, let path, let content) = self { return [.writeFile(node: node, path: path, content: content)] }
             if case .rollout(let rollout) = self { return rollout.modelEvents }
-            return chaosEquivalent?.modelEvents(nodes: nodes)
+            return chaosEquivalent?.events(nodes: nodes)
         }
 
         public var description: String {
@@ -88,7 +88,7 @@ public struct Scenario: Sendable {
         public var from: String
         public var content: String
         /// What follows the install: `reload NODE` or `restart SERVICE NODE`.
-        public var then: ChaosAction
+        public var then: Fault
         /// The node's keepalived instances in the new file, where it is the keepalived.conf the model reads.
         public var instances: [VRRPInstance]?
 
@@ -100,7 +100,7 @@ public struct Scenario: Sendable {
             case (.reload, let instances?): return [.reconfigure(node: node, instances: instances)]
             case (.restartService("keepalived", _), let instances?):
                 return [.stopService("keepalived", node: node), .reconfigure(node: node, instances: instances), .startService("keepalived", node: node)]
-            case (_, nil) where !path.hasPrefix("/etc/keepalived/"): return then.modelEvents(nodes: [])
+            case (_, nil) where !path.hasPrefix("/etc/keepalived/"): return then.events(nodes: [])
             default: return nil
             }
         }

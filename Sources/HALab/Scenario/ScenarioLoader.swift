@@ -89,8 +89,8 @@ struct ScenarioLoader {
             return .run(node: node, command: try run.string(what: "run"))
         case (nil, nil, let chaos?):
             let words = try chaos.string(what: "chaos").split(separator: " ").map(String.init)
-            let action: ChaosAction
-            do { action = try ChaosAction.parse(words) } catch let error as HALabError { throw chaos.fail(error.description) }
+            let action: Fault
+            do { action = try Fault.parse(words) } catch { throw chaos.fail("\(error)") }
             for node in action.nodes { try checkNode(node, chaos) }
             return .chaos(action)
         default:
@@ -113,7 +113,7 @@ struct ScenarioLoader {
         }
         let services = (try? topology.node(node).services) ?? []
         let words = try fields["then"]!.string(what: "then").split(separator: " ").map(String.init)
-        let then: ChaosAction
+        let then: Fault
         switch words.count {
         case 1 where words[0] == "reload" && services.contains("keepalived"): then = .reload(node: node)
         case 2 where words[0] == "restart" && services.contains(words[1]): then = .restartService(words[1], node: node)

@@ -8,7 +8,7 @@ extension LabSession {
     /// Makes `action`; returns when its fault was in place (seconds since the epoch): once the
     /// call is done, except a crash, in place when the node went dark, and a revive, once the
     /// node's keepalived has entered its first state (its timers start there).
-    @discardableResult public func perform(_ action: ChaosAction) async throws -> Double {
+    @discardableResult public func perform(_ action: Fault) async throws -> Double {
         for node in action.nodes { _ = try lab.topology.node(node) }
         switch action {
         case .stopService(let service, let node): try await rcService(service, "stop", on: node)
@@ -52,7 +52,7 @@ extension LabSession {
     }
 
     /// Puts on (or takes off) the backend's faults the action amounts to.
-    func applyFaults(of action: ChaosAction) async throws {
+    func applyFaults(of action: Fault) async throws {
         guard let (faults, on) = try action.networkFaults(topology: lab.topology) else { return }
         for fault in faults {
             if on { try await backend.inject(lab.name, fault) } else { try await backend.heal(lab.name, fault) }
@@ -75,7 +75,7 @@ extension LabSession {
 
     /// Makes `action` while halab-probe runs from the client, and measures what the client
     /// saw on each VIP: `seconds` of watching after the action (default: the settle bound + 2 s).
-    public func measure(_ action: ChaosAction, seconds: Double? = nil) async throws -> [OutageMeasurement] {
+    public func measure(_ action: Fault, seconds: Double? = nil) async throws -> [OutageMeasurement] {
         let addresses = lab.virtualAddresses.map(\.address)
         var faultAt = 0.0, took = 0.0
         let samples = try await probing(addresses) {
@@ -87,7 +87,7 @@ extension LabSession {
         // The timers' bound for this action as the model sees it from a healthy lab; the
         // worst case when the model predicts no move from there.
         var model = lab.vrrpModel()
-        let bound = (action.modelEvents(nodes: lab.topology.nodes.map(\.name)) ?? []).map { model.apply($0) }.max() ?? 0
+        let bound = action.events(nodes: lab.topology.nodes.map(\.name)).map { model.apply($0) }.max() ?? 0
         return addresses.map {
             OutageMeasurement.measure(samples, address: $0, faultAt: faultAt, took: took, until: .infinity, expected: nil,
                                       bound: bound > 0 ? bound : lab.settleBound(after: action))
@@ -112,7 +112,12 @@ extension LabSession {
     }
 }
 
-extension ChaosAction {
+/// How a fault is carried out, where it is a backend's network fault.
+extension Fault {
+    /// VRRP's adverts: to 224.0.0.18, IP protocol 112 (RFC 3768 §5.2.2, §5.3).
+    static let vrrpGroup = "224.0.0.18"
+    static let vrrpProtocol = 112
+
     /// The network faults the action puts on (`on`) or takes off, in the backends' terms; nil
     /// for an action that is not one (services, crashes, heal, a flap). The scenario layer says
     /// which packets VRRP sends. A link without an interface is every link of the node.

@@ -12,11 +12,11 @@ public struct AllPairsRun: Sendable {
     public var backend: any LabBackend
     public var parallel: Int
     /// The kinds of failure the table is made of (`--faults`).
-    public var kinds: Set<FaultKind>
+    public var kinds: Set<Fault.Kind>
     /// The part of the table this run takes (`--shard K/N`).
     public var shard: Shard
 
-    public init(lab: Lab, backend: any LabBackend, parallel: Int, kinds: Set<FaultKind> = FaultKind.allPairsDefault, shard: Shard = .whole) {
+    public init(lab: Lab, backend: any LabBackend, parallel: Int, kinds: Set<Fault.Kind> = Fault.Kind.allPairsDefault, shard: Shard = .whole) {
         self.lab = lab
         self.backend = backend
         self.parallel = max(1, parallel)
@@ -56,7 +56,7 @@ public struct AllPairsRun: Sendable {
         public var shard = Shard.whole
         public var tableRows = 0
         public var labHash = ""
-        public var faults: [String] = []
+        public var faults: [Fault.Kind] = []
         public var passed: Bool { rows.allSatisfy(\.agrees) }
 
         /// As a verify report, one step per row, for the JUnit and JSON writers.
@@ -96,7 +96,7 @@ public struct AllPairsRun: Sendable {
     public func instanceName(_ row: Int) -> String { "\(lab.name)-r\(row + 1)" }
 
     /// The failure table's rows.
-    public var sequences: [[ConfigCheck.Failure]] { ConfigCheck.failureSequences(lab.vrrpModel(), kinds: kinds) }
+    public var sequences: [[Fault]] { ConfigCheck.failureSequences(lab.vrrpModel(), kinds: kinds) }
 
     /// The rows this shard runs, by their index in the table.
     public var shardRows: [Int] { sequences.indices.filter(shard.contains) }
@@ -128,21 +128,21 @@ public struct AllPairsRun: Sendable {
         }
         return Report(lab: lab.name, backend: backend.kind, parallel: parallel, seconds: (clock.now - start).seconds,
                       rows: rows.sorted { $0.key < $1.key }.map(\.value), shard: shard, tableRows: sequences.count, labHash: lab.contentHash,
-                      faults: FaultKind.allCases.filter(kinds.contains).map(\.rawValue))
+                      faults: Fault.Kind.allCases.filter(kinds.contains))
     }
 
     /// One row in its own instance. Cancelled (an interrupt), it still takes its instance down.
-    func run(_ failures: [ConfigCheck.Failure], as name: String) async throws -> Row {
+    func run(_ failures: [Fault], as name: String) async throws -> Row {
         let clock = ContinuousClock()
         let start = clock.now
         var worlds = VRRPWorlds(lab.vrrpModel())
-        for event in failures.flatMap(\.events) { worlds.apply(event) }
+        for event in failures.flatMap({ $0.events(nodes: lab.topology.nodes.map(\.name)) }) { worlds.apply(event) }
         var row = Row(failures: failures.map(\.description),
                       predicted: Dictionary(uniqueKeysWithValues: worlds.virtualAddresses.compactMap { address in
                           worlds.holders(of: address).map { (address, $0) }
                       }))
         do {
-            let scenario = FaultSchedule(actions: try failures.map { try ChaosAction.parse($0.description.split(separator: " ").map(String.init)) }).scenario
+            let scenario = FaultSchedule(actions: failures).scenario
             let outcome = try await InstanceRun(lab: lab, backend: backend).run(scenario, as: name)
             (row.steps, row.live, row.memoryMiB) = (outcome.report.steps, outcome.holders, outcome.memoryMiB)
         } catch {

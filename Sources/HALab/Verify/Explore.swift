@@ -13,14 +13,14 @@ public struct Explore: Sendable {
     public var runs: Int
     public var seed: UInt64
     public var steps: Int
-    public var faults: [FaultKind]
+    public var faults: [Fault.Kind]
     public var parallel: Int
     /// Where a failing run's files go.
     public var output: String
     /// The runs this one takes (`--shard K/N`): run N's seed is the seed plus N − 1 in every shard.
     public var shard: Shard
 
-    public init(lab: Lab, backend: any LabBackend, runs: Int, seed: UInt64, steps: Int, faults: [FaultKind], parallel: Int, output: String,
+    public init(lab: Lab, backend: any LabBackend, runs: Int, seed: UInt64, steps: Int, faults: [Fault.Kind], parallel: Int, output: String,
                 shard: Shard = .whole) {
         (self.lab, self.backend, self.runs, self.seed, self.steps) = (lab, backend, runs, seed, steps)
         (self.faults, self.parallel, self.output, self.shard) = (faults, max(1, parallel), output, shard)

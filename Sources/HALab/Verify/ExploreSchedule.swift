@@ -1,50 +1,26 @@
 import Foundation
 import HALabModel
 
-/// The faults `explore` draws from, each on a node, with its mend.
-extension FaultKind {
-    /// Every kind but a lost switch, which is no node's.
-    public static let explored = allCases.filter { $0 != .switch }
-
-    /// The fault on `node`, and what takes it off (a flap is over when it is done).
-    func actions(on node: String, service: String?, others: [String]) -> (make: ChaosAction, mend: ChaosAction?) {
-        let service = service ?? "nginx"
-        switch self {
-        case .stop: return (.stopService(service, node: node), .startService(service, node: node))
-        case .hang: return (.hangService(service, node: node), .resumeService(service, node: node))
-        case .refuse: return (.refuseService(service, node: node), .acceptService(service, node: node))
-        case .kill: return (.kill(node: node), .revive(node: node))
-        case .link: return (.link(node: node, interface: nil, up: false, atNode: false), .link(node: node, interface: nil, up: true, atNode: false))
-        case .flap, .switch: return (.link(node: node, interface: nil, up: false, atNode: false), nil)
-        case .block: return (.blockMulticast(node: node), .unblockMulticast(node: node))
-        case .partition: return (.partition([[node], others]), .heal(node: node))
-        case .pause: return (.pause(node: node), .resume(node: node))
-        case .loss: return (.loss(node: node, percent: 30), .heal(node: node))
-        case .restart: return (.restartService("keepalived", node: node), nil)
-        }
-    }
-}
-
 /// A random fault schedule: `steps` actions, each a new fault on a node without one or the mend
 /// of one in force. A nemesis aims half the new faults at the node the model says holds the
 /// first VIP, as Jepsen's aims at primaries.
 public struct FaultSchedule: Sendable, Equatable {
-    public var actions: [ChaosAction]
+    public var actions: [Fault]
 
-    public init(actions: [ChaosAction]) { self.actions = actions }
+    public init(actions: [Fault]) { self.actions = actions }
 
-    public init(lab: Lab, seed: UInt64, steps: Int, faults: [FaultKind]) {
+    public init(lab: Lab, seed: UInt64, steps: Int, faults: [Fault.Kind]) {
         var random = SeededGenerator(seed: seed)
         var model = lab.vrrpModel()
         let servers = lab.topology.nodes.filter { !$0.services.isEmpty }.map(\.name)
         let everyone = lab.topology.nodes.map(\.name)
-        var inForce: [String: ChaosAction] = [:]  // node → its mend
+        var inForce: [String: Fault] = [:]  // node → its mend
         var partitioned = false  // a partition involves every node: nothing else meanwhile
-        var actions: [ChaosAction] = []
+        var actions: [Fault] = []
         while actions.count < steps {
             let free = servers.filter { inForce[$0] == nil }
             let kinds = inForce.isEmpty ? faults : faults.filter { $0 != .partition }
-            var action: ChaosAction
+            var action: Fault
             if !inForce.isEmpty && (free.isEmpty || partitioned || kinds.isEmpty || Double.random(in: 0..<1, using: &random) < 0.4) {
                 let node = inForce.keys.sorted().randomElement(using: &random)!
                 action = inForce.removeValue(forKey: node)!
@@ -56,16 +32,18 @@ public struct FaultSchedule: Sendable, Equatable {
                 let aimed = Bool.random(using: &random) ? master.flatMap { free.contains($0) ? $0 : nil } : nil
                 let node = aimed ?? free.randomElement(using: &random)!
                 let service = lab.instances.filter { $0.node == node }.flatMap(\.trackedScripts)
-                    .flatMap { model.servicesChecked(by: $0, on: node) }.first
-                let (make, mend) = kind.actions(on: node, service: service, others: everyone.filter { $0 != node })
-                action = make
-                if let mend { inForce[node] = mend } else if case .link = make, actions.count + 1 < steps {
-                    // A flap: down, then up at once.
-                    actions.append(make)
+                    .flatMap { model.servicesChecked(by: $0, on: node) }.first ?? "nginx"
+                let target = Fault.Target(node: node, services: [service], servedServices: [service], cables: [nil],
+                                          others: everyone.filter { $0 != node })
+                // A flap (or a switch, no node's) is drawn as two steps, each judged: the link down, then up at once.
+                let twoSteps = kind == .flap || kind == .switch
+                action = twoSteps ? .link(node: node, interface: nil, up: false, atNode: false) : target.faults(kind)[0]
+                if let mend = action.mend, !twoSteps { inForce[node] = mend } else if twoSteps, actions.count + 1 < steps {
+                    actions.append(action)
                     action = .link(node: node, interface: nil, up: true, atNode: false)
                 }
             }
-            for event in action.modelEvents(nodes: everyone) ?? [] { model.apply(event) }
+            for event in action.events(nodes: everyone) { model.apply(event) }
             actions.append(action)
         }
         self.actions = actions
@@ -97,7 +75,7 @@ public struct FaultSchedule: Sendable, Equatable {
     /// fault not in force, nothing done to a node that is down but its revive. What shrinking
     /// keeps must be a schedule a run could have drawn.
     public var isValid: Bool {
-        var inForce: [ChaosAction] = []
+        var inForce: [Fault] = []
         var down: Set<String> = []
         for action in actions {
             if case .revive(let node) = action {
@@ -105,11 +83,11 @@ public struct FaultSchedule: Sendable, Equatable {
             } else if action.nodes.contains(where: down.contains) {
                 return false
             }
-            if action.injures {
+            if action.lifetime == .inForce {
                 guard !inForce.contains(action) else { return false }
                 inForce.append(action)
                 if case .kill(let node) = action { down.insert(node) }
-            } else if action.isOverWhenDone {
+            } else if action.lifetime == .overWhenDone {
                 continue
             } else {
                 guard inForce.contains(where: action.heals) else { return false }
