@@ -16,10 +16,10 @@ import HALabSystem
         var model = try Self.model()
         #expect(model.holders(of: Self.vip) == ["nginx-1"])
         model.apply(.linkDown(node: "nginx-1", interface: "eth1"))
-        #expect(model.interfaceUp("nginx-1", "bond0"))
+        #expect(model.network.interfaceUp("nginx-1", "bond0"))
         #expect(model.role(node: "nginx-1", instance: "VI_1") == .master && model.holders(of: Self.vip) == ["nginx-1"])
         model.apply(.linkDown(node: "nginx-1", interface: "eth2"))
-        #expect(!model.interfaceUp("nginx-1", "bond0"))
+        #expect(!model.network.interfaceUp("nginx-1", "bond0"))
         #expect(model.role(node: "nginx-1", instance: "VI_1") == .fault && model.holders(of: Self.vip) == ["nginx-2"])
         model.apply(.linkUp(node: "nginx-1", interface: "eth2"))
         #expect(model.holders(of: Self.vip) == ["nginx-1"])
@@ -28,7 +28,7 @@ import HALabSystem
     @Test func aSwitchLostMovesEveryBondToTheOther() throws {
         var model = try Self.model()
         model.apply(.switchDown(segment: "lan-a"))
-        #expect(model.activeSegment("nginx-1", "bond0") == "lan-b" && model.activeSegment("nginx-2", "bond0") == "lan-b")
+        #expect(model.network.activeSegment("nginx-1", "bond0") == "lan-b" && model.network.activeSegment("nginx-2", "bond0") == "lan-b")
         #expect(model.holders(of: Self.vip) == ["nginx-1"] && model.canServe("nginx-1", address: Self.vip))
     }
 
@@ -36,10 +36,10 @@ import HALabSystem
     @Test func theBridgeJoinsTheSwitches() throws {
         var model = try Self.model()
         model.apply(.linkDown(node: "nginx-2", interface: "eth1"))
-        #expect(model.activeSegment("nginx-2", "bond0") == "lan-b" && model.activeSegment("nginx-1", "bond0") == "lan-a")
-        #expect(model.holders(of: Self.vip) == ["nginx-1"] && model.reachable("nginx-2", from: "nginx-1"))
+        #expect(model.network.activeSegment("nginx-2", "bond0") == "lan-b" && model.network.activeSegment("nginx-1", "bond0") == "lan-a")
+        #expect(model.holders(of: Self.vip) == ["nginx-1"] && model.network.reachable("nginx-2", from: "nginx-1"))
         model.apply(.crash(node: "switch-link"))
-        #expect(Set(model.holders(of: Self.vip)) == ["nginx-1", "nginx-2"] && !model.reachable("nginx-2", from: "nginx-1"))
+        #expect(Set(model.holders(of: Self.vip)) == ["nginx-1", "nginx-2"] && !model.network.reachable("nginx-2", from: "nginx-1"))
         model.apply(.revive(node: "switch-link"))
         #expect(model.holders(of: Self.vip) == ["nginx-1"])
         // A bridge with one port down joins nothing.
@@ -54,7 +54,7 @@ import HALabSystem
         model.apply(.linkDown(node: "nginx-1", interface: "eth1"))
         #expect(Set(model.holders(of: Self.vip)) == ["nginx-1", "nginx-2"])
         model.apply(.linkUp(node: "nginx-1", interface: "eth1"))
-        #expect(model.activeSegment("nginx-1", "bond0") == "lan-a" && model.holders(of: Self.vip) == ["nginx-1"])
+        #expect(model.network.activeSegment("nginx-1", "bond0") == "lan-a" && model.holders(of: Self.vip) == ["nginx-1"])
     }
 
     @Test func failuresAreTheBondsCablesAndTheSwitches() throws {

@@ -22,14 +22,14 @@ extension VRRPModel {
         var source: String?
         var visited: Set<String> = []
         while visited.insert(current).inserted {
-            guard let state = states[current], state.alive, !state.paused, let hop = hop(from: current, to: address),
-                  interfaceUp(current, hop.interface) else { return nil }
+            guard network.runs(current), let hop = hop(from: current, to: address), network.interfaceUp(current, hop.interface)
+            else { return nil }
             if source == nil { source = nodes[current]?.networks[hop.interface].map { String($0.prefix { $0 != "/" }) } }
             let next = hop.gateway ?? address
-            guard let owner = owner(of: next), let state = states[owner], state.alive, !state.paused,
-                  let (ownerInterface, _) = interface(of: owner, holding: next), interfaceUp(owner, ownerInterface),
-                  let mine = activeSegment(current, hop.interface), let theirs = activeSegment(owner, ownerInterface), joined(mine, theirs),
-                  !partitioned(current, owner) else { return nil }
+            guard let owner = owner(of: next), network.runs(owner),
+                  let (ownerInterface, _) = interface(of: owner, holding: next), network.interfaceUp(owner, ownerInterface),
+                  let mine = network.activeSegment(current, hop.interface), let theirs = network.activeSegment(owner, ownerInterface),
+                  network.joined(mine, theirs), !network.partitioned(current, owner) else { return nil }
             if next == address { return source }
             guard nodes[owner]?.forwarding == true else { return nil }
             current = owner
@@ -74,10 +74,5 @@ extension VRRPModel {
     func interface(of node: String, holding address: String) -> (String, String)? {
         if let own = nodes[node]?.networks.first(where: { $0.value.hasPrefix(address + "/") }) { return (own.key, own.value) }
         return instances.first { $0.node == node && $0.virtualAddresses.contains(address) }.map { ($0.interface, address) }
-    }
-
-    func partitioned(_ one: String, _ other: String) -> Bool {
-        let sides = partition.map { $0.contains(one) ? 1 : $0.contains(other) ? 2 : 0 }
-        return sides.contains(1) && sides.contains(2)
     }
 }

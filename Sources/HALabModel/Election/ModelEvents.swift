@@ -80,3 +80,54 @@ extension VRRPModel {
         }
     }
 }
+
+extension VRRPModel {
+    /// Applies an event and returns how long VRRP may take to settle after it, from the
+    /// timers: the health check noticing it (interval × fall or rise), then the new master's
+    /// Master_Down_Interval (only its Skew_Time when the old master left cleanly with a
+    /// priority-0 advert), plus its preempt_delay when it preempts.
+    @discardableResult
+    public mutating func apply(_ event: Event) -> Double {
+        var failingBefore = instances.indices.map(failingScripts)
+        switch event {
+        case .stopService(let service, let node):
+            states[node]?.stopped.insert(service)
+            states[node]?.hung.remove(service)
+        case .startService(let service, let node): states[node]?.stopped.remove(service)
+        case .hangService(let service, let node): if serviceState(service, on: node) != .stopped { states[node]?.hung.insert(service) }
+        case .resumeService(let service, let node): states[node]?.hung.remove(service)
+        case .refuseService(let service, let node): states[node]?.refusing.insert(service)
+        case .acceptService(let service, let node): states[node]?.refusing.remove(service)
+        case .crash(let node):
+            // Nothing of it runs: nothing frozen either (a paused node killed is down, not paused).
+            network.machines[node]?.alive = false
+            network.machines[node]?.paused = false
+            states[node]?.hung = []
+        case .revive(let node):
+            network.machines[node]?.alive = true
+            states[node]?.stopped = []
+            states[node]?.hung = []
+        case .linkDown(let node, let interface): network.setLink(node, interface, up: false)
+        case .linkUp(let node, let interface): network.setLink(node, interface, up: true)
+        case .switchDown(let segment): network.setSwitch(segment, on: false)
+        case .switchUp(let segment): network.setSwitch(segment, on: true)
+        case .blockMulticast(let node): network.machines[node]?.multicastBlocked = true
+        case .unblockMulticast(let node): network.machines[node]?.multicastBlocked = false
+        case .partition(let groups): network.partition = groups
+        case .pause(let node): network.machines[node]?.paused = true
+        case .resume(let node): network.machines[node]?.paused = false
+        case .heal(let node):
+            network.heal(node)
+            for name in states.keys where node == nil || name == node {
+                states[name]?.hung = []
+                states[name]?.refusing = []
+            }
+        case .writeFile(let node, let path, let content):
+            if states[node]?.fileValues[path] != nil { states[node]?.fileValues[path] = TrackedFile.number(in: content) }
+        case .reconfigure(let node, let new):
+            // A new instance's checks count as newly failing: keepalived learns them from scratch.
+            failingBefore = reconfigure(node: node, with: new).map { $0.map { failingBefore[$0] } ?? [] }
+        }
+        return settle(cause: event, failingBefore: failingBefore)
+    }
+}

@@ -5,48 +5,9 @@ extension VRRPModel {
     /// The key of a check: its node and its script.
     static func key(_ node: String, _ script: String) -> String { "\(node)/\(script)" }
 
-    /// The checks of every node, read from their commands.
-    static func readChecks(nodes: [String: Node], instances: [VRRPInstance]) -> [String: HealthCheck] {
-        let addresses = nodes.mapValues(\.addresses)
-        let ports = nodes.mapValues(\.ports)
-        let virtualAddresses = Set(instances.flatMap(\.virtualAddresses))
-        var checks: [String: HealthCheck] = [:]
-        for instance in instances {
-            guard let spec = nodes[instance.node] else { continue }
-            let reader = CheckReader(node: spec.name, services: spec.services, programs: spec.programs, ports: ports, addresses: addresses,
-                                     virtualAddresses: virtualAddresses, files: spec.files)
-            for script in instance.trackedScripts where checks[key(spec.name, script.name)] == nil {
-                var check = reader.read(script.command)
-                if let named = spec.checks[script.name] { check = HealthCheck(probes: [.named(service: named)]) }
-                checks[key(spec.name, script.name)] = check
-            }
-        }
-        return checks
-    }
-
-    /// A check as read: tracked ones once, at the model's start; any other when asked.
-    /// What each instance's notify commands do, read as the checks are.
-    static func readNotifications(nodes: [String: Node], instances: [VRRPInstance])
-        -> ([[Role: [ServiceAction]]], [(instance: VRRPInstance, role: Role, command: String)])
-    {
-        var unfollowed: [(instance: VRRPInstance, role: Role, command: String)] = []
-        let actions = instances.map { instance -> [Role: [ServiceAction]] in
-            guard let spec = nodes[instance.node] else { return [:] }
-            let reader = CheckReader(node: spec.name, services: spec.services, programs: spec.programs, ports: [:], addresses: [:],
-                                     virtualAddresses: [], files: spec.files)
-            var byRole: [Role: [ServiceAction]] = [:]
-            for (role, command) in instance.notify {
-                let (found, unknown) = reader.serviceActions(command)
-                byRole[role] = found
-                if let unknown { unfollowed.append((instance, role, unknown)) }
-            }
-            return byRole
-        }
-        return (actions, unfollowed.sorted { ($0.instance.node, $0.instance.name, $0.role.rawValue) < ($1.instance.node, $1.instance.name, $1.role.rawValue) })
-    }
-
+    /// A check as read: tracked ones once, as the model takes the configs; any other when asked.
     public func healthCheck(_ script: VRRPScript, on node: String) -> HealthCheck {
-        if let check = checks[Self.key(node, script.name)] { return check }
+        if let check = scripts.checks[Self.key(node, script.name)] { return check }
         guard let spec = nodes[node] else { return HealthCheck(unknown: "\(node) is no node of the lab") }
         if let named = spec.checks[script.name] { return HealthCheck(probes: [.named(service: named)]) }
         return CheckReader(node: node, services: spec.services, programs: spec.programs, ports: nodes.mapValues(\.ports),
@@ -84,16 +45,15 @@ extension VRRPModel {
     /// Whether nothing is wrong with the node: every service running and every link up. A check
     /// the model cannot read is taken to pass then (the lab's own `up` shows whether it does).
     func isUntouched(_ node: String) -> Bool {
-        guard let state = states[node], state.alive, !state.paused, state.linkUp, state.downInterfaces.isEmpty,
-              state.stopped.isEmpty, state.hung.isEmpty, state.refusing.isEmpty else { return false }
-        return (nodes[node]?.segments.values).map { !$0.contains(where: downSegments.contains) } ?? true
+        guard let state = states[node], state.stopped.isEmpty, state.hung.isEmpty, state.refusing.isEmpty else { return false }
+        return network.isUntouched(node)
     }
 
     /// Whether another node answers `node`: at `address` over the lab's routes, where the node
     /// routes there (an IPv4 address, and routes or a link toward it); else where a segment joins them.
     func answers(_ target: String, at address: String?, from node: String) -> Bool {
         if let address, IPv4Network.number(address) != nil, hop(from: node, to: address) != nil { return routes(from: node, to: address) }
-        return reachable(target, from: node)
+        return network.reachable(target, from: node)
     }
 
     /// The checks of the instance that fail in this world: those that fail, and those this
@@ -112,7 +72,7 @@ extension VRRPModel {
     /// The checks the model cannot judge now, by key, with why.
     public func unknownChecks() -> [(key: String, why: String)] {
         var found: [String: String] = [:]
-        for index in instances.indices where states[instances[index].node]?.alive == true {
+        for index in instances.indices where network.machines[instances[index].node]?.alive == true {
             let node = instances[index].node
             for script in instances[index].trackedScripts {
                 if case .unknown(let why) = verdict(script, on: node) { found[Self.key(node, script.name)] = why }
@@ -134,18 +94,6 @@ extension VRRPModel {
             case .http(_, let target), .tcp(_, let target): target == node ? nil : target
             case .process, .named: nil
             }
-        }
-    }
-}
-
-extension Array {
-    /// Every ordering of the elements.
-    func permutations() -> [[Element]] {
-        guard count > 1 else { return [self] }
-        return indices.flatMap { index in
-            var rest = self
-            let first = rest.remove(at: index)
-            return rest.permutations().map { [first] + $0 }
         }
     }
 }

@@ -280,7 +280,7 @@ extension VRRPModel {
         joinSharing { self.instances[$0].virtualAddresses }
         joinSharing { index in self.instances[index].trackedScripts.map { Self.key(self.instances[index].node, $0.name) } }
         let byNode = Dictionary(grouping: instances.indices) { instances[$0].node }
-        let notifying = Set(instances.indices.filter { notifications[$0].values.contains { !$0.isEmpty } }.map { instances[$0].node })
+        let notifying = Set(instances.indices.filter { scripts.notifications[$0].values.contains { !$0.isEmpty } }.map { instances[$0].node })
         for (node, members) in byNode where notifying.contains(node) || refusingNodes.contains(node) { join(members) }
         let gateways = Set(nodes.values.flatMap(\.routes).compactMap { route in
             route.split(separator: " ").map(String.init).drop { $0 != "via" }.dropFirst().first
@@ -304,7 +304,7 @@ extension VRRPModel {
         var part = self
         part.adopt(indices.map { instances[$0] })
         part.roles = indices.map { roles[$0] }
-        let keys = Set(part.checks.keys)
+        let keys = Set(part.scripts.checks.keys)
         part.decided.formIntersection(keys)
         part.assumedFailing.formIntersection(keys)
         return part
@@ -316,12 +316,13 @@ extension VRRPModel {
     mutating func take(_ part: VRRPModel, for indices: [Int], withCommonState: Bool) {
         if withCommonState {
             states = part.states
-            partition = part.partition
-            downSegments = part.downSegments
+            network = part.network
         }
         for (local, global) in indices.enumerated() {
             roles[global] = part.roles[local]
-            states[instances[global].node] = part.states[instances[global].node]
+            let node = instances[global].node
+            states[node] = part.states[node]
+            network.machines[node] = part.network.machines[node]
         }
         decided.formUnion(part.decided)
         assumedFailing.formUnion(part.assumedFailing)

@@ -230,7 +230,7 @@ public enum ConfigCheck {
         // The cables the instances use: a bond's NICs; the switches those are on.
         let cables = { (node: String) in
             model.instances.filter { $0.node == node }.flatMap { [$0.interface] + $0.trackedInterfaces.map(\.name) }
-                .flatMap { model.cables(node, $0) }.uniqueInOrder().filter { model.nodes[node]?.segments[$0] != nil }
+                .flatMap { model.network.cables(node, $0) }.uniqueInOrder().filter { model.nodes[node]?.segments[$0] != nil }
         }
         let segments = nodes.flatMap { node in cables(node).compactMap { model.nodes[node]?.segments[$0] } }.uniqueInOrder()
         let byNode = nodes.flatMap { node in
