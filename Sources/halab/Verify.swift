@@ -66,21 +66,24 @@ struct Verify: AsyncParsableCommand {
                 lab.scenario.steps[index].maxOutage = lab.scenario.steps[index].maxOutage ?? maxOutage
             }
         }
-        let verify = VerifyRun(lab: lab, backend: backendOptions.make(), junit: junit, json: json, timeline: timeline, capture: capture, keep: keep,
-                                reportFolder: report)
+        // The page first: where both want the run's evidence, the pcaps go to the page's folder.
+        var writers: [any ReportWriter] = report.map { [HTMLReport(folder: $0)] } ?? []
+        writers += (timeline ?? report).map { [TimelineReport(folder: $0)] } ?? []
+        writers += (junit.map { [JUnitReport(path: $0)] } ?? []) + (json.map { [JSONReport(path: $0)] } ?? [])
+        writers.append(TextReport { print($0) })
+        let verify = VerifyRun(lab: lab, backend: backendOptions.make(), writers: writers, capture: capture, keep: keep)
         // Whether this verify brings the lab up (and so takes it down on an interrupt, unless --keep).
         let builds = Mutex(false)
         let name = lab.name, names = lab.topology.objectNames
         let undo: @Sendable () async -> Void = {
             if builds.withLock({ $0 }) { _ = try? await Environment.teardown(name, names: names) }
         }
-        let report = try await LabCommand(lab: lab.name, command: "verify", wait: !waiting.noWait).run(undo: undo) {
+        let result = try await LabCommand(lab: lab.name, command: "verify", wait: !waiting.noWait).run(undo: undo) {
             let running = Environment.namespaces.labsUp().contains(name) ? Environment.backend(ofLab: name) : nil
             builds.withLock { $0 = running == nil && !verify.keep }
             return try await verify.run(running: running, progress: progress)
         }
-        print("\(lab.name): \(report.steps.count - report.failedSteps) passed, \(report.failedSteps) failed in \(String(format: "%.2f s", report.seconds))")
-        if !report.passed { throw ExitCode.failure }
+        if !result.passed { throw ExitCode.failure }
     }
 }
 
@@ -102,12 +105,8 @@ extension Verify {
             try await run.run(progress: progress)
         }
         print(report.text())
-        if let junit { try Reports.junit(report.verifyReport).write(toFile: junit, atomically: true, encoding: .utf8) }
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
-        }
+        if let junit { try FileSystem.write(JUnitReport.xml(report.verifyReport), to: junit) }
+        if let json { try FileSystem.write(try JSONReport.text(report), to: json) }
         if !report.passed { throw ExitCode.failure }
     }
 }

@@ -69,7 +69,7 @@ import Testing
         #expect(text[4].contains("model 10.33.1.100 → nobody") && text[4].contains("live -") && text[4].hasSuffix("DISAGREES"))
         #expect(text[5] == "      master-backup-r6 did not come up")
         #expect(text.last == "1 of 3 rows agree with the model; memory per instance: median 9.0 MiB (proportional set size)")
-        let junit = Reports.junit(report.verifyReport)
+        let junit = JUnitReport.xml(report.verifyReport)
         #expect(junit.contains("tests=\"3\"") && junit.contains("failures=\"2\""))
         #expect(report.verifyReport.steps.map(\.name) == ["kill nginx-1", "stop nginx nginx-1, then stop nginx nginx-2", "link down nginx-2"])
     }

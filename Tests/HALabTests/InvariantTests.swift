@@ -140,11 +140,11 @@ import Testing
         step.violations = [broken]
         #expect(!step.passed)
         let report = VerifyReport(lab: "mb", backend: "namespaces", seconds: 9, steps: [step, accepted])
-        let junit = Reports.junit(report)
+        let junit = JUnitReport.xml(report)
         #expect(junit.contains("failures=\"1\""))
         #expect(junit.contains("message=\"invariant single-holder: 10.33.1.100 held by n1 and n2 at once for 2.00 s: split brain while adverts can flow\""))
         #expect(junit.contains("accepted single-holder: 10.33.1.100 held by n1 and n2"))
-        let decoded = try JSONDecoder().decode(VerifyReport.self, from: Data(try Reports.json(report).utf8))
+        let decoded = try JSONDecoder().decode(VerifyReport.self, from: Data(try JSONReport.text(report).utf8))
         #expect(decoded.steps[0].violations == [broken] && decoded.steps[1].accepted == [broken] && !decoded.passed)
     }
 

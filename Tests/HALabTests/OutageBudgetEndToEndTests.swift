@@ -23,7 +23,7 @@ extension EndToEndTests {
         let page = try String(contentsOfFile: "\(pages)/e2e-budget-mb.report.html", encoding: .utf8)
         for (index, step) in try Lab.load(folder: document).scenario.steps.enumerated() {
             let verdict = step.action == nil || step.name.contains("boots again") || step.name.contains("started again") ? "passed" : "FAILED"
-            #expect(page.contains("\(index + 1). \(Reports.escape(step.name)) — \(verdict)"), "\(step.name)")
+            #expect(page.contains("\(index + 1). \(Markup.escape(step.name)) — \(verdict)"), "\(step.name)")
         }
         #expect(page.contains("✗ over budget: 10.33.1.100: clients saw") && page.contains("e2e-budget-mb-lan.pcap") && page.contains("<svg"))
         let crash = failing.errorOutput.split(separator: "\n").first { $0.contains("over the outage budget in 'nginx-1 crashes") } ?? ""

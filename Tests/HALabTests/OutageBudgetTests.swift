@@ -34,7 +34,7 @@ import Testing
         Verifier.judgeBudgets(&report, scenario: scenario) { _ in }
         #expect(!report.steps[0].passed && report.steps[0].overBudget.count == 1)
         #expect(report.steps[1].passed)  // no budget, no judgement
-        #expect(Reports.junit(report).contains("OVER BUDGET: 10.33.1.100: clients saw 3.611 s of outage"))
+        #expect(JUnitReport.xml(report).contains("OVER BUDGET: 10.33.1.100: clients saw 3.611 s of outage"))
     }
 
     @Test func maxOutageIsReadFromAStep() throws {
@@ -119,8 +119,8 @@ import Testing
 
 @Suite struct ReportPageTests {
     @Test func aCaptureIsLinkedFromThePage() {
-        #expect(VerifyRun.relative("/ci/captures/mb-lan.pcap", to: "/ci/reports") == "../captures/mb-lan.pcap")
-        #expect(VerifyRun.relative("/ci/reports/mb-lan.pcap", to: "/ci/reports") == "mb-lan.pcap")
-        #expect(VerifyRun.relative("/ci/captures/vm/mb-lan.pcap", to: "/ci/reports/vm") == "../../captures/vm/mb-lan.pcap")
+        #expect(HTMLReport.relative("/ci/captures/mb-lan.pcap", to: "/ci/reports") == "../captures/mb-lan.pcap")
+        #expect(HTMLReport.relative("/ci/reports/mb-lan.pcap", to: "/ci/reports") == "mb-lan.pcap")
+        #expect(HTMLReport.relative("/ci/captures/vm/mb-lan.pcap", to: "/ci/reports/vm") == "../../captures/vm/mb-lan.pcap")
     }
 }

@@ -136,7 +136,7 @@ import Testing
         #expect(report.steps[0].logs == ["nginx-1": ["(VI_1) Entering MASTER STATE"], "nginx-2": []])
         #expect(report.steps[1].actionError?.contains("exit 127") == true)
         #expect(report.steps[1].checks.isEmpty)
-        let junit = Reports.junit(report)
+        let junit = JUnitReport.xml(report)
         #expect(junit.contains(#"tests="2" failures="2""#))
         #expect(junit.contains("expected curl http://10.33.1.100 from client → body &apos;nginx-2&apos;"))
     }

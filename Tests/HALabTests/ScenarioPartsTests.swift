@@ -63,7 +63,7 @@ import FoundationXML
     ])
 
     @Test func junitIsWellFormedAndCountsFailures() throws {
-        let xml = Reports.junit(Self.report)
+        let xml = JUnitReport.xml(Self.report)
         let document = try XMLDocument(xmlString: xml)
         let suite = try #require(try document.nodes(forXPath: "/testsuites/testsuite").first as? XMLElement)
         #expect(suite.attribute(forName: "tests")?.stringValue == "2")
@@ -77,7 +77,7 @@ import FoundationXML
     }
 
     @Test func jsonReportRoundTrips() throws {
-        let json = try Reports.json(Self.report)
+        let json = try JSONReport.text(Self.report)
         let decoded = try JSONDecoder().decode(VerifyReport.self, from: Data(json.utf8))
         #expect(decoded.steps.count == 2)
         #expect(!decoded.passed)

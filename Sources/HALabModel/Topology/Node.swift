@@ -26,7 +26,7 @@ extension VRRPModel {
         public var files: [String: String]
         /// Its static routes (`default via 100.64.1.1`, `203.0.113.0/24 via 10.0.0.1`), and
         /// whether it forwards packets between its links.
-        public var routes: [String]
+        public var routes: [Route]
         public var forwarding: Bool
 
         public init(name: String, services: [String], primaryAddress: UInt32, ports: [Int: String] = [:], checks: [String: String] = [:],
@@ -35,7 +35,7 @@ extension VRRPModel {
                     files: [String: String] = [:], routes: [String] = [], forwarding: Bool = false) {
             self.programs = programs
             self.files = files
-            self.routes = routes
+            self.routes = routes.compactMap(Route.init)
             self.forwarding = forwarding
             self.bonds = bonds
             self.bridges = bridges

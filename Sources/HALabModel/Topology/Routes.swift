@@ -2,6 +2,21 @@
 /// over lab.yaml's routes, through nodes that forward, on up links. A health check that pings
 /// (or asks) a server two hops away, behind its ISP, passes while such a path exists.
 extension VRRPModel {
+    /// A static route of lab.yaml: `203.0.113.0/24 via 10.0.0.1`, `default via 100.64.1.1`.
+    public struct Route: Sendable, Equatable {
+        /// The network it leads to: `0.0.0.0/0` for default, a host as /32.
+        public var destination: String
+        public var gateway: String
+
+        /// Reads `DESTINATION via GATEWAY [...]`; nil without a gateway.
+        public init?(_ text: String) {
+            let words = text.split(separator: " ").map(String.init)
+            guard let via = words.firstIndex(of: "via"), via + 1 < words.count else { return nil }
+            gateway = words[via + 1]
+            destination = words[0] == "default" ? "0.0.0.0/0" : words[0].contains("/") ? words[0] : words[0] + "/32"
+        }
+    }
+
     /// A node's way to an address: the interface it leaves by, and the next hop (nil: on the link).
     struct Hop {
         var interface: String
@@ -48,14 +63,10 @@ extension VRRPModel {
             consider(IPv4Network(cidr), Self.prefixLength(cidr), Hop(interface: interface, gateway: nil))
         }
         for route in spec.routes {
-            let words = route.split(separator: " ").map(String.init)
-            guard let via = words.firstIndex(of: "via"), via + 1 < words.count else { continue }
-            let gateway = words[via + 1]
-            let destination = words[0] == "default" ? "0.0.0.0/0" : words[0].contains("/") ? words[0] : words[0] + "/32"
             // The link the gateway is on.
-            guard let number = IPv4Network.number(gateway),
+            guard let number = IPv4Network.number(route.gateway),
                   let link = spec.networks.first(where: { IPv4Network($0.value).contains(number) })?.key else { continue }
-            consider(IPv4Network(destination), Self.prefixLength(destination), Hop(interface: link, gateway: gateway))
+            consider(IPv4Network(route.destination), Self.prefixLength(route.destination), Hop(interface: link, gateway: route.gateway))
         }
         return best?.hop
     }

@@ -282,9 +282,7 @@ extension VRRPModel {
         let byNode = Dictionary(grouping: instances.indices) { instances[$0].node }
         let notifying = Set(instances.indices.filter { scripts.notifications[$0].values.contains { !$0.isEmpty } }.map { instances[$0].node })
         for (node, members) in byNode where notifying.contains(node) || refusingNodes.contains(node) { join(members) }
-        let gateways = Set(nodes.values.flatMap(\.routes).compactMap { route in
-            route.split(separator: " ").map(String.init).drop { $0 != "via" }.dropFirst().first
-        }).intersection(virtualAddresses)
+        let gateways = Set(nodes.values.flatMap(\.routes).map(\.gateway)).intersection(virtualAddresses)
         let routedThrough = instances.indices.filter { !gateways.isDisjoint(with: instances[$0].virtualAddresses) }
         for index in instances.indices {
             let node = instances[index].node

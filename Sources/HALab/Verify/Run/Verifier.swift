@@ -340,3 +340,10 @@ public enum Verifier {
     /// Added to the VRRP timer bound: a node's boot on revive and the processes' own start.
     public static let slack = 2.0
 }
+
+extension VerifyReport {
+    /// Each step's outages, as the probe measured them.
+    public var measurements: [(step: String, measurement: OutageMeasurement)] {
+        steps.flatMap { step in (step.outages ?? []).map { (step.name, $0) } }
+    }
+}

@@ -24,18 +24,15 @@ public enum ReportMerge {
         }
 
         public func json() throws -> String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = switch self {
-            case .allPairs(let report): try encoder.encode(report)
-            case .explore(let report): try encoder.encode(report)
+            switch self {
+            case .allPairs(let report): try JSONReport.text(report)
+            case .explore(let report): try JSONReport.text(report)
             }
-            return String(decoding: data, as: UTF8.self) + "\n"
         }
 
         public func junit() -> String {
             switch self {
-            case .allPairs(let report): return Reports.junit(report.verifyReport)
+            case .allPairs(let report): return JUnitReport.xml(report.verifyReport)
             case .explore(let report):
                 var verify = VerifyReport(lab: report.lab, backend: "explore", seconds: report.seconds, steps: [])
                 verify.steps = report.results.map { run in
@@ -45,7 +42,7 @@ public enum ReportMerge {
                     step.seconds = run.seconds
                     return step
                 }
-                return Reports.junit(verify)
+                return JUnitReport.xml(verify)
             }
         }
 
@@ -64,7 +61,7 @@ public enum ReportMerge {
                       run.passed ? "passed" : "FAILED: \(run.failure ?? "")" + (run.shrunk.map { " — shrunk to: " + $0.joined(separator: "; ") } ?? "")], run.passed)
                 })
             }
-            let escape = Reports.escape
+            let escape = Markup.escape
             let body = rows.map { row in
                 "<tr class=\"\(row.good ? "good" : "bad")\">" + row.cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>"
             }.joined(separator: "\n")

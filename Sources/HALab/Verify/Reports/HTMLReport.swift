@@ -5,17 +5,34 @@ import HALabSystem
 /// the lab's picture, each step with its outcome and evidence (expected and seen, the model's
 /// prediction, the invariants, the budget), the timeline with node lanes, the outages, links to
 /// the pcaps, and the keepalived logs of each failed step.
-struct ReportPage {
-    var report: VerifyReport
-    /// The lab's picture (SVG), if Graphviz drew it.
-    var graph: String?
-    var timeline: Timeline
-    var measurements: [(step: String, measurement: OutageMeasurement)]
-    /// The capture files, relative to the page.
-    var captures: [String]
+public struct HTMLReport: ReportWriter {
+    public var folder: String
 
-    func html() -> String {
-        let e = Reports.escape
+    public init(folder: String) { self.folder = folder }
+
+    public var evidenceFolder: String? { folder }
+
+    public func write(_ evidence: RunEvidence, progress: @Sendable (String) -> Void) async throws {
+        let report = evidence.report
+        let timeline = evidence.timeline ?? Timeline(title: report.lab, addresses: [], samples: [], steps: [], bands: [], marks: [])
+        let page = Self.page(report: report, graph: try? await LabGraph(lab: evidence.lab).svg(), timeline: timeline,
+                             measurements: report.measurements, captures: evidence.captures.map { Self.relative($0, to: folder) })
+        try FileSystem.write(page, to: "\(folder)/\(evidence.lab.name).report.html")
+        progress("report: \(folder)/\(evidence.lab.name).report.html")
+    }
+
+    /// `path` as a link from a page in `folder`.
+    static func relative(_ path: String, to folder: String) -> String {
+        let target = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+        let base = URL(fileURLWithPath: folder).standardizedFileURL.pathComponents
+        let common = zip(target, base).prefix { $0 == $1 }.count
+        return (Array(repeating: "..", count: base.count - common) + target[common...]).joined(separator: "/")
+    }
+
+    /// The page; `captures` relative to it.
+    static func page(report: VerifyReport, graph: String?, timeline: Timeline, measurements: [(step: String, measurement: OutageMeasurement)],
+                     captures: [String]) -> String {
+        let e = Markup.escape
         var steps = ""
         for (index, step) in report.steps.enumerated() {
             var evidence = step.checks.map { check in

@@ -65,26 +65,26 @@ public struct Timeline: Sendable {
         }
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(left + width + 20))" height="\(Int(height))" font-family="sans-serif" font-size="11">
-            <title>\(Reports.escape(title))</title>
+            <title>\(Markup.escape(title))</title>
             <rect width="100%" height="100%" fill="white"/>
-            <text x="\(left)" y="16" font-size="13" font-weight="bold">\(Reports.escape(title))</text>
+            <text x="\(left)" y="16" font-size="13" font-weight="bold">\(Markup.escape(title))</text>
 
             """
         for band in bands {
             svg += "<rect x=\"\(f(x(band.from)))\" y=\"\(f(top - 8))\" width=\"\(f(max(1, (band.to - band.from) * scale)))\" "
-                + "height=\"\(f(lanesHeight + 8))\" fill=\"#000\" fill-opacity=\"0.08\"><title>\(Reports.escape(band.label))</title></rect>\n"
+                + "height=\"\(f(lanesHeight + 8))\" fill=\"#000\" fill-opacity=\"0.08\"><title>\(Markup.escape(band.label))</title></rect>\n"
         }
         svg += vipLanes(top: top, lane: lane, x: x, scale: scale, color: color)
         svg += nodeLanes(top: top + Double(addresses.count) * lane, x: x, scale: scale)
         for (number, step) in steps.enumerated() {
             svg += "<line x1=\"\(f(x(step.at)))\" x2=\"\(f(x(step.at)))\" y1=\"\(f(top - 8))\" y2=\"\(f(axis))\" stroke=\"#555\" stroke-dasharray=\"3 2\"/>"
-                + "<text x=\"\(f(x(step.at) + 2))\" y=\"\(f(top - 12 - Double(stepRows[number]) * 12))\"><title>\(Reports.escape(step.name))</title>\(number + 1)</text>\n"
+                + "<text x=\"\(f(x(step.at) + 2))\" y=\"\(f(top - 12 - Double(stepRows[number]) * 12))\"><title>\(Markup.escape(step.name))</title>\(number + 1)</text>\n"
         }
         // Each shaded fault named under the axis, from where it begins.
         for (index, band) in bands.enumerated() {
             let y = axis + 30 + Double(bandRows[index]) * 13
             svg += "<line x1=\"\(f(x(band.from)))\" x2=\"\(f(x(band.from)))\" y1=\"\(f(axis))\" y2=\"\(f(y - 9))\" stroke=\"#999\"/>"
-                + "<text x=\"\(f(x(band.from) + 2))\" y=\"\(f(y))\" font-size=\"10\" fill=\"#444\">\(Reports.escape(band.label))</text>\n"
+                + "<text x=\"\(f(x(band.from) + 2))\" y=\"\(f(y))\" font-size=\"10\" fill=\"#444\">\(Markup.escape(band.label))</text>\n"
         }
         let legend = axis + 28 + Double((bandRows.max() ?? -1) + 1) * 13
         let seconds = Int((end - start).rounded(.up))
@@ -95,7 +95,7 @@ public struct Timeline: Sendable {
         var legendX = left
         for (node, colour) in zip(nodes, Self.palette) + [("failed", Self.failed)] {
             svg += "<rect x=\"\(f(legendX))\" y=\"\(f(legend))\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>"
-                + "<text x=\"\(f(legendX + 16))\" y=\"\(f(legend + 10))\">\(Reports.escape(node))</text>\n"
+                + "<text x=\"\(f(legendX + 16))\" y=\"\(f(legend + 10))\">\(Markup.escape(node))</text>\n"
             legendX += 110
         }
         if lanes.isEmpty {
@@ -120,11 +120,11 @@ public struct Timeline: Sendable {
                 let to = i + 1 < own.count ? own[i + 1].start : own[i].end
                 let label = "\(own[runStart].ok ? own[runStart].answer : "failed (\(own[runStart].answer))") ×\(i - runStart + 1)"
                 svg += "<rect x=\"\(f(x(from)))\" y=\"\(f(y + 6))\" width=\"\(f(max(0.5, (to - from) * scale)))\" height=\"22\" "
-                    + "fill=\"\(color(own[runStart]))\"><title>\(Reports.escape(label))</title></rect>\n"
+                    + "fill=\"\(color(own[runStart]))\"><title>\(Markup.escape(label))</title></rect>\n"
                 runStart = i + 1
             }
             for mark in marks where lanes.isEmpty {
-                svg += "<path d=\"M\(f(x(mark.time))) \(f(y + 36)) l-4 7 h8 z\" fill=\"#333\"><title>\(Reports.escape("\(mark.node): \(mark.text)"))</title></path>\n"
+                svg += "<path d=\"M\(f(x(mark.time))) \(f(y + 36)) l-4 7 h8 z\" fill=\"#333\"><title>\(Markup.escape("\(mark.node): \(mark.text)"))</title></path>\n"
             }
         }
         return svg
@@ -141,7 +141,7 @@ public struct Timeline: Sendable {
         var svg = ""
         for (index, lane) in lanes.enumerated() {
             let y = top + Double(index) * Self.nodeLane
-            svg += "<text x=\"4\" y=\"\(f(y + 17))\">\(Reports.escape("\(lane.node) \(lane.instance)"))</text>\n"
+            svg += "<text x=\"4\" y=\"\(f(y + 17))\">\(Markup.escape("\(lane.node) \(lane.instance)"))</text>\n"
             for band in lane.bands {
                 let color = Self.stateColors.first { $0.0 == band.state }?.1 ?? "#dddddd"
                 let priorities = band.priorities.map(String.init).joined(separator: "→")
@@ -149,7 +149,7 @@ public struct Timeline: Sendable {
                     + String(format: " %.3f–%.3f s", band.from - (steps.first?.at ?? band.from), band.to - (steps.first?.at ?? band.from))
                     + (band.logged.map { " (keepalived: \($0))" } ?? "")
                 svg += "<rect x=\"\(f(x(band.from)))\" y=\"\(f(y + 8))\" width=\"\(f(max(0.5, (band.to - band.from) * scale)))\" height=\"14\" "
-                    + "fill=\"\(color)\"><title>\(Reports.escape(title))</title></rect>\n"
+                    + "fill=\"\(color)\"><title>\(Markup.escape(title))</title></rect>\n"
                 if !priorities.isEmpty, (band.to - band.from) * scale > Double(priorities.count * 7 + 6) {
                     svg += "<text x=\"\(f(x(band.from) + 3))\" y=\"\(f(y + 19))\" font-size=\"10\">\(priorities)</text>\n"
                 }
@@ -158,7 +158,7 @@ public struct Timeline: Sendable {
             if !ticks.isEmpty { svg += "<path d=\"\(ticks)\" stroke=\"#333\" stroke-width=\"1\"><title>adverts of \(lane.node)</title></path>\n" }
             for gap in lane.gaps {
                 svg += "<rect x=\"\(f(x(gap.from)))\" y=\"\(f(y + 24))\" width=\"\(f(max(1, (gap.to - gap.from) * scale)))\" height=\"3\" fill=\"\(Self.failed)\">"
-                    + "<title>\(Reports.escape(String(format: "%@: no advert for %.3f s", lane.node, gap.to - gap.from)))</title></rect>\n"
+                    + "<title>\(Markup.escape(String(format: "%@: no advert for %.3f s", lane.node, gap.to - gap.from)))</title></rect>\n"
             }
         }
         return svg
@@ -179,17 +179,17 @@ public struct Timeline: Sendable {
     public func html(measurements: [(step: String, measurement: OutageMeasurement)]) -> String {
         var rows = ""
         for (step, m) in measurements {
-            rows += "<tr><td>\(Reports.escape(step))</td><td>\(m.address)</td><td>\(m.from ?? "-") → \(m.to ?? "-")</td>"
+            rows += "<tr><td>\(Markup.escape(step))</td><td>\(m.address)</td><td>\(m.from ?? "-") → \(m.to ?? "-")</td>"
                 + "<td>\(m.failed == 0 ? "none" : m.format(m.window))</td><td>\(m.format(m.recovery))</td><td>\(m.format(m.bound))</td>"
                 + "<td>\(m.failed)</td><td>\(m.unexpected)</td><td>\(m.flaps)</td><td>\(m.withinBound ? "yes" : "NO")</td></tr>\n"
         }
-        let stepList = steps.enumerated().map { "<li>\(Reports.escape($0.element.name))</li>" }.joined()
+        let stepList = steps.enumerated().map { "<li>\(Markup.escape($0.element.name))</li>" }.joined()
         return """
             <!doctype html>
-            <html><head><meta charset="utf-8"><title>\(Reports.escape(title))</title>
+            <html><head><meta charset="utf-8"><title>\(Markup.escape(title))</title>
             <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}</style>
             </head><body>
-            <h1>\(Reports.escape(title))</h1>
+            <h1>\(Markup.escape(title))</h1>
             \(svg())
             \(lanes.isEmpty ? "" : "<p>Node lanes: each instance's VRRP state as keepalived logged it, timed to the millisecond by its VIP "
                 + "being added or deleted (ip monitor) and by its adverts on the wire, which also give the priority it advertised.</p>")

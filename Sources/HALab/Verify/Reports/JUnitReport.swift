@@ -1,27 +1,26 @@
-import Foundation
-import HALabBackends
-import HALabModel
 import HALabSystem
 
-/// The machine-readable forms of a verify report.
-public enum Reports {
-    public static func json(_ report: VerifyReport) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
+/// `verify --junit FILE`: JUnit XML, as CI systems read it.
+public struct JUnitReport: ReportWriter {
+    public var path: String
+
+    public init(path: String) { self.path = path }
+
+    public func write(_ evidence: RunEvidence, progress: @Sendable (String) -> Void) async throws {
+        try FileSystem.write(Self.xml(evidence.report), to: path)
     }
 
     /// JUnit XML as CI systems read it: one test suite per lab, one test case per step.
-    public static func junit(_ report: VerifyReport) -> String {
+    public static func xml(_ report: VerifyReport) -> String {
         let failures = report.steps.filter { !$0.passed }.count
         var xml = """
             <?xml version="1.0" encoding="UTF-8"?>
             <testsuites name="halab verify" tests="\(report.steps.count)" failures="\(failures)" time="\(seconds(report.seconds))">
-              <testsuite name="\(escape(report.lab))" tests="\(report.steps.count)" failures="\(failures)" errors="0" skipped="0" time="\(seconds(report.seconds))">
+              <testsuite name="\(Markup.escape(report.lab))" tests="\(report.steps.count)" failures="\(failures)" errors="0" skipped="0" time="\(seconds(report.seconds))">
 
             """
         for step in report.steps {
-            xml += "    <testcase classname=\"halab.\(escape(report.lab))\" name=\"\(escape(step.name))\" time=\"\(seconds(step.seconds))\">\n"
+            xml += "    <testcase classname=\"halab.\(Markup.escape(report.lab))\" name=\"\(Markup.escape(step.name))\" time=\"\(seconds(step.seconds))\">\n"
             if !step.passed {
                 let message = step.actionError ?? step.checks.first { !$0.passed }.map { "expected \($0.expected); seen \($0.seen)" }
                     ?? step.violations.first.map { "invariant \($0.invariant.rawValue): \($0.summary)" } ?? step.overBudget.first ?? ""
@@ -32,12 +31,12 @@ public enum Reports {
                     detail.append("keepalived log of \(node):")
                     detail += lines.map { "  \($0)" }
                 }
-                xml += "      <failure message=\"\(escape(message))\" type=\"AssertionFailure\">\(escape(detail.joined(separator: "\n")))</failure>\n"
+                xml += "      <failure message=\"\(Markup.escape(message))\" type=\"AssertionFailure\">\(Markup.escape(detail.joined(separator: "\n")))</failure>\n"
             } else {
                 let held = step.checks.map { "\($0.expected): held after \(seconds($0.heldAfter)) s" }
                     + (step.outages ?? []).map { "outage: \($0.summary)" }
                     + step.accepted.map { "accepted \($0.invariant.rawValue): \($0.summary)" }
-                xml += "      <system-out>\(escape(held.joined(separator: "\n")))</system-out>\n"
+                xml += "      <system-out>\(Markup.escape(held.joined(separator: "\n")))</system-out>\n"
             }
             xml += "    </testcase>\n"
         }
@@ -46,21 +45,4 @@ public enum Reports {
     }
 
     static func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
-
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&apos;"
-            // Characters XML 1.0 forbids (control characters but tab, newline, return).
-            case _ where scalar.value < 0x20 && !["\t", "\n", "\r"].contains(scalar): continue
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
-    }
 }

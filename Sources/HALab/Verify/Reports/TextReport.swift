@@ -1,0 +1,11 @@
+/// What `halab verify` prints last: the lab, how many steps passed and failed, how long it took.
+public struct TextReport: ReportWriter {
+    public var print: @Sendable (String) -> Void
+
+    public init(print: @escaping @Sendable (String) -> Void) { self.print = print }
+
+    public func write(_ evidence: RunEvidence, progress: @Sendable (String) -> Void) async throws {
+        let report = evidence.report
+        print("\(report.lab): \(report.steps.count - report.failedSteps) passed, \(report.failedSteps) failed in \(String(format: "%.2f s", report.seconds))")
+    }
+}
