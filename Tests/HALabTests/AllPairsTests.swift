@@ -42,20 +42,20 @@ import Testing
         var agreeing = AllPairsRun.Row(failures: ["kill nginx-1"], predicted: ["10.33.1.100": ["nginx-2"]])
         agreeing.live = ["10.33.1.100": ["nginx-2"]]
         var step = VerifyReport.StepResult(name: "kill nginx-1", action: "chaos kill nginx-1")
-        step.checks = [.init(expected: "10.33.1.100 held by nginx-2", seen: "nginx-2", passed: true, heldAfter: 3.6, deadline: 8.7)]
+        step.checks = [.init(expected: .holders(vip: "10.33.1.100", nodes: ["nginx-2"]), seen: "nginx-2", passed: true, heldAfter: 3.6, deadline: 8.7)]
         agreeing.steps = [step]
         agreeing.memoryMiB = 8
         var disagreeing = AllPairsRun.Row(failures: ["stop nginx nginx-1", "stop nginx nginx-2"], predicted: ["10.33.1.100": ["nginx-1"]])
         disagreeing.live = ["10.33.1.100": ["nginx-1", "nginx-2"]]
-        step.checks = [.init(expected: "10.33.1.100 held by nginx-1", seen: "nginx-1, nginx-2", passed: false, heldAfter: 8.7, deadline: 8.7)]
+        step.checks = [.init(expected: .holders(vip: "10.33.1.100", nodes: ["nginx-1"]), seen: "nginx-1, nginx-2", passed: false, heldAfter: 8.7, deadline: 8.7)]
         disagreeing.steps = [step]
         disagreeing.memoryMiB = 10
         // An outage the model predicts too agrees; one it does not predict does not.
         var stranded = agreeing
-        let outage = Violation(invariant: .answered, address: "10.33.1.100", from: 1, to: 2, nodes: ["nginx-2"], kind: "design outage", evidence: "")
+        let outage = Violation(invariant: .answered, address: "10.33.1.100", from: 1, to: 2, nodes: ["nginx-2"], kind: .designOutage, evidence: "")
         stranded.steps[0].violations = [outage]
         #expect(stranded.agrees)
-        stranded.steps[0].violations[0].kind = "model mismatch"
+        stranded.steps[0].violations[0].kind = .modelMismatch
         #expect(!stranded.agrees)
         var broken = AllPairsRun.Row(failures: ["link down nginx-2"], predicted: ["10.33.1.100": []])
         broken.error = "master-backup-r6 did not come up"

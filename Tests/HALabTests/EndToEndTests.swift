@@ -286,7 +286,7 @@ struct EndToEndTests {
         // The labs.md rows, as seen live.
         let holders = report.steps.map { $0.checks.first?.seen ?? "" }
         #expect(holders.prefix(4) == ["held by nginx-1", "held by nginx-2", "held by nginx-3", "held by nginx-1"])
-        #expect(report.steps[3].checks[1].expected.hasSuffix("→ fails"))  // all stopped: nobody serves
+        #expect(report.steps[3].checks[1].expected.description.hasSuffix("→ fails"))  // all stopped: nobody serves
         #expect(holders[8] == "held by nginx-3")  // the other order: nginx-2, then nginx-1
     }
 
@@ -433,7 +433,7 @@ struct EndToEndTests {
         #expect(!report.passed)
         let check = try #require(report.steps.first?.checks.first)
         #expect(!check.passed)
-        #expect(check.expected.contains("body 'nginx-2'"))
+        #expect(check.expected.description.contains("body 'nginx-2'"))
         #expect(check.seen.contains("body 'nginx-1'"))
         #expect(check.heldAfter >= check.deadline)
         let logs = try #require(report.steps.first?.logs)

@@ -82,7 +82,7 @@ import Testing
     @Test func theHistoryIsOneJSONObjectPerLineInTimeOrder() throws {
         var step = VerifyReport.StepResult(name: "1: kill nginx-1", action: "chaos kill nginx-1")
         step.at = 100
-        step.checks = [.init(expected: "10.33.1.100 held by nginx-2", seen: "nginx-2", passed: true, heldAfter: 3.6, deadline: 8)]
+        step.checks = [.init(expected: .holders(vip: "10.33.1.100", nodes: ["nginx-2"]), seen: "nginx-2", passed: true, heldAfter: 3.6, deadline: 8)]
         var report = VerifyReport(lab: "mb", backend: "namespaces", seconds: 5, steps: [step])
         report.samples = [ProbeSample(start: 99.5, end: 99.51, address: "10.33.1.100", status: 200, answer: "nginx-1"),
                           ProbeSample(start: 101, end: 102, address: "10.33.1.100", status: 0, answer: "timeout")]

@@ -57,12 +57,12 @@ import Testing
         let outage = Self.samples { $0 >= 106 && $0 < 107 }
         // The model has the VIP on n1, which cannot serve, while n2 could: the design strands it.
         let stranded = try #require(Self.judge(Self.step(servers: ["n2"]), Self.looks { _ in ["n1"] }, outage).first)
-        #expect(stranded.invariant == .answered && stranded.kind == "design outage" && stranded.nodes == ["n2"] && stranded.isDesignOutage)
+        #expect(stranded.invariant == .answered && stranded.kind == .designOutage && stranded.nodes == ["n2"] && stranded.isDesignOutage)
         #expect(abs(stranded.to - stranded.from - 0.992) < 1e-6)
         #expect(stranded.summary.hasPrefix("10.33.1.100 not answered for 0.99 s while n2 could serve (design outage): 100 requests failed (timeout); held by n1"))
         // The model has n1 answering: live disagrees.
         let mismatch = try #require(Self.judge(Self.step(), Self.looks { _ in ["n1"] }, outage).first)
-        #expect(mismatch.kind == "model mismatch" && !mismatch.isDesignOutage)
+        #expect(mismatch.kind == .modelMismatch && !mismatch.isDesignOutage)
         // Before the timers allow a move, nobody serving, or a step expecting failures: none.
         #expect(Self.judge(Self.step(), Self.looks { _ in ["n1"] }, Self.samples { $0 < 103.9 }).isEmpty)
         #expect(Self.judge(Self.step(servers: []), Self.looks { _ in ["n1"] }, outage).isEmpty)
@@ -132,7 +132,7 @@ import Testing
     @Test func aBrokenInvariantFailsItsStepInEveryReport() throws {
         let broken = Violation(invariant: .singleHolder, address: Self.vip, from: 1, to: 3, nodes: ["n1", "n2"], evidence: "seen in 9 looks")
         var step = VerifyReport.StepResult(name: "healed", action: "chaos heal")
-        step.checks = [.init(expected: "10.33.1.100 held by n1", seen: "held by n1", passed: true, heldAfter: 0.5, deadline: 8)]
+        step.checks = [.init(expected: .holders(vip: "10.33.1.100", nodes: ["n1"]), seen: "held by n1", passed: true, heldAfter: 0.5, deadline: 8)]
         #expect(step.passed)
         var accepted = step
         accepted.accepted = [broken]

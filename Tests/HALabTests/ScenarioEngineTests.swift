@@ -114,9 +114,9 @@ import Testing
         #expect(report.passed, "\(report.steps.map { "\($0.name): \($0.checks.filter { !$0.passed }.map(\.seen))" })")
         #expect(report.backend == "fake")
         #expect(report.steps.map(\.checks.count) == [2, 2, 2, 2])
-        #expect(report.steps[1].checks.map(\.expected) == ["10.33.1.100 held by nginx-2", "curl http://10.33.1.100 from client → status 200 body 'nginx-2'"])
+        #expect(report.steps[1].checks.map(\.expected.description) == ["10.33.1.100 held by nginx-2", "curl http://10.33.1.100 from client → status 200 body 'nginx-2'"])
         // Nothing moves when nginx-1 crashes with its nginx stopped: held throughout the window.
-        #expect(report.steps[2].checks[0].expected.hasSuffix("throughout \(String(format: "%.1f", lab.settleBound)) s"))
+        #expect(report.steps[2].checks[0].expected.description.hasSuffix("throughout \(String(format: "%.1f", lab.settleBound)) s"))
     }
 
     @Test func aFailedStepKeepsWhatWasSeenAndTheLogsAndCountsInJUnit() async throws {

@@ -56,9 +56,9 @@ import FoundationXML
 
     static let report = VerifyReport(lab: "mb", backend: "namespaces", seconds: 3.5, steps: [
         .init(name: "healthy <a & b>", action: nil, actionError: nil, seconds: 0.1, checks: [
-            .init(expected: "body 'nginx-1'", seen: "body 'nginx-1'", passed: true, heldAfter: 0.05, deadline: 8)], logs: nil),
+            .init(expected: .answer(Request(url: "http://10.33.1.100", from: "client"), body: "nginx-1"), seen: "body 'nginx-1'", passed: true, heldAfter: 0.05, deadline: 8)], logs: nil),
         .init(name: "stop \"it\"", action: "on n: rc-service nginx stop", actionError: nil, seconds: 8.2, checks: [
-            .init(expected: "body 'nginx-2'", seen: "body 'nginx-1'\u{1}", passed: false, heldAfter: 8.1, deadline: 8)],
+            .init(expected: .answer(Request(url: "http://10.33.1.100", from: "client"), body: "nginx-2"), seen: "body 'nginx-1'\u{1}", passed: false, heldAfter: 8.1, deadline: 8)],
               logs: ["nginx-1": ["(VI_1) Entering MASTER STATE"]]),
     ])
 
@@ -71,7 +71,7 @@ import FoundationXML
         let cases = try document.nodes(forXPath: "//testcase").compactMap { $0 as? XMLElement }
         #expect(cases.map { $0.attribute(forName: "name")?.stringValue } == ["healthy <a & b>", "stop \"it\""])
         let failure = try #require(try document.nodes(forXPath: "//testcase[2]/failure").first as? XMLElement)
-        #expect(failure.attribute(forName: "message")?.stringValue == "expected body 'nginx-2'; seen body 'nginx-1'")
+        #expect(failure.attribute(forName: "message")?.stringValue == "expected curl http://10.33.1.100 from client → body 'nginx-2'; seen body 'nginx-1'")
         #expect(failure.stringValue?.contains("Entering MASTER STATE") == true)
         #expect(try document.nodes(forXPath: "//testcase[1]/failure").isEmpty)
     }
@@ -82,6 +82,8 @@ import FoundationXML
         #expect(decoded.steps.count == 2)
         #expect(!decoded.passed)
         #expect(decoded.steps[1].logs?["nginx-1"] == ["(VI_1) Entering MASTER STATE"])
+        #expect(decoded.steps[1].checks[0].expected == .answer(Request(url: "http://10.33.1.100", from: "client"), body: "nginx-2"))
+        #expect(json.contains("\"request\"") && !json.contains("\"_0\""), "the request is named in the JSON")
     }
 }
 

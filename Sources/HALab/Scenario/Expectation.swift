@@ -1,7 +1,7 @@
 import Foundation
 
 /// A request a client node makes: `curl URL` from `from`.
-public struct Request: Sendable, Equatable {
+public struct Request: Sendable, Equatable, Codable {
     public var url: String
     public var from: String
 
@@ -25,7 +25,7 @@ public struct Request: Sendable, Equatable {
 
 /// One outcome a step expects: what clients see, or where a VIP sits. Each kind is checked by
 /// its own type (`Checks.swift`).
-public enum Expectation: Sendable, Equatable, CustomStringConvertible {
+public enum Expectation: Sendable, Equatable, Codable, CustomStringConvertible {
     /// One curl answered, with this status, `Server:` header and body where given.
     case answer(Request, status: Int? = nil, server: String? = nil, body: String? = nil)
     /// curl fails: nobody serves the URL.
@@ -45,6 +45,12 @@ public enum Expectation: Sendable, Equatable, CustomStringConvertible {
     /// Under `percent` loss at `preferred`, the VIP's takeovers in `seconds` are no more than
     /// VRRP predicts, and `preferred` holds it at the end.
     case takeovers(vip: String, preferred: String, percent: Int, seconds: Double)
+
+    // Reports name the request `request` in their JSON (not Swift's `_0`).
+    enum AnswerCodingKeys: String, CodingKey { case _0 = "request", status, server, body }
+    enum FailsCodingKeys: String, CodingKey { case _0 = "request" }
+    enum EveryCodingKeys: String, CodingKey { case _0 = "request", name, samples }
+    enum MixCodingKeys: String, CodingKey { case _0 = "request", names, samples }
 
     public static let defaultEverySamples = 20
     public static let defaultMixSamples = 200

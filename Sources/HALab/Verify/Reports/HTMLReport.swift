@@ -36,7 +36,7 @@ public struct HTMLReport: ReportWriter {
         var steps = ""
         for (index, step) in report.steps.enumerated() {
             var evidence = step.checks.map { check in
-                "<li class=\(check.passed ? "ok" : "bad")>\(check.passed ? "✓" : "✗") \(e(check.expected)) — seen \(e(check.seen))"
+                "<li class=\(check.passed ? "ok" : "bad")>\(check.passed ? "✓" : "✗") \(e(check.expected.description)) — seen \(e(check.seen))"
                     + String(format: " after %.2f s (deadline %.1f s)", check.heldAfter, check.deadline) + "</li>"
             }
             if let predicted = step.predicted {

@@ -23,19 +23,25 @@ public struct Violation: Sendable, Codable, Equatable {
     public var from: Double
     public var to: Double
     public var nodes: [String]
-    /// For `answered`: "design outage" (the model predicts it too: the design strands the VIP)
-    /// or "model mismatch" (the model predicts an answer).
-    public var kind: String?
+    /// For `answered`: whose outage it is.
+    public var kind: Kind?
     public var evidence: String
 
+    public enum Kind: String, Sendable, Codable {
+        /// The model predicts it too: the design strands the VIP.
+        case designOutage = "design outage"
+        /// The model predicts an answer.
+        case modelMismatch = "model mismatch"
+    }
+
     /// An outage the model predicts too: the design's, not a disagreement with the model.
-    public var isDesignOutage: Bool { invariant == .answered && kind == "design outage" }
+    public var isDesignOutage: Bool { invariant == .answered && kind == .designOutage }
 
     public var summary: String {
         let span = String(format: "%.2f s", to - from)
         return switch invariant {
         case .singleHolder: "\(address) held by \(nodes.joined(separator: " and ")) at once for \(span): split brain while adverts can flow"
-        case .answered: "\(address) not answered for \(span) while \(nodes.joined(separator: ", ")) could serve (\(kind ?? "outage")): \(evidence)"
+        case .answered: "\(address) not answered for \(span) while \(nodes.joined(separator: ", ")) could serve (\(kind?.rawValue ?? "outage")): \(evidence)"
         case .staleARP: "\(address) blackholed for \(span): \(evidence)"
         case .holderChanges: "\(address) changed holder beyond what the fault explains: \(evidence)"
         }
@@ -178,7 +184,7 @@ enum Invariants {
             let predicted = step.holders[address] ?? []
             let stranded = predicted.count != 1 || !servers.contains(predicted[0])
             return Violation(invariant: .answered, address: address, from: from, to: to, nodes: servers,
-                             kind: stranded ? "design outage" : "model mismatch",
+                             kind: stranded ? .designOutage : .modelMismatch,
                              evidence: "\(requests); held by \(holders.isEmpty ? "nobody" : holders.joined(separator: ", "))"
                                 + (stranded ? "; the model predicts it too" : "; the model predicts \(predicted[0]) answering"))
         }

@@ -58,7 +58,8 @@ public struct VerifyReport: Sendable, Codable {
     }
 
     public struct CheckResult: Sendable, Codable {
-        public var expected: String
+        /// What the step expected (its JSON: the expectation's kind and fields; its text: its words).
+        public var expected: Expectation
         public var seen: String
         public var passed: Bool
         /// Seconds from the step's action until the expectation held.
@@ -232,7 +233,7 @@ public enum Verifier {
         for (expectation, ownDeadline) in expectations {
             let deadline = ownDeadline ?? settleBound + slack
             let outcome = try await ExpectationEngine(session: session).await(expectation, deadline: deadline)
-            checks.append(.init(expected: expectation.description, seen: outcome.seen, passed: outcome.passed,
+            checks.append(.init(expected: expectation, seen: outcome.seen, passed: outcome.passed,
                                 heldAfter: outcome.elapsed, deadline: deadline))
             let isMix = if case .mix = expectation { true } else { false }
             progress(outcome.passed
