@@ -11,13 +11,13 @@ let package = Package(
         .library(name: "HALab", targets: ["HALab"]),
         .executable(name: "halab", targets: ["halab"]),
         .executable(name: "halab-init", targets: ["halab-init"]),
-        .executable(name: "halab-probe", targets: ["halab-probe"]),
+        .executable(name: "halab-probe", targets: ["halab-probe"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1")
     ],
     targets: [
         // The libvirt C API, for the libvirt backend (VMs).
@@ -42,7 +42,7 @@ let package = Package(
             name: "halab",
             dependencies: [
                 "HALab", "HALabBackends", "HALabModel", "HALabSystem",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]
         ),
         // PID 1 of every lab node: tiny, no Foundation, so each node stays light.
@@ -53,9 +53,10 @@ let package = Package(
             name: "HALabTests",
             dependencies: [
                 "halab", "HALab", "HALabModel", "HALabBackends", "HALabSystem",
-                .product(name: "PropertyBased", package: "swift-property-based"), .product(name: "Yams", package: "Yams"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Yams", package: "Yams")
             ]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

@@ -25,7 +25,8 @@ enum Tcpdump {
     /// Ended by halab (SIGTERM) or by the terminal's Ctrl-C (SIGINT) is ended as asked.
     static func check(_ result: CommandResult, at point: CapturePoint) throws {
         guard result.succeeded || [128 + SIGTERM, 128 + SIGINT].contains(result.exitCode) else {
-            throw HALabError.commandFailed(command: "tcpdump at \(point)", status: "exit \(result.exitCode)", output: result.errorOutput)
+            throw HALabError.commandFailed(
+                command: "tcpdump at \(point)", status: "exit \(result.exitCode)", output: result.errorOutput)
         }
     }
 
@@ -42,7 +43,8 @@ extension LabTopology {
         switch point {
         case .segment(let segment):
             guard segments.contains(segment) else {
-                throw HALabError.usage("no segment '\(segment)' in lab \(name); its segments: \(segments.joined(separator: ", "))")
+                throw HALabError.usage(
+                    "no segment '\(segment)' in lab \(name); its segments: \(segments.joined(separator: ", "))")
             }
         case .node(let node, let interface): _ = try locate(node, interface: interface)
         }
@@ -52,16 +54,21 @@ extension LabTopology {
 extension NamespaceBackend {
     /// At a segment: the switch's bridge, which in promiscuous mode (tcpdump's default) is
     /// handed every frame that enters a port, once. At a node: its interface, inside its network.
-    public func capture(_ lab: String, at point: CapturePoint, into path: String,
-                        until stop: @escaping @Sendable () async -> Void) async throws {
+    public func capture(
+        _ lab: String, at point: CapturePoint, into path: String,
+        until stop: @escaping @Sendable () async -> Void
+    ) async throws {
         try topology(of: lab).validate(point)
         try Tcpdump.requireInstalled()
-        let (namespace, interface) = switch point {
-        case .segment(let segment): (Self.netns(lab, segment), "br0")
-        case .node(let node, let interface): (Self.netns(lab, node), interface)
-        }
-        let result = try await Command.run("nsenter", ["--net=\(Self.netnsFolder)/\(namespace)", "--"]
-                                            + Tcpdump.arguments(interface: interface, path: path), until: stop)
+        let (namespace, interface) =
+            switch point {
+            case .segment(let segment): (Self.netns(lab, segment), "br0")
+            case .node(let node, let interface): (Self.netns(lab, node), interface)
+            }
+        let result = try await Command.run(
+            "nsenter",
+            ["--net=\(Self.netnsFolder)/\(namespace)", "--"]
+                + Tcpdump.arguments(interface: interface, path: path), until: stop)
         try Tcpdump.check(result, at: point)
     }
 }
@@ -69,8 +76,10 @@ extension NamespaceBackend {
 extension LibvirtBackend {
     /// On the segment's bridge, in the network namespace libvirtd runs in (its own where halab
     /// started it); a node's interface is seen there too, as the frames to and from its MAC.
-    public func capture(_ lab: String, at point: CapturePoint, into path: String,
-                        until stop: @escaping @Sendable () async -> Void) async throws {
+    public func capture(
+        _ lab: String, at point: CapturePoint, into path: String,
+        until stop: @escaping @Sendable () async -> Void
+    ) async throws {
         let topology = try topology(of: lab)
         try topology.validate(point)
         try Tcpdump.requireInstalled()
@@ -86,10 +95,13 @@ extension LibvirtBackend {
         }
         let bridge = try connect().networkBridgeName(LibvirtXML.networkName(lab: lab, segment: segment))
         guard let daemon = ProcessTable.processes(named: "libvirtd").first else {
-            throw HALabError.unsupported("no libvirtd process is running to capture at: start it (scripts/libvirt-daemons start)")
+            throw HALabError.unsupported(
+                "no libvirtd process is running to capture at: start it (scripts/libvirt-daemons start)")
         }
-        let result = try await Command.run("nsenter", ["--net=/proc/\(daemon.pid)/ns/net", "--"]
-                                            + Tcpdump.arguments(interface: bridge, path: path, filter: filter), until: stop)
+        let result = try await Command.run(
+            "nsenter",
+            ["--net=/proc/\(daemon.pid)/ns/net", "--"]
+                + Tcpdump.arguments(interface: bridge, path: path, filter: filter), until: stop)
         try Tcpdump.check(result, at: point)
     }
 }

@@ -22,13 +22,16 @@ public struct CloudImage: Sendable {
         guard FileSystem.exists(base) else {
             throw HALabError.usage("no cloud image at \(base): give the path of an Alpine qcow2 image (nocloud kind)")
         }
-        for (program, package) in [("qemu-img", "qemu-utils"), ("genisoimage", "genisoimage")] where !Command.exists(program) {
+        for (program, package) in [("qemu-img", "qemu-utils"), ("genisoimage", "genisoimage")]
+        where !Command.exists(program) {
             throw HALabError.missingProgram(program, fix: "install it with 'apt-get install -y \(package)'")
         }
     }
 
     /// Makes the node's overlay disk and seed ISO in `folder`; returns their paths.
-    func prepare(_ node: NodeSpec, lab: String, macs: [String], folder: String) async throws -> (disk: String, seed: String) {
+    func prepare(_ node: NodeSpec, lab: String, macs: [String], folder: String) async throws -> (
+        disk: String, seed: String
+    ) {
         let disk = "\(folder)/\(node.name).qcow2"
         let seed = "\(folder)/\(node.name).seed.iso"
         let seedFolder = "\(folder)/\(node.name).seed"
@@ -36,12 +39,15 @@ public struct CloudImage: Sendable {
         defer { try? FileSystem.remove(seedFolder) }
         try FileSystem.makeDirectory(seedFolder)
         try FileSystem.write(Self.metaData(lab: lab, node: node.name), to: "\(seedFolder)/meta-data")
-        try FileSystem.write(Self.userData(node: node, macs: macs, files: try Self.nodeFiles(node)), to: "\(seedFolder)/user-data")
+        try FileSystem.write(
+            Self.userData(node: node, macs: macs, files: try Self.nodeFiles(node)), to: "\(seedFolder)/user-data")
         // No network set-up by cloud-init (nor its DHCP fallback): the per-boot script does it.
         try FileSystem.write("version: 1\nconfig: []\n", to: "\(seedFolder)/network-config")
         try await Command.run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base, disk])
-        try await Command.run("genisoimage", ["-quiet", "-output", seed, "-volid", "cidata", "-joliet", "-rock"]
-                              + ["user-data", "meta-data", "network-config"].map { "\(seedFolder)/\($0)" })
+        try await Command.run(
+            "genisoimage",
+            ["-quiet", "-output", seed, "-volid", "cidata", "-joliet", "-rock"]
+                + ["user-data", "meta-data", "network-config"].map { "\(seedFolder)/\($0)" })
         return (disk, seed)
     }
 
@@ -56,8 +62,10 @@ public struct CloudImage: Sendable {
             guard let walker = FileManager.default.enumerator(atPath: layer) else { continue }
             for case let relative as String in walker where !FileSystem.isDirectory("\(layer)/\(relative)") {
                 let attributes = try FileManager.default.attributesOfItem(atPath: "\(layer)/\(relative)")
-                files["/" + relative] = ((attributes[.posixPermissions] as? Int) ?? 0o644,
-                                         FileManager.default.contents(atPath: "\(layer)/\(relative)") ?? Data())
+                files["/" + relative] = (
+                    (attributes[.posixPermissions] as? Int) ?? 0o644,
+                    FileManager.default.contents(atPath: "\(layer)/\(relative)") ?? Data()
+                )
             }
         }
         return files.sorted { $0.key < $1.key }.map { ($0.key, $0.value.0, $0.value.1) }
@@ -86,8 +94,11 @@ public struct CloudImage: Sendable {
         entries.append((perBootScript, 0o755, Data(script.utf8)))
         var lines = ["#cloud-config", "hostname: \(node.name)", "write_files:"]
         for entry in entries {
-            lines += ["  - path: \(entry.path)", "    encoding: b64", "    permissions: '0\(String(entry.mode & 0o7777, radix: 8))'",
-                      "    content: \(entry.content.base64EncodedString())"]
+            lines += [
+                "  - path: \(entry.path)", "    encoding: b64",
+                "    permissions: '0\(String(entry.mode & 0o7777, radix: 8))'",
+                "    content: \(entry.content.base64EncodedString())"
+            ]
         }
         return lines.joined(separator: "\n") + "\n"
     }

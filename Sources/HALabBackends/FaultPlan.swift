@@ -45,23 +45,34 @@ public struct FaultPlan: Sendable, Equatable {
         switch fault {
         case .linkDown(let node, let interface, let atSwitch):
             _ = try topology.locate(node, interface: interface)
-            steps = [atSwitch ? .cable(node: node, interface: interface, plugged: !on)
-                              : .command(node: node, ["ip", "link", "set", interface, on ? "down" : "up"])]
+            steps = [
+                atSwitch
+                    ? .cable(node: node, interface: interface, plugged: !on)
+                    : .command(node: node, ["ip", "link", "set", interface, on ? "down" : "up"])
+            ]
         case .switchDown(let segment):
-            guard topology.segments.contains(segment) else { throw HALabError.usage("no segment '\(segment)' in \(topology.name)") }
+            guard topology.segments.contains(segment) else {
+                throw HALabError.usage("no segment '\(segment)' in \(topology.name)")
+            }
             steps = topology.nodes.flatMap { node in
-                node.interfaces.filter { $0.segment == segment }.map { Step.cable(node: node.name, interface: $0.name, plugged: !on) }
+                node.interfaces.filter { $0.segment == segment }.map {
+                    Step.cable(node: node.name, interface: $0.name, plugged: !on)
+                }
             }
         case .dropMulticast(let node, let group, let ipProtocol):
             let match = "ip daddr \(group) ip protocol \(ipProtocol) drop"
             let atNode = { (node: String) in
-                Step.nftables(.node(node), script: Self.table("inet halab-multicast", on: on, chains: ["input": [match], "output": [match]]))
+                Step.nftables(
+                    .node(node),
+                    script: Self.table("inet halab-multicast", on: on, chains: ["input": [match], "output": [match]]))
             }
             if let node {
                 steps = [atNode(node)]
             } else if switches {
                 steps = topology.segments.map {
-                    .nftables(.segmentSwitch($0), script: Self.table("bridge halab-multicast", on: on, chains: ["forward": [match]]))
+                    .nftables(
+                        .segmentSwitch($0),
+                        script: Self.table("bridge halab-multicast", on: on, chains: ["forward": [match]]))
                 }
             } else {
                 steps = topology.nodes.map { atNode($0.name) }
@@ -70,21 +81,35 @@ public struct FaultPlan: Sendable, Equatable {
             // Each node drops every frame from a node of another group as it arrives.
             steps = []
             for (index, group) in groups.enumerated() {
-                let others = try groups.enumerated().filter { $0.offset != index }.flatMap(\.element).flatMap { try topology.macAddresses(of: $0) }
+                let others = try groups.enumerated().filter { $0.offset != index }.flatMap(\.element).flatMap {
+                    try topology.macAddresses(of: $0)
+                }
                 guard !others.isEmpty else { continue }
                 for node in group {
-                    steps.append(.nftables(.node(node), script: Self.table("inet halab-partition", on: on,
-                                                                            chains: ["input": ["ether saddr { \(others.joined(separator: ", ")) } drop"]])))
+                    steps.append(
+                        .nftables(
+                            .node(node),
+                            script: Self.table(
+                                "inet halab-partition", on: on,
+                                chains: ["input": ["ether saddr { \(others.joined(separator: ", ")) } drop"]])))
                 }
             }
         case .loss(let node, let percent):
             // The node's links lose packets; its loopback does not (a local health check is no network traffic).
             let rule = { (direction: String) in "\(direction) != \"lo\" numgen random mod 100 < \(percent) drop" }
-            steps = [.nftables(.node(node), script: Self.table("inet halab-loss", on: on, chains: ["input": [rule("iifname")], "output": [rule("oifname")]]))]
+            steps = [
+                .nftables(
+                    .node(node),
+                    script: Self.table(
+                        "inet halab-loss", on: on, chains: ["input": [rule("iifname")], "output": [rule("oifname")]]))
+            ]
         case .delay(let node, let milliseconds):
             steps = try topology.node(node).interfaces.map { interface in
-                .command(node: node, on ? ["tc", "qdisc", "add", "dev", interface.name, "root", "netem", "delay", "\(milliseconds)ms"]
-                                        : ["tc", "qdisc", "del", "dev", interface.name, "root"])
+                .command(
+                    node: node,
+                    on
+                        ? ["tc", "qdisc", "add", "dev", interface.name, "root", "netem", "delay", "\(milliseconds)ms"]
+                        : ["tc", "qdisc", "del", "dev", interface.name, "root"])
             }
         case .pause(let node):
             _ = try topology.node(node)
@@ -93,7 +118,9 @@ public struct FaultPlan: Sendable, Equatable {
             steps = [.freezeProgram(node: node, program: program, frozen: on)]
         case .refusedPorts(let node, let ports):
             // The first packet of each new connection, answered with a reset; those open go on.
-            let rule = "tcp dport { \(ports.map(String.init).joined(separator: ", ")) } tcp flags & (syn | ack) == syn reject with tcp reset"
+            let rule =
+                "tcp dport { \(ports.map(String.init).joined(separator: ", ")) } tcp flags & (syn | ack) == syn reject "
+                    + "with tcp reset"
             steps = [.nftables(.node(node), script: Self.table("inet halab-refuse", on: on, chains: ["input": [rule]]))]
         }
     }
@@ -115,10 +142,11 @@ public struct FaultPlan: Sendable, Equatable {
         guard !result.succeeded, !(healing && step.isInsideNode) else { return }
         if result.errorOutput.contains("qdisc kind is unknown") {
             throw HALabError.unsupported(
-                "delay needs the kernel's netem queueing discipline (sch_netem), which this kernel does not have: "
-                + "use loss, or a kernel with CONFIG_NET_SCH_NETEM")
+                "delay needs the kernel's netem queueing discipline (sch_netem), which this kernel does not have: use "
+                    + "loss, or a kernel with CONFIG_NET_SCH_NETEM")
         }
-        throw HALabError.commandFailed(command: what, status: "exit \(result.exitCode)", output: result.errorOutput + result.output)
+        throw HALabError.commandFailed(
+            command: what, status: "exit \(result.exitCode)", output: result.errorOutput + result.output)
     }
 }
 
@@ -128,7 +156,8 @@ protocol FaultExecuting: Sendable {
     var hasSwitches: Bool { get }
     func pullCable(_ lab: String, topology: LabTopology, node: String, interface: String, plugged: Bool) async throws
     /// Runs a program in the node's network, with `input` on its standard input.
-    func runInNetwork(_ lab: String, _ place: FaultPlan.Place, _ command: [String], input: String?) async throws -> CommandResult
+    func runInNetwork(_ lab: String, _ place: FaultPlan.Place, _ command: [String], input: String?) async throws
+        -> CommandResult
     func freeze(_ lab: String, node: String, frozen: Bool) async throws
     func freeze(_ lab: String, node: String, program: String, frozen: Bool) async throws
 }
@@ -140,16 +169,23 @@ extension FaultExecuting {
             case .cable(let node, let interface, let plugged):
                 try await pullCable(lab, topology: topology, node: node, interface: interface, plugged: plugged)
             case .command(let node, let command):
-                try plan.judge(step, try await runInNetwork(lab, .node(node), command, input: nil),
-                               what: "\(command.joined(separator: " ")) on \(node)")
+                try plan.judge(
+                    step, try await runInNetwork(lab, .node(node), command, input: nil),
+                    what: "\(command.joined(separator: " ")) on \(node)")
             case .nftables(let place, let script):
-                try plan.judge(step, try await runInNetwork(lab, place, ["nft", "-f", "-"], input: script), what: "nft -f - at \(place)")
+                try plan.judge(
+                    step, try await runInNetwork(lab, place, ["nft", "-f", "-"], input: script),
+                    what: "nft -f - at \(place)")
             case .freeze(let node, let frozen):
-                do { try await freeze(lab, node: node, frozen: frozen) } catch HALabError.nodeNotRunning(_) where plan.healing {
+                do { try await freeze(lab, node: node, frozen: frozen) } catch HALabError.nodeNotRunning(_)
+                    where plan.healing
+                {
                     // A node that crashed meanwhile has nothing to thaw.
                 }
             case .freezeProgram(let node, let program, let frozen):
-                do { try await freeze(lab, node: node, program: program, frozen: frozen) } catch HALabError.nodeNotRunning(_) where plan.healing {}
+                do {
+                    try await freeze(lab, node: node, program: program, frozen: frozen)
+                } catch HALabError.nodeNotRunning(_) where plan.healing {}
             }
         }
     }

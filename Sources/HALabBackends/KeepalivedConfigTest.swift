@@ -16,7 +16,9 @@ public enum KeepalivedConfigTest {
     /// Why keepalived's test cannot run here, or nil.
     public static var unavailable: String? {
         if !Command.exists("keepalived") { return "keepalived is not installed (apt-get install -y keepalived)" }
-        if geteuid() != 0 { return "it needs root, to give the config the node's interfaces and files in a throwaway namespace" }
+        if geteuid() != 0 {
+            return "it needs root, to give the config the node's interfaces and files in a throwaway namespace"
+        }
         return nil
     }
 
@@ -26,14 +28,23 @@ public enum KeepalivedConfigTest {
     /// The test of `node`'s config at `path` (a node path), `@` lines matched against `configID`;
     /// nil when keepalived did not finish within `limit` (it was killed).
     /// `installed`: a file of this machine put in place of the config (a rollout's).
-    public static func run(node: NodeSpec, path: String, configID: String, installed: String? = nil) async throws -> Result? {
+    public static func run(node: NodeSpec, path: String, configID: String, installed: String? = nil) async throws
+        -> Result?
+    {
         // The installed file is passed as $0, so no quoting of its path is needed.
-        guard let result = try await Command.run("unshare", ["--net", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-                                                             script(node: node, path: path, configID: configID, installed: installed != nil),
-                                                             installed ?? "sh"], limit: limit) else { return nil }
+        guard
+            let result = try await Command.run(
+                "unshare",
+                [
+                    "--net", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                    script(node: node, path: path, configID: configID, installed: installed != nil),
+                    installed ?? "sh"
+                ], limit: limit)
+        else { return nil }
         guard result.exitCode != 127 && !result.errorOutput.hasPrefix("halab: ") else {
-            throw HALabError.commandFailed(command: "keepalived --config-test for \(node.name)", status: "exit \(result.exitCode)",
-                                           output: result.errorOutput)
+            throw HALabError.commandFailed(
+                command: "keepalived --config-test for \(node.name)", status: "exit \(result.exitCode)",
+                output: result.errorOutput)
         }
         let messages = (result.output + result.errorOutput).split(separator: "\n").map(String.init)
         return Result(exitCode: result.exitCode, messages: messages)
@@ -41,8 +52,11 @@ public enum KeepalivedConfigTest {
 
     /// The config file alone, on this machine as it is (for a file that is no lab's); nil as above.
     public static func run(file: String, configID: String) async throws -> Result? {
-        try await Command.run("keepalived", ["--config-test", "--use-file", file, "--config-id", configID], limit: limit).map {
-            Result(exitCode: $0.exitCode, messages: ($0.output + $0.errorOutput).split(separator: "\n").map(String.init))
+        try await Command.run(
+            "keepalived", ["--config-test", "--use-file", file, "--config-id", configID], limit: limit
+        ).map {
+            Result(
+                exitCode: $0.exitCode, messages: ($0.output + $0.errorOutput).split(separator: "\n").map(String.init))
         }
     }
 
@@ -52,11 +66,16 @@ public enum KeepalivedConfigTest {
         for folder in NodeFiles.topFolders(of: node) {
             let lowers = node.fileLayers.map { "\($0)/\(folder)" }.filter(FileSystem.isDirectory)
             guard !lowers.isEmpty else { continue }
-            lines.append("mount -n -t overlay halab -o lowerdir=\((lowers + ["/\(folder)"]).joined(separator: ":")) /\(folder) || fail mount /\(folder)")
+            lines.append(
+                "mount -n -t overlay halab -o lowerdir=\((lowers + ["/\(folder)"]).joined(separator: ":")) /\(folder) "
+                    + "|| fail mount /\(folder)"
+            )
         }
         if installed { lines.append("mount -n --bind \"$0\" '\(path)' || fail mount the installed config") }
-        lines += ["mount -n -t tmpfs halab /run || fail mount /run", "mount -n -t tmpfs halab /tmp || fail mount /tmp",
-                  "ip link set lo up || fail lo"]
+        lines += [
+            "mount -n -t tmpfs halab /run || fail mount /run", "mount -n -t tmpfs halab /tmp || fail mount /tmp",
+            "ip link set lo up || fail lo"
+        ]
         // Bonds and bridges too are veths here: keepalived -t needs only their names and addresses.
         let interfaces = node.interfaces.map { ($0.name, $0.address) } + node.aggregates.map { ($0.name, $0.address) }
         for (index, (name, address)) in interfaces.enumerated() {
@@ -64,8 +83,9 @@ public enum KeepalivedConfigTest {
             lines.append("ip link set \(name) up" + (address.map { "; ip addr add \($0) dev \(name)" } ?? ""))
         }
         lines.append("set +e")
-        lines.append("exec keepalived --config-test --use-file '\(path)' --config-id '\(configID)' --pid /run/halab-test.pid"
-                     + " --vrrp_pid /run/halab-test-vrrp.pid --checkers_pid /run/halab-test-checkers.pid")
+        lines.append(
+            "exec keepalived --config-test --use-file '\(path)' --config-id '\(configID)' --pid /run/halab-test.pid "
+                + "--vrrp_pid /run/halab-test-vrrp.pid --checkers_pid /run/halab-test-checkers.pid")
         return lines.joined(separator: "\n")
     }
 }

@@ -37,14 +37,19 @@ public protocol LabBackend: Sendable {
     func faults(_ lab: String) -> [NetworkFault]
     /// Runs halab-probe in a node's network: an HTTP GET to each address every `interval`
     /// milliseconds, until `stop` returns or `seconds` pass. Returns the probe's record.
-    func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
-               until stop: @escaping @Sendable () async -> Void) async throws -> String
+    func probe(
+        _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+        until stop: @escaping @Sendable () async -> Void
+    ) async throws -> String
     /// Captures the frames at `point` with tcpdump into the pcap file `path` (written as they
     /// arrive) until `stop` returns; the capture is running once the file has its header.
-    func capture(_ lab: String, at point: CapturePoint, into path: String, until stop: @escaping @Sendable () async -> Void) async throws
+    func capture(
+        _ lab: String, at point: CapturePoint, into path: String, until stop: @escaping @Sendable () async -> Void)
+        async throws
     /// The node's addresses being added and deleted, as `ip -ts -o monitor address` prints them,
     /// until `stop` returns (across a crash and revival of the node).
-    func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void) async throws -> String
+    func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void) async throws
+        -> String
     /// Waits until `address` is added to an interface of `node` (which may not exist yet) and
     /// returns when that happened: for timing VRRP itself in benchmarks.
     func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant
@@ -55,4 +60,3 @@ public protocol LabBackend: Sendable {
     /// Removes those leftovers; returns what it removed.
     func sweep(_ lab: String?, names: [String]?) async throws -> [String]
 }
-

@@ -24,8 +24,10 @@ public final class LabLock: Sendable {
 
     /// Takes the lab's lock for `command`. When another halab holds it: waits (telling
     /// `notice` once who holds it), or, without `wait`, refuses naming the holder.
-    public static func acquire(_ lab: String, root: String = "/run/halab", command: String, wait: Bool,
-                               notice: @Sendable (String) -> Void) async throws -> LabLock {
+    public static func acquire(
+        _ lab: String, root: String = "/run/halab", command: String, wait: Bool,
+        notice: @Sendable (String) -> Void
+    ) async throws -> LabLock {
         let path = path(lab, root: root)
         var told = false
         while true {
@@ -53,7 +55,10 @@ public final class LabLock: Sendable {
             close(descriptor)
             guard wait else { throw HALabError.labBusy(lab, holder: current?.description ?? "another halab") }
             if !told {
-                notice("waiting for \(current?.description ?? "another halab") to finish with \(lab) (--no-wait to refuse instead)")
+                notice(
+                    "waiting for \(current?.description ?? "another halab") to finish with \(lab) (--no-wait to refuse "
+                        + "instead)"
+                )
                 told = true
             }
             try await Task.sleep(for: .milliseconds(100))

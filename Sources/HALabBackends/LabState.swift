@@ -85,19 +85,23 @@ struct LabState {
     static let topologies = Mutex<[String: (version: [UInt64], topology: LabTopology)]>([:])
 
     func save(_ topology: LabTopology) throws {
-        try FileSystem.write(String(decoding: try JSONEncoder().encode(topology), as: UTF8.self),
-                             to: "\(folder(topology.name))/topology.json")
+        try FileSystem.write(
+            String(decoding: try JSONEncoder().encode(topology), as: UTF8.self),
+            to: "\(folder(topology.name))/topology.json")
     }
 
     /// Forgets the frozen processes of a node that crashed (a pause, a hung service): there is
     /// nothing left to thaw.
     func forgetFrozen(of node: String, lab: String) throws {
-        try faultFile(lab).write(faultFile(lab).read().filter { fault in
-            switch fault {
-            case .pause(node), .frozenProcesses(node, _): false
-            case .pause, .frozenProcesses, .linkDown, .switchDown, .dropMulticast, .partition, .loss, .delay, .refusedPorts: true
-            }
-        })
+        try faultFile(lab).write(
+            faultFile(lab).read().filter { fault in
+                switch fault {
+                case .pause(node), .frozenProcesses(node, _): false
+                case .pause, .frozenProcesses, .linkDown, .switchDown, .dropMulticast, .partition, .loss, .delay,
+                    .refusedPorts:
+                    true
+                }
+            })
     }
 
     /// Makes the lab's state folder.
@@ -128,7 +132,8 @@ extension LabStateKeeping {
         let topology = try topology(of: lab)
         var recorded = faults(lab)
         guard !recorded.contains(fault) else { return }
-        try await execute(try FaultPlan(fault, topology: topology, on: true, switches: hasSwitches), lab: lab, topology: topology)
+        try await execute(
+            try FaultPlan(fault, topology: topology, on: true, switches: hasSwitches), lab: lab, topology: topology)
         recorded.append(fault)
         try state.faultFile(lab).write(recorded)
     }
@@ -136,7 +141,8 @@ extension LabStateKeeping {
     /// Takes a fault off and forgets it.
     public func heal(_ lab: String, _ fault: NetworkFault) async throws {
         let topology = try topology(of: lab)
-        try await execute(try FaultPlan(fault, topology: topology, on: false, switches: hasSwitches), lab: lab, topology: topology)
+        try await execute(
+            try FaultPlan(fault, topology: topology, on: false, switches: hasSwitches), lab: lab, topology: topology)
         try state.faultFile(lab).write(faults(lab).filter { $0 != fault })
     }
 }

@@ -27,13 +27,20 @@ public struct LabTopology: Sendable, Codable, Equatable {
 
     /// The indices of a node and of one of its interfaces.
     func locate(_ node: String, interface: String) throws -> (node: Int, interface: Int) {
-        guard let nodeIndex = nodes.firstIndex(where: { $0.name == node }) else { throw HALabError.unknownNode(node, lab: name) }
+        guard let nodeIndex = nodes.firstIndex(where: { $0.name == node }) else {
+            throw HALabError.unknownNode(node, lab: name)
+        }
         guard let index = nodes[nodeIndex].interfaces.firstIndex(where: { $0.name == interface }) else {
             if let aggregate = nodes[nodeIndex].aggregates.first(where: { $0.name == interface }) {
-                throw HALabError.usage("'\(interface)' of node '\(node)' is a \(aggregate.kind) of \(aggregate.members.joined(separator: ", ")), "
-                                       + "not a NIC: name one of its NICs (\(node):\(aggregate.members[0]))")
+                throw HALabError.usage(
+                    "'\(interface)' of node '\(node)' is a \(aggregate.kind) of "
+                        + "\(aggregate.members.joined(separator: ", ")), not a NIC: name one of its NICs "
+                        + "(\(node):\(aggregate.members[0]))")
             }
-            throw HALabError.usage("node '\(node)' has no interface '\(interface)'; it has \(nodes[nodeIndex].interfaces.map(\.name).joined(separator: ", "))")
+            throw HALabError.usage(
+                "node '\(node)' has no interface '\(interface)'; it has "
+                    + "\(nodes[nodeIndex].interfaces.map(\.name).joined(separator: ", "))"
+            )
         }
         return (nodeIndex, index)
     }
@@ -46,7 +53,9 @@ public struct LabTopology: Sendable, Codable, Equatable {
     }
 
     public func macAddresses(of node: String) throws -> [String] {
-        guard let index = nodes.firstIndex(where: { $0.name == node }) else { throw HALabError.unknownNode(node, lab: name) }
+        guard let index = nodes.firstIndex(where: { $0.name == node }) else {
+            throw HALabError.unknownNode(node, lab: name)
+        }
         return nodes[index].interfaces.indices.map { macAddress(node: index, interface: $0) }
     }
 }
@@ -76,13 +85,17 @@ public struct NodeSpec: Sendable, Codable, Equatable {
     /// The definition of a service it runs.
     public func service(_ name: String) throws -> Service {
         guard let found = serviceDefinitions.first(where: { $0.name == name }) else {
-            throw HALabError.usage("node '\(self.name)' runs no service '\(name)': it runs \(services.joined(separator: ", "))")
+            throw HALabError.usage(
+                "node '\(self.name)' runs no service '\(name)': it runs \(services.joined(separator: ", "))")
         }
         return found
     }
 
-    public init(name: String, interfaces: [InterfaceSpec], aggregates: [AggregateSpec] = [], services: [String], fileLayers: [String],
-                routes: [String] = [], forwarding: Bool = false, definedServices: [Service] = []) {
+    public init(
+        name: String, interfaces: [InterfaceSpec], aggregates: [AggregateSpec] = [], services: [String],
+        fileLayers: [String],
+        routes: [String] = [], forwarding: Bool = false, definedServices: [Service] = []
+    ) {
         self.definedServices = definedServices
         self.name = name
         self.interfaces = interfaces
@@ -112,25 +125,33 @@ extension NodeSpec {
     func labAddresses(inJSON output: String) -> [String] {
         // A link without addresses may be listed as `{}`: every field may be missing.
         struct Link: Decodable {
-            struct Address: Decodable { var family: String?; var local: String?; var prefixlen: Int?; var scope: String? }
+            struct Address: Decodable {
+                var family: String?; var local: String?; var prefixlen: Int?; var scope: String?
+            }
             var ifname: String?
             var addr_info: [Address]?
         }
         let links = (try? JSONDecoder().decode([Link].self, from: Data(output.utf8))) ?? []
-        return labAddresses(links.flatMap { link in
-            (link.addr_info ?? []).compactMap { address in
-                guard let family = address.family, let local = address.local, let prefix = address.prefixlen else { return nil }
-                return InterfaceAddress(interface: link.ifname ?? "", family: family, address: local, prefix: prefix,
-                                        scope: address.scope == "global" ? 0 : 253)
-            }
-        })
+        return labAddresses(
+            links.flatMap { link in
+                (link.addr_info ?? []).compactMap { address in
+                    guard let family = address.family, let local = address.local, let prefix = address.prefixlen else {
+                        return nil
+                    }
+                    return InterfaceAddress(
+                        interface: link.ifname ?? "", family: family, address: local, prefix: prefix,
+                        scope: address.scope == "global" ? 0 : 253)
+                }
+            })
     }
 
     /// The IPv4 and global IPv6 addresses (with prefix) among `addresses` on the node's lab interfaces.
     func labAddresses(_ addresses: [InterfaceAddress]) -> [String] {
         let names = Set(interfaces.map(\.name) + aggregates.map(\.name))
-        return addresses.filter { names.contains($0.interface) && ($0.family == "inet" || $0.family == "inet6" && $0.scope == 0) }
-            .map { "\($0.address)/\($0.prefix)" }
+        return addresses.filter {
+            names.contains($0.interface) && ($0.family == "inet" || $0.family == "inet6" && $0.scope == 0)
+        }
+        .map { "\($0.address)/\($0.prefix)" }
     }
 }
 

@@ -23,8 +23,10 @@ public struct LibvirtBackend: LabStateKeeping {
     /// check can fail and panic the boot.
     static let kernelCommandLine = "console=ttyS0 quiet panic=-1 no_timer_check"
 
-    public init(uri: String, image: NodeImage = NodeImage(), cloudImage: CloudImage? = nil, stateRoot: String = "/run/halab",
-                domainType: String? = nil) {
+    public init(
+        uri: String, image: NodeImage = NodeImage(), cloudImage: CloudImage? = nil, stateRoot: String = "/run/halab",
+        domainType: String? = nil
+    ) {
         self.uri = uri
         self.image = image
         self.cloudImage = cloudImage
@@ -46,7 +48,8 @@ public struct LibvirtBackend: LabStateKeeping {
     func connect() throws -> LibvirtConnection {
         try connectionCache.connection {
             do { return try LibvirtConnection(uri: uri) } catch let error as HALabError {
-                throw HALabError.unsupported("\(error): is libvirtd running (and virtlogd)? Start them, or name another host with --connect")
+                throw HALabError.unsupported(
+                    "\(error): is libvirtd running (and virtlogd)? Start them, or name another host with --connect")
             }
         }
     }
@@ -55,15 +58,22 @@ public struct LibvirtBackend: LabStateKeeping {
 
     public func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws {
         let lab = topology.name
-        if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab, builtFrom: (try? self.source(of: lab)) ?? "a folder its journal does not name") }
+        if labsUp().contains(lab) {
+            throw HALabError.labAlreadyUp(
+                lab, builtFrom: (try? self.source(of: lab)) ?? "a folder its journal does not name")
+        }
         let found = await leftovers(lab, names: topology.objectNames)
         guard found.isEmpty else { throw HALabError.leftovers(lab, found: found) }
         if let cloudImage { try cloudImage.require() } else { _ = try image.require() }
-        let missing = Set(topology.nodes.flatMap(\.serviceDefinitions).compactMap { service in
-            service.program.flatMap { image.manifest?.programs?.contains($0) == false ? service.name : nil }
-        })
+        let missing = Set(
+            topology.nodes.flatMap(\.serviceDefinitions).compactMap { service in
+                service.program.flatMap { image.manifest?.programs?.contains($0) == false ? service.name : nil }
+            })
         guard missing.isEmpty else {
-            throw HALabError.unsupported("the node image has no program for \(missing.sorted().joined(separator: ", ")): install it and run 'halab image build'")
+            throw HALabError.unsupported(
+                "the node image has no program for \(missing.sorted().joined(separator: ", ")): install it and run "
+                    + "'halab image build'"
+            )
         }
         let connection = try connect()
         try state.make(lab)
@@ -74,7 +84,11 @@ public struct LibvirtBackend: LabStateKeeping {
         try state.save(topology)
 
         let type = try await chooseDomainType(connection, lab: lab, progress: progress)
-        progress("networks: \(topology.segments.map { LibvirtXML.networkName(lab: lab, segment: $0) }.joined(separator: ", ")) (isolated)")
+        progress(
+            "networks: "
+                + "\(topology.segments.map { LibvirtXML.networkName(lab: lab, segment: $0) }.joined(separator: ", ")) "
+                + "(isolated)"
+        )
         for segment in topology.segments {
             let name = LibvirtXML.networkName(lab: lab, segment: segment)
             try journal.append(.network(name))
@@ -110,10 +124,13 @@ public struct LibvirtBackend: LabStateKeeping {
         } else {
             boot = try await prepareInitramfs(node, lab: lab, macs: macs)
         }
-        return LibvirtXML.domain(LibvirtXML.Domain(
-            name: LibvirtXML.domainName(lab: lab, node: node.name), type: type, memoryMiB: memoryMiB, boot: boot,
-            console: console(lab, node.name),
-            interfaces: zip(node.interfaces, macs).map { (LibvirtXML.networkName(lab: lab, segment: $0.segment), $1) }))
+        return LibvirtXML.domain(
+            LibvirtXML.Domain(
+                name: LibvirtXML.domainName(lab: lab, node: node.name), type: type, memoryMiB: memoryMiB, boot: boot,
+                console: console(lab, node.name),
+                interfaces: zip(node.interfaces, macs).map {
+                    (LibvirtXML.networkName(lab: lab, segment: $0.segment), $1)
+                }))
     }
 
     /// The node image's initramfs with the node's own files appended.
@@ -129,7 +146,9 @@ public struct LibvirtBackend: LabStateKeeping {
         try FileSystem.makeDirectory("\(files)/etc/halab")
         try FileSystem.makeDirectory("\(files)/usr/local/sbin")
         try FileSystem.write(NodeFiles.guestSettings(node: node, macs: macs), to: "\(files)/etc/halab/node.sh")
-        try FileSystem.write(NodeFiles.rcService(services: node.serviceDefinitions), to: "\(files)/usr/local/sbin/rc-service", executable: true)
+        try FileSystem.write(
+            NodeFiles.rcService(services: node.serviceDefinitions), to: "\(files)/usr/local/sbin/rc-service",
+            executable: true)
         // Where Alpine has it too, for scripts that name it so.
         try FileSystem.makeDirectory("\(files)/sbin")
         try FileSystem.copy("\(files)/usr/local/sbin/rc-service", to: "\(files)/sbin/rc-service")
@@ -144,8 +163,9 @@ public struct LibvirtBackend: LabStateKeeping {
         let deadline = ContinuousClock.now + .seconds(180)
         func fail(_ why: String) throws -> Never {
             let console = (try? FileSystem.read(console(lab, node.name))) ?? ""
-            throw HALabError.commandFailed(command: "boot of VM \(node.name)", status: why,
-                                           output: console.split(separator: "\n").suffix(15).joined(separator: "\n"))
+            throw HALabError.commandFailed(
+                command: "boot of VM \(node.name)", status: why,
+                output: console.split(separator: "\n").suffix(15).joined(separator: "\n"))
         }
         while !domain.agentAnswers() {
             guard domain.isActive else { try fail("the VM stopped") }
@@ -171,29 +191,41 @@ public struct LibvirtBackend: LabStateKeeping {
     /// KVM where it really runs a guest, else qemu (TCG). KVM is tried by booting the image
     /// with `halab.check`, which powers off once its modules are loaded; a guest that has not
     /// done so within 30 s hangs under KVM. The answer is kept per URI next to the image.
-    func chooseDomainType(_ connection: LibvirtConnection, lab: String, progress: @Sendable (String) -> Void) async throws -> String {
+    func chooseDomainType(_ connection: LibvirtConnection, lab: String, progress: @Sendable (String) -> Void)
+        async throws -> String
+    {
         if let domainType { return domainType }
         let cacheFile = "\(image.folder)/domain-types"
         let cached = ((try? FileSystem.read(cacheFile)) ?? "").split(separator: "\n").map { $0.split(separator: " ") }
         if let known = cached.first(where: { $0.count == 2 && $0[0] == uri }) { return String(known[1]) }
         var type = "qemu"
         guard image.manifest != nil else {
-            progress("domain type: qemu (KVM is tried with halab's node image, which is not built; --domain-type kvm to use it)")
+            progress(
+                "domain type: qemu (KVM is tried with halab's node image, which is not built; --domain-type kvm to use "
+                    + "it)"
+            )
             return type
         }
         if try connection.capabilities().contains("<domain type='kvm'") {
             progress("checking whether KVM runs a guest here (once; up to 30 s)")
             let name = LibvirtXML.domainName(lab: lab, node: "kvm-check")
             try journal(lab).append(.domain(name))
-            let domain = try connection.createDomain(xml: LibvirtXML.domain(LibvirtXML.Domain(
-                name: name, type: "kvm", memoryMiB: memoryMiB,
-                boot: .kernel(image.kernel, initramfs: image.initramfs, commandLine: Self.kernelCommandLine + " halab.check"),
-                console: console(lab, "kvm-check"), interfaces: [])))
+            let domain = try connection.createDomain(
+                xml: LibvirtXML.domain(
+                    LibvirtXML.Domain(
+                        name: name, type: "kvm", memoryMiB: memoryMiB,
+                        boot: .kernel(
+                            image.kernel, initramfs: image.initramfs,
+                            commandLine: Self.kernelCommandLine + " halab.check"),
+                        console: console(lab, "kvm-check"), interfaces: [])))
             let deadline = ContinuousClock.now + .seconds(30)
             while domain.isActive && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
             if domain.isActive { try domain.destroy() } else { type = "kvm" }
         }
-        progress("domain type: \(type)\(type == "qemu" ? " (software emulation: KVM is not there or does not run a guest)" : "")")
+        progress(
+            "domain type: "
+                + "\(type)\(type == "qemu" ? " (software emulation: KVM is not there or does not run a guest)" : "")"
+        )
         try FileSystem.appendLine("\(uri) \(type)", to: cacheFile)
         return type
     }
@@ -202,7 +234,9 @@ public struct LibvirtBackend: LabStateKeeping {
 
     func domain(_ lab: String, _ node: String) throws -> LibvirtDomain {
         _ = try topology(of: lab).node(node)
-        guard let domain = try connect().domain(named: LibvirtXML.domainName(lab: lab, node: node)) else { throw HALabError.labNotUp(lab) }
+        guard let domain = try connect().domain(named: LibvirtXML.domainName(lab: lab, node: node)) else {
+            throw HALabError.labNotUp(lab)
+        }
         return domain
     }
 
@@ -257,19 +291,25 @@ public struct LibvirtBackend: LabStateKeeping {
     public func addresses(_ lab: String, node: String) async throws -> [String] {
         let domain = try domain(lab, node)
         guard domain.isActive else { return [] }
-        if domain.isPaused { return ((try? FileSystem.read(pausedAddresses(lab, node))) ?? "").split(separator: "\n").map(String.init) }
+        if domain.isPaused {
+            return ((try? FileSystem.read(pausedAddresses(lab, node))) ?? "").split(separator: "\n").map(String.init)
+        }
         let result = try await domain.run(NodeSpec.addressCommand)
         return try topology(of: lab).node(node).labAddresses(inJSON: result.output)
     }
 
     /// Not timed on VMs: a guest's address events reach halab only by asking its agent.
-    public func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant {
-        throw HALabError.unsupported("timing address events needs the namespace backend (halab bench vm-up times VM labs)")
+    public func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant
+    {
+        throw HALabError.unsupported(
+            "timing address events needs the namespace backend (halab bench vm-up times VM labs)")
     }
 
     /// A guest's clock is not the host's, and a crash ends what runs in it: the timeline of a VM
     /// lab takes its timing from the adverts captured on the host instead.
-    public func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void) async throws -> String {
+    public func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void)
+        async throws -> String
+    {
         throw HALabError.unsupported("watching a VM's addresses: its clock is not the host's")
     }
 
@@ -278,10 +318,14 @@ public struct LibvirtBackend: LabStateKeeping {
         return try? domain.readFile(path)
     }
 
-    public func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
-                      until stop: @escaping @Sendable () async -> Void) async throws -> String {
+    public func probe(
+        _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+        until stop: @escaping @Sendable () async -> Void
+    ) async throws -> String {
         let domain = try runningDomain(lab, node)
-        let pid = try domain.spawn(["/usr/local/sbin/halab-probe"] + ProbeProgram.arguments(interval: interval, seconds: seconds, addresses: addresses))
+        let pid = try domain.spawn(
+            ["/usr/local/sbin/halab-probe"]
+                + ProbeProgram.arguments(interval: interval, seconds: seconds, addresses: addresses))
         await stop()
         _ = try await domain.run(["kill", "-TERM", "\(pid)"])
         return try ProbeProgram.record(try await domain.wait(for: pid), node: node)
@@ -295,12 +339,18 @@ public struct LibvirtBackend: LabStateKeeping {
     /// too, so that a VM that is off (a switch lost meanwhile) or crashes boots with it as it is.
     func pullCable(_ lab: String, topology: LabTopology, node: String, interface: String, plugged: Bool) async throws {
         let (nodeIndex, index) = try topology.locate(node, interface: interface)
-        try setCable(try domain(lab, node), topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: plugged, staying: true)
+        try setCable(
+            try domain(lab, node), topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: plugged,
+            staying: true)
     }
 
     /// `staying`: in the config as well; a crash pulls the cables of the running VM only.
-    func setCable(_ domain: LibvirtDomain, topology: LabTopology, nodeIndex: Int, interfaceIndex: Int, plugged: Bool, staying: Bool = false) throws {
-        let network = LibvirtXML.networkName(lab: topology.name, segment: topology.nodes[nodeIndex].interfaces[interfaceIndex].segment)
+    func setCable(
+        _ domain: LibvirtDomain, topology: LabTopology, nodeIndex: Int, interfaceIndex: Int, plugged: Bool,
+        staying: Bool = false
+    ) throws {
+        let network = LibvirtXML.networkName(
+            lab: topology.name, segment: topology.nodes[nodeIndex].interfaces[interfaceIndex].segment)
         let mac = topology.macAddress(node: nodeIndex, interface: interfaceIndex)
         let xml = LibvirtXML.interface(network, mac: mac, linkUp: plugged)
         try staying ? domain.updateDevice(xml: xml) : domain.updateLiveDevice(xml: xml)
@@ -308,8 +358,12 @@ public struct LibvirtBackend: LabStateKeeping {
 
     /// Commands run in the guest, as an operator on the machine would run them; no switch of
     /// libvirt's is halab's to filter (`hasSwitches` is false), so every place is a node.
-    func runInNetwork(_ lab: String, _ place: FaultPlan.Place, _ command: [String], input: String?) async throws -> CommandResult {
-        guard case .node(let node) = place else { throw HALabError.unsupported("libvirt's switches cannot be filtered by halab") }
+    func runInNetwork(_ lab: String, _ place: FaultPlan.Place, _ command: [String], input: String?) async throws
+        -> CommandResult
+    {
+        guard case .node(let node) = place else {
+            throw HALabError.unsupported("libvirt's switches cannot be filtered by halab")
+        }
         return try await runningDomain(lab, node).run(command, input: input)
     }
 
@@ -318,7 +372,8 @@ public struct LibvirtBackend: LabStateKeeping {
     func freeze(_ lab: String, node: String, frozen: Bool) async throws {
         let domain = try runningDomain(lab, node)
         if frozen {
-            try FileSystem.write(try await addresses(lab, node: node).joined(separator: "\n"), to: pausedAddresses(lab, node))
+            try FileSystem.write(
+                try await addresses(lab, node: node).joined(separator: "\n"), to: pausedAddresses(lab, node))
             try domain.suspend()
         } else if domain.isPaused {
             try domain.resume()
@@ -330,8 +385,9 @@ public struct LibvirtBackend: LabStateKeeping {
         let script = "for pid in $(pidof \"$1\"); do kill -\(frozen ? "STOP" : "CONT") \"$pid\"; done"
         let result = try await runningDomain(lab, node).run(["/bin/sh", "-c", script, "freeze", program])
         guard result.succeeded else {
-            throw HALabError.commandFailed(command: "kill -\(frozen ? "STOP" : "CONT") \(program) on \(node)", status: "exit \(result.exitCode)",
-                                           output: result.errorOutput + result.output)
+            throw HALabError.commandFailed(
+                command: "kill -\(frozen ? "STOP" : "CONT") \(program) on \(node)", status: "exit \(result.exitCode)",
+                output: result.errorOutput + result.output)
         }
     }
 
@@ -371,7 +427,9 @@ extension LibvirtBackend {
             if let names { return names.contains { name == "halab-\(lab)-\($0)" } }
             return name.hasPrefix("halab-\(lab)-") && !labsUp().contains { $0 != lab && name.hasPrefix("halab-\($0)-") }
         }
-        return (((try? connection.domainNames()) ?? []).filter(ours), ((try? connection.networkNames()) ?? []).filter(ours))
+        return (
+            ((try? connection.domainNames()) ?? []).filter(ours), ((try? connection.networkNames()) ?? []).filter(ours)
+        )
     }
 
     public func leftovers(_ lab: String?, names: [String]?) async -> [String] {

@@ -35,7 +35,8 @@ enum LibvirtXML {
     }
 
     static func domain(_ domain: Domain) -> String {
-        let interfaces = domain.interfaces.map { interface($0.network, mac: $0.mac, linkUp: true) }.joined(separator: "\n")
+        let interfaces = domain.interfaces.map { interface($0.network, mac: $0.mac, linkUp: true) }.joined(
+            separator: "\n")
         let os: String
         var disks = ""
         switch domain.boot {

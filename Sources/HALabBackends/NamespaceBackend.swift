@@ -33,14 +33,18 @@ public struct NamespaceBackend: LabStateKeeping {
     public static func checkPrerequisites(for topology: LabTopology) throws {
         for node in topology.nodes {
             if let aggregate = node.aggregates.first {
-                throw HALabError.unsupported("\(node.name)'s \(aggregate.name) is a \(aggregate.kind), which the namespace backend does not make "
-                                             + "(this host's kernel has no bonding driver, and halab loads no module on the host): "
-                                             + "run this lab with --backend libvirt")
+                throw HALabError.unsupported(
+                    "\(node.name)'s \(aggregate.name) is a \(aggregate.kind), which the namespace backend does not "
+                        + "make (this host's kernel has no bonding driver, and halab loads no module on the host): run "
+                        + "this lab with --backend libvirt")
             }
         }
         guard geteuid() == 0 else { throw HALabError.notRoot }
         let apt = "install it with 'apt-get install -y"
-        var programs = [("ip", "iproute2"), ("nsenter", "util-linux"), ("unshare", "util-linux"), ("setsid", "util-linux"), ("curl", "curl")]
+        var programs = [
+            ("ip", "iproute2"), ("nsenter", "util-linux"), ("unshare", "util-linux"), ("setsid", "util-linux"),
+            ("curl", "curl")
+        ]
         for service in topology.nodes.flatMap(\.serviceDefinitions) {
             if let program = service.program, let package = service.package { programs.append((program, package)) }
         }
@@ -55,7 +59,10 @@ public struct NamespaceBackend: LabStateKeeping {
             throw HALabError.missingProgram(initProgram, fix: "build it with 'swift build' (it sits next to halab)")
         }
         let lab = topology.name
-        if labsUp().contains(lab) { throw HALabError.labAlreadyUp(lab, builtFrom: (try? self.source(of: lab)) ?? "a folder its journal does not name") }
+        if labsUp().contains(lab) {
+            throw HALabError.labAlreadyUp(
+                lab, builtFrom: (try? self.source(of: lab)) ?? "a folder its journal does not name")
+        }
         let found = namespaces(of: lab, names: topology.objectNames)
         guard found.isEmpty else { throw HALabError.leftovers(lab, found: found) }
         try state.make(lab)
@@ -68,7 +75,8 @@ public struct NamespaceBackend: LabStateKeeping {
         for ns in namespaces { try journal.append(.netns(ns)) }
         progress("namespaces: \(namespaces.count) (switches: \(topology.segments.joined(separator: ", ")))")
         try await netnsFolder.adding {
-            try await Command.run("ip", ["-batch", "-"], input: namespaces.map { "netns add \($0)" }.joined(separator: "\n") + "\n")
+            try await Command.run(
+                "ip", ["-batch", "-"], input: namespaces.map { "netns add \($0)" }.joined(separator: "\n") + "\n")
         }
         // Per switch, one batch: its bridge, then each port: one end of a veth pair whose other
         // end is made straight inside the node's namespace, named as the node's config names it.
@@ -76,10 +84,14 @@ public struct NamespaceBackend: LabStateKeeping {
             var commands = ["link add br0 type bridge", "link set br0 up", "link set lo up"]
             for (nodeIndex, node) in topology.nodes.enumerated() {
                 for (index, interface) in node.interfaces.enumerated() where interface.segment == segment {
-                    let port = Self.portName(node: node.name, interface: interface.name, nodeIndex: nodeIndex, interfaceIndex: index)
+                    let port = Self.portName(
+                        node: node.name, interface: interface.name, nodeIndex: nodeIndex, interfaceIndex: index)
                     let mac = topology.macAddress(node: nodeIndex, interface: index)
-                    commands += ["link add \(port) type veth peer name \(interface.name) address \(mac) netns \(Self.netns(lab, node.name))",
-                                 "link set \(port) master br0 up"]
+                    commands += [
+                        "link add \(port) type veth peer name \(interface.name) address \(mac) netns "
+                            + "\(Self.netns(lab, node.name))",
+                        "link set \(port) master br0 up"
+                    ]
                 }
             }
             try await ip(Self.netns(lab, segment), batch: commands)
@@ -112,7 +124,9 @@ public struct NamespaceBackend: LabStateKeeping {
         let ns = Self.netns(lab, node.name)
         var commands = ["link set lo up"]
         for interface in node.interfaces {
-            commands += ["addr flush dev \(interface.name)"] + (interface.address.map { ["addr add \($0) dev \(interface.name)"] } ?? [])
+            commands +=
+                ["addr flush dev \(interface.name)"]
+                + (interface.address.map { ["addr add \($0) dev \(interface.name)"] } ?? [])
                 + ["link set \(interface.name) up"]
             // nodad: usable at once, as the lab's addresses are known to be unique.
             if let address6 = interface.address6 { commands.append("addr add \(address6) dev \(interface.name) nodad") }
@@ -123,23 +137,27 @@ public struct NamespaceBackend: LabStateKeeping {
         let folder = nodeFolder(lab, node.name)
         try FileSystem.makeDirectory("\(folder)/sbin")
         try FileSystem.makeDirectory("\(folder)/alpine")
-        try FileSystem.write(NodeFiles.rcService(services: node.serviceDefinitions), to: "\(folder)/sbin/rc-service", executable: true)
+        try FileSystem.write(
+            NodeFiles.rcService(services: node.serviceDefinitions), to: "\(folder)/sbin/rc-service", executable: true)
         try FileSystem.copy("\(folder)/sbin/rc-service", to: "\(folder)/alpine/rc-service")
         try FileSystem.write(NodeFiles.pidof, to: "\(folder)/sbin/pidof", executable: true)
         // Copied in, not run from where it was built: that may be under /tmp, which the node hides.
         try FileSystem.copy(initProgram, to: "\(folder)/sbin/halab-init")
-        for mount in NodeFiles.overlayMounts(node: node, stateDirectory: folder) where mount.options.contains("upperdir") {
+        for mount in NodeFiles.overlayMounts(node: node, stateDirectory: folder)
+        where mount.options.contains("upperdir") {
             let writable = "\(folder)/rw\(mount.target)"
             try FileSystem.makeDirectory("\(writable)/upper")
             try FileSystem.makeDirectory("\(writable)/work")
         }
         let bootScript = "\(folder)/boot.sh"
-        try FileSystem.write(NodeFiles.bootScript(node: node, stateDirectory: folder),
-                             to: bootScript, executable: true)
+        try FileSystem.write(
+            NodeFiles.bootScript(node: node, stateDirectory: folder),
+            to: bootScript, executable: true)
         try? FileSystem.remove("\(folder)/rw/var/upper\(InitStatus.path)")
         // setsid -f: the node is nobody's child but init's, and outlives this halab process.
-        let start = "exec setsid -f nsenter --net=\(Self.netnsFolder)/\(ns) -- unshare --pid --mount --uts --fork"
-            + " --mount-proc --propagation private -- /bin/sh \(bootScript) >>\(folder)/console.log 2>&1 </dev/null"
+        let start =
+            "exec setsid -f nsenter --net=\(Self.netnsFolder)/\(ns) -- unshare --pid --mount --uts --fork --mount-proc "
+            + "--propagation private -- /bin/sh \(bootScript) >>\(folder)/console.log 2>&1 </dev/null"
         try await Command.run("/bin/sh", ["-c", start])
         try await waitUntilReady(lab, node)
     }
@@ -155,7 +173,8 @@ public struct NamespaceBackend: LabStateKeeping {
             if let status = readFile(lab, node: node.name, path: InitStatus.path) {
                 try InitStatus.check(status, node: node.name) { failed in
                     let console = (try? FileSystem.read("\(nodeFolder(lab, node.name))/console.log")) ?? ""
-                    return failed.map { readFile(lab, node: node.name, path: "/var/log/\($0).log") ?? console }.joined(separator: "\n")
+                    return failed.map { readFile(lab, node: node.name, path: "/var/log/\($0).log") ?? console }.joined(
+                        separator: "\n")
                 }
                 return
             }
@@ -167,8 +186,9 @@ public struct NamespaceBackend: LabStateKeeping {
             try await Task.sleep(for: .milliseconds(10))
         }
         let console = (try? FileSystem.read("\(nodeFolder(lab, node.name))/console.log")) ?? ""
-        throw HALabError.commandFailed(command: "boot of node \(node.name)", status: "it did not come up",
-                                       output: String(console.suffix(2000)))
+        throw HALabError.commandFailed(
+            command: "boot of node \(node.name)", status: "it did not come up",
+            output: String(console.suffix(2000)))
     }
 
     // MARK: Nodes
@@ -177,8 +197,11 @@ public struct NamespaceBackend: LabStateKeeping {
     /// node: the one found last is checked (two reads), and /proc scanned only when it is gone.
     func initPid(_ lab: String, _ node: String) -> Int32? {
         let netns = "\(Self.netnsFolder)/\(Self.netns(lab, node))"
-        if let known = Self.inits.withLock({ $0[netns] }), ProcessTable.isInit(known, ofNetworkNamespace: netns) { return known }
-        let found = ProcessTable.processes(inNetworkNamespace: netns).first { $0.pidInNamespace == 1 && $0.pid != 1 }?.pid
+        if let known = Self.inits.withLock({ $0[netns] }), ProcessTable.isInit(known, ofNetworkNamespace: netns) {
+            return known
+        }
+        let found = ProcessTable.processes(inNetworkNamespace: netns).first { $0.pidInNamespace == 1 && $0.pid != 1 }?
+            .pid
         Self.inits.withLock { $0[netns] = found }
         return found
     }
@@ -189,8 +212,10 @@ public struct NamespaceBackend: LabStateKeeping {
     public func isRunning(_ lab: String, node: String) -> Bool { initPid(lab, node) != nil }
 
     public func processes(_ lab: String, node: String) -> [HostProcess] {
-        ProcessTable.processes(inNetworkNamespace: "\(Self.netnsFolder)/\(Self.netns(lab, node))", measuringMemory: true)
-            .filter { $0.pidInNamespace != $0.pid }  // inside the node's PID namespace
+        ProcessTable.processes(
+            inNetworkNamespace: "\(Self.netnsFolder)/\(Self.netns(lab, node))", measuringMemory: true
+        )
+        .filter { $0.pidInNamespace != $0.pid }  // inside the node's PID namespace
     }
 
     func nsenterArguments(_ lab: String, _ node: String, _ command: [String]) throws -> [String] {
@@ -217,7 +242,9 @@ public struct NamespaceBackend: LabStateKeeping {
         let dark = Date().timeIntervalSince1970  // nothing of the node's sends any more
         try state.forgetFrozen(of: node, lab: lab)
         // A powered-off machine's links go dark, and it holds no address, a VIP least of all.
-        try await ip(Self.netns(lab, node), batch: spec.interfaces.flatMap { ["link set \($0.name) down", "addr flush dev \($0.name)"] })
+        try await ip(
+            Self.netns(lab, node),
+            batch: spec.interfaces.flatMap { ["link set \($0.name) down", "addr flush dev \($0.name)"] })
         return dark
     }
 
@@ -229,19 +256,25 @@ public struct NamespaceBackend: LabStateKeeping {
 
     public func addresses(_ lab: String, node: String) async throws -> [String] {
         let spec = try topology(of: lab).node(node)
-        return spec.labAddresses(try await InterfaceAddress.all(inNetns: "\(Self.netnsFolder)/\(Self.netns(lab, node))"))
+        return spec.labAddresses(
+            try await InterfaceAddress.all(inNetns: "\(Self.netnsFolder)/\(Self.netns(lab, node))"))
     }
 
-    public func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
-                      until stop: @escaping @Sendable () async -> Void) async throws -> String {
+    public func probe(
+        _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+        until stop: @escaping @Sendable () async -> Void
+    ) async throws -> String {
         _ = try topology(of: lab).node(node)
-        let program = URL(fileURLWithPath: initProgram).deletingLastPathComponent().appendingPathComponent("halab-probe").path
+        let program = URL(fileURLWithPath: initProgram).deletingLastPathComponent().appendingPathComponent(
+            "halab-probe"
+        ).path
         guard FileSystem.isExecutable(program) else {
             throw HALabError.missingProgram(program, fix: "build it with 'swift build' (it sits next to halab)")
         }
         // Only the node's network is entered: the probe is the client's traffic, nothing else of it.
         let result = try await Command.run(
-            "nsenter", ["--net=\(Self.netnsFolder)/\(Self.netns(lab, node))", "--", program]
+            "nsenter",
+            ["--net=\(Self.netnsFolder)/\(Self.netns(lab, node))", "--", program]
                 + ProbeProgram.arguments(interval: interval, seconds: seconds, addresses: addresses),
             until: stop)
         return try ProbeProgram.record(result, node: node)
@@ -253,15 +286,21 @@ public struct NamespaceBackend: LabStateKeeping {
         return try? FileSystem.read("\(nodeFolder(lab, node))/rw/\(parts[0])/upper/\(parts[1])")
     }
 
-    public func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void) async throws -> String {
+    public func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void)
+        async throws -> String
+    {
         _ = try topology(of: lab).node(node)
         let stopped = StopSignal()
-        Task { await stop(); await stopped.fire() }
+        Task {
+            await stop(); await stopped.fire()
+        }
         var lines = ""
         while true {
-            let result = try await Command.run("ip", ["-n", Self.netns(lab, node), "-ts", "-o", "monitor", "address"], until: { await stopped.wait() })
+            let result = try await Command.run(
+                "ip", ["-n", Self.netns(lab, node), "-ts", "-o", "monitor", "address"], until: { await stopped.wait() })
             lines += result.output
-            // Ended by `stop`, or killed with the node (a crash ends every process in its network): then again once it runs.
+            // Ended by `stop`, or killed with the node (a crash ends every process in its network): then again once it
+            // runs.
             while !isRunning(lab, node: node) {
                 if await stopped.hasFired { return lines }
                 try await Task.sleep(for: .milliseconds(20))
@@ -272,7 +311,8 @@ public struct NamespaceBackend: LabStateKeeping {
 
     /// Waits until `address` is added to an interface of `node` (the node's namespace may not
     /// exist yet) and returns when that happened. For measuring VRRP itself in benchmarks.
-    public func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant {
+    public func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant
+    {
         let ns = Self.netns(lab, node)
         // `ip netns add` makes the file before it mounts the namespace on it: wait for the mount.
         while !FileSystem.isMountPoint("\(Self.netnsFolder)/\(ns)") { try await Task.sleep(for: .milliseconds(1)) }
@@ -280,7 +320,9 @@ public struct NamespaceBackend: LabStateKeeping {
         let seen = try await Command.watch("timeout", ["60", "ip", "-n", ns, "monitor", "address"]) {
             !$0.hasPrefix("Deleted") && $0.contains(" \(address)/")
         }
-        guard seen else { throw HALabError.commandFailed(command: "ip -n \(ns) monitor address", status: "ended", output: "") }
+        guard seen else {
+            throw HALabError.commandFailed(command: "ip -n \(ns) monitor address", status: "ended", output: "")
+        }
         return ContinuousClock.now
     }
 
@@ -299,7 +341,8 @@ public struct NamespaceBackend: LabStateKeeping {
             // Another halab (a forced down) may delete it at the same moment: gone is what was wanted.
             let result = try await Command.run("ip", ["netns", "delete", ns], check: false)
             guard result.succeeded || !FileSystem.exists("\(Self.netnsFolder)/\(ns)") else {
-                throw HALabError.commandFailed(command: "ip netns delete \(ns)", status: "exit \(result.exitCode)", output: result.errorOutput)
+                throw HALabError.commandFailed(
+                    command: "ip netns delete \(ns)", status: "exit \(result.exitCode)", output: result.errorOutput)
             }
         }
         try await netnsFolder.releaseIfUnused()
@@ -308,8 +351,11 @@ public struct NamespaceBackend: LabStateKeeping {
         // started them); `down` returns once it has, so nothing of the lab is left, not even a zombie.
         let unreaped = await ProcessTable.awaitReaped(killed, limit: .seconds(10))
         guard unreaped.isEmpty else {
-            throw HALabError.unsupported("\(lab) is down, but \(unreaped.count) of its processes (\(unreaped.map { "\($0.pid)" }.joined(separator: " "))) "
-                + "are zombies 10 s later: this machine's PID 1 does not reap orphans. Run halab where PID 1 does (e.g. docker run --init)")
+            throw HALabError.unsupported(
+                "\(lab) is down, but \(unreaped.count) of its processes "
+                    + "(\(unreaped.map { "\($0.pid)" }.joined(separator: " "))) are zombies 10 s later: this machine's "
+                    + "PID 1 does not reap orphans. Run halab where PID 1 does (e.g. docker run --init)"
+            )
         }
         return true
     }
@@ -325,11 +371,14 @@ public struct NamespaceBackend: LabStateKeeping {
             let alive = ProcessTable.processes(inNetworkNamespace: path)
             if alive.isEmpty { return killed }
             guard ContinuousClock.now < deadline else {
-                throw HALabError.commandFailed(command: "kill processes of \(ns)", status: "still alive after 5 s",
-                                               output: alive.map { "\($0.pid) \($0.command)" }.joined(separator: ", "))
+                throw HALabError.commandFailed(
+                    command: "kill processes of \(ns)", status: "still alive after 5 s",
+                    output: alive.map { "\($0.pid) \($0.command)" }.joined(separator: ", "))
             }
             for process in alive {
-                if let identity = ProcessTable.identity(of: process.pid), !killed.contains(identity) { killed.append(identity) }
+                if let identity = ProcessTable.identity(of: process.pid), !killed.contains(identity) {
+                    killed.append(identity)
+                }
                 kill(process.pid, SIGKILL)
             }
             try await Task.sleep(for: .milliseconds(5))

@@ -10,15 +10,21 @@ extension NamespaceBackend {
         let all = FileSystem.list(Self.netnsFolder).filter { $0.hasPrefix("halab-") && $0 != "halab-libvirtd" }
         guard let lab else { return all }
         if let names { return all.filter(Set(names.map { Self.netns(lab, $0) }).contains) }
-        let claimed = Set(labsUp().filter { $0 != lab }.flatMap { other in
-            journal(other).records().compactMap { record -> String? in if case .netns(let name) = record { name } else { nil } }
-        })
+        let claimed = Set(
+            labsUp().filter { $0 != lab }.flatMap { other in
+                journal(other).records().compactMap { record -> String? in
+                    if case .netns(let name) = record { name } else { nil }
+                }
+            })
         return all.filter { $0.hasPrefix("halab-\(lab)-") && !claimed.contains($0) }
     }
 
     public func leftovers(_ lab: String?, names: [String]?) async -> [String] {
         namespaces(of: lab, names: names).flatMap { ns in
-            ["namespace \(ns)"] + ProcessTable.processes(inNetworkNamespace: "\(Self.netnsFolder)/\(ns)").map { "process \($0.pid) (\($0.command))" }
+            ["namespace \(ns)"]
+                + ProcessTable.processes(inNetworkNamespace: "\(Self.netnsFolder)/\(ns)").map {
+                    "process \($0.pid) (\($0.command))"
+                }
         }
     }
 

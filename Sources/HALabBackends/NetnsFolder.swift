@@ -27,7 +27,9 @@ struct NetnsFolder {
         try await locked {
             guard FileSystem.list(Self.path).isEmpty else { return }
             // The system call, not umount(8): that would leave /run/mount (libmount's utab) behind.
-            guard !FileSystem.isMountPoint(Self.path) || umount2(Self.path, 0) == 0 || !FileSystem.isMountPoint(Self.path) else {
+            guard
+                !FileSystem.isMountPoint(Self.path) || umount2(Self.path, 0) == 0 || !FileSystem.isMountPoint(Self.path)
+            else {
                 throw HALabError.commandFailed(command: "umount \(Self.path)", status: "errno \(errno)", output: "")
             }
             try? FileManager.default.removeItem(atPath: Self.path)
@@ -38,7 +40,9 @@ struct NetnsFolder {
     /// Runs `body` holding the state root's lock; waits for it without blocking a thread.
     private func locked(_ body: () async throws -> Void) async throws {
         let descriptor = open(stateRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw HALabError.commandFailed(command: "open \(stateRoot)", status: "errno \(errno)", output: "") }
+        guard descriptor >= 0 else {
+            throw HALabError.commandFailed(command: "open \(stateRoot)", status: "errno \(errno)", output: "")
+        }
         defer { close(descriptor) }  // lets go of the lock
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 { try await Task.sleep(for: .milliseconds(5)) }
         try await body()

@@ -26,8 +26,9 @@ public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible 
     /// The nodes the fault touches; empty for one on every switch.
     public var nodes: [String] {
         switch self {
-        case .linkDown(let node, _, _), .loss(let node, _), .delay(let node, _), .pause(let node), .frozenProcesses(let node, _),
-             .refusedPorts(let node, _):
+        case .linkDown(let node, _, _), .loss(let node, _), .delay(let node, _), .pause(let node),
+            .frozenProcesses(let node, _),
+            .refusedPorts(let node, _):
             return [node]
         case .dropMulticast(let node, _, _): return node.map { [$0] } ?? []
         case .switchDown: return []
@@ -41,13 +42,16 @@ public enum NetworkFault: Sendable, Codable, Equatable, CustomStringConvertible 
             return "link \(node):\(interface) down" + (atSwitch ? " (switch port)" : " (at the node)")
         case .switchDown(let segment): return "switch of \(segment) down"
         case .dropMulticast(let node, let group, let ipProtocol):
-            return "multicast \(group) (IP protocol \(ipProtocol)) dropped " + (node.map { "at \($0)" } ?? "at every switch")
-        case .partition(let groups): return "partition " + groups.map { $0.joined(separator: ",") }.joined(separator: " / ")
+            return "multicast \(group) (IP protocol \(ipProtocol)) dropped "
+                + (node.map { "at \($0)" } ?? "at every switch")
+        case .partition(let groups):
+            return "partition " + groups.map { $0.joined(separator: ",") }.joined(separator: " / ")
         case .loss(let node, let percent): return "\(percent) % loss at \(node)"
         case .delay(let node, let milliseconds): return "\(milliseconds) ms delay at \(node)"
         case .pause(let node): return "\(node) paused"
         case .frozenProcesses(let node, let program): return "\(program) hung at \(node)"
-        case .refusedPorts(let node, let ports): return "TCP \(ports.map(String.init).joined(separator: ", ")) refused at \(node)"
+        case .refusedPorts(let node, let ports):
+            return "TCP \(ports.map(String.init).joined(separator: ", ")) refused at \(node)"
         }
     }
 }

@@ -37,7 +37,8 @@ enum NodeFiles {
 
     /// What `rc-service` does for the service its case chose, as OpenRC would.
     static let rcServiceActions = """
-        marker=${marker:-}; process=${process:-}; pidfile=${pidfile:-}; ready_line=${ready_line:-}; ready_log=${ready_log:-}
+        marker=${marker:-}; process=${process:-}; pidfile=${pidfile:-}; ready_line=${ready_line:-}; \
+        ready_log=${ready_log:-}
         pids() {
             if [ -n "$process" ]; then pidof "$process"; else cat "$pidfile" 2>/dev/null; fi
         }
@@ -80,7 +81,8 @@ enum NodeFiles {
             echo " * Stopping $name ..."
             if [ -n "$marker" ]; then eval "$stop_cmd"; rm -f "$marker"; echo " [ ok ]"; exit 0; fi
             kill -"$signal" $(pids)
-            if wait_for down; then [ -n "$pidfile" ] && rm -f "$pidfile"; echo " [ ok ]"; else echo " * ERROR: $name did not stop"; exit 1; fi ;;
+            if wait_for down; then [ -n "$pidfile" ] && rm -f "$pidfile"; echo " [ ok ]"; else echo " * ERROR: $name   \
+          did not stop"; exit 1; fi ;;
         restart) "$0" "$name" stop && exec "$0" "$name" start ;;
         reload)
             if ! running; then echo " * ERROR: $name is not running"; exit 1; fi
@@ -113,7 +115,7 @@ enum NodeFiles {
             "export PATH=\(Command.path)",
             "hostname \(node.name)",
             // A booting machine's processes start in /: the directory halab ran in may not exist in the node.
-            "cd /",
+            "cd /"
         ]
         for mount in overlayMounts(node: node, stateDirectory: stateDirectory) {
             lines.append("mount -n -t overlay halab -o \(mount.options) \(mount.target)")
@@ -125,12 +127,12 @@ enum NodeFiles {
             // The node's own /run: its pid files, so a dead node's stale ones never block a revive.
             "mount -n -t tmpfs -o mode=0755 halab /run",
             "mount -n -t tmpfs -o mode=1777 halab /tmp",
-            "ip link set lo up",
+            "ip link set lo up"
         ]
         if node.forwarding { lines.append("echo 1 > /proc/sys/net/ipv4/ip_forward") }
         lines += [
             "exec /usr/local/sbin/halab-init \(node.services.joined(separator: " "))",
-            "",
+            ""
         ]
         return lines.joined(separator: "\n")
     }
@@ -159,13 +161,17 @@ enum NodeFiles {
         for folder in topFolders(of: node) {
             let lowers = node.fileLayers.map { "\($0)/\(folder)" }.filter(FileSystem.isDirectory) + ["/\(folder)"]
             let writable = "\(stateDirectory)/rw/\(folder)"
-            mounts.append(OverlayMount(
-                target: "/\(folder)",
-                options: "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(writable)/upper,workdir=\(writable)/work"))
+            mounts.append(
+                OverlayMount(
+                    target: "/\(folder)",
+                    options:
+                        "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(writable)/upper,workdir=\(writable)/work")
+            )
         }
         // Read-only: the node's rc-service, pidof and halab-init, first on PATH.
-        mounts.append(OverlayMount(
-            target: "/usr/local/sbin", options: "lowerdir=\(stateDirectory)/sbin:/usr/local/sbin"))
+        mounts.append(
+            OverlayMount(
+                target: "/usr/local/sbin", options: "lowerdir=\(stateDirectory)/sbin:/usr/local/sbin"))
         // And rc-service where Alpine has it, /sbin/rc-service, for scripts that name it so.
         let sbin = URL(fileURLWithPath: "/sbin").resolvingSymlinksInPath().path
         mounts.append(OverlayMount(target: sbin, options: "lowerdir=\(stateDirectory)/alpine:\(sbin)"))
@@ -209,10 +215,16 @@ extension NodeFiles {
         // max_bonds=0: the driver makes no bond0 of its own.
         var commands = ["modprobe bonding max_bonds=0", "modprobe bridge"]
         for aggregate in aggregates {
-            commands.append(aggregate.kind == .bond ? "ip link add \(aggregate.name) type bond mode active-backup miimon 100"
-                                                    : "ip link add \(aggregate.name) type bridge")
-            commands += aggregate.members.map { "ip link set \($0) down && ip link set \($0) master \(aggregate.name) && ip link set \($0) up" }
-            if aggregate.kind == .bond { commands.append("ip link set \(aggregate.name) type bond primary \(aggregate.members[0])") }
+            commands.append(
+                aggregate.kind == .bond
+                    ? "ip link add \(aggregate.name) type bond mode active-backup miimon 100"
+                    : "ip link add \(aggregate.name) type bridge")
+            commands += aggregate.members.map {
+                "ip link set \($0) down && ip link set \($0) master \(aggregate.name) && ip link set \($0) up"
+            }
+            if aggregate.kind == .bond {
+                commands.append("ip link set \(aggregate.name) type bond primary \(aggregate.members[0])")
+            }
             if let address = aggregate.address { commands.append("ip addr add \(address) dev \(aggregate.name)") }
             commands.append("ip link set \(aggregate.name) up")
         }
@@ -228,10 +240,13 @@ enum InitStatus {
     /// Throws when a service failed to start, with the last lines of `logs` (given the failed
     /// services' names) as the output.
     static func check(_ status: String, node: String, logs: ([String]) -> String) throws {
-        let failed = status.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map { String($0.split(separator: " ")[0]) }
+        let failed = status.split(separator: "\n").filter { $0.hasSuffix(" failed") }.map {
+            String($0.split(separator: " ")[0])
+        }
         guard failed.isEmpty else {
-            throw HALabError.commandFailed(command: "rc-service \(failed.joined(separator: ", ")) start on \(node)", status: "failed",
-                                           output: logs(failed).split(separator: "\n").suffix(10).joined(separator: "\n"))
+            throw HALabError.commandFailed(
+                command: "rc-service \(failed.joined(separator: ", ")) start on \(node)", status: "failed",
+                output: logs(failed).split(separator: "\n").suffix(10).joined(separator: "\n"))
         }
     }
 }
@@ -245,7 +260,8 @@ enum ProbeProgram {
     /// Its record; it ends on SIGTERM when halab is done with it.
     static func record(_ result: CommandResult, node: String) throws -> String {
         guard result.succeeded || result.exitCode == 128 + SIGTERM else {
-            throw HALabError.commandFailed(command: "halab-probe in \(node)", status: "exit \(result.exitCode)", output: result.errorOutput)
+            throw HALabError.commandFailed(
+                command: "halab-probe in \(node)", status: "exit \(result.exitCode)", output: result.errorOutput)
         }
         return result.output
     }

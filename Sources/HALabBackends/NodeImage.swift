@@ -24,7 +24,9 @@ public struct NodeImage: Sendable {
     }
 
     public var manifest: Manifest? {
-        FileManager.default.contents(atPath: manifestFile).flatMap { try? JSONDecoder().decode(Manifest.self, from: $0) }
+        FileManager.default.contents(atPath: manifestFile).flatMap {
+            try? JSONDecoder().decode(Manifest.self, from: $0)
+        }
     }
 
     /// The image if it was built, or the fix.
@@ -36,37 +38,50 @@ public struct NodeImage: Sendable {
     }
 
     /// Programs every node has, with their libraries. iptables is xtables-nft-multi under its names.
-    static let programs = ["/bin/dash", "/usr/sbin/nginx", "/usr/sbin/keepalived", "/usr/sbin/ip", "/usr/sbin/nft", "/usr/sbin/tc",
-                           "/usr/bin/curl", "/usr/bin/ping", "/usr/sbin/qemu-ga", "/usr/sbin/xtables-nft-multi"]
+    static let programs = [
+        "/bin/dash", "/usr/sbin/nginx", "/usr/sbin/keepalived", "/usr/sbin/ip", "/usr/sbin/nft", "/usr/sbin/tc",
+        "/usr/bin/curl", "/usr/bin/ping", "/usr/sbin/qemu-ga", "/usr/sbin/xtables-nft-multi"
+    ]
     /// Programs put in when this machine has them: services a lab may run.
     /// nc (OpenBSD's, as `nc -z` checks want it) where the machine has it.
     static let optionalPrograms = ["/usr/sbin/haproxy", "/bin/nc.openbsd"]
     /// Folders copied whole: nginx's files and modules, iptables' extensions, iproute2's tables.
-    static let folders = ["/etc/nginx", "/usr/share/nginx", "/usr/lib/nginx", "/usr/lib/x86_64-linux-gnu/xtables", "/usr/share/iproute2"]
+    static let folders = [
+        "/etc/nginx", "/usr/share/nginx", "/usr/lib/nginx", "/usr/lib/x86_64-linux-gnu/xtables", "/usr/share/iproute2"
+    ]
     /// Kernel modules: virtio devices, netfilter (iptables and nft), queueing disciplines, bonding, bridges.
-    static let moduleFolders = ["kernel/drivers/virtio", "kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko",
-                                "kernel/drivers/net/bonding", "kernel/net/bridge/bridge.ko",
-                                "kernel/net/core/failover.ko", "kernel/drivers/char/virtio_console.ko", "kernel/net/netfilter",
-                                "kernel/net/ipv4/netfilter", "kernel/net/ipv6/netfilter", "kernel/net/sched",
-                                "kernel/crypto/crc32c_generic.ko"]
-    static let packages = ["/bin/busybox": "busybox-static", "/usr/sbin/qemu-ga": "qemu-guest-agent", "/usr/sbin/nft": "nftables",
-                           "/usr/sbin/xtables-nft-multi": "iptables", "/usr/bin/ping": "iputils-ping", "/usr/sbin/tc": "iproute2",
-                           "/usr/bin/cpio": "cpio", "/usr/sbin/depmod": "kmod", "/usr/bin/curl": "curl"]
+    static let moduleFolders = [
+        "kernel/drivers/virtio", "kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko",
+        "kernel/drivers/net/bonding", "kernel/net/bridge/bridge.ko",
+        "kernel/net/core/failover.ko", "kernel/drivers/char/virtio_console.ko", "kernel/net/netfilter",
+        "kernel/net/ipv4/netfilter", "kernel/net/ipv6/netfilter", "kernel/net/sched",
+        "kernel/crypto/crc32c_generic.ko"
+    ]
+    static let packages = [
+        "/bin/busybox": "busybox-static", "/usr/sbin/qemu-ga": "qemu-guest-agent", "/usr/sbin/nft": "nftables",
+        "/usr/sbin/xtables-nft-multi": "iptables", "/usr/bin/ping": "iputils-ping", "/usr/sbin/tc": "iproute2",
+        "/usr/bin/cpio": "cpio", "/usr/sbin/depmod": "kmod", "/usr/bin/curl": "curl"
+    ]
 
     /// Builds the image from this machine's kernel and programs. `helpers` are halab-init and
     /// halab-probe, put in /usr/local/sbin.
     public func build(helpers: [String], progress: @Sendable (String) -> Void) async throws -> Manifest {
         let (kernelFile, version) = try Self.newestKernel()
-        for program in Self.programs + ["/bin/busybox", "/usr/bin/cpio", "/usr/sbin/depmod"] + helpers where !FileSystem.isExecutable(program) {
-            throw HALabError.missingProgram(program, fix: "install it with 'apt-get install -y \(Self.packages[program] ?? "nginx keepalived")'"
-                                            + (program.contains("halab") ? " (or build halab with 'swift build')" : ""))
+        for program in Self.programs + ["/bin/busybox", "/usr/bin/cpio", "/usr/sbin/depmod"] + helpers
+        where !FileSystem.isExecutable(program) {
+            throw HALabError.missingProgram(
+                program,
+                fix: "install it with 'apt-get install -y \(Self.packages[program] ?? "nginx keepalived")'"
+                    + (program.contains("halab") ? " (or build halab with 'swift build')" : ""))
         }
         // A new image: which domain type runs it is found out anew.
         try? FileSystem.remove("\(folder)/domain-types")
         let root = "\(folder)/root.building"
         try? FileSystem.remove(root)
         defer { try? FileSystem.remove(root) }
-        for path in ["proc", "sys", "dev", "run", "tmp", "root", "var/log/nginx", "var/lib/nginx", "etc/halab", "usr/local/sbin"] {
+        for path in [
+            "proc", "sys", "dev", "run", "tmp", "root", "var/log/nginx", "var/lib/nginx", "etc/halab", "usr/local/sbin"
+        ] {
             try FileSystem.makeDirectory("\(root)/\(path)")
         }
         try FileManager.default.createSymbolicLink(atPath: "\(root)/var/run", withDestinationPath: "/run")
@@ -82,37 +97,48 @@ public struct NodeImage: Sendable {
             }
         }
         try await Self.copy(files.sorted(), into: root, followingLinks: true)
-        for helper in helpers { try FileSystem.copy(helper, to: "\(root)/usr/local/sbin/\(URL(fileURLWithPath: helper).lastPathComponent)") }
+        for helper in helpers {
+            try FileSystem.copy(helper, to: "\(root)/usr/local/sbin/\(URL(fileURLWithPath: helper).lastPathComponent)")
+        }
         for file in ["/etc/passwd", "/etc/group"] { try FileSystem.copy(file, to: "\(root)\(file)") }
         try FileSystem.copy("/bin/busybox", to: "\(root)/bin/busybox")
         // dash is the shell: busybox's own prefers its applets (its `ip`) to the real programs.
         try FileManager.default.createSymbolicLink(atPath: "\(root)/bin/sh", withDestinationPath: "dash")
         if FileSystem.exists("\(root)/bin/nc.openbsd") {
-            try FileManager.default.createSymbolicLink(atPath: "\(root)/usr/bin/nc", withDestinationPath: "/bin/nc.openbsd")
+            try FileManager.default.createSymbolicLink(
+                atPath: "\(root)/usr/bin/nc", withDestinationPath: "/bin/nc.openbsd")
         }
         for name in ["iptables", "iptables-save", "iptables-restore"] {
-            try FileManager.default.createSymbolicLink(atPath: "\(root)/usr/sbin/\(name)", withDestinationPath: "xtables-nft-multi")
+            try FileManager.default.createSymbolicLink(
+                atPath: "\(root)/usr/sbin/\(name)", withDestinationPath: "xtables-nft-multi")
         }
-        let applets = try await Command.run("/bin/busybox", ["--list-full"]).output.split(separator: "\n").map { "/\($0)" }
+        let applets = try await Command.run("/bin/busybox", ["--list-full"]).output.split(separator: "\n").map {
+            "/\($0)"
+        }
         // Each applet a script, not a link: keepalived 2.2.7 resolves a script's links and runs the
         // target under its own name, and busybox run as `busybox` knows no applet (exit 127).
         for applet in applets where !FileSystem.exists("\(root)\(applet)") && !Self.shadowed(applet, in: root) {
             let name = URL(fileURLWithPath: applet).lastPathComponent
             try FileSystem.makeDirectory("\(root)\(URL(fileURLWithPath: applet).deletingLastPathComponent().path)")
-            try FileSystem.write("#!/bin/busybox sh\nexec /bin/busybox \(name) \"$@\"\n", to: "\(root)\(applet)", executable: true)
+            try FileSystem.write(
+                "#!/bin/busybox sh\nexec /bin/busybox \(name) \"$@\"\n", to: "\(root)\(applet)", executable: true)
         }
         progress("kernel \(version) and its modules")
         let modules = try Self.modulesWithDependencies(version: version)
-        try await Self.copy((modules + ["modules.builtin", "modules.builtin.modinfo", "modules.order"])
-            .map { "/lib/modules/\(version)/\($0)" }.filter(FileSystem.exists), into: root)
+        try await Self.copy(
+            (modules + ["modules.builtin", "modules.builtin.modinfo", "modules.order"])
+                .map { "/lib/modules/\(version)/\($0)" }.filter(FileSystem.exists), into: root)
         try await Command.run("depmod", ["-b", root, version])
         try FileSystem.write(Self.initScript, to: "\(root)/init", executable: true)
         progress("archive")
         try FileSystem.copy(kernelFile, to: kernel)
         try await Self.archive(root, to: initramfs)
         let size = (try FileManager.default.attributesOfItem(atPath: initramfs)[.size] as? Int) ?? 0
-        let manifest = Manifest(kernelVersion: version, megabytes: size >> 20,
-                                programs: (Self.programs + Self.optionalPrograms.filter(FileSystem.isExecutable)).map { URL(fileURLWithPath: $0).lastPathComponent })
+        let manifest = Manifest(
+            kernelVersion: version, megabytes: size >> 20,
+            programs: (Self.programs + Self.optionalPrograms.filter(FileSystem.isExecutable)).map {
+                URL(fileURLWithPath: $0).lastPathComponent
+            })
         try FileSystem.write(String(decoding: try JSONEncoder().encode(manifest), as: UTF8.self), to: manifestFile)
         return manifest
     }
@@ -120,7 +146,9 @@ public struct NodeImage: Sendable {
     /// A busybox applet is left out where a real program of that name is in the image.
     static func shadowed(_ applet: String, in root: String) -> Bool {
         let name = URL(fileURLWithPath: applet).lastPathComponent
-        return ["/usr/local/sbin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].contains { FileSystem.exists("\(root)\($0)/\(name)") }
+        return ["/usr/local/sbin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].contains {
+            FileSystem.exists("\(root)\($0)/\(name)")
+        }
     }
 
     /// The modules under `moduleFolders` and every module they need, by the kernel's modules.dep
@@ -131,7 +159,8 @@ public struct NodeImage: Sendable {
             let parts = line.split(separator: ":", maxSplits: 1)
             needs[String(parts[0])] = parts.count > 1 ? parts[1].split(separator: " ").map(String.init) : []
         }
-        var wanted = Set(needs.keys.filter { module in moduleFolders.contains { module == $0 || module.hasPrefix($0 + "/") } })
+        var wanted = Set(
+            needs.keys.filter { module in moduleFolders.contains { module == $0 || module.hasPrefix($0 + "/") } })
         var added = wanted
         while !added.isEmpty {
             added = Set(added.flatMap { needs[$0] ?? [] }).subtracting(wanted)
@@ -142,11 +171,15 @@ public struct NodeImage: Sendable {
 
     /// The newest kernel in /boot with its modules installed.
     static func newestKernel() throws -> (file: String, version: String) {
-        let versions = FileSystem.list("/boot").filter { $0.hasPrefix("vmlinuz-") }.map { String($0.dropFirst("vmlinuz-".count)) }
-            .filter { FileSystem.exists("/lib/modules/\($0)/modules.dep") }
-            .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
+        let versions = FileSystem.list("/boot").filter { $0.hasPrefix("vmlinuz-") }.map {
+            String($0.dropFirst("vmlinuz-".count))
+        }
+        .filter { FileSystem.exists("/lib/modules/\($0)/modules.dep") }
+        .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
         guard let version = versions.last else {
-            throw HALabError.missingProgram("a kernel for the VMs (/boot/vmlinuz-*)", fix: "install one with 'apt-get install -y linux-image-amd64'")
+            throw HALabError.missingProgram(
+                "a kernel for the VMs (/boot/vmlinuz-*)", fix: "install one with 'apt-get install -y linux-image-amd64'"
+            )
         }
         return ("/boot/vmlinuz-\(version)", version)
     }
@@ -169,7 +202,12 @@ public struct NodeImage: Sendable {
 
     /// A cpio archive (newc, owned by root) of everything under `folder`.
     static func archive(_ folder: String, to file: String) async throws {
-        try await Command.run("/bin/sh", ["-c", #"cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet > "$2""#, "archive", folder, file])
+        try await Command.run(
+            "/bin/sh",
+            [
+                "-c", #"cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet > "$2""#, "archive", folder,
+                file
+            ])
     }
 
     /// The initramfs a node boots: the image's, then the node's own files (`nodeFiles`, a folder),
@@ -200,7 +238,8 @@ public struct NodeImage: Sendable {
         for link in $HALAB_LINKS; do
             name=${link#*=}; name=${name%%=*}; address=${link##*=}
             # A NIC of a bond or a bridge has no address of its own.
-            ip link set "halab$i" name "$name" && { [ -z "$address" ] || ip addr add "$address" dev "$name"; } && ip link set "$name" up
+            ip link set "halab$i" name "$name" && { [ -z "$address" ] || ip addr add "$address" dev "$name"; } && ip   \
+          link set "$name" up
             i=$((i + 1))
         done
         halab_routes
@@ -221,7 +260,8 @@ public struct NodeImage: Sendable {
         grep -q halab.check /proc/cmdline && poweroff -f
         \(linkSetup)
         for port in /sys/class/virtio-ports/*; do
-            [ "$(cat "$port/name")" = org.qemu.guest_agent.0 ] && qemu-ga -d -m virtio-serial -p "/dev/${port##*/}" -t /run
+            [ "$(cat "$port/name")" = org.qemu.guest_agent.0 ] && qemu-ga -d -m virtio-serial -p "/dev/${port##*/}"    \
+         -t /run
         done
         exec /usr/local/sbin/halab-init $HALAB_SERVICES
 

@@ -23,8 +23,11 @@ public struct Service: Sendable, Codable, Equatable {
     public var program: String?
     public var package: String?
 
-    public init(name: String, pidFile: String? = nil, process: String? = nil, start: String, stop: String? = nil, stopSignal: String = "TERM",
-                port: Int? = nil, logs: [String] = [], readyLine: String? = nil, program: String? = nil, package: String? = nil) {
+    public init(
+        name: String, pidFile: String? = nil, process: String? = nil, start: String, stop: String? = nil,
+        stopSignal: String = "TERM",
+        port: Int? = nil, logs: [String] = [], readyLine: String? = nil, program: String? = nil, package: String? = nil
+    ) {
         self.name = name
         self.pidFile = pidFile
         self.process = process
@@ -47,12 +50,14 @@ public struct Service: Sendable, Codable, Equatable {
         name: "nginx", pidFile: "/run/nginx.pid", start: "nginx", port: 80,
         logs: ["/var/log/nginx/error.log", "/var/log/nginx/access.log"], program: "nginx", package: "nginx")
     public static let haproxy = Service(
-        name: "haproxy", pidFile: "/run/haproxy.pid", start: "haproxy -D -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid",
+        name: "haproxy", pidFile: "/run/haproxy.pid",
+        start: "haproxy -D -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid",
         port: 80, program: "haproxy", package: "haproxy")
     /// Alpine's `local`: runs the executable /etc/local.d/*.start files at boot, *.stop at shutdown.
     public static let local = Service(
         name: "local",
-        start: #"rc=0; for f in /etc/local.d/*.start; do [ -x "$f" ] || continue; "$f" || { echo " * $f failed"; rc=1; }; done; [ $rc = 0 ]"#,
+        start: #"rc=0; for f in /etc/local.d/*.start; do [ -x "$f" ] || continue; "#
+            + #""$f" || { echo " * $f failed"; rc=1; }; done; [ $rc = 0 ]"#,
         stop: #"for f in /etc/local.d/*.stop; do [ -x "$f" ] && "$f"; done; true"#)
 
     public static let builtIn = [nginx, keepalived, haproxy, local]

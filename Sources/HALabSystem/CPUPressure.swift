@@ -7,8 +7,9 @@ public enum CPUPressure {
     /// does not count them.
     public static func stalled() -> UInt64? {
         guard let text = try? String(contentsOfFile: "/proc/pressure/cpu", encoding: .utf8),
-              let some = text.split(separator: "\n").first(where: { $0.hasPrefix("some ") }),
-              let total = some.split(separator: " ").first(where: { $0.hasPrefix("total=") }) else { return nil }
+            let some = text.split(separator: "\n").first(where: { $0.hasPrefix("some ") }),
+            let total = some.split(separator: " ").first(where: { $0.hasPrefix("total=") })
+        else { return nil }
         return UInt64(total.dropFirst("total=".count))
     }
 

@@ -2,9 +2,9 @@ import Glibc
 import Subprocess
 
 #if canImport(System)
-import System
+    import System
 #else
-import SystemPackage
+    import SystemPackage
 #endif
 
 /// What a finished command left behind.
@@ -29,8 +29,9 @@ public enum Command {
         let result = try await launching(program, arguments) {
             let executed = try await Subprocess.run(
                 $0, input: .string(input ?? ""), output: .string(limit: 1 << 22), error: .string(limit: 1 << 20))
-            return CommandResult(exitCode: code(of: executed.terminationStatus),
-                                 output: executed.standardOutput, errorOutput: executed.standardError)
+            return CommandResult(
+                exitCode: code(of: executed.terminationStatus),
+                output: executed.standardOutput, errorOutput: executed.standardError)
         }
         if check && !result.succeeded {
             throw HALabError.commandFailed(
@@ -47,7 +48,8 @@ public enum Command {
         var options = PlatformOptions()
         options.processGroupID = 0
         let executed = try await launching(program, arguments, options: options) {
-            try await Subprocess.run($0, input: .none, output: .sequence, error: .sequence) { execution -> (String, String)? in
+            try await Subprocess.run($0, input: .none, output: .sequence, error: .sequence) {
+                execution -> (String, String)? in
                 try await withThrowingTaskGroup(of: BoundedPart.self) { group in
                     group.addTask { .output(try await collect(execution.standardOutput)) }
                     group.addTask { .error(try await collect(execution.standardError)) }
@@ -75,7 +77,9 @@ public enum Command {
                 }
             }
         }
-        return executed.closureResult.map { CommandResult(exitCode: code(of: executed.terminationStatus), output: $0.0, errorOutput: $0.1) }
+        return executed.closureResult.map {
+            CommandResult(exitCode: code(of: executed.terminationStatus), output: $0.0, errorOutput: $0.1)
+        }
     }
 
     private enum BoundedPart: Sendable {
@@ -100,7 +104,9 @@ public enum Command {
 
     /// Runs `program` until a line it prints satisfies `predicate`, then ends it. Returns
     /// whether such a line came before the program ended by itself.
-    public static func watch(_ program: String, _ arguments: [String], until predicate: @escaping @Sendable (String) -> Bool)
+    public static func watch(
+        _ program: String, _ arguments: [String], until predicate: @escaping @Sendable (String) -> Bool
+    )
         async throws -> Bool
     {
         try await launching(program, arguments) {
@@ -116,7 +122,10 @@ public enum Command {
 
     /// Runs `program`, collecting what it prints, until it ends or `stop` returns; then it is
     /// sent `signal` (SIGTERM unless said) and waited for.
-    public static func run(_ program: String, _ arguments: [String], signal: Int32 = SIGTERM, until stop: @escaping @Sendable () async -> Void)
+    public static func run(
+        _ program: String, _ arguments: [String], signal: Int32 = SIGTERM,
+        until stop: @escaping @Sendable () async -> Void
+    )
         async throws -> CommandResult
     {
         try await launching(program, arguments) {
@@ -126,8 +135,9 @@ public enum Command {
                 await stop()
                 try? execution.send(signal: Signal(rawValue: signal))
             }
-            return CommandResult(exitCode: code(of: executed.terminationStatus),
-                                 output: executed.standardOutput, errorOutput: executed.standardError)
+            return CommandResult(
+                exitCode: code(of: executed.terminationStatus),
+                output: executed.standardOutput, errorOutput: executed.standardError)
         }
     }
 
@@ -141,15 +151,19 @@ public enum Command {
 
     /// Runs `body` with the program's configuration (halab's PATH); a failure to start it
     /// becomes one `.commandFailed` naming the command.
-    private static func launching<T>(_ program: String, _ arguments: [String], options: PlatformOptions = PlatformOptions(),
-                                     _ body: (Configuration) async throws -> T) async throws -> T {
+    private static func launching<T>(
+        _ program: String, _ arguments: [String], options: PlatformOptions = PlatformOptions(),
+        _ body: (Configuration) async throws -> T
+    ) async throws -> T {
         let configuration = Configuration(
             executable: program.contains("/") ? .path(FilePath(program)) : .name(program),
-            arguments: Arguments(arguments), environment: Environment.inherit.updating(["PATH": path]), platformOptions: options)
+            arguments: Arguments(arguments), environment: Environment.inherit.updating(["PATH": path]),
+            platformOptions: options)
         do {
             return try await body(configuration)
         } catch {
-            throw HALabError.commandFailed(command: describe(program, arguments), status: "could not start", output: "\(error)")
+            throw HALabError.commandFailed(
+                command: describe(program, arguments), status: "could not start", output: "\(error)")
         }
     }
 
@@ -164,4 +178,3 @@ public enum Command {
         }
     }
 }
-

@@ -67,7 +67,9 @@ package enum FileSystem {
                 try FileManager.default.removeItem(atPath: path)
                 return
             } catch {
-                guard attempt < 50 else { throw HALabError.commandFailed(command: "rm -r \(path)", status: "failed", output: "\(error)") }
+                guard attempt < 50 else {
+                    throw HALabError.commandFailed(command: "rm -r \(path)", status: "failed", output: "\(error)")
+                }
                 usleep(1000)
             }
         }

@@ -14,7 +14,8 @@ extension LibvirtDomain {
         if let input { request["input-data"] = Data(input.utf8).base64EncodedString() }
         let started = try Self.answer(try agentCommand(Self.json(["execute": "guest-exec", "arguments": request])))
         guard let pid = started["pid"] as? Int else {
-            throw HALabError.libvirt(operation: "run \(arguments[0]) in \(name)", message: "the guest agent returned no pid")
+            throw HALabError.libvirt(
+                operation: "run \(arguments[0]) in \(name)", message: "the guest agent returned no pid")
         }
         return pid
     }
@@ -24,11 +25,13 @@ extension LibvirtDomain {
         // Short commands end within milliseconds; long ones are polled less often.
         var pause = 2
         while true {
-            let status = try Self.answer(try agentCommand(Self.json(["execute": "guest-exec-status", "arguments": ["pid": pid]])))
+            let status = try Self.answer(
+                try agentCommand(Self.json(["execute": "guest-exec-status", "arguments": ["pid": pid]])))
             if status["exited"] as? Bool == true {
                 let signal = status["signal"] as? Int
-                return CommandResult(exitCode: Int32(signal.map { 128 + $0 } ?? (status["exitcode"] as? Int ?? 0)),
-                                     output: Self.decode(status["out-data"]), errorOutput: Self.decode(status["err-data"]))
+                return CommandResult(
+                    exitCode: Int32(signal.map { 128 + $0 } ?? (status["exitcode"] as? Int ?? 0)),
+                    output: Self.decode(status["out-data"]), errorOutput: Self.decode(status["err-data"]))
             }
             try await Task.sleep(for: .milliseconds(pause))
             pause = min(pause * 2, 50)
@@ -38,11 +41,15 @@ extension LibvirtDomain {
     /// A file of the guest, whole; nil if it cannot be opened.
     public func readFile(_ path: String) throws -> String? {
         let request = Self.json(["execute": "guest-file-open", "arguments": ["path": path, "mode": "r"]])
-        guard let opened = try? Self.returned(try agentCommand(request)), let handle = opened as? Int else { return nil }
+        guard let opened = try? Self.returned(try agentCommand(request)), let handle = opened as? Int else {
+            return nil
+        }
         defer { _ = try? agentCommand(Self.json(["execute": "guest-file-close", "arguments": ["handle": handle]])) }
         var data = Data()
         while true {
-            let chunk = try Self.answer(try agentCommand(Self.json(["execute": "guest-file-read", "arguments": ["handle": handle, "count": 1 << 20]])))
+            let chunk = try Self.answer(
+                try agentCommand(
+                    Self.json(["execute": "guest-file-read", "arguments": ["handle": handle, "count": 1 << 20]])))
             if let text = chunk["buf-b64"] as? String, let bytes = Data(base64Encoded: text) { data.append(bytes) }
             if chunk["eof"] as? Bool != false { break }
         }
@@ -69,7 +76,9 @@ extension LibvirtDomain {
 
     /// The `return` member of an agent's answer.
     package static func returned(_ text: String) throws -> Any {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], let value = object["return"] else {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            let value = object["return"]
+        else {
             throw HALabError.libvirt(operation: "read the guest agent's answer", message: text)
         }
         return value

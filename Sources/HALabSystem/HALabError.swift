@@ -69,7 +69,9 @@ public enum HALabError: Error, CustomStringConvertible, Equatable {
         case .takenDown(let lab, let pid):
             return "the lab \(lab) was taken down by another halab (pid \(pid))"
         case .leftovers(let lab, let found):
-            return "leftovers of an earlier \(lab) are in the way (\(found.joined(separator: ", "))): remove them with 'halab down \(lab)'"
+            return
+                "leftovers of an earlier \(lab) are in the way (\(found.joined(separator: ", "))): remove them with "
+                    + "'halab down \(lab)'"
         }
     }
 }

@@ -15,7 +15,9 @@ public struct InterfaceAddress: Sendable, Equatable {
     public var scope: UInt8
 
     public init(interface: String, family: String, address: String, prefix: Int, scope: UInt8) {
-        (self.interface, self.family, self.address, self.prefix, self.scope) = (interface, family, address, prefix, scope)
+        (self.interface, self.family, self.address, self.prefix, self.scope) = (
+            interface, family, address, prefix, scope
+        )
     }
 
     /// Every address of the namespace pinned at `path` (`/run/netns/NAME`).
@@ -31,22 +33,29 @@ public struct InterfaceAddress: Sendable, Equatable {
         guard namespace >= 0 else { throw failure("open \(path)") }
         defer { close(namespace) }
         guard halab_enter_network_namespace(namespace) == 0 else { throw failure("setns \(path)") }
-        let socket = Glibc.socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0 /* NETLINK_ROUTE */)
+        let socket = Glibc.socket(
+            AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0 /* NETLINK_ROUTE */)
         guard socket >= 0 else { throw failure("socket(AF_NETLINK)") }
         defer { close(socket) }
         var names: [Int32: String] = [:]
-        for message in try dump(socket, type: 18 /* RTM_GETLINK */, header: 16 /* ifinfomsg */) where message.type == 16 /* RTM_NEWLINK */ {
+        for message in try dump(socket, type: 18 /* RTM_GETLINK */, header: 16 /* ifinfomsg */)
+        where message.type == 16 /* RTM_NEWLINK */ {
             let index = message.body.int32(at: 4)
-            if let name = message.attributes(after: 16)[3 /* IFLA_IFNAME */] { names[index] = String(decoding: name.prefix { $0 != 0 }, as: UTF8.self) }
+            if let name = message.attributes(after: 16)[3 /* IFLA_IFNAME */] {
+                names[index] = String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
+            }
         }
         return try dump(socket, type: 22 /* RTM_GETADDR */, header: 8 /* ifaddrmsg */).compactMap { message in
             guard message.type == 20 /* RTM_NEWADDR */ else { return nil }
             let family = Int32(message.body[0])
             let attributes = message.attributes(after: 8)
             // IPv4: the local address (IFA_LOCAL); IPv6 has only IFA_ADDRESS.
-            guard [AF_INET, AF_INET6].contains(family), let bytes = attributes[2] ?? attributes[1], let text = ntop(family, bytes) else { return nil }
-            return InterfaceAddress(interface: names[message.body.int32(at: 4)] ?? "", family: family == AF_INET ? "inet" : "inet6",
-                                    address: text, prefix: Int(message.body[1]), scope: message.body[3])
+            guard [AF_INET, AF_INET6].contains(family), let bytes = attributes[2] ?? attributes[1],
+                let text = ntop(family, bytes)
+            else { return nil }
+            return InterfaceAddress(
+                interface: names[message.body.int32(at: 4)] ?? "", family: family == AF_INET ? "inet" : "inet6",
+                address: text, prefix: Int(message.body[1]), scope: message.body[3])
         }
     }
 
@@ -101,7 +110,9 @@ public struct InterfaceAddress: Sendable, Equatable {
     static func ntop(_ family: Int32, _ bytes: [UInt8]) -> String? {
         guard bytes.count == (family == AF_INET ? 4 : 16) else { return nil }
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        return bytes.withUnsafeBytes { inet_ntop(family, $0.baseAddress, &text, socklen_t(text.count)) }.map { _ in String(cString: text) }
+        return bytes.withUnsafeBytes { inet_ntop(family, $0.baseAddress, &text, socklen_t(text.count)) }.map { _ in
+            String(cString: text)
+        }
     }
 
     static func failure(_ what: String) -> HALabError {

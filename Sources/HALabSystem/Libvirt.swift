@@ -52,8 +52,12 @@ public final class LibvirtConnection: @unchecked Sendable {
             throw Self.failure("look up network \(name)")
         }
         defer { virNetworkFree(network) }
-        if virNetworkIsActive(network) == 1, virNetworkDestroy(network) != 0 { throw Self.failure("destroy network \(name)") }
-        if virNetworkIsPersistent(network) == 1, virNetworkUndefine(network) != 0 { throw Self.failure("undefine network \(name)") }
+        if virNetworkIsActive(network) == 1, virNetworkDestroy(network) != 0 {
+            throw Self.failure("destroy network \(name)")
+        }
+        if virNetworkIsPersistent(network) == 1, virNetworkUndefine(network) != 0 {
+            throw Self.failure("undefine network \(name)")
+        }
         return true
     }
 
@@ -181,7 +185,8 @@ public final class LibvirtDomain: @unchecked Sendable {
 
     /// Changes a device of the running domain (an interface's link state, say).
     public func updateLiveDevice(xml: String) throws {
-        try check(virDomainUpdateDeviceFlags(pointer, xml, UInt32(VIR_DOMAIN_AFFECT_LIVE.rawValue)), "update a device of")
+        try check(
+            virDomainUpdateDeviceFlags(pointer, xml, UInt32(VIR_DOMAIN_AFFECT_LIVE.rawValue)), "update a device of")
     }
 
     /// Changes a device in the domain's config, and live while it runs: what it boots with next too.

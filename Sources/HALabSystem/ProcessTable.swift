@@ -17,14 +17,15 @@ public struct HostProcess: Sendable, Equatable {
 package enum ProcessTable {
     /// Every process whose network namespace is the one pinned at `netnsPath`; with
     /// `measuringMemory`, its proportional set size too (reading smaps is not free).
-    package static func processes(inNetworkNamespace netnsPath: String, measuringMemory: Bool = false) -> [HostProcess] {
+    package static func processes(inNetworkNamespace netnsPath: String, measuringMemory: Bool = false) -> [HostProcess]
+    {
         guard let inode = FileSystem.inode(netnsPath) else { return [] }
         let wanted = "net:[\(inode)]"
         var found: [HostProcess] = []
         for entry in FileSystem.list("/proc") {
             guard let pid = Int32(entry),
-                  (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/ns/net")) == wanted,
-                  let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8)
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/ns/net")) == wanted,
+                let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8)
             else { continue }
             var process = parse(status: status, pid: pid)
             if measuringMemory { process.proportionalKiB = proportionalSize(pid) }
@@ -36,15 +37,17 @@ package enum ProcessTable {
     /// Whether `pid` is PID 1 of its PID namespace and lives in the network namespace pinned at `netnsPath`.
     package static func isInit(_ pid: Int32, ofNetworkNamespace netnsPath: String) -> Bool {
         guard let inode = FileSystem.inode(netnsPath),
-              (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net")) == "net:[\(inode)]",
-              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net")) == "net:[\(inode)]",
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        else { return false }
         return parse(status: status, pid: pid).pidInNamespace == 1
     }
 
     /// Every process whose command name is `name`, as /proc/PID/comm gives it.
     package static func processes(named name: String) -> [HostProcess] {
         FileSystem.list("/proc").compactMap { entry in
-            guard let pid = Int32(entry), (try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8)) == name + "\n"
+            guard let pid = Int32(entry),
+                (try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8)) == name + "\n"
             else { return nil }
             return HostProcess(pid: pid, command: name, pidInNamespace: pid, proportionalKiB: 0)
         }
@@ -83,8 +86,9 @@ package enum ProcessTable {
     package static func identity(of pid: Int32) -> Identity? {
         // Field 22 of /proc/PID/stat, counted after the command's closing parenthesis.
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 19,
-              let start = UInt64(fields[19]) else { return nil }
+            let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 19,
+            let start = UInt64(fields[19])
+        else { return nil }
         return Identity(pid: pid, startTime: start)
     }
 

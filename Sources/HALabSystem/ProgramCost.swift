@@ -19,12 +19,15 @@ public struct ProgramCost: Sendable {
     {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try measureBlocking(program, arguments, seconds: seconds, kibibytes: kibibytes) })
+                continuation.resume(
+                    with: Result { try measureBlocking(program, arguments, seconds: seconds, kibibytes: kibibytes) })
             }
         }
     }
 
-    static func measureBlocking(_ program: String, _ arguments: [String], seconds limit: Double, kibibytes: Int) throws -> ProgramCost {
+    static func measureBlocking(_ program: String, _ arguments: [String], seconds limit: Double, kibibytes: Int) throws
+        -> ProgramCost
+    {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -36,8 +39,9 @@ public struct ProgramCost: Sendable {
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
         guard spawned == 0 else {
-            throw HALabError.commandFailed(command: Command.describe(program, arguments), status: "could not start",
-                                           output: String(cString: strerror(spawned)))
+            throw HALabError.commandFailed(
+                command: Command.describe(program, arguments), status: "could not start",
+                output: String(cString: strerror(spawned)))
         }
         // A watchdog ends it past its limits; this thread waits for it, so the time is exact.
         let watch = Watch()
@@ -46,7 +50,9 @@ public struct ProgramCost: Sendable {
             while true {
                 usleep(50_000)
                 let resident = residentKiB(of: child)
-                let over = (ContinuousClock.now - start).seconds > limit ? "ran past \(limit) s"
+                let over =
+                    (ContinuousClock.now - start).seconds > limit
+                    ? "ran past \(limit) s"
                     : resident > kibibytes ? "held \(resident / 1024) MiB, past \(kibibytes / 1024) MiB" : nil
                 guard watch.stop(child, because: over) else { return }
             }
@@ -57,8 +63,9 @@ public struct ProgramCost: Sendable {
         let stopped = watch.finish()
         // wait(2)'s status: the exit code in the second byte, or the signal in the low 7 bits.
         let signal = status & 0x7f
-        return ProgramCost(exitCode: signal == 0 ? (status >> 8) & 0xff : 128 + signal,
-                           seconds: (ContinuousClock.now - start).seconds, peakKiB: usage.ru_maxrss, stopped: stopped)
+        return ProgramCost(
+            exitCode: signal == 0 ? (status >> 8) & 0xff : 128 + signal,
+            seconds: (ContinuousClock.now - start).seconds, peakKiB: usage.ru_maxrss, stopped: stopped)
     }
 
     /// Whether the program still runs, for its watchdog; why the watchdog ended it, if it did.
@@ -90,7 +97,8 @@ public struct ProgramCost: Sendable {
     /// VmRSS of a process, from /proc; 0 once it is gone.
     static func residentKiB(of pid: pid_t) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 }

@@ -26,7 +26,8 @@ func rc(_ name: String, _ action: String) -> Int32 {
     sigemptyset(&empty)
     posix_spawnattr_setsigmask(&attributes, &empty)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-    let arguments: [UnsafeMutablePointer<CChar>?] = [rcService, name, action].map { (text: String) in strdup(text) } + [nil]
+    let arguments: [UnsafeMutablePointer<CChar>?] =
+        [rcService, name, action].map { (text: String) in strdup(text) } + [nil]
     defer { arguments.forEach { free($0) } }
     var pid = pid_t()
     guard posix_spawn(&pid, rcService, nil, &attributes, arguments, environ) == 0 else { return 127 }

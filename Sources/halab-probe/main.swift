@@ -8,7 +8,8 @@ import Glibc
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 5, let intervalMs = Int(arguments[1]), let timeoutMs = Int(arguments[2]),
-      let seconds = Int(arguments[3]), intervalMs > 0, timeoutMs > 0, seconds > 0 else {
+    let seconds = Int(arguments[3]), intervalMs > 0, timeoutMs > 0, seconds > 0
+else {
     let usage = Array("usage: halab-probe INTERVAL_MS TIMEOUT_MS SECONDS ADDRESS…\n".utf8)
     _ = write(2, usage, usage.count)
     exit(2)
@@ -56,7 +57,9 @@ var output = ""
 func connect(_ descriptor: Int32, to address: String, ipv6: Bool) -> Int32 {
     func connect<Address>(_ target: inout Address) -> Int32 {
         withUnsafePointer(to: &target) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<Address>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<Address>.size))
+            }
         }
     }
     if ipv6 {
@@ -91,7 +94,9 @@ func parse(_ bytes: [UInt8]) -> (Int, String) {
     let statusWord = bytes.split(separator: UInt8(ascii: " "), maxSplits: 2).dropFirst().first ?? []
     let status = Int(String(decoding: statusWord, as: UTF8.self)) ?? 0
     let separator = Array("\r\n\r\n".utf8)
-    guard let headEnd = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else { return (status, "-") }
+    guard let headEnd = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else {
+        return (status, "-")
+    }
     let body = bytes[(headEnd + separator.count)...]
     let firstWord = body.split(whereSeparator: { $0 == 10 || $0 == 13 || $0 == 32 }).first ?? []
     return (status, firstWord.isEmpty ? "-" : String(decoding: firstWord, as: UTF8.self))
@@ -112,7 +117,9 @@ while !stopping || !requests.isEmpty {
         nextTick += interval
         if nextTick < current { nextTick = current + interval }  // behind: the gap shows in the record
     }
-    var descriptors = requests.map { pollfd(fd: $0.descriptor, events: Int16($0.connected ? POLLIN : POLLOUT), revents: 0) }
+    var descriptors = requests.map {
+        pollfd(fd: $0.descriptor, events: Int16($0.connected ? POLLIN : POLLOUT), revents: 0)
+    }
     let firstDeadline = requests.map { $0.started + timeout }.min() ?? Int64.max
     let wake = stopping ? firstDeadline : min(nextTick, firstDeadline)
     let wait = max(0, Int32(min(Int64(1000), (wake - now()) / 1_000_000)))

@@ -6,15 +6,17 @@ import HALabSystem
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks, as medians of several runs: bring-up and teardown, outages per fault, the probe's accuracy.",
+        abstract:
+            "Benchmarks, as medians of several runs: bring-up and teardown, outages per fault, the probe's accuracy.",
         discussion: """
-            up: bring-up (halab's share vs keepalived's election) and teardown of the labs, and of generated N-node groups.
+            up: bring-up (halab's share vs keepalived's election) and teardown of the labs, and of generated N-node \
+            groups.
             outages: the outage each fault costs in master-backup, with the document's config and a tuned VRRPv3 one.
             probe: the probe's first good answer against the moment keepalived set the VIP (ip monitor).
             Not in the default set:
             vm-up: bring-up and teardown of the labs as VMs (libvirt backend).
-            check: halab check over a corpus of keepalived configs next to keepalived --config-test, and generated worst \
-            cases of up to 255 instances each with a check of its own: time and peak memory.
+            check: halab check over a corpus of keepalived configs next to keepalived --config-test, and generated \
+            worst cases of up to 255 instances each with a check of its own: time and peak memory.
             verify: halab verify of each of --labs, up and down included.
             pairs: verify --all-pairs of each of --labs at each of --parallel: time and memory per instance.
             wire: a capture's cost to a crash failover, with and without it; and after each step of master-backup's \
@@ -38,7 +40,11 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "For vm-up: the libvirt URI.")
     var connect = "qemu:///system"
 
-    @Option(help: "For check: a folder of keepalived configs (default: the workplace's corpus, ../shared/corpus/keepalived/configs).")
+    @Option(
+        help:
+            ArgumentHelp("For check: a folder of keepalived configs (default: the workplace's corpus, "
+                + "../shared/corpus/keepalived/configs).")
+    )
     var corpus: String?
 
     @Option(help: "For pairs: how many instances at once, each figure a comma-separated list.")
@@ -55,21 +61,29 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         // The labs it brings up and down, locked for its whole run, and taken down on an interrupt.
         let sizes = groups.split(separator: ",").compactMap { Int($0) }
-        let used = labs.split(separator: ",").map(String.init) + ["master-backup", "master-backup-tuned"] + sizes.map { "group-\($0)" }
+        let used =
+            labs.split(separator: ",").map(String.init) + ["master-backup", "master-backup-tuned"]
+            + sizes.map { "group-\($0)" }
         let undo: @Sendable () async -> Void = { for lab in used { _ = try? await Environment.teardown(lab) } }
         let parts = parts, runs = runs, labs = labs, connect = connect, corpus = corpus
         let widths = parallel.split(separator: ",").compactMap { Int($0) }
-        try await LabCommand(labs: parts.contains(where: \.buildsLabs) ? used : [], command: "bench", wait: !waiting.noWait).run(undo: undo) {
+        try await LabCommand(
+            labs: parts.contains(where: \.buildsLabs) ? used : [], command: "bench", wait: !waiting.noWait
+        ).run(undo: undo) {
             try await Self.measure(parts: parts, runs: runs, labs: labs, sizes: sizes, connect: connect, corpus: corpus)
         }
         if parts.contains(.pairs) {
             let chosen = try labs.split(separator: ",").map { try Environment.loadLab(String($0)) }
-            let names = chosen.map { AllPairsRun(lab: $0, backend: Environment.namespaces, parallel: 1) }.flatMap { run in
+            let names = chosen.map { AllPairsRun(lab: $0, backend: Environment.namespaces, parallel: 1) }.flatMap {
+                run in
                 run.sequences.indices.map(run.instanceName)
             }
             let undo: @Sendable () async -> Void = { for name in names { _ = try? await Environment.teardown(name) } }
-            let table = try await LabCommand(labs: names, command: "bench pairs", wait: !waiting.noWait).run(undo: undo) {
-                try await Benchmarks.allPairs(chosen, parallel: widths, runs: runs, backend: Environment.namespaces) { _ in }
+            let table = try await LabCommand(labs: names, command: "bench pairs", wait: !waiting.noWait).run(undo: undo)
+            {
+                try await Benchmarks.allPairs(chosen, parallel: widths, runs: runs, backend: Environment.namespaces) {
+                    _ in
+                }
             }
             print(table.text())
         }
@@ -84,55 +98,87 @@ struct Bench: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: template, toPath: "\(scratch)/\(copy)")
         }
-        let soak = Soak(halab: Environment.executableFolder + "/halab", labs: ("\(scratch)/soak-a", "\(scratch)/soak-b"), seed: seed)
+        let soak = Soak(
+            halab: Environment.executableFolder + "/halab", labs: ("\(scratch)/soak-a", "\(scratch)/soak-b"), seed: seed
+        )
         let tally = try await soak.run(cycles: cycles) { progress($0) }
         let cleanups = tally.interruptCleanups.sorted()
-        print("soak: \(tally.cycles) cycles (seed \(seed)): \(tally.leaks.count) leaks, \(tally.rawErrors.count) raw errors, "
-              + "\(tally.wrongDiagnoses.count) wrong diagnoses")
+        print(
+            "soak: \(tally.cycles) cycles (seed \(seed)): \(tally.leaks.count) leaks, \(tally.rawErrors.count) raw "
+                + "errors, \(tally.wrongDiagnoses.count) wrong diagnoses")
         if !cleanups.isEmpty {
-            print(String(format: "interrupt to clean machine (namespaces): median %.2f s, slowest %.2f s, over %d interrupts",
-                         Benchmarks.median(cleanups), cleanups.last ?? 0, cleanups.count))
+            print(
+                String(
+                    format:
+                        "interrupt to clean machine (namespaces): median %.2f s, slowest %.2f s, over %d interrupts",
+                    Benchmarks.median(cleanups), cleanups.last ?? 0, cleanups.count))
         }
         for line in tally.leaks + tally.rawErrors + tally.wrongDiagnoses { print("  " + line) }
         if !(tally.leaks.isEmpty && tally.rawErrors.isEmpty && tally.wrongDiagnoses.isEmpty) { throw ExitCode.failure }
     }
 
-    static func measure(parts: [Benchmarks.Part], runs: Int, labs: String, sizes: [Int], connect: String, corpus: String?) async throws {
+    static func measure(
+        parts: [Benchmarks.Part], runs: Int, labs: String, sizes: [Int], connect: String, corpus: String?
+    ) async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("halab-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let template = try Lab.locate("master-backup", searchFolders: Environment.labFolders)
         let names = labs.split(separator: ",").map(String.init)
         if parts.contains(.up) {
-            let folders = try names.map { try Lab.locate($0, searchFolders: Environment.labFolders) }
+            let folders =
+                try names.map { try Lab.locate($0, searchFolders: Environment.labFolders) }
                 + sizes.map { try LabGenerator.group(size: $0, in: scratch, sharedFrom: template) }
             print(try await Benchmarks.upDown(folders, runs: runs, backend: Environment.namespaces).text())
         }
         if parts.contains(.outages) {
             let folders = [template, try LabGenerator.tunedMasterBackup(from: template, in: scratch)]
-            for table in try await Benchmarks.outages(folders, runs: runs, backend: Environment.namespaces) { print("\n" + table.text()) }
+            for table in try await Benchmarks.outages(folders, runs: runs, backend: Environment.namespaces) {
+                print("\n" + table.text())
+            }
         }
         if parts.contains(.probe) {
-            print("\n" + (try await Benchmarks.probeAccuracy(try Environment.loadLab("master-backup"), runs: runs, backend: Environment.namespaces)))
+            print(
+                "\n"
+                    + (try await Benchmarks.probeAccuracy(
+                        try Environment.loadLab("master-backup"), runs: runs, backend: Environment.namespaces)))
         }
         if parts.contains(.check) {
-            let folder = corpus ?? URL(fileURLWithPath: Environment.executableFolder + "/../../../../shared/corpus/keepalived/configs").standardizedFileURL.path
+            let folder =
+                corpus
+                ?? URL(fileURLWithPath: Environment.executableFolder + "/../../../../shared/corpus/keepalived/configs")
+                .standardizedFileURL.path
             let files = (try FileManager.default.contentsOfDirectory(atPath: folder)).sorted().map { "\(folder)/\($0)" }
             guard !files.isEmpty else { throw HALabError.usage("no configs in \(folder): give a folder with --corpus") }
-            print(try await Benchmarks.checkCorpus(files, halab: Environment.executableFolder + "/halab", runs: runs).text())
-            print("\n" + (try await Benchmarks.checkLoads(halab: Environment.executableFolder + "/halab", sizes: [16, 64, 255], runs: runs,
-                                                          scratch: scratch).text()))
+            print(
+                try await Benchmarks.checkCorpus(files, halab: Environment.executableFolder + "/halab", runs: runs)
+                    .text())
+            print(
+                "\n"
+                    + (try await Benchmarks.checkLoads(
+                        halab: Environment.executableFolder + "/halab", sizes: [16, 64, 255], runs: runs,
+                        scratch: scratch
+                    ).text()))
         }
         if parts.contains(.verify) {
-            print(try await Benchmarks.verify(try names.map { try Environment.loadLab($0) }, runs: runs, backend: Environment.namespaces).text())
+            print(
+                try await Benchmarks.verify(
+                    try names.map { try Environment.loadLab($0) }, runs: runs, backend: Environment.namespaces
+                ).text())
         }
         if parts.contains(.wire) {
             let lab = try Environment.loadLab("master-backup")
-            print(try await Benchmarks.captureOverhead(lab, runs: runs, backend: Environment.namespaces, scratch: scratch).text())
-            print("\n" + (try await Benchmarks.wireAgreement(lab, backend: Environment.namespaces, scratch: scratch).text()))
+            print(
+                try await Benchmarks.captureOverhead(lab, runs: runs, backend: Environment.namespaces, scratch: scratch)
+                    .text())
+            let agreement = try await Benchmarks.wireAgreement(lab, backend: Environment.namespaces, scratch: scratch)
+            print("\n" + agreement.text())
         }
         if parts.contains(.vmUp) {
-            print(try await Benchmarks.vmUp(try names.map { try Environment.loadLab($0) }, runs: runs, backend: LibvirtBackend(uri: connect)).text())
+            print(
+                try await Benchmarks.vmUp(
+                    try names.map { try Environment.loadLab($0) }, runs: runs, backend: LibvirtBackend(uri: connect)
+                ).text())
         }
     }
 }

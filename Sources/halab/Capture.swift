@@ -6,10 +6,12 @@ import HALabSystem
 
 struct Capture: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Capture a segment (every frame that enters its switch) or a node's interface, into a pcap file and/or as decoded VRRP adverts.",
+        abstract:
+            "Capture a segment (every frame that enters its switch) or a node's interface, into a pcap file and/or as "
+                + "decoded VRRP adverts.",
         discussion: """
-            Without -w, the adverts are printed as they come and no file is kept. It stops after --seconds, \
-            or on Ctrl-C, and leaves no process behind. Open the file with Wireshark or 'tcpdump -r FILE'.
+            Without -w, the adverts are printed as they come and no file is kept. It stops after --seconds, or on \
+            Ctrl-C, and leaves no process behind. Open the file with Wireshark or 'tcpdump -r FILE'.
             """)
 
     @OptionGroup var options: LabOption
@@ -20,7 +22,11 @@ struct Capture: AsyncParsableCommand {
     @Option(name: .customShort("w"), help: ArgumentHelp("Write the frames to this pcap file.", valueName: "file.pcap"))
     var file: String?
 
-    @Flag(help: "Print each VRRP advert as it is seen: time, sender, VRID, version, priority, interval, authentication, addresses.")
+    @Flag(
+        help:
+            ArgumentHelp("Print each VRRP advert as it is seen: time, sender, VRID, version, priority, interval, "
+                + "authentication, addresses.")
+    )
     var vrrp = false
 
     @Option(help: "Stop after this many seconds.")
@@ -30,7 +36,8 @@ struct Capture: AsyncParsableCommand {
         guard geteuid() == 0 else { throw HALabError.notRoot }
         let session = try options.session()
         let point = try session.capturePoint(target)
-        let path = file.map { URL(fileURLWithPath: $0).path }
+        let path =
+            file.map { URL(fileURLWithPath: $0).path }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("halab-capture-\(getpid()).pcap").path
         defer { if file == nil { try? FileManager.default.removeItem(atPath: path) } }
         let printing = vrrp || file == nil
@@ -42,10 +49,14 @@ struct Capture: AsyncParsableCommand {
         // away (`| head`) ends the capture as Ctrl-C does, rather than killing it half-way.
         signal(SIGPIPE, SIG_IGN)
         let show = { @Sendable (advert: VRRPAdvert) in
-            do { try FileHandle.standardOutput.write(contentsOf: Data((session.describe(advert) + "\n").utf8)) } catch { Task { await stop.fire() } }
+            do { try FileHandle.standardOutput.write(contentsOf: Data((session.describe(advert) + "\n").utf8)) } catch {
+                Task { await stop.fire() }
+            }
         }
         var reader = try await session.capturing([CaptureFile(point: point, path: path)]) {
-            progress("capturing at \(point) of \(session.lab.name)" + (limit.map { " for \($0) s" } ?? "") + "; Ctrl-C stops")
+            progress(
+                "capturing at \(point) of \(session.lab.name)" + (limit.map { " for \($0) s" } ?? "") + "; Ctrl-C stops"
+            )
             var reader = AdvertReader(path: path)
             let deadline = limit.map { ContinuousClock.now + .seconds($0) }
             while await !stop.hasFired, deadline.map({ ContinuousClock.now < $0 }) ?? true {

@@ -6,7 +6,8 @@ import HALabSystem
 struct Chaos: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Break (or mend) a running lab.",
-        discussion: "Actions:\n" + Fault.vocabulary.map { "  \($0.words)\n      \($0.meaning)" }.joined(separator: "\n"))
+        discussion: "Actions:\n" + Fault.vocabulary.map { "  \($0.words)\n      \($0.meaning)" }.joined(separator: "\n")
+    )
 
     @OptionGroup var options: LabOption
     @OptionGroup var waiting: LabCommand.WaitOption

@@ -5,8 +5,10 @@ import HALab
 struct Doctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check this machine for what halab needs: root, kernel features, programs, libvirt, the node image, KVM.",
-        discussion: "Says what each missing piece disables and how to get it. Exit status 1 when namespace labs cannot run.")
+        abstract:
+            "Check this machine for what halab needs: root, kernel features, programs, libvirt, the node image, KVM.",
+        discussion:
+            "Says what each missing piece disables and how to get it. Exit status 1 when namespace labs cannot run.")
 
     @Flag(help: "Print JSON.")
     var json = false

@@ -5,10 +5,12 @@ import HALabSystem
 
 struct Down: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Remove a lab: every namespace, process, VM and file it made. Safe to repeat; works after a crash of halab.",
+        abstract:
+            "Remove a lab: every namespace, process, VM and file it made. Safe to repeat; works after a crash of "
+            + "halab.",
         discussion: """
-            Removes what the lab's journal names, then whatever halab's names say is the lab's (a lost journal, a command \
-            killed half-way), and says so; it reports a lab down only once nothing of it is left.
+            Removes what the lab's journal names, then whatever halab's names say is the lab's (a lost journal, a \
+            command killed half-way), and says so; it reports a lab down only once nothing of it is left.
             """)
 
     @Argument(help: "The lab (default: the only one up).")
@@ -43,8 +45,12 @@ struct Down: AsyncParsableCommand {
 
     func down(_ lab: String) async throws {
         // The lab's own names, from its state or its folder, so that nothing else is taken for it.
-        let names = (try? Environment.namespaces.topology(of: lab).objectNames) ?? (try? Environment.loadLab(lab).topology.objectNames)
-        let teardown: @Sendable () async throws -> LabTeardown.Result = { try await Environment.teardown(lab, names: names) }
+        let names =
+            (try? Environment.namespaces.topology(of: lab).objectNames)
+            ?? (try? Environment.loadLab(lab).topology.objectNames)
+        let teardown: @Sendable () async throws -> LabTeardown.Result = {
+            try await Environment.teardown(lab, names: names)
+        }
         let result: LabTeardown.Result
         if force, let holder = await Self.holder(of: lab) {
             progress("taking \(lab) from \(holder)")
@@ -54,7 +60,9 @@ struct Down: AsyncParsableCommand {
             result = try await LabCommand(lab: lab, command: "down", wait: !waiting.noWait).run { try await teardown() }
         }
         print(result.wasUp || !result.swept.isEmpty ? "\(lab) is down" : "\(lab) was not up")
-        if !result.swept.isEmpty { print("  swept what its state did not name: \(result.swept.joined(separator: ", "))") }
+        if !result.swept.isEmpty {
+            print("  swept what its state did not name: \(result.swept.joined(separator: ", "))")
+        }
     }
 
     /// Who is changing the lab right now, if anybody.

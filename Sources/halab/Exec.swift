@@ -16,7 +16,9 @@ struct Exec: AsyncParsableCommand {
     var command: [String]
 
     func run() async throws {
-        guard !command.isEmpty else { throw HALabError.usage("give the command after --: halab exec \(node) -- CMD …") }
+        guard !command.isEmpty else {
+            throw HALabError.usage("give the command after --: halab exec \(node) -- CMD …")
+        }
         let code = try await options.session().execAttached(command, on: node)
         if code != 0 { throw ExitCode(code) }
     }

@@ -7,12 +7,14 @@ import HALabSystem
 struct ExploreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explore",
-        abstract: "Run random fault schedules against fresh instances of a lab; shrink each failing one to a scenario that reproduces it.",
+        abstract:
+            "Run random fault schedules against fresh instances of a lab; shrink each failing one to a scenario that "
+                + "reproduces it.",
         discussion: """
             Every step is judged by the VRRP model and by verify's invariants. A nemesis aims half the faults at the \
             node holding the VIP. For each failing run it writes, in --output: the shrunk schedule as a scenario \
-            (halab verify LAB --scenario FILE runs it again), the run's history as JSON lines and its timeline. \
-            The same seed gives the same schedules. Exit 1 if any run failed.
+            (halab verify LAB --scenario FILE runs it again), the run's history as JSON lines and its timeline. The \
+            same seed gives the same schedules. Exit 1 if any run failed.
             """)
 
     @Argument(help: "A lab name or path.")
@@ -27,7 +29,9 @@ struct ExploreCommand: AsyncParsableCommand {
     @Option(help: "Actions per schedule.")
     var steps = 6
 
-    @Option(help: "The faults to draw from, comma-separated: \(Fault.Kind.explored.map(\.rawValue).joined(separator: ", ")).")
+    @Option(
+        help:
+            "The faults to draw from, comma-separated: \(Fault.Kind.explored.map(\.rawValue).joined(separator: ", ")).")
     var faults = Fault.Kind.explored.map(\.rawValue).joined(separator: ",")
 
     @Option(help: "How many instances at once.")
@@ -36,7 +40,13 @@ struct ExploreCommand: AsyncParsableCommand {
     @Option(help: "Where failing runs' files go (default: ./explore-LAB).")
     var output: String?
 
-    @Option(help: "Run part K of N of the runs (by run index, round robin; each run's seed stays the seed + its index), for N CI runners; 'halab report merge' joins their JSON reports. Default: from CI_NODE_INDEX/CI_NODE_TOTAL (GitLab) or JOB_COMPLETION_INDEX with HALAB_SHARDS (Kubernetes), else every run.")
+    @Option(
+        help:
+            ArgumentHelp("Run part K of N of the runs (by run index, round robin; each run's seed stays the seed + its "
+                + "index), for N CI runners; 'halab report merge' joins their JSON reports. Default: from "
+                + "CI_NODE_INDEX/CI_NODE_TOTAL (GitLab) or JOB_COMPLETION_INDEX with HALAB_SHARDS (Kubernetes), else "
+                + "every run.")
+    )
     var shard: String?
 
     @Option(help: "Write the runs and their outcomes as JSON here.")
@@ -47,17 +57,24 @@ struct ExploreCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let chosen = Fault.Kind.parse(faults), chosen.isSubset(of: Fault.Kind.explored) else {
-            throw HALabError.usage("--faults '\(faults)': name faults from \(Fault.Kind.explored.map(\.rawValue).joined(separator: ", "))")
+            throw HALabError.usage(
+                "--faults '\(faults)': name faults from \(Fault.Kind.explored.map(\.rawValue).joined(separator: ", "))")
         }
         let kinds = Fault.Kind.explored.filter(chosen.contains)
         guard runs > 0, steps > 0 else { throw HALabError.usage("--runs and --steps must be at least 1") }
         let lab = try Environment.loadLab(lab)
-        let explore = Explore(lab: lab, backend: backendOptions.make(), runs: runs, seed: seed, steps: steps, faults: kinds,
-                              parallel: parallel, output: URL(fileURLWithPath: output ?? "explore-\(lab.name)").path, shard: try Shard.chosen(shard))
+        let explore = Explore(
+            lab: lab, backend: backendOptions.make(), runs: runs, seed: seed, steps: steps, faults: kinds,
+            parallel: parallel, output: URL(fileURLWithPath: output ?? "explore-\(lab.name)").path,
+            shard: try Shard.chosen(shard))
         let names = explore.shardRuns.map(explore.instanceName)
         let undo: @Sendable () async -> Void = { for name in names { _ = try? await Environment.teardown(name) } }
-        progress("→ exploring \(lab.name): \(names.count) runs of \(steps) steps" + (explore.shard == .whole ? "" : " (shard \(explore.shard) of \(runs))")
-                 + " (seed \(seed); faults \(kinds.map(\.rawValue).joined(separator: ",")); \(explore.parallel) at a time)")
+        progress(
+            "→ exploring \(lab.name): \(names.count) runs of \(steps) steps"
+                + (explore.shard == .whole ? "" : " (shard \(explore.shard) of \(runs))")
+                + " (seed \(seed); faults \(kinds.map(\.rawValue).joined(separator: ",")); \(explore.parallel) at a "
+                + "time)"
+        )
         let clock = ContinuousClock()
         let start = clock.now
         let results = try await LabCommand(labs: names, command: "explore", wait: !waiting.noWait).run(undo: undo) {

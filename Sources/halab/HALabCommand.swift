@@ -9,10 +9,15 @@ import HALabSystem
 struct HALabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "halab",
-        abstract: "Build high-availability labs (nginx + keepalived) on this machine, break them, prove what clients see.",
+        abstract:
+            "Build high-availability labs (nginx + keepalived) on this machine, break them, prove what clients see.",
         version: HALabVersion.current,
-        subcommands: [Up.self, Down.self, Status.self, Logs.self, Exec.self, Curl.self, Chaos.self, Verify.self, Check.self, Bench.self,
-                      Capture.self, Watch.self, ExploreCommand.self, ReportCommand.self, Graph.self, Image.self, New.self, Schema.self, Doctor.self])
+        subcommands: [
+            Up.self, Down.self, Status.self, Logs.self, Exec.self, Curl.self, Chaos.self, Verify.self, Check.self,
+            Bench.self,
+            Capture.self, Watch.self, ExploreCommand.self, ReportCommand.self, Graph.self, Image.self, New.self,
+            Schema.self, Doctor.self
+        ])
 
     /// Whoever reads halab's output may go away first (a CI runner, a killed test): halab then
     /// still finishes, or undoes, its work rather than die of SIGPIPE.
@@ -25,7 +30,8 @@ struct HALabCommand: AsyncParsableCommand {
 /// What every command needs: where labs are, and the backend.
 enum Environment {
     static var executableFolder: String {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
 
@@ -39,7 +45,8 @@ enum Environment {
     /// Takes `lab` down (every lab when nil): its journal, then whatever halab's names say is
     /// left of it on either backend, then proof that nothing is.
     static func teardown(_ lab: String?, names: [String]? = nil) async throws -> LabTeardown.Result {
-        try await LabTeardown.down(lab, names: names, journal: backend(ofLab:), others: [namespaces, LibvirtBackend(uri: "qemu:///system")])
+        try await LabTeardown.down(
+            lab, names: names, journal: backend(ofLab:), others: [namespaces, LibvirtBackend(uri: "qemu:///system")])
     }
 
     /// Named labs are looked up in ./labs, $HALAB_LABS, and the labs/ of the checkout halab was
@@ -89,7 +96,11 @@ struct LabOption: ParsableArguments {
 
 /// The name a lab runs under.
 struct InstanceOption: ParsableArguments {
-    @Option(help: "Run it as an instance of this name, isolated beside others of the same folder (default: the folder's name).")
+    @Option(
+        help:
+            ArgumentHelp("Run it as an instance of this name, isolated beside others of the same folder (default: the "
+                + "folder's name).")
+    )
     var name: String?
 }
 
@@ -118,7 +129,9 @@ struct BackendOptions: ParsableArguments {
     func make() -> any LabBackend {
         switch backend {
         case .namespaces: Environment.namespaces
-        case .libvirt: LibvirtBackend(uri: connect, cloudImage: image.map(CloudImage.init(base:)), domainType: domainType?.rawValue)
+        case .libvirt:
+            LibvirtBackend(
+                uri: connect, cloudImage: image.map(CloudImage.init(base:)), domainType: domainType?.rawValue)
         }
     }
 }

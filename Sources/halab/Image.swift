@@ -11,7 +11,9 @@ struct Image: AsyncParsableCommand {
 
     struct Build: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Build the node image from this machine's kernel and packages (busybox, nginx, keepalived, iproute2 …).")
+            abstract:
+                "Build the node image from this machine's kernel and packages (busybox, nginx, keepalived, iproute2 …)."
+        )
 
         @Option(help: "Where the image goes.")
         var folder = NodeImage().folder

@@ -31,12 +31,16 @@ struct LabCommand {
     }
 
     /// `undo`: what to take down again on an interrupt (nil: nothing this command built).
-    func run<T: Sendable>(undo: (@Sendable () async -> Void)? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    func run<T: Sendable>(undo: (@Sendable () async -> Void)? = nil, _ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
         // Changing a lab takes root (namespaces, or libvirt's system connection), its lock too.
         guard labs.isEmpty || geteuid() == 0 else { throw HALabError.notRoot }
         var locks: [LabLock] = []
         do {
-            for lab in labs { locks.append(try await LabLock.acquire(lab, command: command, wait: wait) { progress($0) }) }
+            for lab in labs {
+                locks.append(try await LabLock.acquire(lab, command: command, wait: wait) { progress($0) })
+            }
         } catch {
             locks.forEach { $0.release() }
             throw error
@@ -96,7 +100,11 @@ final class Interrupts: Sendable {
 
     func interrupted(by signalNumber: Int32) {
         let name = signalNumber == SIGINT ? "SIGINT" : "SIGTERM"
-        guard seen.withLock({ $0 += 1; return $0 }) == 1 else {
+        guard
+            seen.withLock({
+                $0 += 1; return $0
+            }) == 1
+        else {
             progress("\(name) again: exiting now; 'halab down \(lab)' removes what is left")
             _exit(128 + signalNumber)
         }
@@ -115,7 +123,10 @@ final class Interrupts: Sendable {
             if let undo {
                 await undo()
                 let elapsed = ContinuousClock.now - start
-                progress(String(format: "%@ is down again (%.2f s after %@)", lab, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, name))
+                progress(
+                    String(
+                        format: "%@ is down again (%.2f s after %@)", lab,
+                        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, name))
             }
             locks.forEach { $0.release() }
             exit(128 + signalNumber)

@@ -4,7 +4,8 @@ import HALabBackends
 import HALabSystem
 
 struct Logs: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a node's service logs (readable after a crash too).")
+    static let configuration = CommandConfiguration(
+        abstract: "Print a node's service logs (readable after a crash too).")
 
     @OptionGroup var options: LabOption
 
@@ -19,7 +20,8 @@ struct Logs: AsyncParsableCommand {
         let spec = try session.lab.topology.node(node)
         for name in service.map({ [$0] }) ?? spec.services {
             guard let known = Service.named(name), spec.services.contains(name) else {
-                throw HALabError.usage("node \(node) runs no service '\(name)' (it runs: \(spec.services.joined(separator: ", ")))")
+                throw HALabError.usage(
+                    "node \(node) runs no service '\(name)' (it runs: \(spec.services.joined(separator: ", ")))")
             }
             for path in known.logs {
                 print("==> \(node):\(path) <==")

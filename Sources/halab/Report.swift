@@ -8,12 +8,14 @@ struct ReportCommand: AsyncParsableCommand {
 
     struct Merge: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Join the JSON reports of the shards of one 'verify --all-pairs' or 'explore' into the report of the whole run.",
+            abstract:
+                "Join the JSON reports of the shards of one 'verify --all-pairs' or 'explore' into the report of the "
+                    + "whole run.",
             discussion: """
-                Each shard ran with --shard K/N (or the CI system's index) and --json. The reports must be of one kind of run, \
-                one lab folder (its content hash), the same table or draw, and every shard exactly once. Prints the whole table \
-                or summary; exit 0 when every row agrees with the model (every run passed), 1 otherwise or when the reports do \
-                not fit together.
+                Each shard ran with --shard K/N (or the CI system's index) and --json. The reports must be of one kind \
+                of run, one lab folder (its content hash), the same table or draw, and every shard exactly once. \
+                Prints the whole table or summary; exit 0 when every row agrees with the model (every run passed), 1 \
+                otherwise or when the reports do not fit together.
 
                 Example: halab report merge shard-*.json --junit all-pairs.xml --html all-pairs.html
                 """)

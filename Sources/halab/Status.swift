@@ -2,7 +2,8 @@ import ArgumentParser
 import HALab
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Nodes, their processes, each instance's state, and who holds each VIP.")
+    static let configuration = CommandConfiguration(
+        abstract: "Nodes, their processes, each instance's state, and who holds each VIP.")
 
     @OptionGroup var options: LabOption
 

@@ -22,31 +22,59 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Run this scenario file instead of the lab's scenario.yaml (a path, or a file in the lab's folder).")
     var scenario: String?
 
-    @Option(help: "Probe every VIP from the client every 10 ms through the run; measure each action's outage; write LAB.svg, LAB.html and LAB.probe.txt here.")
+    @Option(
+        help:
+            ArgumentHelp("Probe every VIP from the client every 10 ms through the run; measure each action's outage; "
+                + "write LAB.svg, LAB.html and LAB.probe.txt here.")
+    )
     var timeline: String?
 
     @Option(help: "Capture every segment through the run: write LAB-SEGMENT.pcap here (Wireshark opens them).")
     var capture: String?
 
-    @Option(help: "Write one self-contained page of the run here (LAB.report.html: the lab's picture, every step's evidence, the timeline, the outages, the captures, the logs of a failed step), with the timeline's files and a pcap per segment.")
+    @Option(
+        help:
+            ArgumentHelp("Write one self-contained page of the run here (LAB.report.html: the lab's picture, every "
+                + "step's evidence, the timeline, the outages, the captures, the logs of a failed step), with the "
+                + "timeline's files and a pcap per segment.")
+    )
     var report: String?
 
     @Flag(help: "Leave the lab up afterwards.")
     var keep = false
 
-    @Option(help: "Fail every step with an action whose client-seen outage (probed every 10 ms) is longer than this many seconds; a step's own max-outage wins.")
+    @Option(
+        help:
+            ArgumentHelp("Fail every step with an action whose client-seen outage (probed every 10 ms) is longer than "
+                + "this many seconds; a step's own max-outage wins.")
+    )
     var maxOutage: Double?
 
-    @Flag(help: "Run every row of check's failure table live instead (each single failure, each ordered pair), each in a fresh instance LAB-rN, and compare it with the model.")
+    @Flag(
+        help:
+            ArgumentHelp("Run every row of check's failure table live instead (each single failure, each ordered "
+                + "pair), each in a fresh instance LAB-rN, and compare it with the model.")
+    )
     var allPairs = false
 
     @Option(help: "With --all-pairs: how many instances at once.")
     var parallel = 4
 
-    @Option(help: "With --all-pairs: the kinds of failure its table is made of, comma-separated, from \(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (default: \(Fault.Kind.allCases.filter(Fault.Kind.allPairsDefault.contains).map(\.rawValue).joined(separator: ","))).")
+    @Option(
+        help:
+            ArgumentHelp("With --all-pairs: the kinds of failure its table is made of, comma-separated, from "
+                + "\(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (default: "
+                + Fault.Kind.allCases.filter(Fault.Kind.allPairsDefault.contains).map(\.rawValue).joined(separator: ",")
+                + ").")
+    )
     var faults: String?
 
-    @Option(help: "With --all-pairs: run part K of N of the table (rows by index, round robin), for N CI runners; 'halab report merge' joins their JSON reports. Default: from CI_NODE_INDEX/CI_NODE_TOTAL (GitLab) or JOB_COMPLETION_INDEX with HALAB_SHARDS (Kubernetes), else the whole table.")
+    @Option(
+        help:
+            ArgumentHelp("With --all-pairs: run part K of N of the table (rows by index, round robin), for N CI "
+                + "runners; 'halab report merge' joins their JSON reports. Default: from CI_NODE_INDEX/CI_NODE_TOTAL "
+                + "(GitLab) or JOB_COMPLETION_INDEX with HALAB_SHARDS (Kubernetes), else the whole table.")
+    )
     var shard: String?
 
     @OptionGroup var backendOptions: BackendOptions
@@ -58,10 +86,14 @@ struct Verify: AsyncParsableCommand {
         guard shard == nil && faults == nil else { throw HALabError.usage("--shard and --faults go with --all-pairs") }
         var lab = try Environment.loadLab(lab, instance: instance.name)
         if let scenario {
-            lab.scenario = try lab.loadScenario(scenario.contains("/") || FileManager.default.fileExists(atPath: scenario) ? scenario : "\(lab.folder)/\(scenario)")
+            lab.scenario = try lab.loadScenario(
+                scenario.contains("/") || FileManager.default.fileExists(atPath: scenario)
+                    ? scenario : "\(lab.folder)/\(scenario)")
         }
         if let maxOutage {
-            guard maxOutage > 0, maxOutage.isFinite else { throw HALabError.usage("--max-outage is a number of seconds above 0, such as 0.5") }
+            guard maxOutage > 0, maxOutage.isFinite else {
+                throw HALabError.usage("--max-outage is a number of seconds above 0, such as 0.5")
+            }
             for index in lab.scenario.steps.indices where lab.scenario.steps[index].action != nil {
                 lab.scenario.steps[index].maxOutage = lab.scenario.steps[index].maxOutage ?? maxOutage
             }
@@ -89,19 +121,32 @@ struct Verify: AsyncParsableCommand {
 
 extension Verify {
     func runAllPairs() async throws {
-        guard scenario == nil, timeline == nil, capture == nil, report == nil, !keep, instance.name == nil, maxOutage == nil else {
-            throw HALabError.usage("--all-pairs runs check's failure table in instances of its own: drop --scenario, --timeline, --capture, --report, --keep, --max-outage and --name")
+        guard scenario == nil, timeline == nil, capture == nil, report == nil, !keep, instance.name == nil,
+            maxOutage == nil
+        else {
+            throw HALabError.usage(
+                "--all-pairs runs check's failure table in instances of its own: drop --scenario, --timeline, "
+                    + "--capture, --report, --keep, --max-outage and --name"
+            )
         }
         guard let kinds = faults.map(Fault.Kind.parse) ?? Fault.Kind.allPairsDefault else {
-            throw HALabError.usage("--faults '\(faults ?? "")': name kinds from \(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw HALabError.usage(
+                "--faults '\(faults ?? "")': name kinds from "
+                    + "\(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
-        let run = AllPairsRun(lab: try Environment.loadLab(lab), backend: backendOptions.make(), parallel: parallel, kinds: kinds,
-                              shard: try Shard.chosen(shard))
+        let run = AllPairsRun(
+            lab: try Environment.loadLab(lab), backend: backendOptions.make(), parallel: parallel, kinds: kinds,
+            shard: try Shard.chosen(shard))
         let names = run.shardRows.map(run.instanceName)
         let undo: @Sendable () async -> Void = { for name in names { _ = try? await Environment.teardown(name) } }
-        progress("→ \(names.count) rows of \(run.lab.name)'s failure table" + (run.shard == .whole ? "" : " (shard \(run.shard))")
-                 + ", \(run.parallel) instances at a time")
-        let report = try await LabCommand(labs: names, command: "verify --all-pairs", wait: !waiting.noWait).run(undo: undo) {
+        progress(
+            "→ \(names.count) rows of \(run.lab.name)'s failure table"
+                + (run.shard == .whole ? "" : " (shard \(run.shard))")
+                + ", \(run.parallel) instances at a time")
+        let report = try await LabCommand(labs: names, command: "verify --all-pairs", wait: !waiting.noWait).run(
+            undo: undo
+        ) {
             try await run.run(progress: progress)
         }
         print(report.text())

@@ -5,10 +5,12 @@ import HALabSystem
 
 struct Watch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A live view of a running lab: each node's instances, the VIP holders, the client's answers, the faults in force.",
+        abstract:
+            "A live view of a running lab: each node's instances, the VIP holders, the client's answers, the faults in "
+                + "force.",
         discussion: """
-            On a terminal it redraws about 4 times a second (a split brain in red); q or Ctrl-C quits. \
-            Without a terminal it prints one line per change, for a log or a pipe.
+            On a terminal it redraws about 4 times a second (a split brain in red); q or Ctrl-C quits. Without a \
+            terminal it prints one line per change, for a log or a pipe.
             """)
 
     @OptionGroup var options: LabOption
@@ -36,7 +38,9 @@ struct Watch: AsyncParsableCommand {
             let tick = ContinuousClock.now
             let snapshot = try await session.snapshot(after: last)
             if interactive {
-                show("\u{1B}[H\u{1B}[J" + snapshot.screen(lab: session.lab.name, color: true).joined(separator: "\n") + "\n")
+                show(
+                    "\u{1B}[H\u{1B}[J" + snapshot.screen(lab: session.lab.name, color: true).joined(separator: "\n")
+                        + "\n")
             } else {
                 show(snapshot.changes(since: last).map { $0 + "\n" }.joined())
             }

@@ -16,14 +16,21 @@ extension EndToEndTests {
             let kept = try await host.halab(["up", folder, "--name", "e2e-pairs-kept"])
             #expect(kept.exitCode == 0, "\(kept.errorOutput)")
             let junit = (folder as NSString).deletingLastPathComponent + "/pairs.junit.xml"
-            let result = try await host.halab(["verify", folder, "--all-pairs", "--parallel", "\(E2E.pairsAtOnce)", "--junit", junit])
+            let result = try await host.halab([
+                "verify", folder, "--all-pairs", "--parallel", "\(E2E.pairsAtOnce)", "--junit", junit
+            ])
             #expect(result.exitCode == 0, "\(result.output)\n\(result.errorOutput)")
-            #expect(result.output.contains("24 of 24 rows agree with the model; memory per instance: median "), "\(result.output)")
-            #expect(result.output.contains("  kill nginx-1, then kill nginx-2 ") && result.errorOutput.contains("[24/24] "))
+            #expect(
+                result.output.contains("24 of 24 rows agree with the model; memory per instance: median "),
+                "\(result.output)")
+            #expect(
+                result.output.contains("  kill nginx-1, then kill nginx-2 ") && result.errorOutput.contains("[24/24] "))
             let report = try String(contentsOfFile: junit, encoding: .utf8)
             #expect(report.contains("tests=\"24\"") && report.contains("failures=\"0\""))
             // The kept instance ran untouched beside them, under its own name.
-            #expect(try await host.run("sh", ["-c", "ls -d /run/halab/*/journal"]).output == "/run/halab/e2e-pairs-kept/journal\n")
+            #expect(
+                try await host.run("sh", ["-c", "ls -d /run/halab/*/journal"]).output
+                    == "/run/halab/e2e-pairs-kept/journal\n")
             let holder = try await host.halab(["curl", "--lab", "e2e-pairs-kept", "http://10.33.1.100"])
             #expect(holder.output == "nginx-1\n", "\(holder.errorOutput)")
             let down = try await host.halab(["down", "e2e-pairs-kept"])
@@ -43,16 +50,21 @@ extension EndToEndTests {
         let out = (folder as NSString).deletingLastPathComponent
         func halab(_ arguments: [String]) async throws {
             let result = try await E2E.runHalab(arguments)
-            #expect(result.exitCode == 0, "\(arguments.joined(separator: " ")): \(result.output)\n\(result.errorOutput)")
+            #expect(
+                result.exitCode == 0, "\(arguments.joined(separator: " ")): \(result.output)\n\(result.errorOutput)")
         }
         func pairs(_ extra: [String], json: String) async throws {
-            try await halab(["verify", folder, "--all-pairs", "--faults", "stop", "--parallel", "3", "--json", "\(out)/\(json)"] + extra)
+            try await halab(
+                ["verify", folder, "--all-pairs", "--faults", "stop", "--parallel", "3", "--json", "\(out)/\(json)"]
+                    + extra)
         }
         try await pairs([], json: "whole.json")
         for k in 1...3 { try await pairs(["--shard", "\(k)/3"], json: "pairs-\(k).json") }
-        try await halab(["report", "merge"] + (1...3).map { "\(out)/pairs-\($0).json" } + ["--json", "\(out)/merged.json"])
+        try await halab(
+            ["report", "merge"] + (1...3).map { "\(out)/pairs-\($0).json" } + ["--json", "\(out)/merged.json"])
         func rows(_ file: String) throws -> [String] {
-            let report = try JSONDecoder().decode(AllPairsRun.Report.self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(file)")))
+            let report = try JSONDecoder().decode(
+                AllPairsRun.Report.self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(file)")))
             return report.rows.map { "\($0.index) \($0.failures) \($0.predicted) \($0.live) \($0.agrees)" }
         }
         #expect(try rows("merged.json") == rows("whole.json"))
@@ -62,14 +74,21 @@ extension EndToEndTests {
         let document = try E2E.copy("master-backup", as: "e2e-shards-mb")
         defer { E2E.removeCopy(document) }
         func explore(_ extra: [String], json: String) async throws {
-            try await halab(["explore", document, "--runs", "6", "--seed", "7", "--steps", "1", "--faults", "stop", "--parallel", "3",
-                             "--output", "\(out)/explore", "--json", "\(out)/\(json)"] + extra)
+            try await halab(
+                [
+                    "explore", document, "--runs", "6", "--seed", "7", "--steps", "1", "--faults", "stop", "--parallel",
+                    "3",
+                    "--output", "\(out)/explore", "--json", "\(out)/\(json)"
+                ] + extra)
         }
         try await explore([], json: "explore-whole.json")
         for k in 1...2 { try await explore(["--shard", "\(k)/2"], json: "explore-\(k).json") }
-        try await halab(["report", "merge", "\(out)/explore-1.json", "\(out)/explore-2.json", "--json", "\(out)/explore-merged.json"])
+        try await halab([
+            "report", "merge", "\(out)/explore-1.json", "\(out)/explore-2.json", "--json", "\(out)/explore-merged.json"
+        ])
         func runs(_ file: String) throws -> [String] {
-            let report = try JSONDecoder().decode(ExploreReport.self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(file)")))
+            let report = try JSONDecoder().decode(
+                ExploreReport.self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(file)")))
             return report.results.map { "\($0.run) \($0.seed) \($0.schedule) \($0.passed)" }
         }
         #expect(try runs("explore-merged.json") == runs("explore-whole.json"))

@@ -8,18 +8,27 @@ import Testing
 @Suite struct CheckCostTests {
     static let ceilingKiB = 1024 * 1024
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built ('swift build')"),
-          arguments: LabGenerator.CheckLoad.allCases)
+    @Test(
+        .enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built ('swift build')"),
+        arguments: LabGenerator.CheckLoad.allCases)
     func checkStaysUnderItsMemoryCeiling(_ load: LabGenerator.CheckLoad) async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("halab-cost-\(UUID().uuidString)").path
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("halab-cost-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let lab = try LabGenerator.checkLoad(load, instances: 255, in: scratch)
-        // Ended at the ceiling (or after 5 minutes), a check that grows without end fails here without taking the machine.
-        let cost = try await ProgramCost.measure(E2E.halab, ["check", lab, "--no-keepalived", "--json"], seconds: 300, kibibytes: Self.ceilingKiB)
+        // Ended at the ceiling (or after 5 minutes), a check that grows without end fails here without taking the
+        // machine.
+        let cost = try await ProgramCost.measure(
+            E2E.halab, ["check", lab, "--no-keepalived", "--json"], seconds: 300, kibibytes: Self.ceilingKiB)
         #expect(cost.stopped == nil, "\(load.rawValue): \(cost.stopped ?? "")")
         // 0: nothing found; 1: findings or outage rows. Anything else (a crash, the OOM killer) fails.
         #expect([0, 1].contains(cost.exitCode), "exit \(cost.exitCode)")
-        #expect(cost.peakKiB > 0 && cost.peakKiB <= Self.ceilingKiB, "\(load.rawValue): peak \(cost.peakKiB / 1024) MiB in \(cost.seconds) s")
-        print("check of \(load.rawValue) × 255: \(String(format: "%.1f", cost.seconds)) s, peak \(cost.peakKiB / 1024) MiB")
+        #expect(
+            cost.peakKiB > 0 && cost.peakKiB <= Self.ceilingKiB,
+            "\(load.rawValue): peak \(cost.peakKiB / 1024) MiB in \(cost.seconds) s")
+        print(
+            "check of \(load.rawValue) × 255: \(String(format: "%.1f", cost.seconds)) s, peak \(cost.peakKiB / 1024) "
+                + "MiB"
+        )
     }
 }

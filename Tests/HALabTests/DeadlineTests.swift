@@ -12,34 +12,40 @@ import Testing
     /// each instance and `global` in each global_defs.
     static func pair(_ extra: String = "", global: String = "", script: String = "") -> VRRPModel {
         let nodes = ["nginx-1", "nginx-2"].enumerated().map { index, name in
-            VRRPModel.Node(name: name, services: ["nginx", "keepalived"], primaryAddress: 0x0A21_010B + UInt32(index), ports: [80: "nginx"],
-                           addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"])
+            VRRPModel.Node(
+                name: name, services: ["nginx", "keepalived"], primaryAddress: 0x0A21_010B + UInt32(index),
+                ports: [80: "nginx"],
+                addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"])
         }
         let instances = [("nginx-1", 100), ("nginx-2", 90)].flatMap { node, priority in
-            KeepalivedNodeConfig.read(node: node, file: "k.conf", source: .text("""
-                global_defs {
-                    \(global)
-                }
-                vrrp_script chk_nginx {
-                    script "pidof nginx"
-                    interval 2
-                    weight -20
-                    \(script)
-                }
-                vrrp_instance VI_1 {
-                    interface eth1
-                    virtual_router_id 51
-                    priority \(priority)
-                    advert_int 1
-                    \(extra)
-                    virtual_ipaddress {
-                        \(vip)/24
+            KeepalivedNodeConfig.read(
+                node: node, file: "k.conf",
+                source: .text(
+                    """
+                    global_defs {
+                        \(global)
                     }
-                    track_script {
-                        chk_nginx
+                    vrrp_script chk_nginx {
+                        script "pidof nginx"
+                        interval 2
+                        weight -20
+                        \(script)
                     }
-                }
-                """)).instances
+                    vrrp_instance VI_1 {
+                        interface eth1
+                        virtual_router_id 51
+                        priority \(priority)
+                        advert_int 1
+                        \(extra)
+                        virtual_ipaddress {
+                            \(vip)/24
+                        }
+                        track_script {
+                            chk_nginx
+                        }
+                    }
+                    """)
+            ).instances
         }
         return VRRPModel(nodes: nodes, instances: instances)
     }
@@ -57,7 +63,8 @@ import Testing
         #expect(abs(model.apply(.stopService("nginx", node: "nginx-1")) - (2 + 3 + 166.0 / 256)) < 1e-9)
     }
 
-    /// preempt_delay: measured, nginx-2 started its delay as nginx-1 fell below it and took the VIP 12 s after the stop.
+    /// preempt_delay: measured, nginx-2 started its delay as nginx-1 fell below it and took the VIP 12 s after the
+    /// stop.
     @Test func preemptDelayCounts() {
         var model = Self.pair("preempt_delay 10")
         #expect(abs(Self.settleBound(model) - (Self.plainSettle + 10)) < 1e-9)
@@ -84,10 +91,15 @@ import Testing
         #expect(abs(Self.settleBound(Self.pair("down_timer_adverts 10")) - (Self.plainSettle + 7)) < 1e-9)
         // global_defs' vrrp_down_timer_adverts is the instances' default; strict mode keeps 3.
         #expect(Self.pair(global: "vrrp_down_timer_adverts 6").instances.allSatisfy { $0.downTimerAdverts == 6 })
-        let strict = KeepalivedNodeConfig.read(node: "n", file: "k.conf", source: .text(
-            "global_defs {\n vrrp_strict\n}\nvrrp_instance V {\n virtual_router_id 1\n down_timer_adverts 6\n}\n"))
+        let strict = KeepalivedNodeConfig.read(
+            node: "n", file: "k.conf",
+            source: .text(
+                "global_defs {\n vrrp_strict\n}\nvrrp_instance V {\n virtual_router_id 1\n down_timer_adverts 6\n}\n"))
         #expect(strict.instances[0].downTimerAdverts == 3)
-        #expect(strict.findings.contains { $0.message == "down_timer_adverts is incompatible with strict mode: keepalived uses 3 in V" })
+        #expect(
+            strict.findings.contains {
+                $0.message == "down_timer_adverts is incompatible with strict mode: keepalived uses 3 in V"
+            })
     }
 
     /// vrrp_startup_delay: measured, `up` took 11.8 s with 8 s of it; a node booting while a

@@ -16,8 +16,9 @@ extension EndToEndTests {
     /// Their model scenarios (every single failure and its mend, a flap, each step `expect: model`):
     /// about 6 min on two cores, so with HALAB_LONG_TESTS=1; the tables below check the model
     /// live in CI.
-    @Test(.enabled(if: E2E.longTests, "skipped: about 6 min more on two cores; set HALAB_LONG_TESTS=1 to run them"),
-          arguments: ["dual-switch", "dual-switch-sync", "dual-isp", "master-backup-ipv6"])
+    @Test(
+        .enabled(if: E2E.longTests, "skipped: about 6 min more on two cores; set HALAB_LONG_TESTS=1 to run them"),
+        arguments: ["dual-switch", "dual-switch-sync", "dual-isp", "master-backup-ipv6"])
     func aDesignLabFollowsTheModelStepByStep(lab: String) async throws {
         try await E2E.verifyPasses(lab, scenario: "model.yaml")
     }
@@ -32,8 +33,9 @@ extension EndToEndTests {
 
     /// More rows live, for a longer run (about 8 min more on two cores; the README's figures come
     /// from one): dual-switch's 74, three-node's 63.
-    @Test(.enabled(if: E2E.longTests, "skipped: about 8 min more on two cores; set HALAB_LONG_TESTS=1 to run them"),
-          .labs(E2E.pairsAtOnce), arguments: ["dual-switch", "three-node"])
+    @Test(
+        .enabled(if: E2E.longTests, "skipped: about 8 min more on two cores; set HALAB_LONG_TESTS=1 to run them"),
+        .labs(E2E.pairsAtOnce), arguments: ["dual-switch", "three-node"])
     func everyPairOfFailuresAgreesWithTheModelLiveInALongerRun(lab: String) async throws {
         try await E2E.allPairsAgree(lab)
     }
@@ -47,8 +49,9 @@ extension EndToEndTests.VirtualMachineTests {
         try await E2E.verifyPasses(lab, scenario: "scenario.yaml", backend: "libvirt")
     }
 
-    @Test(.enabled(if: E2E.longTests, "skipped: about 4 min more on two cores; set HALAB_LONG_TESTS=1 to run them"),
-          arguments: ["dual-switch-bond", "master-backup-ipv6"])
+    @Test(
+        .enabled(if: E2E.longTests, "skipped: about 4 min more on two cores; set HALAB_LONG_TESTS=1 to run them"),
+        arguments: ["dual-switch-bond", "master-backup-ipv6"])
     func aDesignLabFollowsTheModelStepByStepOnVMs(lab: String) async throws {
         try await E2E.verifyPasses(lab, scenario: "model.yaml", backend: "libvirt")
     }
@@ -85,9 +88,13 @@ extension E2E {
     static func allPairsAgree(_ lab: String, shard: Int? = nil) async throws {
         let folder = try copy(lab, as: "e2e-\(lab)-pairs")
         defer { removeCopy(folder) }
-        let table = ConfigCheck.failureSequences(try Lab.load(folder: folder).vrrpModel(), kinds: Fault.Kind.allPairsDefault).count
+        let table = ConfigCheck.failureSequences(
+            try Lab.load(folder: folder).vrrpModel(), kinds: Fault.Kind.allPairsDefault
+        ).count
         let rows = shard.map { shard in (0..<table).filter { $0 % 3 == shard - 1 }.count } ?? table
-        let pairs = try await runHalab(["verify", folder, "--all-pairs", "--parallel", "\(pairsAtOnce)"] + (shard.map { ["--shard", "\($0)/3"] } ?? []))
+        let pairs = try await runHalab(
+            ["verify", folder, "--all-pairs", "--parallel", "\(pairsAtOnce)"]
+                + (shard.map { ["--shard", "\($0)/3"] } ?? []))
         #expect(pairs.exitCode == 0, "\(pairs.output)\n\(pairs.errorOutput)")
         #expect(pairs.output.contains("\(rows) of \(rows) rows agree with the model"), "\(pairs.output)")
     }
@@ -98,19 +105,25 @@ extension EndToEndTests {
     /// keeps 10.33.1.100 (an equal advert never preempts a master). check says so, and up and
     /// verify accept either holder, then follow the one that won.
     @Test func equalPrioritiesAreAcceptedWhicheverNodeWins() async throws {
-        let folder = try E2E.copy("dual-master", as: "e2e-equal", scenario: """
-            steps:
-              - { name: healthy, expect: model }
-              - { name: nginx stopped on nginx-1, on: nginx-1, run: rc-service nginx stop, expect: model }
-            """)
+        let folder = try E2E.copy(
+            "dual-master", as: "e2e-equal",
+            scenario: """
+                steps:
+                  - { name: healthy, expect: model }
+                  - { name: nginx stopped on nginx-1, on: nginx-1, run: rc-service nginx stop, expect: model }
+                """)
         defer { E2E.removeCopy(folder) }
         let file = "\(folder)/nginx-2/etc/keepalived/keepalived.conf"
         let config = try String(contentsOfFile: file, encoding: .utf8)
-        try config.replacingOccurrences(of: "priority 90 ", with: "priority 100").write(toFile: file, atomically: true, encoding: .utf8)
+        try config.replacingOccurrences(of: "priority 90 ", with: "priority 100").write(
+            toFile: file, atomically: true, encoding: .utf8)
         let check = try await E2E.runHalab(["check", folder, "--no-keepalived"])
-        #expect(check.output.contains("which node holds 10.33.1.100 depends on which keepalived starts first: nginx-1 or nginx-2")
-                    || check.output.contains("which node holds 10.33.1.100 depends on which keepalived starts first: nginx-2 or nginx-1"),
-                "\(check.output)")
+        #expect(
+            check.output.contains(
+                "which node holds 10.33.1.100 depends on which keepalived starts first: nginx-1 or nginx-2")
+                || check.output.contains(
+                    "which node holds 10.33.1.100 depends on which keepalived starts first: nginx-2 or nginx-1"),
+            "\(check.output)")
         let verify = try await E2E.runHalab(["verify", folder])
         #expect(verify.exitCode == 0, "\(verify.output)\n\(verify.errorOutput)")
     }

@@ -13,13 +13,16 @@ import HALabSystem
     /// n1 at 100 on both, n2 at 90; in one sync group per node when `synced`.
     static func dualSwitch(synced: Bool, tracked: [TrackedInterface] = []) -> VRRPModel {
         let nodes = ["n1", "n2"].enumerated().map { index, name in
-            VRRPModel.Node(name: name, services: ["nginx", "keepalived"], primaryAddress: 0x0A21_010B + UInt32(index),
-                           addresses: ["10.33.1.\(11 + index)", "10.33.2.\(11 + index)"], segments: ["eth1": "lan-a", "eth2": "lan-b"])
+            VRRPModel.Node(
+                name: name, services: ["nginx", "keepalived"], primaryAddress: 0x0A21_010B + UInt32(index),
+                addresses: ["10.33.1.\(11 + index)", "10.33.2.\(11 + index)"],
+                segments: ["eth1": "lan-a", "eth2": "lan-b"])
         }
         let instances = nodes.enumerated().flatMap { index, node in
             [("VI_A", "eth1", 51, vipA), ("VI_B", "eth2", 52, vipB)].map { name, interface, vrid, vip in
-                var instance = VRRPInstance(name: name, node: node.name, location: ConfigLocation(file: "k", line: 1),
-                                            virtualRouterID: vrid, priority: 100 - 10 * index)
+                var instance = VRRPInstance(
+                    name: name, node: node.name, location: ConfigLocation(file: "k", line: 1),
+                    virtualRouterID: vrid, priority: 100 - 10 * index)
                 instance.interface = interface
                 instance.virtualAddresses = [vip]
                 instance.syncGroup = synced ? "G" : nil
@@ -70,27 +73,33 @@ import HALabSystem
         // Live (dual-switch-sync with nginx-2's VI_B at 110), nginx-2 held both, stably; all at
         // once, the model has n1 (its last timer runs out first), and the other start order n2.
         var model = Self.dualSwitch(synced: true)
-        model = VRRPModel(nodes: Array(model.nodes.values), instances: model.instances.map { instance in
-            var instance = instance
-            if instance.node == "n2" && instance.name == "VI_B" { instance.priority = 110 }
-            return instance
-        })
+        model = VRRPModel(
+            nodes: Array(model.nodes.values),
+            instances: model.instances.map { instance in
+                var instance = instance
+                if instance.node == "n2" && instance.name == "VI_B" { instance.priority = 110 }
+                return instance
+            })
         #expect(model.holders(of: Self.vipA) == ["n1"] && model.holders(of: Self.vipB) == ["n1"])
         #expect(Set(model.possibleStarts().possibleHolders(of: Self.vipB)) == [["n1"], ["n2"]])
         let late = VRRPModel(nodes: Array(model.nodes.values), instances: model.instances, startOrder: ["n2", "n1"])
         #expect(late.holders(of: Self.vipA) == ["n2"] && late.holders(of: Self.vipB) == ["n2"])
-        let unsynced = VRRPModel(nodes: Array(model.nodes.values), instances: model.instances.map { instance in
-            var instance = instance
-            instance.syncGroup = nil
-            return instance
-        })
+        let unsynced = VRRPModel(
+            nodes: Array(model.nodes.values),
+            instances: model.instances.map { instance in
+                var instance = instance
+                instance.syncGroup = nil
+                return instance
+            })
         #expect(unsynced.holders(of: Self.vipA) == ["n1"] && unsynced.holders(of: Self.vipB) == ["n2"])
         // n1 held back by its group sends no advert on lan-a: n2, on its own, takes both VIPs.
-        let half = VRRPModel(nodes: Array(model.nodes.values), instances: model.instances.map { instance in
-            var instance = instance
-            if instance.node == "n2" { instance.syncGroup = nil }
-            return instance
-        })
+        let half = VRRPModel(
+            nodes: Array(model.nodes.values),
+            instances: model.instances.map { instance in
+                var instance = instance
+                if instance.node == "n2" { instance.syncGroup = nil }
+                return instance
+            })
         #expect(half.holders(of: Self.vipA) == ["n2"] && half.holders(of: Self.vipB) == ["n2"])
     }
 
@@ -98,12 +107,14 @@ import HALabSystem
         // Both groups master on their own side of a partition; healed, n2 (90 on lan-a) loses
         // there, and its whole group steps down, lan-b's member too (n2 is 110 there).
         var model = Self.dualSwitch(synced: true)
-        model = VRRPModel(nodes: Array(model.nodes.values), instances: model.instances.map { instance in
-            var instance = instance
-            if instance.node == "n2" && instance.name == "VI_B" { instance.priority = 110 }
-            if instance.node == "n1" { instance.syncGroup = nil }
-            return instance
-        })
+        model = VRRPModel(
+            nodes: Array(model.nodes.values),
+            instances: model.instances.map { instance in
+                var instance = instance
+                if instance.node == "n2" && instance.name == "VI_B" { instance.priority = 110 }
+                if instance.node == "n1" { instance.syncGroup = nil }
+                return instance
+            })
         model.apply(.partition([["n1"], ["n2"]]))
         #expect(model.holders(of: Self.vipA) == ["n1", "n2"])
         model.apply(.heal(node: nil))
@@ -147,7 +158,8 @@ import HALabSystem
         #expect(distinct.possibleStarts().possibleHolders(of: "10.33.1.100") == [["n1"]])
         #expect(ConfigCheck.startOrderFindings(distinct).isEmpty)
         // A higher priority starting second still preempts.
-        let late = VRRPModel(nodes: Array(distinct.nodes.values), instances: distinct.instances, startOrder: ["n2", "n1"])
+        let late = VRRPModel(
+            nodes: Array(distinct.nodes.values), instances: distinct.instances, startOrder: ["n2", "n1"])
         #expect(late.holders(of: "10.33.1.100") == ["n1"])
     }
 
@@ -178,27 +190,32 @@ import HALabSystem
         #expect(try Fault.parse(["flap", "n1"]) == .flap(node: "n1", interface: nil, count: 5, interval: 1))
         #expect(throws: Fault.WordsError.self) { try Fault.parse(["flap", "n1", "0"]) }
         #expect(throws: Fault.WordsError.self) { try Fault.parse(["switch", "off", "lan-a"]) }
-        #expect(try Fault.parse(["link", "down", "n1:eth2"]).events(nodes: []) == [.linkDown(node: "n1", interface: "eth2")])
+        #expect(
+            try Fault.parse(["link", "down", "n1:eth2"]).events(nodes: []) == [.linkDown(node: "n1", interface: "eth2")]
+        )
     }
 
     @Test func readingSyncGroupsIPv6AndNopreempt() {
-        let config = KeepalivedNodeConfig.read(node: "n1", file: "k", source: .text("""
-            vrrp_script chk { script "/bin/pidof nginx"
-              weight -20 }
-            vrrp_script down { script "/bin/pidof nginx" }
-            vrrp_sync_group G { group { VI_A VI_6 }
-              track_script { down } }
-            vrrp_instance VI_A { interface eth1
-              virtual_router_id 51
-              state MASTER
-              nopreempt
-              track_script { chk }
-              track_interface { eth2 weight -10 }
-              virtual_ipaddress { 10.33.1.100 } }
-            vrrp_instance VI_6 { interface eth1
-              virtual_router_id 51
-              virtual_ipaddress { fd00::100 } }
-            """))
+        let config = KeepalivedNodeConfig.read(
+            node: "n1", file: "k",
+            source: .text(
+                """
+                vrrp_script chk { script "/bin/pidof nginx"
+                  weight -20 }
+                vrrp_script down { script "/bin/pidof nginx" }
+                vrrp_sync_group G { group { VI_A VI_6 }
+                  track_script { down } }
+                vrrp_instance VI_A { interface eth1
+                  virtual_router_id 51
+                  state MASTER
+                  nopreempt
+                  track_script { chk }
+                  track_interface { eth2 weight -10 }
+                  virtual_ipaddress { 10.33.1.100 } }
+                vrrp_instance VI_6 { interface eth1
+                  virtual_router_id 51
+                  virtual_ipaddress { fd00::100 } }
+                """))
         let a = config.instances.first { $0.name == "VI_A" }!, six = config.instances.first { $0.name == "VI_6" }!
         #expect(a.syncGroup == "G" && six.syncGroup == "G")
         // In a sync group keepalived drops a weighted script and ignores interface weights.
@@ -217,17 +234,25 @@ extension DesignModelTests {
     @Test func aCheckThatPingsANodeFailsWhileItIsDown() {
         // A gateway pair pinging their ISP's router; the routers run no keepalived.
         let nodes = [
-            VRRPModel.Node(name: "gw-1", services: ["keepalived"], primaryAddress: 2, addresses: ["10.33.1.2", "100.64.1.2"],
-                           segments: ["eth1": "lan", "eth0": "uplink-1"]),
-            VRRPModel.Node(name: "gw-2", services: ["keepalived"], primaryAddress: 3, addresses: ["10.33.1.3", "100.64.2.2"],
-                           segments: ["eth1": "lan", "eth0": "uplink-2"]),
-            VRRPModel.Node(name: "isp-1", services: [], primaryAddress: 4, addresses: ["100.64.1.1"], segments: ["eth0": "uplink-1"]),
+            VRRPModel.Node(
+                name: "gw-1", services: ["keepalived"], primaryAddress: 2, addresses: ["10.33.1.2", "100.64.1.2"],
+                segments: ["eth1": "lan", "eth0": "uplink-1"]),
+            VRRPModel.Node(
+                name: "gw-2", services: ["keepalived"], primaryAddress: 3, addresses: ["10.33.1.3", "100.64.2.2"],
+                segments: ["eth1": "lan", "eth0": "uplink-2"]),
+            VRRPModel.Node(
+                name: "isp-1", services: [], primaryAddress: 4, addresses: ["100.64.1.1"],
+                segments: ["eth0": "uplink-1"])
         ]
         let instances = [("gw-1", 100), ("gw-2", 90)].map { node, priority in
-            var instance = VRRPInstance(name: "VI_GW", node: node, location: ConfigLocation(file: "k", line: 1), virtualRouterID: 60, priority: priority)
+            var instance = VRRPInstance(
+                name: "VI_GW", node: node, location: ConfigLocation(file: "k", line: 1), virtualRouterID: 60,
+                priority: priority)
             instance.interface = "eth1"
             instance.virtualAddresses = ["10.33.1.1"]
-            instance.trackedScripts = [VRRPScript(name: "chk_isp", command: "/usr/bin/ping -c 1 -W 1 100.64.\(node == "gw-1" ? 1 : 2).1")]
+            instance.trackedScripts = [
+                VRRPScript(name: "chk_isp", command: "/usr/bin/ping -c 1 -W 1 100.64.\(node == "gw-1" ? 1 : 2).1")
+            ]
             return instance
         }
         var model = VRRPModel(nodes: nodes, instances: instances)
@@ -256,7 +281,9 @@ extension DesignModelTests {
         #expect(request.url == "http://[fd00:33:1::100]" && request.host == "fd00:33:1::100")
         #expect(Request(address: "10.33.1.100", from: "client").host == "10.33.1.100")
         // `ip -j addr`: IPv4 and global IPv6 count, link-local does not.
-        let node = NodeSpec(name: "n1", interfaces: [InterfaceSpec(name: "eth1", segment: "lan", address: "10.33.1.11/24")], services: [], fileLayers: [])
+        let node = NodeSpec(
+            name: "n1", interfaces: [InterfaceSpec(name: "eth1", segment: "lan", address: "10.33.1.11/24")],
+            services: [], fileLayers: [])
         let json = """
             [{"ifname":"eth1","addr_info":[{"family":"inet","local":"10.33.1.11","prefixlen":24,"scope":"global"},
               {"family":"inet6","local":"fd00:33:1::100","prefixlen":64,"scope":"global"},
@@ -267,17 +294,21 @@ extension DesignModelTests {
         #expect(lab.topology.nodes[0].interfaces[0].address6 == "fd00:33:1::11/64")
         #expect(lab.instances.first { $0.name == "VI_6" }?.version == 3)
         // Same VRID, two families: two VRRP groups, each with its master.
-        #expect(lab.vrrpModel().holders(of: "fd00:33:1::100") == ["nginx-1"] && lab.vrrpModel().holders(of: "10.33.1.100") == ["nginx-1"])
+        #expect(
+            lab.vrrpModel().holders(of: "fd00:33:1::100") == ["nginx-1"]
+                && lab.vrrpModel().holders(of: "10.33.1.100") == ["nginx-1"])
     }
 }
 
 extension DesignModelTests {
     @Test func afterLossTheCurlWaitsForAStaleARPEntry() throws {
         let model = VRRPModelTests.model([100, 90])
-        let plain = try Verifier.expectations(from: VRRPWorlds(model), before: VRRPWorlds(model), client: "client", window: 5)
+        let plain = try Verifier.expectations(
+            from: VRRPWorlds(model), before: VRRPWorlds(model), client: "client", window: 5)
         #expect(plain[1].deadline == nil)
         // Loss may have split the brain where the model could not see it: the client's entry may be stale.
-        let afterLoss = try Verifier.expectations(from: VRRPWorlds(model), before: VRRPWorlds(model), client: "client", window: 5, splitBrainMayEnd: true)
+        let afterLoss = try Verifier.expectations(
+            from: VRRPWorlds(model), before: VRRPWorlds(model), client: "client", window: 5, splitBrainMayEnd: true)
         #expect(afterLoss[1].deadline == Verifier.slack + Verifier.arpRecovery)
     }
 }

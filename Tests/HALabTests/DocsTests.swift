@@ -21,7 +21,8 @@ import Yams
     @Test func everyHalabLineInTheDocsParses() throws {
         var seen = 0
         for page in Self.pages {
-            for block in Markdown.codeBlocks(try String(contentsOfFile: page, encoding: .utf8)) where !block.info.hasPrefix("yaml") {
+            for block in Markdown.codeBlocks(try String(contentsOfFile: page, encoding: .utf8))
+            where !block.info.hasPrefix("yaml") {
                 for line in CommandLines.halab(in: [block.text]) {
                     seen += 1
                     let problems = CommandLines.problems(line)
@@ -37,7 +38,10 @@ import Yams
     @Test func aMisspeltWordInADocIsFound() {
         #expect(CommandLines.problems("halab verify master-backup --timeline out").isEmpty)
         #expect(CommandLines.problems("halab verify LAB --scenario FILE --shard K/N").isEmpty)
-        #expect(CommandLines.problems("halab verify master-backup --timline out") == ["Unknown option '--timline'. Did you mean '--timeline'?"])
+        #expect(
+            CommandLines.problems("halab verify master-backup --timline out") == [
+                "Unknown option '--timline'. Did you mean '--timeline'?"
+            ])
         #expect(CommandLines.problems("halab verfy master-backup").first?.contains("verfy") == true)
         #expect(CommandLines.problems("halab chaos hnag nginx nginx-1").first?.contains("hnag") == true)
         #expect(CommandLines.problems("halab up master-bakup") == ["no lab folder labs/master-bakup"])
@@ -54,12 +58,18 @@ import Yams
             let text = try String(contentsOfFile: page, encoding: .utf8)
             let folder = URL(fileURLWithPath: page).deletingLastPathComponent()
             for link in Markdown.links(text) where !link.hasPrefix("http://") && !link.hasPrefix("https://") {
-                let (path, anchor) = (String(link.prefix { $0 != "#" }), link.contains("#") ? String(link.drop { $0 != "#" }.dropFirst()) : nil)
-                let target = path.isEmpty ? URL(fileURLWithPath: page) : folder.appendingPathComponent(path).standardizedFileURL
+                let (path, anchor) = (
+                    String(link.prefix { $0 != "#" }),
+                    link.contains("#") ? String(link.drop { $0 != "#" }.dropFirst()) : nil
+                )
+                let target =
+                    path.isEmpty ? URL(fileURLWithPath: page) : folder.appendingPathComponent(path).standardizedFileURL
                 #expect(target.path.hasPrefix(Self.root + "/"), "\(page): \(link) leaves the repository")
                 #expect(FileManager.default.fileExists(atPath: target.path), "\(page): \(link) names no file")
                 if let anchor, let linked = try? String(contentsOf: target, encoding: .utf8) {
-                    #expect(Markdown.anchors(linked).contains(anchor), "\(page): \(link) names no heading of \(target.lastPathComponent)")
+                    #expect(
+                        Markdown.anchors(linked).contains(anchor),
+                        "\(page): \(link) names no heading of \(target.lastPathComponent)")
                 }
             }
         }
@@ -71,7 +81,9 @@ import Yams
         let figures = try String(contentsOfFile: "\(Self.root)/docs/figures.md", encoding: .utf8)
         for page in Self.pages where !page.hasSuffix("/figures.md") {
             for figure in Markdown.figures(try String(contentsOfFile: page, encoding: .utf8)) {
-                #expect(figures.contains(figure), "\(URL(fileURLWithPath: page).lastPathComponent): '\(figure)' is not in docs/figures.md")
+                #expect(
+                    figures.contains(figure),
+                    "\(URL(fileURLWithPath: page).lastPathComponent): '\(figure)' is not in docs/figures.md")
             }
         }
     }
@@ -79,10 +91,12 @@ import Yams
     @Test func everyLabAndScenarioBlockLoads() throws {
         var loaded = 0
         for page in Self.pages {
-            for block in Markdown.codeBlocks(try String(contentsOfFile: page, encoding: .utf8)) where block.info.hasPrefix("yaml") {
+            for block in Markdown.codeBlocks(try String(contentsOfFile: page, encoding: .utf8))
+            where block.info.hasPrefix("yaml") {
                 let kind = block.info.split(separator: " ").dropFirst().first.map(String.init)
-                #expect(["lab", "scenario", "fragment"].contains(kind ?? ""),
-                        "\(page): a yaml block is marked 'yaml lab', 'yaml scenario' or 'yaml fragment' (a part of a file)")
+                #expect(
+                    ["lab", "scenario", "fragment"].contains(kind ?? ""),
+                    "\(page): a yaml block is marked 'yaml lab', 'yaml scenario' or 'yaml fragment' (a part of a file)")
                 guard kind == "lab" || kind == "scenario" else { continue }
                 let folder = try E2E.copy("master-backup", as: "docs-block")
                 defer { E2E.removeCopy(folder) }
@@ -99,7 +113,8 @@ import Yams
 
 enum FileSystemList {
     static func markdown(in folder: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".md") }.sorted().map { "\(folder)/\($0)" }
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".md") }.sorted()
+            .map { "\(folder)/\($0)" }
     }
 }
 
@@ -112,10 +127,14 @@ enum Markdown {
 
     /// GitHub's anchors of a page's headings: lower case, spaces to '-', punctuation gone.
     static func anchors(_ text: String) -> Set<String> {
-        Set(text.split(separator: "\n").filter { $0.hasPrefix("#") }.map { heading in
-            String(heading.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces).lowercased()
-                .compactMap { $0 == " " ? "-" : $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : nil })
-        })
+        Set(
+            text.split(separator: "\n").filter { $0.hasPrefix("#") }.map { heading in
+                String(
+                    heading.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces).lowercased()
+                        .compactMap {
+                            $0 == " " ? "-" : $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : nil
+                        })
+            })
     }
 
     /// Measured figures: a decimal number of seconds, milliseconds, MiB or percent, or minutes
@@ -160,7 +179,10 @@ enum CommandLines {
             text.split(whereSeparator: { "\n;|&".contains($0) }).compactMap { part -> String? in
                 let code = part.components(separatedBy: " #").first ?? ""
                 guard let range = code.range(of: "halab "),
-                      code[..<range.lowerBound].replacingOccurrences(of: "sudo", with: "").allSatisfy({ " $(".contains($0) }) else { return nil }
+                    code[..<range.lowerBound].replacingOccurrences(of: "sudo", with: "").allSatisfy({
+                        " $(".contains($0)
+                    })
+                else { return nil }
                 let line = String(code[range.lowerBound...]).trimmingCharacters(in: .whitespaces)
                 let words = line.split(separator: " ")
                 return words.count > 1 && !words[1].hasPrefix("-") ? line : nil
@@ -182,7 +204,8 @@ enum CommandLines {
             do { _ = try Fault.parse(chaos.action) } catch { return ["\(error)"] }
         }
         if let lab = (command as? NamesALab)?.namedLab, lab.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }),
-           !FileManager.default.fileExists(atPath: "\(DocsTests.root)/labs/\(lab)") {
+            !FileManager.default.fileExists(atPath: "\(DocsTests.root)/labs/\(lab)")
+        {
             return ["no lab folder labs/\(lab)"]
         }
         return []

@@ -48,7 +48,8 @@ final class FakeBackend: LabBackend {
     let react: @Sendable (Event, World) -> Reaction?
     let started = Mutex(false)
 
-    init(topology: LabTopology, world: World, react: @escaping @Sendable (Event, World) -> Reaction? = { _, _ in nil }) {
+    init(topology: LabTopology, world: World, react: @escaping @Sendable (Event, World) -> Reaction? = { _, _ in nil })
+    {
         self.topology = topology
         self.state = Mutex((world, []))
         self.react = react
@@ -58,15 +59,18 @@ final class FakeBackend: LabBackend {
     static func following(_ lab: Lab, after: Duration = .milliseconds(300)) -> FakeBackend {
         let model = Mutex(lab.vrrpModel())
         var initial = World()
-        for address in lab.virtualAddresses.map(\.address) { initial.holders[address] = model.withLock { $0.holders(of: address) } }
+        for address in lab.virtualAddresses.map(\.address) {
+            initial.holders[address] = model.withLock { $0.holders(of: address) }
+        }
         return FakeBackend(topology: lab.topology, world: initial) { event, _ in
-            let modelEvent: VRRPModel.Event? = switch event {
-            case .exec(let node, let command) where command.first == "rc-service" && command.count == 3:
-                command[2] == "stop" ? .stopService(command[1], node: node) : .startService(command[1], node: node)
-            case .crash(let node): .crash(node: node)
-            case .revive(let node): .revive(node: node)
-            default: nil
-            }
+            let modelEvent: VRRPModel.Event? =
+                switch event {
+                case .exec(let node, let command) where command.first == "rc-service" && command.count == 3:
+                    command[2] == "stop" ? .stopService(command[1], node: node) : .startService(command[1], node: node)
+                case .crash(let node): .crash(node: node)
+                case .revive(let node): .revive(node: node)
+                default: nil
+                }
             guard let modelEvent else { return nil }
             let holders = model.withLock { model in
                 model.apply(modelEvent)
@@ -96,8 +100,14 @@ final class FakeBackend: LabBackend {
 
     func labsUp() -> [String] { started.withLock { $0 } ? [topology.name] : [] }
     func source(of lab: String) throws -> String { throw HALabError.labNotUp(lab) }
-    func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws { started.withLock { $0 = true } }
-    func down(_ lab: String) async throws -> Bool { started.withLock { was in defer { was = false }; return was } }
+    func up(_ topology: LabTopology, source: String, progress: @Sendable (String) -> Void) async throws {
+        started.withLock { $0 = true }
+    }
+    func down(_ lab: String) async throws -> Bool {
+        started.withLock { was in
+            defer { was = false }; return was
+        }
+    }
     func topology(of lab: String) throws -> LabTopology { topology }
 
     func exec(_ lab: String, node: String, _ command: [String]) async throws -> CommandResult {
@@ -108,13 +118,20 @@ final class FakeBackend: LabBackend {
         case "curl":
             let vip = Request(url: command.last ?? "", from: node).host
             guard let answerer = now.answerer(vip) else {
-                return CommandResult(exitCode: 7, output: "", errorOutput: #"{"exitcode":7,"http_code":0,"errormsg":"Couldn't connect to server"}"# + "\n{}")
+                return CommandResult(
+                    exitCode: 7, output: "",
+                    errorOutput: #"{"exitcode":7,"http_code":0,"errormsg":"Couldn't connect to server"}"# + "\n{}")
             }
-            return CommandResult(exitCode: 0, output: "\(answerer)\n",
-                                 errorOutput: #"{"exitcode":0,"http_code":200,"errormsg":null}"# + "\n" + #"{"server":["nginx"]}"#)
+            return CommandResult(
+                exitCode: 0, output: "\(answerer)\n",
+                errorOutput: #"{"exitcode":0,"http_code":200,"errormsg":null}"# + "\n" + #"{"server":["nginx"]}"#)
         case "rc-service":
             withWorld { world in
-                if command[2] == "stop" { world.stopped[node, default: []].insert(command[1]) } else { world.stopped[node]?.remove(command[1]) }
+                if command[2] == "stop" {
+                    world.stopped[node, default: []].insert(command[1])
+                } else {
+                    world.stopped[node]?.remove(command[1])
+                }
             }
             return CommandResult(exitCode: 0, output: " [ ok ]\n", errorOutput: "")
         case "/bin/sh" where command.count == 6 && command[3] == "sample":
@@ -131,7 +148,9 @@ final class FakeBackend: LabBackend {
         }
     }
 
-    func execAttached(_ lab: String, node: String, _ command: [String]) async throws -> Int32 { try await exec(lab, node: node, command).exitCode }
+    func execAttached(_ lab: String, node: String, _ command: [String]) async throws -> Int32 {
+        try await exec(lab, node: node, command).exitCode
+    }
 
     func crash(_ lab: String, node: String) async throws -> Double {
         withWorld { _ = $0.down.insert(node) }
@@ -171,19 +190,25 @@ final class FakeBackend: LabBackend {
 
     func faults(_ lab: String) -> [NetworkFault] { withWorld { $0.faults } }
 
-    func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void) async throws -> String {
+    func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void) async throws
+        -> String
+    {
         throw HALabError.unsupported("the fake backend has no kernel to watch")
     }
 
-    func capture(_ lab: String, at point: CapturePoint, into path: String, until stop: @escaping @Sendable () async -> Void) async throws {
+    func capture(
+        _ lab: String, at point: CapturePoint, into path: String, until stop: @escaping @Sendable () async -> Void
+    ) async throws {
         throw HALabError.unsupported("the fake backend has no wire to capture")
     }
 
     /// A probe of the fake world: each address looked at every `interval` ms, as halab-probe
     /// records it, until `stop` returns. It samples on a thread of its own, so its pace does not
     /// hang on the test runner's busy threads.
-    func probe(_ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
-               until stop: @escaping @Sendable () async -> Void) async throws -> String {
+    func probe(
+        _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+        until stop: @escaping @Sendable () async -> Void
+    ) async throws -> String {
         let record = Mutex("")
         let running = Mutex(true)
         let finished = DispatchSemaphore(value: 0)

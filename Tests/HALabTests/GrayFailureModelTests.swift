@@ -10,16 +10,24 @@ import Testing
     static let vip = "10.33.1.100"
 
     /// master-backup's two nodes (100 and 90), each tracking `command` at weight -20 (interval 2).
-    static func pair(_ command: String, files: [String: String] = [:], timeout: Double? = nil, fall: Int = 1) -> VRRPModel {
+    static func pair(_ command: String, files: [String: String] = [:], timeout: Double? = nil, fall: Int = 1)
+        -> VRRPModel
+    {
         let nodes = ["nginx-1", "nginx-2"].enumerated().map { index, name in
-            VRRPModel.Node(name: name, services: ["nginx", "keepalived"], primaryAddress: 0x0A21_010B + UInt32(index), ports: [80: "nginx"],
-                           addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"], files: files)
+            VRRPModel.Node(
+                name: name, services: ["nginx", "keepalived"], primaryAddress: 0x0A21_010B + UInt32(index),
+                ports: [80: "nginx"],
+                addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"], files: files)
         }
         let instances = [("nginx-1", 100), ("nginx-2", 90)].map { node, priority in
-            var instance = VRRPInstance(name: "VI_1", node: node, location: ConfigLocation(file: "k", line: 1), virtualRouterID: 51, priority: priority)
+            var instance = VRRPInstance(
+                name: "VI_1", node: node, location: ConfigLocation(file: "k", line: 1), virtualRouterID: 51,
+                priority: priority)
             instance.interface = "eth1"
             instance.virtualAddresses = [vip]
-            instance.trackedScripts = [VRRPScript(name: "chk", command: command, interval: 2, timeoutGiven: timeout, weight: -20, fall: fall)]
+            instance.trackedScripts = [
+                VRRPScript(name: "chk", command: command, interval: 2, timeoutGiven: timeout, weight: -20, fall: fall)
+            ]
             return instance
         }
         return VRRPModel(nodes: nodes, instances: instances)
@@ -34,7 +42,9 @@ import Testing
     @Test func eachKindOfCheckSeesWhatItCan() {
         let process = "pidof nginx", http = "curl -sf --max-time 1 http://127.0.0.1/", tcp = "nc -z 127.0.0.1 80"
         // A stop: every kind sees it.
-        for command in [process, http, tcp] { #expect(Self.holders(after: [.stopService("nginx", node: "nginx-1")], command) == ["nginx-2"]) }
+        for command in [process, http, tcp] {
+            #expect(Self.holders(after: [.stopService("nginx", node: "nginx-1")], command) == ["nginx-2"])
+        }
         // A hang: pidof finds the frozen processes; an HTTP request times out; a TCP connect may
         // complete into the listener's backlog, so the model cannot say.
         #expect(Self.holders(after: [.hangService("nginx", node: "nginx-1")], process) == ["nginx-1"])
@@ -45,8 +55,16 @@ import Testing
         #expect(Self.holders(after: [.refuseService("nginx", node: "nginx-1")], http) == ["nginx-2"])
         #expect(Self.holders(after: [.refuseService("nginx", node: "nginx-1")], tcp) == ["nginx-2"])
         // Mended, the VIP comes back (preemption).
-        #expect(Self.holders(after: [.hangService("nginx", node: "nginx-1"), .resumeService("nginx", node: "nginx-1")], http) == ["nginx-1"])
-        #expect(Self.holders(after: [.refuseService("nginx", node: "nginx-1"), .acceptService("nginx", node: "nginx-1")], tcp) == ["nginx-1"])
+        #expect(
+            Self.holders(
+                after: [.hangService("nginx", node: "nginx-1"), .resumeService("nginx", node: "nginx-1")], http) == [
+                    "nginx-1"
+                ])
+        #expect(
+            Self.holders(
+                after: [.refuseService("nginx", node: "nginx-1"), .acceptService("nginx", node: "nginx-1")], tcp) == [
+                    "nginx-1"
+                ])
     }
 
     @Test func aHungOrRefusingServiceCannotServe() {
@@ -60,7 +78,9 @@ import Testing
         model.apply(.hangService("nginx", node: "nginx-2"))
         model.apply(.crash(node: "nginx-2"))
         model.apply(.revive(node: "nginx-2"))
-        #expect(model.serviceState("nginx", on: "nginx-2") == .running && model.serviceState("nginx", on: "nginx-1") == .refusing)
+        #expect(
+            model.serviceState("nginx", on: "nginx-2") == .running
+                && model.serviceState("nginx", on: "nginx-1") == .refusing)
     }
 
     /// A hung keepalived sends and hears nothing and keeps its VIP, as a paused node does.
@@ -73,13 +93,17 @@ import Testing
     }
 
     @Test(arguments: [
-        ("pidof nginx", "process nginx"), ("/usr/bin/killall -0 nginx", "process nginx"), ("pgrep -x nginx", "process nginx"),
-        ("ps -C nginx", "process nginx"), ("rc-service nginx status", "process nginx"), ("systemctl is-active --quiet nginx", "process nginx"),
+        ("pidof nginx", "process nginx"), ("/usr/bin/killall -0 nginx", "process nginx"),
+        ("pgrep -x nginx", "process nginx"),
+        ("ps -C nginx", "process nginx"), ("rc-service nginx status", "process nginx"),
+        ("systemctl is-active --quiet nginx", "process nginx"),
         ("/etc/init.d/nginx status", "process nginx"), ("service nginx status", "process nginx"),
-        ("curl -sf --max-time 1 http://127.0.0.1/", "http nginx@nginx-1"), ("wget -q -T 1 -O - http://localhost:80/", "http nginx@nginx-1"),
+        ("curl -sf --max-time 1 http://127.0.0.1/", "http nginx@nginx-1"),
+        ("wget -q -T 1 -O - http://localhost:80/", "http nginx@nginx-1"),
         ("curl -s http://10.33.1.12/", "http nginx@nginx-2"), ("nc -z -w 1 127.0.0.1 80", "tcp nginx@nginx-1"),
-        ("/bin/bash -c '</dev/tcp/127.0.0.1/80'", "tcp nginx@nginx-1"), ("/bin/sh -c 'pidof nginx || exit 1'", "process nginx"),
-        ("timeout 2 curl -sf http://localhost/", "http nginx@nginx-1"), ("ping -c 1 10.33.1.12", "ping nginx-2"),
+        ("/bin/bash -c '</dev/tcp/127.0.0.1/80'", "tcp nginx@nginx-1"),
+        ("/bin/sh -c 'pidof nginx || exit 1'", "process nginx"),
+        ("timeout 2 curl -sf http://localhost/", "http nginx@nginx-1"), ("ping -c 1 10.33.1.12", "ping nginx-2")
     ])
     func checksAreReadByWhatTheyRun(command: String, reading: String) {
         let check = Self.pair(command).healthCheck(VRRPScript(name: "x", command: command), on: "nginx-1")
@@ -104,7 +128,8 @@ import Testing
         ("rc-service nginx restart", "starts or stops a service itself"),
         ("killall nginx", "ends processes itself"),
         ("pidof apache2", "looks for apache2, which nginx-1 does not run"),
-        ("/opt/probe --deep", "/opt/probe is no file of the node's in the lab"), ("probe --deep", "'probe --deep' is a command the model cannot read"),
+        ("/opt/probe --deep", "/opt/probe is no file of the node's in the lab"),
+        ("probe --deep", "'probe --deep' is a command the model cannot read")
     ])
     func whatTheModelCannotReadItSaysWhy(command: String, why: String) {
         let check = Self.pair(command).healthCheck(VRRPScript(name: "x", command: command), on: "nginx-1")
@@ -113,14 +138,18 @@ import Testing
 
     /// The commonest form in real configs: a script file in the node. It is read like an inline check.
     @Test func aScriptFileIsReadByItsCommands() {
-        let tcpFile = "#!/bin/bash\n# is nginx taking connections?\nif ! timeout 1 bash -c '</dev/tcp/127.0.0.1/80'; then\n    exit 1\nfi\nexit 0\n"
+        let tcpFile =
+            "#!/bin/bash\n# is nginx taking connections?\nif ! timeout 1 bash -c '</dev/tcp/127.0.0.1/80'; then\n    "
+                + "exit 1\nfi\nexit 0\n"
         let model = Self.pair("/etc/keepalived/chk_nginx.sh", files: ["/etc/keepalived/chk_nginx.sh": tcpFile])
         let check = model.healthCheck(VRRPScript(name: "chk", command: "/etc/keepalived/chk_nginx.sh"), on: "nginx-1")
         #expect(check.probes.map(Self.describe) == ["tcp nginx@nginx-1"] && check.unknown == nil)
         // A script that restarts nginx itself (a common pattern) is one the model cannot follow.
         let restarting = "#!/bin/sh\nif ! pidof nginx; then\n  systemctl start nginx\n  sleep 2\nfi\n"
         let other = Self.pair("/etc/keepalived/chk.sh", files: ["/etc/keepalived/chk.sh": restarting])
-        #expect(other.healthCheck(VRRPScript(name: "chk", command: "/etc/keepalived/chk.sh"), on: "nginx-1").unknown?.contains("starts or stops a service") == true)
+        #expect(
+            other.healthCheck(VRRPScript(name: "chk", command: "/etc/keepalived/chk.sh"), on: "nginx-1").unknown?
+                .contains("starts or stops a service") == true)
     }
 
     /// A check the model cannot read is taken to pass while its node is untouched, and is
@@ -131,7 +160,9 @@ import Testing
         var worlds = VRRPWorlds(Self.pair(command))
         worlds.apply(.stopService("nginx", node: "nginx-1"))
         #expect(worlds.holders(of: Self.vip) == nil)
-        #expect(worlds.dependence(of: Self.vip)?.contains("nginx-1's chk: /etc/keepalived/chk_nginx.sh is no file of the node's") == true)
+        #expect(
+            worlds.dependence(of: Self.vip)?.contains(
+                "nginx-1's chk: /etc/keepalived/chk_nginx.sh is no file of the node's") == true)
         let table = ConfigCheck.failureTable(Self.pair(command), kinds: [.stop])
         let row = table.first { $0.failures == ["stop nginx nginx-1"] }
         #expect(row?.outages == [] && row?.depends.first?.hasPrefix("10.33.1.100 depends on nginx-1's chk") == true)
@@ -164,26 +195,37 @@ import Testing
     /// service failing on the holder is an outage.
     @Test func everyServiceHasItsRowsTrackedOrNot() throws {
         let nodes = ["nginx-1", "nginx-2"].enumerated().map { index, name in
-            VRRPModel.Node(name: name, services: ["nginx", "app", "keepalived"], primaryAddress: UInt32(index + 1), ports: [80: "nginx", 8080: "app"],
-                           addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"])
+            VRRPModel.Node(
+                name: name, services: ["nginx", "app", "keepalived"], primaryAddress: UInt32(index + 1),
+                ports: [80: "nginx", 8080: "app"],
+                addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"])
         }
         let instances = Self.pair("pidof nginx").instances
         let table = ConfigCheck.failureTable(VRRPModel(nodes: nodes, instances: instances))
         let singles = table.filter { $0.failures.count == 1 }.map { $0.failures[0] }
-        #expect(singles.filter { $0.hasSuffix("nginx-1") } == ["stop nginx nginx-1", "stop app nginx-1", "hang nginx nginx-1", "hang app nginx-1",
-                                                               "refuse nginx nginx-1", "refuse app nginx-1", "kill nginx-1", "link down nginx-1"])
-        #expect(table.first { $0.failures == ["stop app nginx-1"] }?.outages
-            == ["10.33.1.100 stays on nginx-1, where its app is stopped, while nginx-2 could serve"])
+        #expect(
+            singles.filter { $0.hasSuffix("nginx-1") } == [
+                "stop nginx nginx-1", "stop app nginx-1", "hang nginx nginx-1", "hang app nginx-1",
+                "refuse nginx nginx-1", "refuse app nginx-1", "kill nginx-1", "link down nginx-1"
+            ])
+        #expect(
+            table.first { $0.failures == ["stop app nginx-1"] }?.outages
+                == ["10.33.1.100 stays on nginx-1, where its app is stopped, while nginx-2 could serve"])
         #expect(table.first { $0.failures == ["stop app nginx-2"] }?.outages == [])
         // A service without a port (a one-shot like `local`) answers no client: stopping it on the
         // holder is no outage, and it is neither hung nor refused.
         let oneShot = ["nginx-1", "nginx-2"].enumerated().map { index, name in
-            VRRPModel.Node(name: name, services: ["nginx", "local", "keepalived"], primaryAddress: UInt32(index + 1), ports: [80: "nginx"],
-                           addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"])
+            VRRPModel.Node(
+                name: name, services: ["nginx", "local", "keepalived"], primaryAddress: UInt32(index + 1),
+                ports: [80: "nginx"],
+                addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"])
         }
         let withLocal = ConfigCheck.failureTable(VRRPModel(nodes: oneShot, instances: instances))
         #expect(withLocal.first { $0.failures == ["stop local nginx-1"] }?.outages == [])
-        #expect(!withLocal.contains { $0.failures.contains("hang local nginx-1") || $0.failures.contains("refuse local nginx-1") })
+        #expect(
+            !withLocal.contains {
+                $0.failures.contains("hang local nginx-1") || $0.failures.contains("refuse local nginx-1")
+            })
     }
 }
 
@@ -191,38 +233,43 @@ import Testing
 /// followed by the model as state changes that feed back into the checks.
 @Suite struct NotifyAndTrackFileTests {
     static func read(_ node: String, priority: Int, extra: String) -> KeepalivedNodeConfig {
-        KeepalivedNodeConfig.read(node: node, file: "\(node).conf", source: .text("""
-            vrrp_script chk_nginx {
-                script "pidof nginx"
-                interval 2
-                weight -20
-            }
-            track_file drain {
-                file "/etc/keepalived/drain"
-                weight -50
-                init_file 0
-            }
-            vrrp_instance VI_1 {
-                interface eth1
-                virtual_router_id 51
-                priority \(priority)
-                advert_int 1
-                virtual_ipaddress {
-                    10.33.1.100/24
+        KeepalivedNodeConfig.read(
+            node: node, file: "\(node).conf",
+            source: .text(
+                """
+                vrrp_script chk_nginx {
+                    script "pidof nginx"
+                    interval 2
+                    weight -20
                 }
-                track_script {
-                    chk_nginx
+                track_file drain {
+                    file "/etc/keepalived/drain"
+                    weight -50
+                    init_file 0
                 }
-            \(extra)
-            }
-            """))
+                vrrp_instance VI_1 {
+                    interface eth1
+                    virtual_router_id 51
+                    priority \(priority)
+                    advert_int 1
+                    virtual_ipaddress {
+                        10.33.1.100/24
+                    }
+                    track_script {
+                        chk_nginx
+                    }
+                \(extra)
+                }
+                """))
     }
 
     static func model(_ extra: String) -> VRRPModel {
         let configs = [read("nginx-1", priority: 100, extra: extra), read("nginx-2", priority: 90, extra: extra)]
         let nodes = configs.enumerated().map { index, config in
-            VRRPModel.Node(name: config.node, services: ["nginx", "keepalived"], primaryAddress: UInt32(11 + index), ports: [80: "nginx"],
-                           addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"])
+            VRRPModel.Node(
+                name: config.node, services: ["nginx", "keepalived"], primaryAddress: UInt32(11 + index),
+                ports: [80: "nginx"],
+                addresses: ["10.33.1.\(11 + index)"], segments: ["eth1": "lan"])
         }
         return VRRPModel(nodes: nodes, instances: configs.flatMap(\.instances))
     }
@@ -238,28 +285,41 @@ import Testing
     @Test func aServiceRunOnlyOnTheMasterDeadlocksWithAProcessCheck() {
         var model = Self.model(Self.notifyOnlyOnMaster)
         #expect(model.holders(of: "10.33.1.100") == ["nginx-1"])
-        #expect(model.serviceState("nginx", on: "nginx-1") == .running && model.serviceState("nginx", on: "nginx-2") == .stopped)
+        #expect(
+            model.serviceState("nginx", on: "nginx-1") == .running
+                && model.serviceState("nginx", on: "nginx-2") == .stopped)
         #expect(model.effectivePriority(node: "nginx-2", instance: "VI_1") == 70)
         model.apply(.stopService("nginx", node: "nginx-1"))
         #expect(model.holders(of: "10.33.1.100") == ["nginx-1"] && !model.canServe("nginx-1"))
         #expect(model.canServeAsMaster("nginx-2", address: "10.33.1.100"))
-        let row = ConfigCheck.failureTable(Self.model(Self.notifyOnlyOnMaster), kinds: [.stop]).first { $0.failures == ["stop nginx nginx-1"] }
+        let row = ConfigCheck.failureTable(Self.model(Self.notifyOnlyOnMaster), kinds: [.stop]).first {
+            $0.failures == ["stop nginx nginx-1"]
+        }
         #expect(row?.outages == ["10.33.1.100 stays on nginx-1, where its nginx is stopped, while nginx-2 could serve"])
         // A crash moves the VIP (nginx-2's notify_master starts its nginx); the revived nginx-1
         // comes back as BACKUP, its notify_backup stops its nginx: 80 < 90, the VIP never returns.
         var crashed = Self.model(Self.notifyOnlyOnMaster)
         crashed.apply(.crash(node: "nginx-1"))
-        #expect(crashed.holders(of: "10.33.1.100") == ["nginx-2"] && crashed.serviceState("nginx", on: "nginx-2") == .running)
+        #expect(
+            crashed.holders(of: "10.33.1.100") == ["nginx-2"]
+                && crashed.serviceState("nginx", on: "nginx-2") == .running)
         crashed.apply(.revive(node: "nginx-1"))
-        #expect(crashed.holders(of: "10.33.1.100") == ["nginx-2"] && crashed.serviceState("nginx", on: "nginx-1") == .stopped)
+        #expect(
+            crashed.holders(of: "10.33.1.100") == ["nginx-2"]
+                && crashed.serviceState("nginx", on: "nginx-1") == .stopped)
     }
 
     @Test func aNotifyCommandTheModelCannotFollowIsOneWarning() {
         let model = Self.model("    notify_master \"/usr/local/bin/page-oncall.sh\"\n")
-        #expect(model.unfollowedNotify.map(\.command) == ["'/usr/local/bin/page-oncall.sh'", "'/usr/local/bin/page-oncall.sh'"])
+        #expect(
+            model.unfollowedNotify.map(\.command) == [
+                "'/usr/local/bin/page-oncall.sh'", "'/usr/local/bin/page-oncall.sh'"
+            ])
         let findings = ConfigCheck.modelFindings(model)
-        #expect(findings.map(\.message).contains("notify_master of VI_1 on nginx-1 runs '/usr/local/bin/page-oncall.sh', which the model cannot follow: "
-                                                  + "it predicts as if it changed nothing"))
+        #expect(
+            findings.map(\.message).contains(
+                "notify_master of VI_1 on nginx-1 runs '/usr/local/bin/page-oncall.sh', which the model cannot follow: "
+                    + "it predicts as if it changed nothing"))
     }
 
     /// A drain: the track file's value times its weight goes on the priority; 0 brings it back.
@@ -267,7 +327,9 @@ import Testing
         var model = Self.model("    track_file {\n        drain\n    }\n")
         #expect(model.holders(of: "10.33.1.100") == ["nginx-1"])
         model.apply(.writeFile(node: "nginx-1", path: "/etc/keepalived/drain", content: "1\n"))
-        #expect(model.effectivePriority(node: "nginx-1", instance: "VI_1") == 50 && model.holders(of: "10.33.1.100") == ["nginx-2"])
+        #expect(
+            model.effectivePriority(node: "nginx-1", instance: "VI_1") == 50
+                && model.holders(of: "10.33.1.100") == ["nginx-2"])
         model.apply(.writeFile(node: "nginx-1", path: "/etc/keepalived/drain", content: "0"))
         #expect(model.holders(of: "10.33.1.100") == ["nginx-1"])
         // A file it does not track changes nothing.
@@ -277,13 +339,19 @@ import Testing
 
     @Test func aTrackFilesValueAsKeepalivedUsesIt() {
         let file = TrackedFile(name: "f", path: "/f", weight: -50)
-        #expect(file.status(0) == 0 && file.status(1) == -50 && file.status(-2) == 100 && file.status(6) == nil)  // -300 clamps to -254: FAULT
+        // -300 clamps to -254: FAULT
+        #expect(file.status(0) == 0 && file.status(1) == -50 && file.status(-2) == 100 && file.status(6) == nil)
         let faultOnly = TrackedFile(name: "f", path: "/f", weight: 0)
         #expect(faultOnly.status(0) == 0 && faultOnly.status(3) == nil)
-        #expect(TrackedFile.number(in: " 12\n") == 12 && TrackedFile.number(in: "0x10") == 16 && TrackedFile.number(in: "abc") == 0 && TrackedFile.number(in: "") == 0)
+        #expect(
+            TrackedFile.number(in: " 12\n") == 12 && TrackedFile.number(in: "0x10") == 16
+                && TrackedFile.number(in: "abc") == 0 && TrackedFile.number(in: "") == 0)
         // Read: weight and reverse, init_file, and the instance's own weight.
         let config = Self.read("n", priority: 100, extra: "    track_file {\n        drain weight 10 reverse\n    }\n")
-        #expect(config.instances.first?.trackedFiles == [TrackedFile(name: "drain", path: "/etc/keepalived/drain", weight: -10, initValue: 0)])
+        #expect(
+            config.instances.first?.trackedFiles == [
+                TrackedFile(name: "drain", path: "/etc/keepalived/drain", weight: -10, initValue: 0)
+            ])
         #expect(!config.notModelled.contains { $0.keyword.contains("track_file") })
     }
 
@@ -291,9 +359,12 @@ import Testing
     @Test func aTrackFileStartsFromItsFileOrInitFile() {
         let configs = [Self.read("nginx-1", priority: 100, extra: "    track_file {\n        drain\n    }\n")]
         let node = { (files: [String: String]) in
-            VRRPModel.Node(name: "nginx-1", services: ["nginx", "keepalived"], primaryAddress: 1, addresses: ["10.33.1.11"], segments: ["eth1": "lan"], files: files)
+            VRRPModel.Node(
+                name: "nginx-1", services: ["nginx", "keepalived"], primaryAddress: 1, addresses: ["10.33.1.11"],
+                segments: ["eth1": "lan"], files: files)
         }
-        let drained = VRRPModel(nodes: [node(["/etc/keepalived/drain": "1\n"])], instances: configs.flatMap(\.instances))
+        let drained = VRRPModel(
+            nodes: [node(["/etc/keepalived/drain": "1\n"])], instances: configs.flatMap(\.instances))
         #expect(drained.effectivePriority(node: "nginx-1", instance: "VI_1") == 50)
         let fresh = VRRPModel(nodes: [node([:])], instances: configs.flatMap(\.instances))
         #expect(fresh.effectivePriority(node: "nginx-1", instance: "VI_1") == 100)
@@ -310,7 +381,8 @@ import Testing
         change(&lab.topology)
         for index in lab.keepalived.indices {
             for script in lab.keepalived[index].instances[0].trackedScripts.indices {
-                lab.keepalived[index].instances[0].trackedScripts[script].command = "/usr/bin/ping -c 1 -W 1 -I eth0 203.0.113.80"
+                lab.keepalived[index].instances[0].trackedScripts[script].command =
+                    "/usr/bin/ping -c 1 -W 1 -I eth0 203.0.113.80"
             }
         }
         return lab.vrrpModel()
@@ -334,14 +406,21 @@ import Testing
     /// A router must forward, and the answer needs its way back: without either, no path.
     @Test func aPathNeedsForwardingRoutersAndAWayBack() throws {
         let noForwarding = try Self.farPing { topology in
-            if let index = topology.nodes.firstIndex(where: { $0.name == "isp-1" }) { topology.nodes[index].forwarding = false }
+            if let index = topology.nodes.firstIndex(where: { $0.name == "isp-1" }) {
+                topology.nodes[index].forwarding = false
+            }
         }
-        #expect(!noForwarding.routes(from: "gw-1", to: "203.0.113.80") && noForwarding.routes(from: "gw-2", to: "203.0.113.80"))
+        #expect(
+            !noForwarding.routes(from: "gw-1", to: "203.0.113.80")
+                && noForwarding.routes(from: "gw-2", to: "203.0.113.80"))
         let noWayBack = try Self.farPing { topology in
-            if let index = topology.nodes.firstIndex(where: { $0.name == "web" }) { topology.nodes[index].routes.removeAll { $0.hasPrefix("100.64.1.") } }
+            if let index = topology.nodes.firstIndex(where: { $0.name == "web" }) {
+                topology.nodes[index].routes.removeAll { $0.hasPrefix("100.64.1.") }
+            }
         }
         #expect(noWayBack.forward(from: "gw-1", to: "203.0.113.80") != nil)
-        #expect(!noWayBack.routes(from: "gw-1", to: "203.0.113.80") && noWayBack.routes(from: "gw-2", to: "203.0.113.80"))
+        #expect(
+            !noWayBack.routes(from: "gw-1", to: "203.0.113.80") && noWayBack.routes(from: "gw-2", to: "203.0.113.80"))
     }
 
     @Test func theCheckTableOfTheFarPingIsNoLongerAllOutages() throws {
@@ -367,10 +446,13 @@ import Testing
 
     /// A flap moves the VIP there and back: both moves are the step's, though it ends where it began.
     @Test func aFlapExplainsItsMovesThereAndBack() {
-        let step = Scenario.Step(name: "flap", line: nil, action: .chaos(.flap(node: "n1", interface: nil, count: 1, interval: 1)), expected: .model)
+        let step = Scenario.Step(
+            name: "flap", line: nil, action: .chaos(.flap(node: "n1", interface: nil, count: 1, interval: 1)),
+            expected: .model)
         let model = VRRPModelTests.model([100, 90])
         let looks = InvariantTests.looks { $0 < 103 ? ["n1"] : $0 < 106 ? ["n2"] : ["n1"] }
-        let flap = StepModel(step, model: model, before: model, bound: 3, start: 100, blind: false, moves: [InvariantTests.vip: 2])
+        let flap = StepModel(
+            step, model: model, before: model, bound: 3, start: 100, blind: false, moves: [InvariantTests.vip: 2])
         #expect(Invariants.holderChanges(InvariantTests.vip, step: flap, looks: looks).isEmpty)
         let still = StepModel(step, model: model, before: model, bound: 3, start: 100, blind: false)
         #expect(!Invariants.holderChanges(InvariantTests.vip, step: still, looks: looks).isEmpty)
@@ -382,7 +464,8 @@ import Testing
     @Test func aHealAfterLossExplainsAChangeOfHolder() {
         let step = Scenario.Step(name: "heal", line: nil, action: .chaos(.heal(node: "nginx-2")), expected: .model)
         let model = VRRPModelTests.model([100, 90])
-        let restored = StepModel(step, model: model, before: model, bound: 3, start: 100, blind: false, sightRestored: true)
+        let restored = StepModel(
+            step, model: model, before: model, bound: 3, start: 100, blind: false, sightRestored: true)
         let looks = InvariantTests.looks { $0 < 104.5 ? ["n2"] : ["n1"] }
         #expect(Invariants.holderChanges(InvariantTests.vip, step: restored, looks: looks).isEmpty)
         let followed = StepModel(step, model: model, before: model, bound: 3, start: 100, blind: false)

@@ -14,8 +14,11 @@ import Testing
         #expect(lab.topology.nodes.map(\.name) == ["nginx-1", "nginx-2", "client"])
         #expect(lab.clientNode == "client")
         #expect(lab.topology.nodes[0].services == ["nginx", "keepalived"])
-        #expect(lab.topology.nodes[0].interfaces == [InterfaceSpec(name: "eth1", segment: "lan", address: "10.33.1.11/24")])
-        #expect(lab.topology.nodes[0].fileLayers.map { URL(fileURLWithPath: $0).lastPathComponent } == ["nginx-1", "shared"])
+        #expect(
+            lab.topology.nodes[0].interfaces == [InterfaceSpec(name: "eth1", segment: "lan", address: "10.33.1.11/24")])
+        #expect(
+            lab.topology.nodes[0].fileLayers.map { URL(fileURLWithPath: $0).lastPathComponent } == ["nginx-1", "shared"]
+        )
         #expect(lab.instances.map(\.priority) == [100, 90])
         #expect(lab.healthyHolders.map(\.node) == ["nginx-1"])
         #expect(lab.healthyHolders.map(\.address) == ["10.33.1.100"])
@@ -26,8 +29,10 @@ import Testing
         #expect(lab.scenario.steps.count == 5)
         #expect(lab.scenario.steps[1].action == .run(node: "nginx-1", command: "rc-service nginx stop"))
         #expect(lab.scenario.steps[3].action == .chaos(.kill(node: "nginx-1")))
-        #expect(lab.scenario.steps[0].expected.listed.first
-            == .answer(Request(url: "http://10.33.1.100", from: "client"), status: 200, server: "nginx", body: "nginx-1"))
+        #expect(
+            lab.scenario.steps[0].expected.listed.first
+                == .answer(
+                    Request(url: "http://10.33.1.100", from: "client"), status: 200, server: "nginx", body: "nginx-1"))
     }
 
     @Test func locatesNamedLabsAndRefusesUnknownOnes() throws {
@@ -40,10 +45,15 @@ import Testing
 
     /// A copy of master-backup with one file replaced, in a temporary folder.
     func brokenLab(_ file: String, _ text: String?) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("halab-tests-\(UUID().uuidString.prefix(8).lowercased())/lab").path
-        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "halab-tests-\(UUID().uuidString.prefix(8).lowercased())/lab"
+        ).path
+        try FileManager.default.createDirectory(
+            atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: "\(KeepalivedConfigTests.labs)/master-backup", toPath: folder)
-        if let text { try text.write(toFile: "\(folder)/\(file)", atomically: true, encoding: .utf8) } else {
+        if let text {
+            try text.write(toFile: "\(folder)/\(file)", atomically: true, encoding: .utf8)
+        } else {
             try FileManager.default.removeItem(atPath: "\(folder)/\(file)")
         }
         return folder
@@ -51,9 +61,13 @@ import Testing
 
     /// Loads a copy of master-backup with `file` replaced by `text` (removed when nil) and
     /// expects one bad-lab-file error at `reportedIn` (default: `file`) and `line`.
-    func expectError(_ file: String, _ text: String?, line: Int?, containing words: String, reportedIn: String? = nil) throws {
+    func expectError(_ file: String, _ text: String?, line: Int?, containing words: String, reportedIn: String? = nil)
+        throws
+    {
         let folder = try brokenLab(file, text)
-        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path) }
+        defer {
+            try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path)
+        }
         let error = try #require(throws: HALabError.self) { try Lab.load(folder: folder) }
         guard case .badLabFile(let errorFile, let errorLine, let message) = error else {
             Issue.record("expected a bad lab file error, got \(error)")
@@ -81,26 +95,37 @@ import Testing
     }
 
     @Test func unknownKeyInANode() throws {
-        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "role: client", with: "rol: client"),
-                        line: 8, containing: "unknown key 'rol' in node client")
+        try expectError(
+            "lab.yaml",
+            "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "role: client", with: "rol: client"),
+            line: 8, containing: "unknown key 'rol' in node client")
     }
 
     @Test func badAddress() throws {
-        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "10.33.1.50/24", with: "10.33.1.500/24"),
-                        line: 10, containing: "'10.33.1.500/24' is not an IPv4 address")
-        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "10.33.1.50/24", with: "10.33.1.50"),
-                        line: 10, containing: "with a prefix length")
+        try expectError(
+            "lab.yaml",
+            "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "10.33.1.50/24", with: "10.33.1.500/24"),
+            line: 10, containing: "'10.33.1.500/24' is not an IPv4 address")
+        try expectError(
+            "lab.yaml",
+            "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "10.33.1.50/24", with: "10.33.1.50"),
+            line: 10, containing: "with a prefix length")
     }
 
     @Test func duplicateAddress() throws {
-        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "10.33.1.50/24", with: "10.33.1.11/24"),
-                        line: 10, containing: "already nginx-1's")
+        try expectError(
+            "lab.yaml",
+            "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "10.33.1.50/24", with: "10.33.1.11/24"),
+            line: 10, containing: "already nginx-1's")
     }
 
     @Test func unknownSegmentAndService() throws {
         try expectError("lab.yaml", "segments: [wan]\n" + Self.goodNodes, line: 6, containing: "unknown segment 'lan'")
-        try expectError("lab.yaml", "segments: [lan]\n" + Self.goodNodes.replacingOccurrences(of: "[nginx, keepalived]", with: "[nginx, apache]"),
-                        line: 4, containing: "unknown service 'apache'")
+        try expectError(
+            "lab.yaml",
+            "segments: [lan]\n"
+                + Self.goodNodes.replacingOccurrences(of: "[nginx, keepalived]", with: "[nginx, apache]"),
+            line: 4, containing: "unknown service 'apache'")
     }
 
     @Test func invalidYAML() throws {
@@ -108,12 +133,17 @@ import Testing
     }
 
     @Test func missingKeepalivedConfig() throws {
-        try expectError("nginx-1/etc/keepalived/keepalived.conf", nil, line: 9, containing: "its config", reportedIn: "lab.yaml")
+        try expectError(
+            "nginx-1/etc/keepalived/keepalived.conf", nil, line: 9, containing: "its config", reportedIn: "lab.yaml")
     }
 
     @Test func keepalivedConfigFindingsNameTheLabsFile() throws {
-        let folder = try brokenLab("nginx-1/etc/keepalived/keepalived.conf", "vrrp_instance VI_1 {\n    virtual_router_id 51\n    priority x\n}\n")
-        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path) }
+        let folder = try brokenLab(
+            "nginx-1/etc/keepalived/keepalived.conf",
+            "vrrp_instance VI_1 {\n    virtual_router_id 51\n    priority x\n}\n")
+        defer {
+            try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path)
+        }
         let lab = try Lab.load(folder: folder)
         let findings = lab.keepalived.first { $0.node == "nginx-1" }?.findings.filter { $0.severity == .error } ?? []
         #expect(findings.map(\.location) == ["\(folder)/nginx-1/etc/keepalived/keepalived.conf:3"])
@@ -123,9 +153,12 @@ import Testing
     @Test func aNodeFileIsReadAsBytesAndNeverReplacedByTheMachines() throws {
         // Not UTF-8, and /etc/hostname exists on the machine: the node's own file is still the one read.
         let folder = try brokenLab("scenario.yaml", "steps: []\n")
-        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path) }
+        defer {
+            try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path)
+        }
         let config = "\(folder)/nginx-1/etc/keepalived/keepalived.conf"
-        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "virtual_router_id 51", with: "include /etc/hostname\n virtual_router_id 51")
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
+            of: "virtual_router_id 51", with: "include /etc/hostname\n virtual_router_id 51")
         try (Data(text.utf8) + Data([0xff, 0xfe, 0x0a])).write(to: URL(fileURLWithPath: config))
         try FileManager.default.createDirectory(atPath: "\(folder)/nginx-1/etc", withIntermediateDirectories: true)
         try Data([0x68, 0xe9, 0x0a]).write(to: URL(fileURLWithPath: "\(folder)/nginx-1/etc/hostname"))
@@ -142,26 +175,47 @@ import Testing
     }
 
     @Test func unknownNodeInAStep() throws {
-        try expectError("scenario.yaml", "steps:\n  - name: x\n    chaos: kill nginx-9\n", line: 3, containing: "unknown node 'nginx-9'")
-        try expectError("scenario.yaml", "steps:\n  - name: x\n    on: nginx-7\n    run: true\n", line: 3, containing: "unknown node 'nginx-7'")
-        try expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - curl: http://10.33.1.100\n        from: nobody\n",
-                        line: 5, containing: "unknown node 'nobody'")
+        try expectError(
+            "scenario.yaml", "steps:\n  - name: x\n    chaos: kill nginx-9\n", line: 3,
+            containing: "unknown node 'nginx-9'")
+        try expectError(
+            "scenario.yaml", "steps:\n  - name: x\n    on: nginx-7\n    run: true\n", line: 3,
+            containing: "unknown node 'nginx-7'")
+        try expectError(
+            "scenario.yaml",
+            "steps:\n  - name: x\n    expect:\n      - curl: http://10.33.1.100\n        from: nobody\n",
+            line: 5, containing: "unknown node 'nobody'")
     }
 
     @Test func badStepShapes() throws {
-        try expectError("scenario.yaml", "steps:\n  - name: x\n    chaos: explode nginx-1\n", line: 3, containing: "not a chaos action")
-        try expectError("scenario.yaml", "steps:\n  - name: x\n    run: rc-service nginx stop\n", line: 2, containing: "a step does one thing")
-        try expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - curl: http://x\n        body: a\n        satus: 200\n",
-                        line: 6, containing: "unknown key 'satus'")
+        try expectError(
+            "scenario.yaml", "steps:\n  - name: x\n    chaos: explode nginx-1\n", line: 3,
+            containing: "not a chaos action")
+        try expectError(
+            "scenario.yaml", "steps:\n  - name: x\n    run: rc-service nginx stop\n", line: 2,
+            containing: "a step does one thing")
+        try expectError(
+            "scenario.yaml",
+            "steps:\n  - name: x\n    expect:\n      - curl: http://x\n        body: a\n        satus: 200\n",
+            line: 6, containing: "unknown key 'satus'")
     }
 
     @Test func nodeFilesOnlyInFoldersTheHostHas() throws {
         let folder = try brokenLab("lab.yaml", nil)
-        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path) }
-        try FileManager.default.copyItem(atPath: "\(KeepalivedConfigTests.labs)/master-backup/lab.yaml", toPath: "\(folder)/lab.yaml")
+        defer {
+            try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path)
+        }
+        try FileManager.default.copyItem(
+            atPath: "\(KeepalivedConfigTests.labs)/master-backup/lab.yaml", toPath: "\(folder)/lab.yaml")
         try FileManager.default.createDirectory(atPath: "\(folder)/nginx-2/proc", withIntermediateDirectories: true)
-        #expect(throws: HALabError.badLabFile(file: "\(folder)/nginx-2/proc", line: nil,
-            message: "a node's files go in folders the host also has, such as etc/ or var/ (not proc, sys, dev, run or tmp)")) {
+        #expect(
+            throws: HALabError.badLabFile(
+                file: "\(folder)/nginx-2/proc", line: nil,
+                message:
+                    "a node's files go in folders the host also has, such as etc/ or var/ (not proc, sys, dev, run or "
+                        + "tmp)"
+            )
+        ) {
             try Lab.load(folder: folder)
         }
     }
@@ -171,8 +225,9 @@ import Testing
     @Test func loadsDualMaster() throws {
         let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/dual-master")
         #expect(lab.topology.segments == ["lan", "internet"])
-        #expect(lab.instances.map { "\($0.node) \($0.name) \($0.virtualRouterID) \($0.priority)" }
-            == ["nginx-1 VI_1 51 100", "nginx-1 VI_2 52 90", "nginx-2 VI_1 51 90", "nginx-2 VI_2 52 100"])
+        #expect(
+            lab.instances.map { "\($0.node) \($0.name) \($0.virtualRouterID) \($0.priority)" }
+                == ["nginx-1 VI_1 51 100", "nginx-1 VI_2 52 90", "nginx-2 VI_1 51 90", "nginx-2 VI_2 52 100"])
         #expect(lab.healthyHolders.map { "\($0.address) \($0.node)" } == ["10.33.1.100 nginx-1", "10.33.1.200 nginx-2"])
         let gateway = try lab.topology.node("gateway")
         #expect(gateway.forwarding)
@@ -180,32 +235,51 @@ import Testing
         #expect(gateway.interfaces.map(\.address) == ["10.33.1.1/24", "11.22.33.44/24"])
         #expect(try lab.topology.node("nginx-1").routes == ["11.22.33.0/24 via 10.33.1.1"])
         let first = try #require(lab.scenario.steps.first)
-        #expect(first.expected.listed[2] == .mix(Request(url: "http://11.22.33.44", from: "gateway"), names: ["nginx-1", "nginx-2"], samples: 200))
-        #expect(lab.scenario.steps[1].expected.listed[3] == .every(Request(url: "http://11.22.33.44", from: "outside"), name: "nginx-2", samples: 20))
+        #expect(
+            first.expected.listed[2]
+                == .mix(
+                    Request(url: "http://11.22.33.44", from: "gateway"), names: ["nginx-1", "nginx-2"], samples: 200))
+        #expect(
+            lab.scenario.steps[1].expected.listed[3]
+                == .every(Request(url: "http://11.22.33.44", from: "outside"), name: "nginx-2", samples: 20))
     }
 
     @Test func gatewayRulesAreTheDocumentsAndRunAtBoot() throws {
-        let script = try String(contentsOfFile: "\(KeepalivedConfigTests.labs)/dual-master/gateway/etc/local.d/lb.start", encoding: .utf8)
+        let script = try String(
+            contentsOfFile: "\(KeepalivedConfigTests.labs)/dual-master/gateway/etc/local.d/lb.start", encoding: .utf8)
         let rules = script.split(separator: "\n").filter { $0.hasPrefix("iptables") }
-        #expect(rules == [
-            "iptables -t nat -A OUTPUT -p tcp -d 11.22.33.44 --dport 80 -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.33.1.100:80",
-            "iptables -t nat -A OUTPUT -p tcp -d 11.22.33.44 --dport 80 -j DNAT --to-destination 10.33.1.200:80",
-            "iptables -t nat -A PREROUTING -p tcp -d 11.22.33.44 --dport 80 -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.33.1.100:80",
-            "iptables -t nat -A PREROUTING -p tcp -d 11.22.33.44 --dport 80 -j DNAT --to-destination 10.33.1.200:80",
-        ])
-        #expect(FileManager.default.isExecutableFile(atPath: "\(KeepalivedConfigTests.labs)/dual-master/gateway/etc/local.d/lb.start"))
+        #expect(
+            rules == [
+                "iptables -t nat -A OUTPUT -p tcp -d 11.22.33.44 --dport 80 -m statistic --mode random --probability "
+                    + "0.5 -j DNAT --to-destination 10.33.1.100:80",
+                "iptables -t nat -A OUTPUT -p tcp -d 11.22.33.44 --dport 80 -j DNAT --to-destination 10.33.1.200:80",
+                "iptables -t nat -A PREROUTING -p tcp -d 11.22.33.44 --dport 80 -m statistic --mode random "
+                    + "--probability 0.5 -j DNAT --to-destination 10.33.1.100:80",
+                "iptables -t nat -A PREROUTING -p tcp -d 11.22.33.44 --dport 80 -j DNAT --to-destination 10.33.1.200:80"
+            ])
+        #expect(
+            FileManager.default.isExecutableFile(
+                atPath: "\(KeepalivedConfigTests.labs)/dual-master/gateway/etc/local.d/lb.start"))
     }
 
     @Test func badRoutesAndSampledExpectationsAreRefused() throws {
         let tests = LabLoadingTests()
-        try tests.expectError("lab.yaml", "segments: [lan]\n" + LabLoadingTests.goodNodes.replacingOccurrences(
-            of: "role: client", with: "role: client\n    routes: [11.22.33.0/24 via gateway]"), line: 9, containing: "route '11.22.33.0/24 via gateway'")
-        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { curl: http://x, mix: [nginx-1, nginx-2], samples: 5 }\n",
-                              line: 4, containing: "samples goes with every (at least 1) or mix (at least 40)")
-        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { curl: http://x, body: a, every: a }\n",
-                              line: 4, containing: "one answer (status, server, body, fails) or many")
-        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { curl: http://x, mix: [a] }\n",
-                              line: 4, containing: "mix names at least two")
+        try tests.expectError(
+            "lab.yaml",
+            "segments: [lan]\n"
+                + LabLoadingTests.goodNodes.replacingOccurrences(
+                    of: "role: client", with: "role: client\n    routes: [11.22.33.0/24 via gateway]"), line: 9,
+            containing: "route '11.22.33.0/24 via gateway'")
+        try tests.expectError(
+            "scenario.yaml",
+            "steps:\n  - name: x\n    expect:\n      - { curl: http://x, mix: [nginx-1, nginx-2], samples: 5 }\n",
+            line: 4, containing: "samples goes with every (at least 1) or mix (at least 40)")
+        try tests.expectError(
+            "scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { curl: http://x, body: a, every: a }\n",
+            line: 4, containing: "one answer (status, server, body, fails) or many")
+        try tests.expectError(
+            "scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { curl: http://x, mix: [a] }\n",
+            line: 4, containing: "mix names at least two")
     }
 }
 
@@ -220,7 +294,9 @@ import Testing
     }
 
     @Test func theModelCannotFollowAnArbitraryCommand() throws {
-        try LabLoadingTests().expectError("scenario.yaml", """
+        try LabLoadingTests().expectError(
+            "scenario.yaml",
+            """
             steps:
               - { name: x, on: nginx-1, run: kill -9 1 }
               - { name: y, expect: model }
@@ -235,23 +311,31 @@ import Testing
         #expect(scenario.steps[1].action == .chaos(.blockMulticast(node: nil)))
         #expect(scenario.steps[1].expected == .listed([.holders(vip: "10.33.1.100", nodes: ["nginx-1", "nginx-2"])]))
         let loss = try #require(scenario.steps.first { $0.action == .chaos(.loss(node: "nginx-1", percent: 30)) })
-        #expect(loss.expected == .listed([.pingLoss(from: "client", address: "10.33.1.11", percent: 51, samples: 200),
-                                          .takeovers(vip: "10.33.1.100", preferred: "nginx-1", percent: 30, seconds: 30)]))
+        #expect(
+            loss.expected
+                == .listed([
+                    .pingLoss(from: "client", address: "10.33.1.11", percent: 51, samples: 200),
+                    .takeovers(vip: "10.33.1.100", preferred: "nginx-1", percent: 30, seconds: 30)
+                ]))
     }
 
     @Test func unicastLabExpectsOneHolderThroughout() throws {
         let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup-unicast")
         #expect(lab.instances.map(\.unicastPeers) == [["10.33.1.12"], ["10.33.1.11"]])
-        #expect(lab.scenario.steps[1].expected.listed.first == .singleHolder(vip: "10.33.1.100", window: lab.settleBound))
+        #expect(
+            lab.scenario.steps[1].expected.listed.first == .singleHolder(vip: "10.33.1.100", window: lab.settleBound))
     }
 
     @Test func badVipExpectations() throws {
         let tests = LabLoadingTests()
-        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.100 }\n",
-                              line: 4, containing: "either holders or single: true")
-        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.300, single: true }\n",
-                              line: 4, containing: "vip must be an IPv4 or IPv6 address")
-        try tests.expectError("scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.100, timeline: 5 }\n",
-                              line: 4, containing: "a timeline needs 'preferred'")
+        try tests.expectError(
+            "scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.100 }\n",
+            line: 4, containing: "either holders or single: true")
+        try tests.expectError(
+            "scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.300, single: true }\n",
+            line: 4, containing: "vip must be an IPv4 or IPv6 address")
+        try tests.expectError(
+            "scenario.yaml", "steps:\n  - name: x\n    expect:\n      - { vip: 10.33.1.100, timeline: 5 }\n",
+            line: 4, containing: "a timeline needs 'preferred'")
     }
 }

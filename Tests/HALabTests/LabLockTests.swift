@@ -6,7 +6,9 @@ import Testing
 
 /// The lock per lab, on a state root of its own: no root needed.
 @Suite struct LabLockTests {
-    static func root() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("halab-locks-\(UUID().uuidString)").path }
+    static func root() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("halab-locks-\(UUID().uuidString)").path
+    }
 
     @Test func aSecondCommandRefusesOrWaitsNamingTheHolder() async throws {
         let root = Self.root()
@@ -18,9 +20,16 @@ import Testing
             _ = try await LabLock.acquire("lab", root: root, command: "up", wait: false) { _ in }
         }
         let notices = Mutex<[String]>([])
-        let waiter = Task { try await LabLock.acquire("lab", root: root, command: "up", wait: true) { note in notices.withLock { $0.append(note) } } }
+        let waiter = Task {
+            try await LabLock.acquire("lab", root: root, command: "up", wait: true) { note in
+                notices.withLock { $0.append(note) }
+            }
+        }
         try await Task.sleep(for: .milliseconds(300))
-        #expect(notices.withLock { $0 } == ["waiting for halab verify (pid \(getpid())) to finish with lab (--no-wait to refuse instead)"])
+        #expect(
+            notices.withLock { $0 } == [
+                "waiting for halab verify (pid \(getpid())) to finish with lab (--no-wait to refuse instead)"
+            ])
         first.release()
         let second = try await waiter.value
         #expect(LabLock.holder(of: "lab", root: root)?.command == "up")
@@ -35,7 +44,9 @@ import Testing
         // A holder that died with the lock: its file names it, and nobody holds the flock.
         try "999999 up\n".write(toFile: "\(root)/lab.lock", atomically: true, encoding: .utf8)
         let notices = Mutex<[String]>([])
-        let lock = try await LabLock.acquire("lab", root: root, command: "down", wait: false) { note in notices.withLock { $0.append(note) } }
+        let lock = try await LabLock.acquire("lab", root: root, command: "down", wait: false) { note in
+            notices.withLock { $0.append(note) }
+        }
         #expect(notices.withLock { $0 } == ["took over the lock of lab from halab up (pid 999999), which is gone"])
         lock.release()
     }

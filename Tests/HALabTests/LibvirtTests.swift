@@ -12,8 +12,9 @@ import Yams
 
     static let sampleDomain = LibvirtXML.Domain(
         name: "halab-unit-nginx-1", type: "qemu", memoryMiB: 512,
-        boot: .kernel("/var/lib/halab/image/vmlinuz", initramfs: "/run/halab/unit/vm/nginx-1.initramfs",
-                      commandLine: LibvirtBackend.kernelCommandLine),
+        boot: .kernel(
+            "/var/lib/halab/image/vmlinuz", initramfs: "/run/halab/unit/vm/nginx-1.initramfs",
+            commandLine: LibvirtBackend.kernelCommandLine),
         console: "/run/halab/unit/vm/nginx-1.console", interfaces: [("halab-unit-lan", "52:54:00:01:00:00")])
 
     @Test func aSegmentIsAnIsolatedNetworkWithoutAddressDHCPOrNAT() {
@@ -33,7 +34,11 @@ import Yams
     }
 
     @Test func everyInterfaceOfALabHasItsOwnMAC() {
-        let macs = (0..<20).flatMap { node in (0..<3).map { LabTopology(name: "dual-master", segments: [], nodes: []).macAddress(node: node, interface: $0) } }
+        let macs = (0..<20).flatMap { node in
+            (0..<3).map {
+                LabTopology(name: "dual-master", segments: [], nodes: []).macAddress(node: node, interface: $0)
+            }
+        }
         #expect(Set(macs).count == macs.count)
         #expect(macs.allSatisfy { $0.hasPrefix("52:54:00:") && $0.count == 17 })
     }
@@ -42,45 +47,64 @@ import Yams
         #expect(LibvirtXML.escape("a<b>&'c") == "a&lt;b&gt;&amp;&apos;c")
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: validator) && Command.exists("xmllint"),
-                   "needs virt-xml-validate and xmllint (apt: libvirt-clients libxml2-utils)"))
+    @Test(
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: validator) && Command.exists("xmllint"),
+            "needs virt-xml-validate and xmllint (apt: libvirt-clients libxml2-utils)"))
     func theXMLPassesLibvirtsSchema() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("halab-xml-\(UUID().uuidString.prefix(8))").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "halab-xml-\(UUID().uuidString.prefix(8))"
+        ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let documents = [("network", LibvirtXML.network(lab: "unit", segment: "lan")), ("domain", LibvirtXML.domain(Self.sampleDomain)),
-                         ("device", LibvirtXML.interface("halab-unit-lan", mac: "52:54:00:01:00:00", linkUp: false))]
+        let documents = [
+            ("network", LibvirtXML.network(lab: "unit", segment: "lan")),
+            ("domain", LibvirtXML.domain(Self.sampleDomain)),
+            ("device", LibvirtXML.interface("halab-unit-lan", mac: "52:54:00:01:00:00", linkUp: false))
+        ]
         for (schema, xml) in documents where schema != "device" {
             try xml.write(toFile: "\(folder)/\(schema).xml", atomically: true, encoding: .utf8)
             let result = try await Command.run(Self.validator, ["\(folder)/\(schema).xml", schema], check: false)
             #expect(result.succeeded, "\(schema): \(result.output) \(result.errorOutput)")
         }
         // A device alone has no schema of its own: checked inside a domain.
-        let withDevice = LibvirtXML.domain(Self.sampleDomain).replacingOccurrences(of: "<devices>", with: "<devices>\n" + documents[2].1)
+        let withDevice = LibvirtXML.domain(Self.sampleDomain).replacingOccurrences(
+            of: "<devices>", with: "<devices>\n" + documents[2].1)
         try withDevice.write(toFile: "\(folder)/device.xml", atomically: true, encoding: .utf8)
         let result = try await Command.run(Self.validator, ["\(folder)/device.xml", "domain"], check: false)
         #expect(result.succeeded, "\(result.output) \(result.errorOutput)")
     }
 
     @Test func guestSettingsGiveLinksByMACRoutesAndServices() {
-        let node = NodeSpec(name: "gateway", interfaces: [InterfaceSpec(name: "eth1", segment: "lan", address: "10.33.1.1/24", address6: "fd00:33:1::1/64"),
-                                                          InterfaceSpec(name: "eth2", segment: "internet", address: "11.22.33.44/24")],
-                            services: ["local"], fileLayers: [], routes: ["10.9.0.0/16 via 10.33.1.2"], forwarding: true)
+        let node = NodeSpec(
+            name: "gateway",
+            interfaces: [
+                InterfaceSpec(name: "eth1", segment: "lan", address: "10.33.1.1/24", address6: "fd00:33:1::1/64"),
+                InterfaceSpec(name: "eth2", segment: "internet", address: "11.22.33.44/24")
+            ],
+            services: ["local"], fileLayers: [], routes: ["10.9.0.0/16 via 10.33.1.2"], forwarding: true)
         let settings = NodeFiles.guestSettings(node: node, macs: ["52:54:00:01:02:00", "52:54:00:01:02:01"])
         #expect(settings.contains("HALAB_NODE='gateway'"))
-        #expect(settings.contains("HALAB_LINKS='52:54:00:01:02:00=eth1=10.33.1.1/24 52:54:00:01:02:01=eth2=11.22.33.44/24'"))
+        #expect(
+            settings.contains("HALAB_LINKS='52:54:00:01:02:00=eth1=10.33.1.1/24 52:54:00:01:02:01=eth2=11.22.33.44/24'")
+        )
         #expect(settings.contains("HALAB_SERVICES='local'"))
         #expect(settings.contains("ip -6 addr add fd00:33:1::1/64 dev eth1 nodad"))
         #expect(settings.contains("ip route replace 10.9.0.0/16 via 10.33.1.2"))
         #expect(settings.contains("echo 1 > /proc/sys/net/ipv4/ip_forward"))
     }
 
-    @Test(.enabled(if: (try? NodeImage.newestKernel()) != nil, "needs a kernel in /boot with its modules (apt: linux-image-amd64)"))
+    @Test(
+        .enabled(
+            if: (try? NodeImage.newestKernel()) != nil,
+            "needs a kernel in /boot with its modules (apt: linux-image-amd64)"))
     func theImageTakesTheModulesNftablesBondsAndBridgesNeed() throws {
         let modules = try NodeImage.modulesWithDependencies(version: try NodeImage.newestKernel().version)
-        for module in ["kernel/net/netfilter/nf_tables.ko", "kernel/lib/libcrc32c.ko", "kernel/drivers/net/virtio_net.ko",
-                       "kernel/net/sched/sch_netem.ko", "kernel/crypto/crc32c_generic.ko", "kernel/drivers/net/bonding/bonding.ko",
-                       "kernel/net/bridge/bridge.ko", "kernel/net/802/stp.ko"] {
+        for module in [
+            "kernel/net/netfilter/nf_tables.ko", "kernel/lib/libcrc32c.ko", "kernel/drivers/net/virtio_net.ko",
+            "kernel/net/sched/sch_netem.ko", "kernel/crypto/crc32c_generic.ko", "kernel/drivers/net/bonding/bonding.ko",
+            "kernel/net/bridge/bridge.ko", "kernel/net/802/stp.ko"
+        ] {
             #expect(modules.contains(module), "\(module)")
         }
         #expect(!modules.contains { $0.hasPrefix("kernel/sound/") })
@@ -118,7 +142,9 @@ import Yams
         let unreachable = #expect(throws: HALabError.self) { try LibvirtConnection(uri: "nosuchdriver:///x") }
         #expect(unreachable?.description.hasPrefix("libvirt could not connect to nosuchdriver:///x: ") == true)
         let connection = try LibvirtConnection(uri: "test:///default")
-        let badXML = #expect(throws: HALabError.self) { try connection.defineDomain(xml: "<domain type='qemu'><name>x</name>") }
+        let badXML = #expect(throws: HALabError.self) {
+            try connection.defineDomain(xml: "<domain type='qemu'><name>x</name>")
+        }
         #expect(badXML?.description.hasPrefix("libvirt could not define domain: ") == true)
         let domain = try connection.defineDomain(xml: LibvirtXML.domain(LibvirtXMLTests.sampleDomain))
         defer { try? domain.undefine() }
@@ -133,7 +159,9 @@ enum VM {
 
     static let missing: String? = {
         if let missing = E2E.missing { return missing }
-        guard NodeImage().manifest != nil else { return "needs the node image ('halab image build'; .ci/run builds it)" }
+        guard NodeImage().manifest != nil else {
+            return "needs the node image ('halab image build'; .ci/run builds it)"
+        }
         guard (try? LibvirtConnection(uri: backend.uri)) != nil else {
             return "needs libvirtd and virtlogd running for \(backend.uri) (.ci/run starts them)"
         }
@@ -153,8 +181,9 @@ extension EndToEndTests {
             let report = try await E2E.verify("master-backup", as: "e2e-vm-master-backup", on: VM.backend)
             #expect(report.backend == "libvirt")
             #expect(report.steps[0].checks.first?.seen == "status 200, Server: nginx, body 'nginx-1'")
-            #expect(report.steps.dropFirst().map { $0.checks.first?.seen ?? "" }.map { $0.hasSuffix("body 'nginx-2'") }
-                == [true, false, true, false])
+            #expect(
+                report.steps.dropFirst().map { $0.checks.first?.seen ?? "" }.map { $0.hasSuffix("body 'nginx-2'") }
+                    == [true, false, true, false])
             let connection = try LibvirtConnection(uri: VM.backend.uri)
             for node in ["nginx-1", "nginx-2", "client"] {
                 #expect(try connection.domain(named: "halab-e2e-vm-master-backup-\(node)") == nil)
@@ -164,10 +193,13 @@ extension EndToEndTests {
         }
 
         @Test func networkFaultsOnVMs() async throws {
-            let report = try await E2E.verify("master-backup", as: "e2e-vm-faults", scenarioFile: "network-faults.yaml", on: VM.backend)
+            let report = try await E2E.verify(
+                "master-backup", as: "e2e-vm-faults", scenarioFile: "network-faults.yaml", on: VM.backend)
             #expect(report.steps[1].checks.first?.seen == "held by nginx-1 and nginx-2 (split brain)")
             // Paused: the frozen VM still carries the VIP it had.
-            #expect(report.steps.first { $0.name.contains("paused") }?.checks.first?.seen == "held by nginx-1 and nginx-2 (split brain)")
+            #expect(
+                report.steps.first { $0.name.contains("paused") }?.checks.first?.seen
+                    == "held by nginx-1 and nginx-2 (split brain)")
         }
 
         /// The guest kernel has netem even where the host's lacks it.
@@ -179,7 +211,9 @@ extension EndToEndTests {
                 try await session.perform(.delay(node: "client", milliseconds: 200))
                 #expect(VM.backend.faults(lab.name) == [.delay(node: "client", milliseconds: 200)])
                 let ping = try await VM.backend.exec(lab.name, node: "client", ["ping", "-c", "3", "-q", "10.33.1.11"])
-                let average = ping.output.split(separator: "=").last?.split(separator: "/").dropFirst().first.flatMap { Double($0) }
+                let average = ping.output.split(separator: "=").last?.split(separator: "/").dropFirst().first.flatMap {
+                    Double($0)
+                }
                 #expect((average ?? 0) >= 200, "\(ping.output)")
                 try await session.perform(.heal(node: nil))
                 #expect(VM.backend.faults(lab.name).isEmpty)
@@ -242,14 +276,17 @@ extension EndToEndTests {
     }
 
     @Test func theNodesFilesGoVerbatimWithTheirModes() throws {
-        let userData = CloudImage.userData(node: Self.gateway, macs: ["52:54:00:01:02:00", "52:54:00:01:02:01"],
-                                           files: try CloudImage.nodeFiles(Self.gateway))
+        let userData = CloudImage.userData(
+            node: Self.gateway, macs: ["52:54:00:01:02:00", "52:54:00:01:02:01"],
+            files: try CloudImage.nodeFiles(Self.gateway))
         #expect(userData.hasPrefix("#cloud-config\n"))
         let files = try Self.writeFiles(userData)
-        let rules = try String(contentsOfFile: "\(KeepalivedConfigTests.labs)/dual-master/gateway/etc/local.d/lb.start", encoding: .utf8)
+        let rules = try String(
+            contentsOfFile: "\(KeepalivedConfigTests.labs)/dual-master/gateway/etc/local.d/lb.start", encoding: .utf8)
         #expect(files["/etc/local.d/lb.start"]?.content == rules)
         #expect(files["/etc/local.d/lb.start"]?.mode == "0755")
-        #expect(files["/etc/halab/node.sh"]?.content.contains("HALAB_LINKS='52:54:00:01:02:00=eth1=10.33.1.1/24") == true)
+        #expect(
+            files["/etc/halab/node.sh"]?.content.contains("HALAB_LINKS='52:54:00:01:02:00=eth1=10.33.1.1/24") == true)
     }
 
     @Test func theNodeFolderWinsOverShared() throws {
@@ -269,28 +306,37 @@ extension EndToEndTests {
         #expect(script.content.contains("mv \(CloudImage.statusFile).new \(CloudImage.statusFile)"))
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: LibvirtXMLTests.validator) && Command.exists("xmllint"),
-                   "needs virt-xml-validate and xmllint (apt: libvirt-clients libxml2-utils)"))
+    @Test(
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: LibvirtXMLTests.validator) && Command.exists("xmllint"),
+            "needs virt-xml-validate and xmllint (apt: libvirt-clients libxml2-utils)"))
     func aDiskBootedDomainPassesLibvirtsSchema() async throws {
         var domain = LibvirtXMLTests.sampleDomain
         domain.boot = .disk("/run/halab/unit/vm/nginx-1.qcow2", seed: "/run/halab/unit/vm/nginx-1.seed.iso")
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("halab-disk-\(UUID().uuidString.prefix(8)).xml").path
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "halab-disk-\(UUID().uuidString.prefix(8)).xml"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: file) }
         try LibvirtXML.domain(domain).write(toFile: file, atomically: true, encoding: .utf8)
         let result = try await Command.run(LibvirtXMLTests.validator, [file, "domain"], check: false)
         #expect(result.succeeded, "\(result.output) \(result.errorOutput)")
     }
 
-    @Test(.enabled(if: Command.exists("qemu-img") && Command.exists("genisoimage") && Command.exists("isoinfo"),
-                   "needs qemu-img and genisoimage (apt: qemu-utils genisoimage)"))
+    @Test(
+        .enabled(
+            if: Command.exists("qemu-img") && Command.exists("genisoimage") && Command.exists("isoinfo"),
+            "needs qemu-img and genisoimage (apt: qemu-utils genisoimage)"))
     func eachNodeGetsAnOverlayAndASeedLabelledCidata() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("halab-cloud-\(UUID().uuidString.prefix(8))").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "halab-cloud-\(UUID().uuidString.prefix(8))"
+        ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try await Command.run("qemu-img", ["create", "-q", "-f", "qcow2", "\(folder)/alpine.qcow2", "64M"])
         let image = CloudImage(base: "\(folder)/alpine.qcow2")
         try image.require()
-        let (disk, seed) = try await image.prepare(Self.nginx1, lab: "unit", macs: ["52:54:00:01:00:00"], folder: folder)
+        let (disk, seed) = try await image.prepare(
+            Self.nginx1, lab: "unit", macs: ["52:54:00:01:00:00"], folder: folder)
         let info = try await Command.run("qemu-img", ["info", "--output=json", disk]).output
         #expect(info.contains(#""backing-filename": "\#(folder)/alpine.qcow2""#), "\(info)")
         #expect(try await Command.run("isoinfo", ["-d", "-i", seed]).output.contains("Volume id: cidata"))

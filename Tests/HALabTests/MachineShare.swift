@@ -7,7 +7,8 @@ import Testing
 /// runs alone: none other runs meanwhile. The shared ones go first, then the lone ones, one by one.
 actor MachineShare {
     /// Labs at once: `HALAB_TEST_LABS`, else 14 (measured on 2 cores: README, Tests).
-    static let shared = MachineShare(width: ProcessInfo.processInfo.environment["HALAB_TEST_LABS"].flatMap(Int.init).map { max(1, $0) } ?? 14)
+    static let shared = MachineShare(
+        width: ProcessInfo.processInfo.environment["HALAB_TEST_LABS"].flatMap(Int.init).map { max(1, $0) } ?? 14)
 
     struct Entry {
         var labs: Int
@@ -57,11 +58,18 @@ actor MachineShare {
     /// lone test, once nothing runs and no shared test waits. The longest tests (`.labs(N, long: true)`)
     /// go before all others.
     private func admit() {
-        while !aloneRunning, let index = waiting.indices.filter({ !waiting[$0].alone && running + waiting[$0].labs <= width })
-            .max(by: { Self.order(waiting[$0]) < Self.order(waiting[$1]) || (Self.order(waiting[$0]) == Self.order(waiting[$1]) && $0 > $1) }) {
+        while !aloneRunning,
+            let index = waiting.indices.filter({ !waiting[$0].alone && running + waiting[$0].labs <= width })
+                .max(by: {
+                    Self.order(waiting[$0]) < Self.order(waiting[$1])
+                        || (Self.order(waiting[$0]) == Self.order(waiting[$1]) && $0 > $1)
+                })
+        {
             start(waiting.remove(at: index))
         }
-        if !aloneRunning, running == 0, !waiting.contains(where: { !$0.alone }), let index = waiting.firstIndex(where: \.alone) {
+        if !aloneRunning, running == 0, !waiting.contains(where: { !$0.alone }),
+            let index = waiting.firstIndex(where: \.alone)
+        {
             start(waiting.remove(at: index))
         }
     }
@@ -81,7 +89,9 @@ actor MachineShare {
 struct SharesTheMachine: SuiteTrait, TestTrait, TestScoping {
     var isRecursive: Bool { true }
 
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void)
+        async throws
+    {
         let alone = test.traits.contains { $0 is RunsAlone }
         let labs = test.traits.compactMap { ($0 as? RunsLabs)?.count }.max() ?? 1
         let long = test.traits.contains { ($0 as? RunsLabs)?.long == true }
@@ -92,8 +102,10 @@ struct SharesTheMachine: SuiteTrait, TestTrait, TestScoping {
         defer {
             // For scripts/repeat-tests: the time it ran, apart from the time it waited for its share
             // (a parameterized test's cases each say theirs).
-            print(String(format: "e2e-time: %@ ran %.1f s, waited %.1f s\(alone ? " (alone)" : "")", test.name,
-                         (clock.now - started) / .seconds(1), (started - asked) / .seconds(1)))
+            print(
+                String(
+                    format: "e2e-time: %@ ran %.1f s, waited %.1f s\(alone ? " (alone)" : "")", test.name,
+                    (clock.now - started) / .seconds(1), (started - asked) / .seconds(1)))
         }
         do {
             try await function()

@@ -8,13 +8,16 @@ import Testing
 /// and check's worst case per row of its failure table (`check --max-outage`).
 @Suite struct OutageBudgetTests {
     static func measured(_ pattern: @escaping (Double) -> String) -> OutageMeasurement {
-        OutageMeasurement.measure(OutageTests.history(seconds: 10, pattern), address: "10.33.1.100", faultAt: 1002, until: 1010,
-                                  expected: "nginx-2", bound: 3.648)
+        OutageMeasurement.measure(
+            OutageTests.history(seconds: 10, pattern), address: "10.33.1.100", faultAt: 1002, until: 1010,
+            expected: "nginx-2", bound: 3.648)
     }
 
     @Test func anOutageLongerThanTheBudgetIsSaidWithTheBudgetAndTheBound() {
         let crash = Self.measured { $0 < 2 ? "nginx-1" : $0 < 5.6 ? "timeout" : "nginx-2" }  // 3.611 s
-        #expect(crash.overBudget(0.5) == "10.33.1.100: clients saw 3.611 s of outage, over the budget of 0.500 s (VRRP bound 3.648 s)")
+        #expect(
+            crash.overBudget(0.5)
+                == "10.33.1.100: clients saw 3.611 s of outage, over the budget of 0.500 s (VRRP bound 3.648 s)")
         #expect(crash.overBudget(3.7) == nil)
         #expect(crash.overBudget(3.611) == nil)  // at the budget is within it
         let clean = Self.measured { $0 < 5 ? "nginx-1" : "nginx-2" }
@@ -28,8 +31,9 @@ import Testing
         step.outages = [Self.measured { $0 < 2 ? "nginx-1" : $0 < 5.6 ? "timeout" : "nginx-2" }]
         var report = VerifyReport(lab: "mb", backend: "namespaces", seconds: 5, steps: [step, step])
         let scenario = Scenario(steps: [
-            Scenario.Step(name: "kill nginx-1", action: .chaos(.kill(node: "nginx-1")), expected: .model, maxOutage: 0.5),
-            Scenario.Step(name: "kill nginx-1", action: .chaos(.kill(node: "nginx-1")), expected: .model),
+            Scenario.Step(
+                name: "kill nginx-1", action: .chaos(.kill(node: "nginx-1")), expected: .model, maxOutage: 0.5),
+            Scenario.Step(name: "kill nginx-1", action: .chaos(.kill(node: "nginx-1")), expected: .model)
         ])
         Verifier.judgeBudgets(&report, scenario: scenario) { _ in }
         #expect(!report.steps[0].passed && report.steps[0].overBudget.count == 1)
@@ -45,11 +49,17 @@ import Testing
             try text.write(toFile: "\(folder)/s.yaml", atomically: true, encoding: .utf8)
             return try lab.loadScenario("\(folder)/s.yaml")
         }
-        #expect(try load("steps:\n  - { name: crash, chaos: kill nginx-1, expect: model, max-outage: 0.5 }\n").steps[0].maxOutage == 0.5)
+        #expect(
+            try load("steps:\n  - { name: crash, chaos: kill nginx-1, expect: model, max-outage: 0.5 }\n").steps[0]
+                .maxOutage == 0.5)
         for bad in ["max-outage: -1", "max-outage: soon", "max-outage: .inf"] {
-            #expect(throws: HALabError.self) { try load("steps:\n  - { name: crash, chaos: kill nginx-1, expect: model, \(bad) }\n") }
+            #expect(throws: HALabError.self) {
+                try load("steps:\n  - { name: crash, chaos: kill nginx-1, expect: model, \(bad) }\n")
+            }
         }
-        let noAction = #expect(throws: HALabError.self) { try load("steps:\n  - { name: healthy, expect: model, max-outage: 0.5 }\n") }
+        let noAction = #expect(throws: HALabError.self) {
+            try load("steps:\n  - { name: healthy, expect: model, max-outage: 0.5 }\n")
+        }
         #expect(noAction?.description.contains("s.yaml:2: max-outage judges the outage after a step's action") == true)
     }
 
@@ -73,15 +83,20 @@ import Testing
 
         let fast = ConfigCheck.failureTable(try VRRPModelTests.lab("fast-failover").vrrpModel())
         let fastCrash = try #require(Self.row(fast, "kill nginx-1"))
-        guard case .seconds(let seconds) = fastCrash.worstOutage else { Issue.record("\(fastCrash.worstOutage)"); return }
+        guard case .seconds(let seconds) = fastCrash.worstOutage else {
+            Issue.record("\(fastCrash.worstOutage)"); return
+        }
         #expect(seconds > 0.3 && seconds < 0.5)  // 3 × 0.1 s + skew, one advert
         let report = ConfigCheck.Report(lab: "fast-failover", findings: [], rows: fast).judged(budget: 0.5)
         #expect(report.failed)  // a row over the budget fails check
         #expect(Self.row(report.rows, "kill nginx-1")?.overBudget == false)
         #expect(Self.row(report.rows, "stop nginx nginx-1")?.overBudget == true)  // the check runs once a second
         #expect(Self.row(report.rows, "kill nginx-2")?.overBudget == false)
-        #expect(report.text().contains("OVER BUDGET: up to 1.") && report.text().contains("rows may cut clients off longer than the budget of 0.50 s"))
-        #expect(!ConfigCheck.Report(lab: "fast-failover", findings: [], rows: fast).failed)  // without a budget: no outage row
+        #expect(
+            report.text().contains("OVER BUDGET: up to 1.")
+                && report.text().contains("rows may cut clients off longer than the budget of 0.50 s"))
+        // without a budget: no outage row
+        #expect(!ConfigCheck.Report(lab: "fast-failover", findings: [], rows: fast).failed)
         #expect(ConfigCheck.WorstOutage.unknown.exceeds(0) == false)
     }
 }
@@ -97,9 +112,11 @@ import Testing
 
     @Test func backupsCloseInPriorityRace() throws {
         let three = try VRRPModelTests.lab("three-node").vrrpModel()
-        #expect(Self.races(three, after: .stopService("nginx", node: "nginx-1")) == ["10.33.1.100"])  // 90 and 80 over nginx-1's 70
+        // 90 and 80 over nginx-1's 70
+        #expect(Self.races(three, after: .stopService("nginx", node: "nginx-1")) == ["10.33.1.100"])
         let document = try VRRPModelTests.lab("master-backup").vrrpModel()
-        #expect(Self.races(document, after: .stopService("nginx", node: "nginx-1")).isEmpty)  // one backup: nobody to race
+        // one backup: nobody to race
+        #expect(Self.races(document, after: .stopService("nginx", node: "nginx-1")).isEmpty)
         #expect(Self.races(document, after: .crash(node: "nginx-2")).isEmpty)  // no new master
     }
 
@@ -107,11 +124,18 @@ import Testing
         // n1 falls to 70: n3 at 40 still hears n1's adverts above its own.
         #expect(Self.races(VRRPModelTests.model([100, 90, 40]), after: .stopService("nginx", node: "n1")).isEmpty)
         // n1 falls to 85 and n2 (90) preempts it; n3 at 84 is 23 ms behind n2, but n1's adverts (85) hold it back.
-        #expect(Self.races(VRRPModelTests.model([100, 90, 84], weight: -15), after: .stopService("nginx", node: "n1")).isEmpty)
+        #expect(
+            Self.races(VRRPModelTests.model([100, 90, 84], weight: -15), after: .stopService("nginx", node: "n1"))
+                .isEmpty)
         // n1 falls to 40: n3 at 50 runs out 156 ms after n2 (90): its advert is there first.
-        #expect(Self.races(VRRPModelTests.model([100, 90, 50], weight: -60), after: .stopService("nginx", node: "n1")).isEmpty)
+        #expect(
+            Self.races(VRRPModelTests.model([100, 90, 50], weight: -60), after: .stopService("nginx", node: "n1"))
+                .isEmpty)
         // n3 at 70, 78 ms behind n2: a race.
-        #expect(Self.races(VRRPModelTests.model([100, 90, 70], weight: -60), after: .stopService("nginx", node: "n1")) == ["10.33.1.100"])
+        #expect(
+            Self.races(VRRPModelTests.model([100, 90, 70], weight: -60), after: .stopService("nginx", node: "n1")) == [
+                "10.33.1.100"
+            ])
         // A crashed master sends nothing: both backups' timers run.
         #expect(Self.races(VRRPModelTests.model([100, 90, 80]), after: .crash(node: "n1")) == ["10.33.1.100"])
     }
@@ -121,6 +145,19 @@ import Testing
     @Test func aCaptureIsLinkedFromThePage() {
         #expect(HTMLReport.relative("/ci/captures/mb-lan.pcap", to: "/ci/reports") == "../captures/mb-lan.pcap")
         #expect(HTMLReport.relative("/ci/reports/mb-lan.pcap", to: "/ci/reports") == "mb-lan.pcap")
-        #expect(HTMLReport.relative("/ci/captures/vm/mb-lan.pcap", to: "/ci/reports/vm") == "../../captures/vm/mb-lan.pcap")
+        #expect(
+            HTMLReport.relative("/ci/captures/vm/mb-lan.pcap", to: "/ci/reports/vm") == "../../captures/vm/mb-lan.pcap")
+    }
+
+    /// `verify --report reports` in a fresh checkout: the folder is made (a CI run once failed there).
+    @Test func thePageIsWrittenIntoAFolderNotYetMade() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("halab-page-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let folder = scratch.appendingPathComponent("reports").path
+        let report = VerifyReport(lab: "master-backup", backend: "namespaces", seconds: 1, steps: [])
+        let evidence = RunEvidence(lab: try VRRPModelTests.lab("master-backup"), report: report, timeline: nil)
+        try await HTMLReport(folder: folder).write(evidence) { _ in }
+        let page = try String(contentsOfFile: "\(folder)/master-backup.report.html", encoding: .utf8)
+        #expect(page.contains("<h1>master-backup: 0 passed, 0 failed</h1>"))
     }
 }

@@ -6,7 +6,7 @@ import Testing
 @testable import HALabSystem
 
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// The measurement logic on recorded probe histories: no lab, no root.
@@ -17,18 +17,20 @@ import FoundationXML
         stride(from: 0.0, to: seconds, by: 0.01).map { t in
             let value = answer(t)
             let ok = value.hasPrefix("nginx")
-            return ProbeSample(start: 1000 + t, end: 1000 + t + 0.001, address: "10.33.1.100", status: ok ? 200 : 0, answer: value)
+            return ProbeSample(
+                start: 1000 + t, end: 1000 + t + 0.001, address: "10.33.1.100", status: ok ? 200 : 0, answer: value)
         }
     }
 
     @Test func crashFailover() {
         // Fault at 2 s; timeouts until 5.6 s; nginx-2 from then on.
         let samples = Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : $0 < 5.6 ? "timeout" : "nginx-2" }
-        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
+        let m = OutageMeasurement.measure(
+            samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
         #expect(m.from == "nginx-1")
         #expect(m.to == "nginx-2")
         #expect(m.failed == 360)
-        #expect(abs(m.window - 3.611) < 1e-6)     // last good sent at 1.99 → first good back at 5.601
+        #expect(abs(m.window - 3.611) < 1e-6)  // last good sent at 1.99 → first good back at 5.601
         #expect(abs(m.recovery - 3.601) < 1e-6)
         #expect(m.withinBound)
         #expect(m.unexpected == 0)
@@ -38,11 +40,13 @@ import FoundationXML
 
     @Test func overTheBoundIsSeen() {
         let samples = Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : $0 < 7 ? "refused" : "nginx-2" }
-        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
+        let m = OutageMeasurement.measure(
+            samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
         #expect(!m.withinBound)
         #expect(m.summary.contains("outage 5.011 s"))  // last good sent at 1.99, first good back at 7.001
-        let never = OutageMeasurement.measure(Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : "refused" }, address: "10.33.1.100",
-                                              faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
+        let never = OutageMeasurement.measure(
+            Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : "refused" }, address: "10.33.1.100",
+            faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
         #expect(!never.withinBound)
         #expect(never.summary.hasPrefix("10.33.1.100: no good answer after the fault"))
     }
@@ -51,32 +55,37 @@ import FoundationXML
         // Fault begun at 2 s, in place 20 ms later; the probe stalls 40 ms around the recovery.
         var samples = Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : $0 < 5.66 ? "timeout" : "nginx-2" }
         samples.removeAll { $0.start > 1005.625 && $0.start < 1005.66 }
-        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, took: 0.02, until: 1010, expected: "nginx-2", bound: 3.648)
-        #expect(abs(m.recovery - 3.641) < 1e-6)     // 5.661 − 2.02
-        #expect(abs(m.resolution - 0.041) < 1e-6)   // last failure sent at 5.62, first good back at 5.661
+        let m = OutageMeasurement.measure(
+            samples, address: "10.33.1.100", faultAt: 1002, took: 0.02, until: 1010, expected: "nginx-2", bound: 3.648)
+        #expect(abs(m.recovery - 3.641) < 1e-6)  // 5.661 − 2.02
+        #expect(abs(m.resolution - 0.041) < 1e-6)  // last failure sent at 5.62, first good back at 5.661
         #expect(m.withinBound)
-        #expect(m.failed == 363)                    // 2.00 … 5.62, counted from when the fault was begun
+        #expect(m.failed == 363)  // 2.00 … 5.62, counted from when the fault was begun
         // A failure seen after the bound is over it, however coarse the probe.
-        let late = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.6)
+        let late = OutageMeasurement.measure(
+            samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.6)
         #expect(!late.withinBound)
     }
 
     @Test func aRequestSentDuringTheOutageCountsWhenItIsAnswered() {
         // Fault at 2 s, the backup takes over at 5.6 s. Requests sent from 4.6 s on are not timed
         // out when their SYN is sent again 1 s later, and are answered then.
-        let samples = Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : $0 < 4.6 ? "timeout" : "nginx-2" }.map { sample in
+        let samples = Self.history(seconds: 10) { $0 < 2 ? "nginx-1" : $0 < 4.6 ? "timeout" : "nginx-2" }.map {
+            sample in
             var sample = sample
             if sample.start >= 1004.6 && sample.start < 1005.6 { sample.end = sample.start + 1.0 }
             return sample
         }
-        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
+        let m = OutageMeasurement.measure(
+            samples, address: "10.33.1.100", faultAt: 1002, until: 1010, expected: "nginx-2", bound: 3.648)
         #expect(abs(m.recovery - 3.6) < 1e-6)  // answered at 5.6, not sent at 4.6
         #expect(m.withinBound)
     }
 
     @Test func seamlessMoveHasNoOutage() {
         let samples = Self.history(seconds: 6) { $0 < 3.5 ? "nginx-2" : "nginx-1" }
-        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1001, until: 1006, expected: "nginx-1", bound: 5.6)
+        let m = OutageMeasurement.measure(
+            samples, address: "10.33.1.100", faultAt: 1001, until: 1006, expected: "nginx-1", bound: 5.6)
         #expect(m.failed == 0)
         #expect(m.window == 0)
         #expect(m.unexpected == 0)  // nginx-2 answering before the move is not wrong
@@ -87,17 +96,20 @@ import FoundationXML
     @Test func flapsAndWrongAnswersAreCounted() {
         // Split brain: answers alternate between the nodes after the fault.
         let samples = Self.history(seconds: 4) { $0 < 1 ? "nginx-1" : (Int($0 * 10) % 2 == 0 ? "nginx-1" : "nginx-2") }
-        let m = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1001, until: 1004, expected: "nginx-1", bound: 3.6)
+        let m = OutageMeasurement.measure(
+            samples, address: "10.33.1.100", faultAt: 1001, until: 1004, expected: "nginx-1", bound: 3.6)
         #expect(m.flaps > 20)
         #expect(m.unexpected > 100)
     }
 
     @Test func probeRecordIsReadAndSorted() {
-        let text = "2000000000 2100000000 10.33.1.100 200 nginx-2\n1000000000 1000500000 10.33.1.100 0 timeout\nbroken line\n"
-        #expect(ProbeSample.parse(text) == [
-            ProbeSample(start: 1, end: 1.0005, address: "10.33.1.100", status: 0, answer: "timeout"),
-            ProbeSample(start: 2, end: 2.1, address: "10.33.1.100", status: 200, answer: "nginx-2"),
-        ])
+        let text =
+            "2000000000 2100000000 10.33.1.100 200 nginx-2\n1000000000 1000500000 10.33.1.100 0 timeout\nbroken line\n"
+        #expect(
+            ProbeSample.parse(text) == [
+                ProbeSample(start: 1, end: 1.0005, address: "10.33.1.100", status: 0, answer: "timeout"),
+                ProbeSample(start: 2, end: 2.1, address: "10.33.1.100", status: 200, answer: "nginx-2")
+            ])
     }
 
     @Test func keepalivedStateChangesBecomeMarks() {
@@ -108,22 +120,27 @@ import FoundationXML
             """
         let marks = KeepalivedLog.stateChanges(log, node: "nginx-1")
         #expect(marks.map(\.text) == ["(VI_1) Entering BACKUP STATE (init)", "(VI_1) Entering MASTER STATE"])
-        let expected = DateComponents(calendar: Calendar(identifier: .gregorian), timeZone: .current,
-                                      year: 2026, month: 11, day: 25, hour: 19, minute: 54, second: 36).date!
+        let expected = DateComponents(
+            calendar: Calendar(identifier: .gregorian), timeZone: .current,
+            year: 2026, month: 11, day: 25, hour: 19, minute: 54, second: 36
+        ).date!
         #expect(marks.first?.time == expected.timeIntervalSince1970)
     }
 
     @Test func timelineIsWellFormedSVGAndHTML() throws {
         let samples = Self.history(seconds: 6) { $0 < 2 ? "nginx-1" : $0 < 5 ? "timeout" : "nginx-2" }
-        let timeline = Timeline(title: "halab verify <mb>", addresses: ["10.33.1.100"], samples: samples,
-                                steps: [("crash & burn", 1002)], bands: [.init(label: "kill nginx-1", from: 1002, to: 1006)],
-                                marks: [.init(time: 1005, node: "nginx-2", text: "(VI_1) Entering MASTER STATE")])
+        let timeline = Timeline(
+            title: "halab verify <mb>", addresses: ["10.33.1.100"], samples: samples,
+            steps: [("crash & burn", 1002)], bands: [.init(label: "kill nginx-1", from: 1002, to: 1006)],
+            marks: [.init(time: 1005, node: "nginx-2", text: "(VI_1) Entering MASTER STATE")])
         let svg = try XMLDocument(xmlString: timeline.svg())
         let bars = try svg.nodes(forXPath: "//*[local-name()='rect'][*[local-name()='title']]")
         // The fault band, then three runs: nginx-1, failed, nginx-2.
-        #expect(bars.compactMap { ($0 as? XMLElement)?.elements(forName: "title").first?.stringValue }
-            == ["kill nginx-1", "nginx-1 ×200", "failed (timeout) ×300", "nginx-2 ×100"])
-        let measurement = OutageMeasurement.measure(samples, address: "10.33.1.100", faultAt: 1002, until: 1006, expected: "nginx-2", bound: 3.6)
+        #expect(
+            bars.compactMap { ($0 as? XMLElement)?.elements(forName: "title").first?.stringValue }
+                == ["kill nginx-1", "nginx-1 ×200", "failed (timeout) ×300", "nginx-2 ×100"])
+        let measurement = OutageMeasurement.measure(
+            samples, address: "10.33.1.100", faultAt: 1002, until: 1006, expected: "nginx-2", bound: 3.6)
         let html = timeline.html(measurements: [("crash & burn", measurement)])
         #expect(html.hasPrefix("<!doctype html>"))
         #expect(html.contains("<td>crash &amp; burn</td><td>10.33.1.100</td><td>nginx-1 → nginx-2</td>"))
@@ -132,9 +149,12 @@ import FoundationXML
 
 @Suite struct LabGeneratorTests {
     @Test func generatedGroupLoadsWithTheRightHolder() throws {
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("halab-gen-\(UUID().uuidString.prefix(8))").path
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "halab-gen-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        let folder = try LabGenerator.group(size: 8, in: parent, sharedFrom: "\(KeepalivedConfigTests.labs)/master-backup")
+        let folder = try LabGenerator.group(
+            size: 8, in: parent, sharedFrom: "\(KeepalivedConfigTests.labs)/master-backup")
         let lab = try Lab.load(folder: folder)
         #expect(lab.name == "group-8")
         #expect(lab.topology.nodes.count == 9)
@@ -144,9 +164,12 @@ import FoundationXML
     }
 
     @Test func tunedMasterBackupIsVRRPv3WithFastAdverts() throws {
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("halab-gen-\(UUID().uuidString.prefix(8))").path
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "halab-gen-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        let lab = try Lab.load(folder: try LabGenerator.tunedMasterBackup(from: "\(KeepalivedConfigTests.labs)/master-backup", in: parent))
+        let lab = try Lab.load(
+            folder: try LabGenerator.tunedMasterBackup(from: "\(KeepalivedConfigTests.labs)/master-backup", in: parent))
         #expect(lab.instances.map(\.version) == [3, 3])
         #expect(lab.instances.map(\.advertInterval) == [0.1, 0.1])
         #expect(lab.instances.map { $0.trackedScripts[0].interval } == [1, 1])

@@ -37,7 +37,9 @@ import Testing
     /// takes it as hearing (a missed split brain rather than a false one). A master always looks.
     @Test func aBackupThatSkipsTheAddressCheckHearsItsMaster() {
         let skipping = Self.pair { instance in
-            if instance.node == "n2" { instance.virtualAddresses.append("10.33.1.101"); instance.skipsAddressCheck = true }
+            if instance.node == "n2" {
+                instance.virtualAddresses.append("10.33.1.101"); instance.skipsAddressCheck = true
+            }
         }
         #expect(skipping.holders(of: "10.33.1.100") == ["n1"])
         var masterSkips = Self.pair { instance in
@@ -52,11 +54,17 @@ import Testing
     }
 
     @Test func skipCheckAdvAddrIsRead() {
-        let text = "global_defs {\n vrrp_skip_check_adv_addr\n}\nvrrp_instance A {\n virtual_router_id 1\n}\nvrrp_instance B {\n virtual_router_id 2\n}\n"
+        let text =
+            "global_defs {\n vrrp_skip_check_adv_addr\n}\nvrrp_instance A {\n virtual_router_id 1\n}\nvrrp_instance B "
+                + "{\n virtual_router_id 2\n}\n"
         let global = KeepalivedNodeConfig.read(node: "a", file: "a.conf", source: .text(text))
         #expect(global.instances.map(\.skipsAddressCheck) == [true, true])
-        let own = KeepalivedNodeConfig.read(node: "a", file: "a.conf", source: .text("vrrp_instance A {\n virtual_router_id 1\n skip_check_adv_addr\n}\n"))
-        #expect(own.instances.map(\.skipsAddressCheck) == [true] && !own.notModelled.contains { $0.keyword == "skip_check_adv_addr" })
+        let own = KeepalivedNodeConfig.read(
+            node: "a", file: "a.conf",
+            source: .text("vrrp_instance A {\n virtual_router_id 1\n skip_check_adv_addr\n}\n"))
+        #expect(
+            own.instances.map(\.skipsAddressCheck) == [true]
+                && !own.notModelled.contains { $0.keyword == "skip_check_adv_addr" })
     }
 
     /// Measured: under VRRPv3 a backup advertising at 0.5 s hears a master at 0.1 s ("advertisement
@@ -77,8 +85,9 @@ import Testing
 
     @Test func checkTellsTheIntervalsOfVRRPv3PeersApartFromAnError() throws {
         func config(_ node: String, _ interval: String) -> KeepalivedNodeConfig {
-            KeepalivedNodeConfig.read(node: node, file: "\(node).conf",
-                                      source: .text("vrrp_instance VI_1 {\n version 3\n virtual_router_id 51\n advert_int \(interval)\n}\n"))
+            KeepalivedNodeConfig.read(
+                node: node, file: "\(node).conf",
+                source: .text("vrrp_instance VI_1 {\n version 3\n virtual_router_id 51\n advert_int \(interval)\n}\n"))
         }
         let findings = ConfigCheck.lint([config("a", "0.1"), config("b", "1")])
         let interval = try #require(findings.first { $0.message.contains("advertise at different intervals") })
@@ -167,16 +176,24 @@ import Testing
         let lab = try Lab.load(folder: Self.masterBackup)
         let steps = try lab.loadScenario("\(Self.masterBackup)/rollout.yaml").steps
         guard case .rollout(let rollout) = steps[1].action else { Issue.record("not a rollout: \(steps[1])"); return }
-        #expect(rollout.node == "nginx-2" && rollout.path == "/etc/keepalived/keepalived.conf" && rollout.then == .reload(node: "nginx-2"))
+        #expect(
+            rollout.node == "nginx-2" && rollout.path == "/etc/keepalived/keepalived.conf"
+                && rollout.then == .reload(node: "nginx-2"))
         #expect(rollout.content.contains("virtual_ipaddress_excluded"))
         #expect(rollout.modelEvents == [.reconfigure(node: "nginx-2", instances: try #require(rollout.instances))])
         var restart = rollout
         restart.then = .restartService("keepalived", node: "nginx-2")
-        #expect(restart.modelEvents?.map(\.description) == ["stop keepalived nginx-2", "reload nginx-2 with a new config", "start keepalived nginx-2"])
+        #expect(
+            restart.modelEvents?.map(\.description) == [
+                "stop keepalived nginx-2", "reload nginx-2 with a new config", "start keepalived nginx-2"
+            ])
         // Another service's file changes nothing the model knows; another file of keepalived's, it cannot follow.
-        let nginx = Scenario.Rollout(node: "nginx-1", path: "/etc/nginx/nginx.conf", from: "x", content: "", then: .restartService("nginx", node: "nginx-1"))
+        let nginx = Scenario.Rollout(
+            node: "nginx-1", path: "/etc/nginx/nginx.conf", from: "x", content: "",
+            then: .restartService("nginx", node: "nginx-1"))
         #expect(nginx.modelEvents == [.stopService("nginx", node: "nginx-1"), .startService("nginx", node: "nginx-1")])
-        let script = Scenario.Rollout(node: "nginx-1", path: "/etc/keepalived/chk.sh", from: "x", content: "", then: .reload(node: "nginx-1"))
+        let script = Scenario.Rollout(
+            node: "nginx-1", path: "/etc/keepalived/chk.sh", from: "x", content: "", then: .reload(node: "nginx-1"))
         #expect(script.modelEvents == nil)
         var unread = rollout
         unread.then = .restartService("nginx", node: "nginx-2")
@@ -185,11 +202,20 @@ import Testing
 
     @Test(arguments: [
         ("rollout: { on: nginx-9, file: /etc/x, from: rollout.yaml, then: reload }", "yaml:3: unknown node 'nginx-9'"),
-        ("rollout: { on: nginx-1, file: etc/x, from: rollout.yaml, then: reload }", "yaml:3: file is a path in the node, from /"),
+        (
+            "rollout: { on: nginx-1, file: etc/x, from: rollout.yaml, then: reload }",
+            "yaml:3: file is a path in the node, from /"
+        ),
         ("rollout: { on: nginx-1, file: /etc/x, from: missing.conf, then: reload }", "yaml:3: cannot read '"),
-        ("rollout: { on: nginx-1, file: /etc/x, from: rollout.yaml, then: restart haproxy }", "yaml:3: then is 'reload' (keepalived re-reads its config) or 'restart SERVICE'"),
+        (
+            "rollout: { on: nginx-1, file: /etc/x, from: rollout.yaml, then: restart haproxy }",
+            "yaml:3: then is 'reload' (keepalived re-reads its config) or 'restart SERVICE'"
+        ),
         ("rollout: { on: nginx-1, file: /etc/x, from: rollout.yaml }", "yaml:3: rollout"),
-        ("rollout: { on: nginx-1, file: /etc/x, from: rollout.yaml, then: reload }\n    chaos: kill nginx-1", "yaml:2: a step does one thing"),
+        (
+            "rollout: { on: nginx-1, file: /etc/x, from: rollout.yaml, then: reload }\n    chaos: kill nginx-1",
+            "yaml:2: a step does one thing"
+        )
     ])
     func aBadRolloutIsOneMessageWithItsLine(step: String, message: String) throws {
         let file = "\(Self.masterBackup)/.rollout-test-\(UUID().uuidString).yaml"
@@ -206,10 +232,18 @@ import Testing
     /// check on the lab mid-rollout: the mixed state's disagreement, and its split brain.
     @Test func checkJudgesTheMixedState() async throws {
         let lab = try Lab.load(folder: Self.masterBackup)
-        let mixed = try await CheckRun.lab(lab, askKeepalived: false, installed: ["nginx-2": "\(Self.masterBackup)/rollout/nginx-2-vip.conf"])
-        #expect(mixed.findings.contains { $0.severity == .error && $0.message.hasPrefix("the peers of VRID 51 on lan disagree on the virtual addresses") })
-        let excluded = try await CheckRun.lab(lab, askKeepalived: false, installed: ["nginx-2": "\(Self.masterBackup)/rollout/nginx-2-excluded.conf"])
+        let mixed = try await CheckRun.lab(
+            lab, askKeepalived: false, installed: ["nginx-2": "\(Self.masterBackup)/rollout/nginx-2-vip.conf"])
+        #expect(
+            mixed.findings.contains {
+                $0.severity == .error
+                    && $0.message.hasPrefix("the peers of VRID 51 on lan disagree on the virtual addresses")
+            })
+        let excluded = try await CheckRun.lab(
+            lab, askKeepalived: false, installed: ["nginx-2": "\(Self.masterBackup)/rollout/nginx-2-excluded.conf"])
         #expect(!excluded.findings.contains { $0.severity == .error })
-        await #expect(throws: HALabError.self) { try await CheckRun.lab(lab, askKeepalived: false, installed: ["client": "x"]) }
+        await #expect(throws: HALabError.self) {
+            try await CheckRun.lab(lab, askKeepalived: false, installed: ["client": "x"])
+        }
     }
 }

@@ -9,10 +9,17 @@ import Testing
 @Suite struct RoutineChangeTests {
     @Test func restartAndReloadAreChaosWords() throws {
         let restart = try Fault.parse(["restart", "keepalived", "nginx-1"])
-        #expect(restart == .restartService("keepalived", node: "nginx-1") && restart.description == "restart keepalived nginx-1")
-        #expect(restart.events(nodes: []) == [.stopService("keepalived", node: "nginx-1"), .startService("keepalived", node: "nginx-1")])
+        #expect(
+            restart == .restartService("keepalived", node: "nginx-1")
+                && restart.description == "restart keepalived nginx-1")
+        #expect(
+            restart.events(nodes: []) == [
+                .stopService("keepalived", node: "nginx-1"), .startService("keepalived", node: "nginx-1")
+            ])
         let reload = try Fault.parse(["reload", "nginx-1"])
-        #expect(reload == .reload(node: "nginx-1") && reload.description == "reload nginx-1" && reload.events(nodes: []) == [])
+        #expect(
+            reload == .reload(node: "nginx-1") && reload.description == "reload nginx-1"
+                && reload.events(nodes: []) == [])
         #expect(restart.lifetime == .overWhenDone && reload.lifetime == .overWhenDone)
         #expect(throws: Fault.WordsError.self) { try Fault.parse(["reload"]) }
     }
@@ -33,7 +40,9 @@ import Testing
     @Test func aRestartIsARowOfTheTableAndCostsTheHandOver() throws {
         let model = try VRRPModelTests.lab("master-backup").vrrpModel()
         let failures = ConfigCheck.failures(model, kinds: [.restart])
-        #expect(failures.map(\.description) == ["restart keepalived nginx-1", "restart keepalived nginx-2"] && failures.allSatisfy { $0.mend == nil })
+        #expect(
+            failures.map(\.description) == ["restart keepalived nginx-1", "restart keepalived nginx-2"]
+                && failures.allSatisfy { $0.mend == nil })
         let rows = ConfigCheck.failureTable(model, kinds: [.restart, .kill])
         let restart = try #require(rows.first { $0.failures == ["restart keepalived nginx-1"] })
         #expect(restart.holders["10.33.1.100"] == ["nginx-1"])
@@ -42,7 +51,8 @@ import Testing
         #expect(alone.worstOutage == .seconds(3 + 156.0 / 256))
 
         let nopreempt = VRRPModelTests.model([100, 90], preempt: [false, false])
-        let moved = try #require(ConfigCheck.failureTable(nopreempt, kinds: [.restart]).first { $0.failures == ["restart keepalived n1"] })
+        let moved = try #require(
+            ConfigCheck.failureTable(nopreempt, kinds: [.restart]).first { $0.failures == ["restart keepalived n1"] })
         #expect(moved.holders["10.33.1.100"] == ["n2"])
     }
 
@@ -55,6 +65,7 @@ import Testing
     }
 
     @Test func theNodesRCServiceReloads() {
-        #expect(NodeFiles.rcServiceActions.contains("reload)") && NodeFiles.rcServiceActions.contains("kill -HUP $(pids)"))
+        #expect(
+            NodeFiles.rcServiceActions.contains("reload)") && NodeFiles.rcServiceActions.contains("kill -HUP $(pids)"))
     }
 }

@@ -11,7 +11,9 @@ import Testing
     static func masterBackup(scenario: String? = nil) throws -> Lab {
         var lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup")
         if let scenario {
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("halab-scenario-\(UUID().uuidString).yaml").path
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "halab-scenario-\(UUID().uuidString).yaml"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: file) }
             try scenario.write(toFile: file, atomically: true, encoding: .utf8)
             lab.scenario = try lab.loadScenario(file)
@@ -37,7 +39,8 @@ import Testing
         }
         let session = LabSession(lab: lab, backend: fake)
         let engine = ExpectationEngine(session: session)
-        let first = try await engine.await(.answer(Self.request, status: 200, server: "nginx", body: "nginx-1"), deadline: 1)
+        let first = try await engine.await(
+            .answer(Self.request, status: 200, server: "nginx", body: "nginx-1"), deadline: 1)
         #expect(first.passed && first.elapsed < 0.2 && first.seen == "status 200, Server: nginx, body 'nginx-1'")
 
         try await session.perform(.stopService("nginx", node: "nginx-1"))
@@ -53,7 +56,9 @@ import Testing
         let lab = try Self.masterBackup()
         let fake = FakeBackend(topology: lab.topology, world: Self.world(["nginx-1", "nginx-2"]))
         let arranged = ContinuousClock.now
-        fake.state.withLock { $0.pending.append((arranged + .milliseconds(1500), { $0.holders[Self.vip] = ["nginx-1"] })) }
+        fake.state.withLock {
+            $0.pending.append((arranged + .milliseconds(1500), { $0.holders[Self.vip] = ["nginx-1"] }))
+        }
         let check = TakeoverCheck(vip: Self.vip, preferred: "nginx-1", percent: 30, seconds: 1)
         let outcome = try await check.judge(LabSession(lab: lab, backend: fake))
         // It ended once the takeover had run out (1.5 s after it was arranged), at its first
@@ -67,10 +72,12 @@ import Testing
         let lab = try Self.masterBackup()
         var world = Self.world(["nginx-1"])
         world.stopped["nginx-1"] = ["nginx"]
-        let engine = ExpectationEngine(session: LabSession(lab: lab, backend: FakeBackend(topology: lab.topology, world: world)))
+        let engine = ExpectationEngine(
+            session: LabSession(lab: lab, backend: FakeBackend(topology: lab.topology, world: world)))
         #expect(try await engine.await(.fails(Self.request), deadline: 1).passed)
         #expect(try await !engine.await(.answer(Self.request), deadline: 0.2).passed)
-        let served = ExpectationEngine(session: LabSession(lab: lab, backend: FakeBackend(topology: lab.topology, world: Self.world(["nginx-2"]))))
+        let served = ExpectationEngine(
+            session: LabSession(lab: lab, backend: FakeBackend(topology: lab.topology, world: Self.world(["nginx-2"]))))
         #expect(try await !served.await(.fails(Self.request), deadline: 0.2).passed)
     }
 
@@ -78,7 +85,8 @@ import Testing
         let lab = try Self.masterBackup()
         // The VIP leaves nginx-1 for both nodes 0.3 s after any look: a split brain mid-window.
         let fake = FakeBackend(topology: lab.topology, world: Self.world(["nginx-1"])) { _, world in
-            world.holders[Self.vip] == ["nginx-1"] ? .init(after: .milliseconds(300)) { $0.holders[Self.vip] = ["nginx-1", "nginx-2"] } : nil
+            world.holders[Self.vip] == ["nginx-1"]
+                ? .init(after: .milliseconds(300)) { $0.holders[Self.vip] = ["nginx-1", "nginx-2"] } : nil
         }
         let engine = ExpectationEngine(session: LabSession(lab: lab, backend: fake))
         _ = try await fake.exec(lab.name, node: "client", ["curl", "http://10.33.1.100"])
@@ -93,7 +101,8 @@ import Testing
 
     @Test func everyAndMixAreJudgedOnTheirSamples() async throws {
         let lab = try Self.masterBackup()
-        let engine = ExpectationEngine(session: LabSession(lab: lab, backend: FakeBackend(topology: lab.topology, world: Self.world(["nginx-2"]))))
+        let engine = ExpectationEngine(
+            session: LabSession(lab: lab, backend: FakeBackend(topology: lab.topology, world: Self.world(["nginx-2"]))))
         let every = try await engine.await(.every(Self.request, name: "nginx-2", samples: 20), deadline: 1)
         #expect(every.passed && every.seen == "nginx-2 ×20 of 20")
         // One node answering every time is no mix, however long one waits.
@@ -102,34 +111,43 @@ import Testing
     }
 
     @Test func verifyFollowsTheModelAndReportsEachStep() async throws {
-        let lab = try Self.masterBackup(scenario: """
-            steps:
-              - { name: healthy, expect: model }
-              - { name: nginx stopped on nginx-1, on: nginx-1, run: rc-service nginx stop, expect: model }
-              - { name: nginx-1 crashed, chaos: kill nginx-1, expect: model }
-              - { name: revived, chaos: revive nginx-1, expect: model }
-            """)
+        let lab = try Self.masterBackup(
+            scenario: """
+                steps:
+                  - { name: healthy, expect: model }
+                  - { name: nginx stopped on nginx-1, on: nginx-1, run: rc-service nginx stop, expect: model }
+                  - { name: nginx-1 crashed, chaos: kill nginx-1, expect: model }
+                  - { name: revived, chaos: revive nginx-1, expect: model }
+                """)
         let session = LabSession(lab: lab, backend: FakeBackend.following(lab))
         let report = try await Verifier.run(session) { _ in }
         #expect(report.passed, "\(report.steps.map { "\($0.name): \($0.checks.filter { !$0.passed }.map(\.seen))" })")
         #expect(report.backend == "fake")
         #expect(report.steps.map(\.checks.count) == [2, 2, 2, 2])
-        #expect(report.steps[1].checks.map(\.expected.description) == ["10.33.1.100 held by nginx-2", "curl http://10.33.1.100 from client → status 200 body 'nginx-2'"])
+        #expect(
+            report.steps[1].checks.map(\.expected.description) == [
+                "10.33.1.100 held by nginx-2", "curl http://10.33.1.100 from client → status 200 body 'nginx-2'"
+            ])
         // Nothing moves when nginx-1 crashes with its nginx stopped: held throughout the window.
-        #expect(report.steps[2].checks[0].expected.description.hasSuffix("throughout \(String(format: "%.1f", lab.settleBound)) s"))
+        #expect(
+            report.steps[2].checks[0].expected.description.hasSuffix(
+                "throughout \(String(format: "%.1f", lab.settleBound)) s"))
     }
 
     @Test func aFailedStepKeepsWhatWasSeenAndTheLogsAndCountsInJUnit() async throws {
-        let lab = try Self.masterBackup(scenario: """
-            steps:
-              - name: wrongly expects nginx-2
-                expect:
-                  - { curl: http://10.33.1.100, body: nginx-2 }
-              - { name: an action that fails, on: nginx-2, run: no-such-command }
-            """)
+        let lab = try Self.masterBackup(
+            scenario: """
+                steps:
+                  - name: wrongly expects nginx-2
+                    expect:
+                      - { curl: http://10.33.1.100, body: nginx-2 }
+                  - { name: an action that fails, on: nginx-2, run: no-such-command }
+                """)
         var world = Self.world(["nginx-1"])
         world.files = ["nginx-1": ["/var/log/keepalived.log": "(VI_1) Entering MASTER STATE\n"], "nginx-2": [:]]
-        let report = try await Verifier.run(LabSession(lab: lab, backend: FakeBackend(topology: lab.topology, world: world))) { _ in }
+        let report = try await Verifier.run(
+            LabSession(lab: lab, backend: FakeBackend(topology: lab.topology, world: world))
+        ) { _ in }
         #expect(!report.passed && report.failedSteps == 2)
         let check = try #require(report.steps.first?.checks.first)
         #expect(check.seen == "status 200, Server: nginx, body 'nginx-1'" && check.heldAfter >= check.deadline)
@@ -172,18 +190,23 @@ import Testing
         var world = Self.world(["nginx-1", "nginx-2"])
         world.down = ["client"]
         world.faults = [.dropMulticast(node: nil, group: "224.0.0.18", ipProtocol: 112)]
-        world.dumps["nginx-1"] = "------< VRRP Topology >------\n VRRP Instance = VI_1\n   State = MASTER\n   Effective priority = 100\n"
-        let status = try await LabStatus.gather(LabSession(lab: lab, backend: FakeBackend(topology: lab.topology, world: world)))
-        #expect(status.text() == """
-            lab master-backup
-              nginx-1  running  10.33.1.11/24 10.33.1.100/24
-              nginx-2  running  10.33.1.12/24 10.33.1.100/24
-              client  DOWN  
-              VI_1: nginx-1 MASTER (priority 100), nginx-2 keepalived stopped
-              faults in force: multicast 224.0.0.18 (IP protocol 112) dropped at every switch
-              VIP 10.33.1.100 → nginx-1 and nginx-2  ← SPLIT BRAIN
-            """)
+        world.dumps["nginx-1"] =
+            "------< VRRP Topology >------\n VRRP Instance = VI_1\n   State = MASTER\n   Effective priority = 100\n"
+        let status = try await LabStatus.gather(
+            LabSession(lab: lab, backend: FakeBackend(topology: lab.topology, world: world)))
+        #expect(
+            status.text() == """
+                lab master-backup
+                  nginx-1  running  10.33.1.11/24 10.33.1.100/24
+                  nginx-2  running  10.33.1.12/24 10.33.1.100/24
+                  client  DOWN  
+                  VI_1: nginx-1 MASTER (priority 100), nginx-2 keepalived stopped
+                  faults in force: multicast 224.0.0.18 (IP protocol 112) dropped at every switch
+                  VIP 10.33.1.100 → nginx-1 and nginx-2  ← SPLIT BRAIN
+                """)
         let json = try JSONDecoder().decode(LabStatus.self, from: Data(try status.json().utf8))
-        #expect(json.vips.first?.splitBrain == true && json.instances.map(\.state) == [.reported("MASTER"), .keepalivedStopped])
+        #expect(
+            json.vips.first?.splitBrain == true
+                && json.instances.map(\.state) == [.reported("MASTER"), .keepalivedStopped])
     }
 }

@@ -16,7 +16,8 @@ import Testing
     @Test(arguments: [40, 100, 200, 1000])
     func acceptedRangeKeepsFalseFailuresBelowOneInAMillion(samples n: Int) {
         let range = ShareTest.acceptedRange(samples: n, names: 2)
-        let outside = ShareTest.cumulative(atMost: range.lowerBound - 1, n: n, p: 0.5)
+        let outside =
+            ShareTest.cumulative(atMost: range.lowerBound - 1, n: n, p: 0.5)
             + ShareTest.cumulative(atLeast: range.upperBound + 1, n: n, p: 0.5)
         #expect(outside < 1e-6)
         #expect(ShareTest.cumulative(atMost: range.lowerBound, n: n, p: 0.5) > 0.25e-6)
@@ -35,10 +36,16 @@ import Testing
 
     @Test func judgesAnswers() {
         let names = ["nginx-1", "nginx-2"]
-        #expect(ShareTest.judge(Array(repeating: "nginx-1", count: 100) + Array(repeating: "nginx-2", count: 100), names: names))
+        #expect(
+            ShareTest.judge(
+                Array(repeating: "nginx-1", count: 100) + Array(repeating: "nginx-2", count: 100), names: names))
         #expect(!ShareTest.judge(Array(repeating: "nginx-1", count: 200), names: names))
-        #expect(!ShareTest.judge(Array(repeating: "nginx-1", count: 150) + Array(repeating: "nginx-2", count: 50), names: names))
-        #expect(!ShareTest.judge(Array(repeating: "nginx-1", count: 100) + Array(repeating: "nginx-2", count: 99) + ["curl failed"],
-                                 names: names))
+        #expect(
+            !ShareTest.judge(
+                Array(repeating: "nginx-1", count: 150) + Array(repeating: "nginx-2", count: 50), names: names))
+        #expect(
+            !ShareTest.judge(
+                Array(repeating: "nginx-1", count: 100) + Array(repeating: "nginx-2", count: 99) + ["curl failed"],
+                names: names))
     }
 }

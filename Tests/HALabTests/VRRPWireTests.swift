@@ -22,7 +22,9 @@ import Testing
     /// interval 1 s, the VIP 10.33.1.100.
     static func ipv4Advert(priority: UInt8 = 100, authType: UInt8 = 1, tagged: Bool = false) -> [UInt8] {
         let vrrp: [UInt8] = [0x21, 51, priority, 1, authType, 1, 0, 0, 10, 33, 1, 100] + Array("mysecret".utf8)
-        let ip: [UInt8] = [0x45, 0xC0, 0, UInt8(20 + vrrp.count), 0, 3, 0, 0, 255, 112, 0, 0, 10, 33, 1, 11, 224, 0, 0, 18]
+        let ip: [UInt8] = [
+            0x45, 0xC0, 0, UInt8(20 + vrrp.count), 0, 3, 0, 0, 255, 112, 0, 0, 10, 33, 1, 11, 224, 0, 0, 18
+        ]
         return macs + (tagged ? [0x81, 0x00, 0x00, 0x0A] : []) + [0x08, 0x00] + ip + vrrp
     }
 
@@ -45,10 +47,15 @@ import Testing
 
     @Test func anIPv4AdvertIsDecodedFieldByField() throws {
         let advert = try #require(Self.decode(Self.record(Self.ipv4Advert())).first)
-        #expect(advert == VRRPAdvert(time: 1_800_000_000.25, sender: "10.33.1.11", family: .ipv4, version: 2, virtualRouterID: 51,
-                                     priority: 100, interval: 1, authentication: .simple, addresses: ["10.33.1.100"]))
+        #expect(
+            advert
+                == VRRPAdvert(
+                    time: 1_800_000_000.25, sender: "10.33.1.11", family: .ipv4, version: 2, virtualRouterID: 51,
+                    priority: 100, interval: 1, authentication: .simple, addresses: ["10.33.1.100"]))
         #expect(advert.line == "10.33.1.11 vrid 51 v2 prio 100 int 1s auth simple 10.33.1.100")
-        #expect(Self.decode(Self.record(Self.ipv4Advert(authType: 0))).first?.authentication == VRRPAdvert.Authentication.none)
+        #expect(
+            Self.decode(Self.record(Self.ipv4Advert(authType: 0))).first?.authentication
+                == VRRPAdvert.Authentication.none)
         #expect(Self.decode(Self.record(Self.ipv4Advert(authType: 2))).first?.authentication == .ipHeader)
         #expect(Self.decode(Self.record(Self.ipv4Advert(priority: 0))).first?.priority == 0)
         #expect(Self.decode(Self.record(Self.ipv4Advert(tagged: true))).first?.virtualRouterID == 51)
@@ -90,7 +97,8 @@ import Testing
     }
 
     @Test func aStreamFedByteByByteGivesTheSameFrames() {
-        let bytes = Self.header() + Self.record(Self.ipv4Advert()) + Self.record(Self.ipv6Advert(), seconds: 1_800_000_001)
+        let bytes =
+            Self.header() + Self.record(Self.ipv4Advert()) + Self.record(Self.ipv6Advert(), seconds: 1_800_000_001)
         var whole = PcapStream(), pieces = PcapStream()
         let expected = whole.feed(bytes)
         let fed = bytes.flatMap { pieces.feed([$0]) }
@@ -104,7 +112,8 @@ import Testing
         let be = { (value: UInt32) in Array(Self.le(value).reversed()) }
         let header = be(0xA1B2_3C4D) + [0, 2, 0, 4] + be(0) + be(0) + be(262_144) + be(1)
         var stream = PcapStream()
-        let frames = stream.feed(header + be(5) + be(500_000_000) + be(UInt32(frame.count)) + be(UInt32(frame.count)) + frame)
+        let frames = stream.feed(
+            header + be(5) + be(500_000_000) + be(UInt32(frame.count)) + be(UInt32(frame.count)) + frame)
         #expect(frames.map(\.time) == [5.5])
     }
 
@@ -126,8 +135,9 @@ import Testing
             var stream = PcapStream()
             let length = Int.random(in: 0..<200, using: &generator)
             let body = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            let frames = stream.feed(Self.header(linkType: [1, 113, 276].randomElement(using: &generator)!) + Self.le(0) + Self.le(0)
-                                     + Self.le(UInt32(length)) + Self.le(UInt32(length)) + body)
+            let frames = stream.feed(
+                Self.header(linkType: [1, 113, 276].randomElement(using: &generator)!) + Self.le(0) + Self.le(0)
+                    + Self.le(UInt32(length)) + Self.le(UInt32(length)) + body)
             for frame in frames { _ = VRRPAdvert.decode(frame, linkType: stream.linkType!) }
             // A valid advert with random bytes after its header still decodes or is skipped, never traps.
             var advert = Self.ipv4Advert()
@@ -136,13 +146,15 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        ([0x20, 0x01, 0x0D, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], "2001:db8::1"),
-        ([UInt8](repeating: 0, count: 15) + [1], "::1"),
-        ([0x20, 0x01, 0x0D, 0xB8] + [UInt8](repeating: 0, count: 12), "2001:db8::"),
-        ([0x20, 0x01, 0x0D, 0xB8, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1], "2001:db8:0:1:1:1:1:1"),  // one zero group stays
-        ([0x20, 0x01, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], "2001:0:0:1::1"),  // the longer run is shortened
-    ] as [([UInt8], String)])
+    @Test(
+        arguments: [
+            ([0x20, 0x01, 0x0D, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], "2001:db8::1"),
+            ([UInt8](repeating: 0, count: 15) + [1], "::1"),
+            ([0x20, 0x01, 0x0D, 0xB8] + [UInt8](repeating: 0, count: 12), "2001:db8::"),
+            // one zero group stays
+            ([0x20, 0x01, 0x0D, 0xB8, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1], "2001:db8:0:1:1:1:1:1"),
+            ([0x20, 0x01, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], "2001:0:0:1::1")  // the longer run is shortened
+        ] as [([UInt8], String)])
     func ipv6AddressesAreWrittenAsRFC5952Says(bytes: [UInt8], text: String) {
         #expect(VRRPAdvert.ipv6Text(bytes) == text)
     }

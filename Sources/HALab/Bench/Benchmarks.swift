@@ -50,8 +50,9 @@ public enum Benchmarks {
         }
         let downStart = clock.now
         try await backend.down(lab.name)
-        return Run(nodesStarted: convergence.started, vipAssigned: vipAssigned, answered: convergence.answered,
-                   down: (clock.now - downStart).seconds, memoryKiB: memory)
+        return Run(
+            nodesStarted: convergence.started, vipAssigned: vipAssigned, answered: convergence.answered,
+            down: (clock.now - downStart).seconds, memoryKiB: memory)
     }
 
     /// Each fault made `runs` times on a running lab and mended again, the outage measured each
@@ -68,7 +69,11 @@ public enum Benchmarks {
                 try await session.perform(mend)
                 for (address, node) in healthy {
                     let back = Expectation.answer(Request(address: address, from: try session.client()), body: node)
-                    guard try await ExpectationEngine(session: session).await(back, deadline: session.lab.settleBound + Verifier.slack + 5).passed else {
+                    guard
+                        try await ExpectationEngine(session: session).await(
+                            back, deadline: session.lab.settleBound + Verifier.slack + 5
+                        ).passed
+                    else {
                         throw HALabError.notConverged("\(address) did not come back to \(node) after '\(mend)'")
                     }
                 }
@@ -92,8 +97,11 @@ public enum Benchmarks {
         let vipSet = try await appeared
         try await session.perform(.revive(node: node))
         let back = Expectation.answer(Request(address: address, from: try session.client()), body: node)
-        _ = try await ExpectationEngine(session: session).await(back, deadline: session.lab.settleBound + Verifier.slack)
-        guard let firstGood = measurement.first?.firstGoodAfter else { throw HALabError.notConverged("no good answer after the crash") }
+        _ = try await ExpectationEngine(session: session).await(
+            back, deadline: session.lab.settleBound + Verifier.slack)
+        guard let firstGood = measurement.first?.firstGoodAfter else {
+            throw HALabError.notConverged("no good answer after the crash")
+        }
         // Both clocks are this machine's: the probe's CLOCK_REALTIME, and ours when ip monitor printed.
         let vipSetAt = Date.now.timeIntervalSince1970 - (ContinuousClock.now - vipSet).seconds
         return (firstGood - vipSetAt, measurement[0].window)
@@ -102,6 +110,7 @@ public enum Benchmarks {
     public static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         guard !sorted.isEmpty else { return 0 }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }

@@ -35,7 +35,9 @@ public struct Soak: Sendable {
         for cycle in 1...max(1, cycles) {
             let kind = Kind.allCases.randomElement(using: &random)!
             let delay = Double.random(in: 0.05...3, using: &random)
-            progress("soak \(cycle)/\(cycles): \(kind)\(kind == .plain || kind == .twoUps || kind == .sideBySide ? "" : String(format: " after %.2f s", delay))")
+            let delayed =
+                kind == .plain || kind == .twoUps || kind == .sideBySide ? "" : String(format: " after %.2f s", delay)
+            progress("soak \(cycle)/\(cycles): \(kind)\(delayed)")
             let outputs = try await self.cycle(kind, delay: delay, tally: &tally)
             judge(outputs, into: &tally, cycle: cycle)
             for lab in [labs.0, labs.1] { _ = try await halabCommand(["down", lab]) }
@@ -50,10 +52,15 @@ public struct Soak: Sendable {
         let (a, b) = labs
         switch kind {
         case .plain:
-            return [try await halabCommand(["up", a]), try await halabCommand(["chaos", "kill", "nginx-1", "--lab", name(a)]),
-                    try await halabCommand(["down", a])]
+            return [
+                try await halabCommand(["up", a]),
+                try await halabCommand(["chaos", "kill", "nginx-1", "--lab", name(a)]),
+                try await halabCommand(["down", a])
+            ]
         case .killedUp:
-            return [try await halabCommand(["up", a], signal: SIGKILL, after: delay), try await halabCommand(["down", a])]
+            return [
+                try await halabCommand(["up", a], signal: SIGKILL, after: delay), try await halabCommand(["down", a])
+            ]
         case .interruptedUp, .terminatedVerify:
             let (signal, words) = kind == .interruptedUp ? (SIGINT, ["up", a]) : (SIGTERM, ["verify", a])
             let start = Date()
@@ -61,7 +68,9 @@ public struct Soak: Sendable {
             if result.exitCode == 128 + signal {
                 // Undone by the command itself: clean without a down.
                 let left = await leftovers()
-                if !left.isEmpty { tally.leaks.append("after \(words[0]) was interrupted: \(left.joined(separator: ", "))") }
+                if !left.isEmpty {
+                    tally.leaks.append("after \(words[0]) was interrupted: \(left.joined(separator: ", "))")
+                }
                 tally.interruptCleanups.append(Date().timeIntervalSince(start) - delay)
             }
             return [result]
@@ -73,8 +82,11 @@ public struct Soak: Sendable {
             async let first = halabCommand(["up", a])
             async let second = halabCommand(["up", b])
             let results = [try await first, try await second]
-            return results + [try await halabCommand(["chaos", "kill", "nginx-2", "--lab", name(b)]), try await halabCommand(["down", a]),
-                              try await halabCommand(["down", b])]
+            return results + [
+                try await halabCommand(["chaos", "kill", "nginx-2", "--lab", name(b)]),
+                try await halabCommand(["down", a]),
+                try await halabCommand(["down", b])
+            ]
         case .forcedDown:
             async let verify = halabCommand(["verify", a])
             try await Task.sleep(for: .seconds(delay + 1))
@@ -88,10 +100,14 @@ public struct Soak: Sendable {
         for result in results {
             let text = result.errorOutput + result.output
             if text.contains("' failed (") || text.contains("Error: could not") {
-                tally.rawErrors.append("cycle \(cycle): " + text.split(separator: "\n").filter { $0.contains("failed (") }.joined(separator: " | "))
+                tally.rawErrors.append(
+                    "cycle \(cycle): "
+                        + text.split(separator: "\n").filter { $0.contains("failed (") }.joined(separator: " | "))
             }
             if text.contains("is not running (crashed or killed)") {
-                tally.wrongDiagnoses.append("cycle \(cycle): " + text.split(separator: "\n").filter { $0.contains("crashed or killed") }.joined())
+                tally.wrongDiagnoses.append(
+                    "cycle \(cycle): "
+                        + text.split(separator: "\n").filter { $0.contains("crashed or killed") }.joined())
             }
         }
     }

@@ -11,17 +11,24 @@ extension KeepalivedConfig.Source {
         Self(
             read: { path in
                 guard let (root, _) = locate(path, in: layers) else {
-                    throw HALabError.badLabFile(file: path, line: nil, message: "no such file in node \(node) (looked in "
-                        + (layers + (nodeOwn(path) ? [] : ["the machine's own root"])).joined(separator: ", ") + ")")
+                    throw HALabError.badLabFile(
+                        file: path, line: nil,
+                        message: "no such file in node \(node) (looked in "
+                            + (layers + (nodeOwn(path) ? [] : ["the machine's own root"])).joined(separator: ", ") + ")"
+                    )
                 }
                 guard let data = FileManager.default.contents(atPath: root + path) else {
-                    throw HALabError.badLabFile(file: root + path, line: nil, message: "cannot be read (node \(node) reads it as \(path))")
+                    throw HALabError.badLabFile(
+                        file: root + path, line: nil, message: "cannot be read (node \(node) reads it as \(path))")
                 }
                 return Array(data)
             },
             expand: { pattern, includingFile in
-                let absolute = pattern.hasPrefix("/") ? pattern
-                    : String(includingFile[..<(includingFile.lastIndex(of: "/") ?? includingFile.startIndex)]) + "/" + pattern
+                let absolute =
+                    pattern.hasPrefix("/")
+                    ? pattern
+                    : String(includingFile[..<(includingFile.lastIndex(of: "/") ?? includingFile.startIndex)]) + "/"
+                        + pattern
                 var found: [String] = []
                 for root in layers + (nodeOwn(absolute) ? [] : [""]) {
                     for match in glob(root + absolute) {
@@ -33,7 +40,8 @@ extension KeepalivedConfig.Source {
             },
             origin: { path in
                 guard let (root, _) = locate(path, in: layers), root.isEmpty else { return nil }
-                return "\(path) is this machine's own file: no layer of the lab has it, so node \(node) sees the machine's"
+                return
+                    "\(path) is this machine's own file: no layer of the lab has it, so node \(node) sees the machine's"
             })
     }
 
@@ -47,7 +55,9 @@ extension KeepalivedConfig.Source {
     }
 
     /// /run and /tmp are a node's own, empty when it boots.
-    static func nodeOwn(_ path: String) -> Bool { path == "/run" || path == "/tmp" || path.hasPrefix("/run/") || path.hasPrefix("/tmp/") }
+    static func nodeOwn(_ path: String) -> Bool {
+        path == "/run" || path == "/tmp" || path.hasPrefix("/run/") || path.hasPrefix("/tmp/")
+    }
 
     static func glob(_ pattern: String) -> [String] {
         var result = glob_t()

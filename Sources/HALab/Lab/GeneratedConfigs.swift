@@ -17,17 +17,24 @@ extension LabGenerator {
 
     /// Writes the lab `check-LOAD-N` of `instances` instances under `parent`; returns its folder.
     public static func checkLoad(_ load: CheckLoad, instances: Int, in parent: String) throws -> String {
-        guard (1...255).contains(instances) else { throw HALabError.usage("a generated check load has 1 to 255 instances (one VRID each)") }
+        guard (1...255).contains(instances) else {
+            throw HALabError.usage("a generated check load has 1 to 255 instances (one VRID each)")
+        }
         let folder = "\(parent)/check-\(load.rawValue)-\(instances)"
         try? FileSystem.remove(folder)
         let nodes = load == .oneServer ? ["server"] : ["node-1", "node-2"]
-        var yaml = "description: \(instances) instances, each with a check of its own (\(load.rawValue))\nsegments: [lan]\nnodes:\n"
+        var yaml =
+            "description: \(instances) instances, each with a check of its own (\(load.rawValue))\nsegments: "
+                + "[lan]\nnodes:\n"
         for (number, node) in nodes.enumerated() {
             let interface = load == .oneServer ? "eth0" : "eth1"
-            yaml += "  \(node):\n    services: [nginx, keepalived]\n    interfaces:\n"
-                + "      \(interface): { segment: lan, address: 10.33.1.\(11 + number)/24 }\n"
+            yaml +=
+                "  \(node):\n    services: [nginx, keepalived]\n    interfaces:\n      \(interface): { segment: lan, "
+                + "address: 10.33.1.\(11 + number)/24 }\n"
             try FileSystem.makeDirectory("\(folder)/\(node)/etc/keepalived")
-            try FileSystem.write(checkLoadConfig(load, instances: instances, node: number), to: "\(folder)/\(node)/etc/keepalived/keepalived.conf")
+            try FileSystem.write(
+                checkLoadConfig(load, instances: instances, node: number),
+                to: "\(folder)/\(node)/etc/keepalived/keepalived.conf")
         }
         yaml += "  client:\n    role: client\n    interfaces:\n      eth1: { segment: lan, address: 10.33.1.50/24 }\n"
         try FileSystem.write(yaml, to: "\(folder)/lab.yaml")

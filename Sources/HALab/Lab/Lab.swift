@@ -27,7 +27,9 @@ public struct Lab: Sendable {
     /// The same lab as an instance of its own, up beside others of the folder: its namespaces,
     /// state, lock and status go by `name`.
     public func instance(named name: String) throws -> Lab {
-        guard !name.isEmpty, name.count <= 40, name.allSatisfy({ ($0.isLetter && $0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "-" }) else {
+        guard !name.isEmpty, name.count <= 40,
+            name.allSatisfy({ ($0.isLetter && $0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "-" })
+        else {
             throw HALabError.usage("an instance name is 1 to 40 lower-case letters, digits and '-': not '\(name)'")
         }
         var copy = self
@@ -38,7 +40,8 @@ public struct Lab: Sendable {
 
     /// A lab named (a folder under a `labs/` folder) or given as a path.
     public static func locate(_ nameOrPath: String, searchFolders: [String]) throws -> String {
-        let candidates = nameOrPath.contains("/") || FileSystem.exists("\(nameOrPath)/lab.yaml")
+        let candidates =
+            nameOrPath.contains("/") || FileSystem.exists("\(nameOrPath)/lab.yaml")
             ? [nameOrPath] : searchFolders.map { "\($0)/\(nameOrPath)" }
         guard let found = candidates.first(where: { FileSystem.exists("\($0)/lab.yaml") }) else {
             throw HALabError.labNotFound(nameOrPath)
@@ -47,13 +50,18 @@ public struct Lab: Sendable {
     }
 
     /// `configID`: what keepalived's `@ID` lines are matched against (default: each node's name).
-    public static func load(folder: String, configID: String? = nil) throws -> Lab { try LabLoader(folder: folder, configID: configID).load() }
+    public static func load(folder: String, configID: String? = nil) throws -> Lab {
+        try LabLoader(folder: folder, configID: configID).load()
+    }
 
     /// A scenario for this lab: its `scenario.yaml`, or another file (`verify --scenario`).
     public func loadScenario(_ file: String) throws -> Scenario {
-        guard FileSystem.exists(file) else { throw HALabError.badLabFile(file: file, line: nil, message: "no such scenario file") }
+        guard FileSystem.exists(file) else {
+            throw HALabError.badLabFile(file: file, line: nil, message: "no such scenario file")
+        }
         let layers = Dictionary(uniqueKeysWithValues: topology.nodes.map { ($0.name, $0.fileLayers) })
-        return try ScenarioLoader(topology: topology, defaultClient: clientNode, window: settleBound) { [configID] node, file in
+        return try ScenarioLoader(topology: topology, defaultClient: clientNode, window: settleBound) {
+            [configID] node, file in
             LabLoader.keepalived(of: node, layers: layers[node] ?? [], file: file, configID: configID ?? node)
         }.load(file)
     }
@@ -61,31 +69,44 @@ public struct Lab: Sendable {
     /// Takes `file`, of this machine, as `node`'s keepalived.conf: the lab as it is mid-rollout.
     public mutating func install(_ file: String, on node: String) throws {
         guard let index = keepalived.firstIndex(where: { $0.node == node }), let spec = try? topology.node(node) else {
-            throw HALabError.usage("\(node) runs no keepalived in \(name) (those that do: \(keepalived.map(\.node).joined(separator: ", ")))")
+            throw HALabError.usage(
+                "\(node) runs no keepalived in \(name) (those that do: "
+                    + "\(keepalived.map(\.node).joined(separator: ", ")))"
+            )
         }
-        guard FileSystem.isFile(file) else { throw HALabError.badLabFile(file: file, line: nil, message: "no such file, or it cannot be read") }
-        keepalived[index] = LabLoader.keepalived(of: node, layers: spec.fileLayers, file: file, configID: configID ?? node)
+        guard FileSystem.isFile(file) else {
+            throw HALabError.badLabFile(file: file, line: nil, message: "no such file, or it cannot be read")
+        }
+        keepalived[index] = LabLoader.keepalived(
+            of: node, layers: spec.fileLayers, file: file, configID: configID ?? node)
     }
 
     /// The first address of a node, as a number: VRRP breaks priority ties by it.
     public func primaryAddress(of node: String) -> UInt32 {
-        (try? topology.node(node)).flatMap { $0.addressedInterfaces.first }.flatMap { IPv4.parse(cidr: $0.address)?.address } ?? 0
+        (try? topology.node(node)).flatMap { $0.addressedInterfaces.first }.flatMap {
+            IPv4.parse(cidr: $0.address)?.address
+        } ?? 0
     }
 
     /// The VRRP model of this lab, healthy and freshly started.
     public func vrrpModel() -> VRRPModel {
         let nodes = topology.nodes.map { node in
-            VRRPModel.Node(name: node.name, services: node.services, primaryAddress: primaryAddress(of: node.name),
-                           ports: Dictionary(node.serviceDefinitions.compactMap { service in service.port.map { ($0, service.name) } },
-                                             uniquingKeysWith: { first, _ in first }),
-                           checks: checks[node.name] ?? [:],
-                           addresses: node.addresses,
-                           segments: Dictionary(uniqueKeysWithValues: node.interfaces.map { ($0.name, $0.segment) }),
-                           networks: Dictionary(uniqueKeysWithValues: node.addressedInterfaces.map { ($0.name, $0.address) }),
-                           bonds: aggregates(of: node, .bond), bridges: aggregates(of: node, .bridge),
-                           programs: Dictionary(node.serviceDefinitions.compactMap { service in (service.process ?? service.program).map { ($0, service.name) } },
-                                                uniquingKeysWith: { first, _ in first }),
-                           files: scriptFiles(of: node), routes: node.routes, forwarding: node.forwarding)
+            VRRPModel.Node(
+                name: node.name, services: node.services, primaryAddress: primaryAddress(of: node.name),
+                ports: Dictionary(
+                    node.serviceDefinitions.compactMap { service in service.port.map { ($0, service.name) } },
+                    uniquingKeysWith: { first, _ in first }),
+                checks: checks[node.name] ?? [:],
+                addresses: node.addresses,
+                segments: Dictionary(uniqueKeysWithValues: node.interfaces.map { ($0.name, $0.segment) }),
+                networks: Dictionary(uniqueKeysWithValues: node.addressedInterfaces.map { ($0.name, $0.address) }),
+                bonds: aggregates(of: node, .bond), bridges: aggregates(of: node, .bridge),
+                programs: Dictionary(
+                    node.serviceDefinitions.compactMap { service in
+                        (service.process ?? service.program).map { ($0, service.name) }
+                    },
+                    uniquingKeysWith: { first, _ in first }),
+                files: scriptFiles(of: node), routes: node.routes, forwarding: node.forwarding)
         }
         return VRRPModel(nodes: nodes, instances: instances)
     }
@@ -96,11 +117,14 @@ public struct Lab: Sendable {
         let configs = keepalived.filter { $0.node == node.name }
         let instances = configs.flatMap(\.instances)
         let commands: [String] = configs.flatMap(\.scripts).map(\.command) + instances.flatMap { $0.notify.values }
-        let named: [String] = commands.flatMap { $0.split(whereSeparator: { " '\"".contains($0) }).map(String.init) }.filter { $0.hasPrefix("/") }
+        let named: [String] = commands.flatMap { $0.split(whereSeparator: { " '\"".contains($0) }).map(String.init) }
+            .filter { $0.hasPrefix("/") }
         let paths = named + instances.flatMap(\.trackedFiles).map(\.path)
         var files: [String: String] = [:]
         for path in paths.uniqueInOrder() {
-            guard let file = node.fileLayers.map({ $0 + path }).first(where: FileSystem.isFile), FileSystem.size(file) < 65_536 else { continue }
+            guard let file = node.fileLayers.map({ $0 + path }).first(where: FileSystem.isFile),
+                FileSystem.size(file) < 65_536
+            else { continue }
             files[path] = try? FileSystem.read(file)
         }
         return files
@@ -130,7 +154,8 @@ enum IPv4 {
     static func parse(cidr: String) -> (address: UInt32, prefix: Int)? {
         let parts = cidr.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let prefix = Int(parts[1]), (0...32).contains(prefix),
-              let address = parse(String(parts[0])) else { return nil }
+            let address = parse(String(parts[0]))
+        else { return nil }
         return (address, prefix)
     }
 

@@ -17,12 +17,15 @@ public enum LabGenerator {
         var yaml = "description: a generated group of \(size) nodes\nsegments: [lan]\nnodes:\n"
         for index in 1...size {
             let node = "node-\(index)"
-            yaml += "  \(node):\n    services: [nginx, keepalived]\n    interfaces:\n      eth1: { segment: lan, address: 10.33.1.\(10 + index)/24 }\n"
+            yaml +=
+                "  \(node):\n    services: [nginx, keepalived]\n    interfaces:\n      eth1: { segment: lan, address: "
+                    + "10.33.1.\(10 + index)/24 }\n"
             try FileSystem.makeDirectory("\(folder)/\(node)/etc/keepalived")
             try FileSystem.makeDirectory("\(folder)/\(node)/var/www/html")
             try FileSystem.write("\(node)\n", to: "\(folder)/\(node)/var/www/html/index.html")
-            try FileSystem.write(keepalivedConfig(node: node, priority: 251 - index, master: index == 1),
-                                 to: "\(folder)/\(node)/etc/keepalived/keepalived.conf")
+            try FileSystem.write(
+                keepalivedConfig(node: node, priority: 251 - index, master: index == 1),
+                to: "\(folder)/\(node)/etc/keepalived/keepalived.conf")
         }
         yaml += "  client:\n    role: client\n    interfaces:\n      eth1: { segment: lan, address: 10.33.1.200/24 }\n"
         try FileSystem.write(yaml, to: "\(folder)/lab.yaml")

@@ -11,10 +11,16 @@ public enum LabSchema {
     static var string: [String: Any] { ["type": "string"] }
     static var strings: [String: Any] { ["type": "array", "items": ["type": "string"]] }
     static var name: [String: Any] { ["type": "string", "pattern": "^[a-z0-9-]+$"] }
-    static var address: [String: Any] { ["type": "string", "description": "IPv4 address with prefix, such as 10.33.1.11/24"] }
+    static var address: [String: Any] {
+        ["type": "string", "description": "IPv4 address with prefix, such as 10.33.1.11/24"]
+    }
     /// The loaders read a scalar's text: a number may be quoted, a boolean may be yes or no.
-    static var number: [String: Any] { ["anyOf": [["type": "number"], ["type": "string", "pattern": "^[-+]?[0-9.]+([eE][-+]?[0-9]+)?$"]]] }
-    static var integer: [String: Any] { ["anyOf": [["type": "integer"], ["type": "string", "pattern": "^[-+]?[0-9]+$"]]] }
+    static var number: [String: Any] {
+        ["anyOf": [["type": "number"], ["type": "string", "pattern": "^[-+]?[0-9.]+([eE][-+]?[0-9]+)?$"]]]
+    }
+    static var integer: [String: Any] {
+        ["anyOf": [["type": "integer"], ["type": "string", "pattern": "^[-+]?[0-9]+$"]]]
+    }
     static var boolean: [String: Any] { ["anyOf": [["type": "boolean"], ["enum": ["true", "false", "yes", "no"]]]] }
 
     /// Each key's schema, by key (the same key means the same thing wherever it is taken):
@@ -24,49 +30,82 @@ public enum LabSchema {
             // lab.yaml
             "description": string, "segments": strings, "routes": strings, "forwarding": boolean,
             "start": string, "stop": string, "pidfile": string, "process": string,
-            "stop-signal": ["enum": LabLoader.stopSignals], "port": ["anyOf": [["type": "integer", "minimum": 1, "maximum": 65535], ["type": "string", "pattern": "^[0-9]+$"]]],
+            "stop-signal": ["enum": LabLoader.stopSignals],
+            "port": [
+                "anyOf": [
+                    ["type": "integer", "minimum": 1, "maximum": 65535], ["type": "string", "pattern": "^[0-9]+$"]
+                ]
+            ],
             "role": ["enum": LabLoader.nodeRoles], "segment": string, "address": address,
-            "address6": ["type": "string", "description": "an IPv6 address with prefix besides, such as fd00:33:1::11/64"],
-            "bond": strings.merging(["description": "NICs bonded active-backup, the first preferred (VMs only)"]) { $1 },
+            "address6": [
+                "type": "string", "description": "an IPv6 address with prefix besides, such as fd00:33:1::11/64"
+            ],
+            "bond": strings.merging(["description": "NICs bonded active-backup, the first preferred (VMs only)"]) {
+                $1
+            },
             "bridge": strings.merging(["description": "NICs bridged, joining their segments (VMs only)"]) { $1 },
-            "checks": ["type": "object", "description": "the service each vrrp_script checks, where its text cannot tell",
-                       "additionalProperties": string],
+            "checks": [
+                "type": "object", "description": "the service each vrrp_script checks, where its text cannot tell",
+                "additionalProperties": string
+            ],
             // scenario.yaml
             "name": string, "on": string, "run": string, "chaos": ["type": "string", "description": Fault.usage],
             "file": ["type": "string", "description": "a path in the node, from /"], "content": string, "from": string,
             "then": ["type": "string", "description": "reload, or restart SERVICE"],
             "accept": ["type": "array", "items": ["enum": Invariant.allCases.map(\.rawValue)]],
-            "max-outage": number.merging(["description": "the longest outage clients may see after the step's action, in seconds"]) { $1 },
-            "curl": string, "status": integer, "server": string, "body": string, "fails": boolean, "every": string, "mix": strings,
-            "samples": integer, "vip": string, "holders": strings, "single": boolean, "throughout": boolean, "timeline": integer,
-            "preferred": string, "loss": integer, "ping": string,
+            "max-outage": number.merging([
+                "description": "the longest outage clients may see after the step's action, in seconds"
+            ]) { $1 },
+            "curl": string, "status": integer, "server": string, "body": string, "fails": boolean, "every": string,
+            "mix": strings,
+            "samples": integer, "vip": string, "holders": strings, "single": boolean, "throughout": boolean,
+            "timeline": integer,
+            "preferred": string, "loss": integer, "ping": string
         ]
-        all["services"] = ["type": "object", "description": "services the lab defines (built in: \(Service.names.joined(separator: ", ")))",
-                           "additionalProperties": object(LabLoader.serviceKeys, of: all, required: ["start"])]
-        all["interfaces"] = ["type": "object", "additionalProperties": ["oneOf": [
-            object(LabLoader.nicKeys, of: all, required: ["segment"]),
-            object(["bond", "address"], of: all, required: ["bond"]),
-            object(["bridge", "address"], of: all, required: ["bridge"]),
-        ]]]
-        all["nodes"] = ["type": "object", "propertyNames": name,
-                        "additionalProperties": object(LabLoader.nodeKeys, of: all.merging(["services": strings]) { $1 }, required: ["interfaces"])]
+        all["services"] = [
+            "type": "object",
+            "description": "services the lab defines (built in: \(Service.names.joined(separator: ", ")))",
+            "additionalProperties": object(LabLoader.serviceKeys, of: all, required: ["start"])
+        ]
+        all["interfaces"] = [
+            "type": "object",
+            "additionalProperties": [
+                "oneOf": [
+                    object(LabLoader.nicKeys, of: all, required: ["segment"]),
+                    object(["bond", "address"], of: all, required: ["bond"]),
+                    object(["bridge", "address"], of: all, required: ["bridge"])
+                ]
+            ]
+        ]
+        all["nodes"] = [
+            "type": "object", "propertyNames": name,
+            "additionalProperties": object(
+                LabLoader.nodeKeys, of: all.merging(["services": strings]) { $1 }, required: ["interfaces"])
+        ]
         all["write"] = object(ScenarioLoader.writeKeys, of: all, required: ScenarioLoader.writeKeys)
         all["rollout"] = object(ScenarioLoader.rolloutKeys, of: all, required: ScenarioLoader.rolloutKeys)
-        all["expect"] = ["oneOf": [["const": "model"], ["type": "array", "items": object(ScenarioLoader.expectationKeys, of: all)]]]
+        all["expect"] = [
+            "oneOf": [["const": "model"], ["type": "array", "items": object(ScenarioLoader.expectationKeys, of: all)]]
+        ]
         all["steps"] = ["type": "array", "items": object(ScenarioLoader.stepKeys, of: all, required: ["name"])]
         return all
     }
 
     /// An object of exactly `keys`, each with its schema from `schemas`.
     static func object(_ keys: [String], of schemas: [String: Any], required: [String] = []) -> [String: Any] {
-        ["type": "object", "properties": Dictionary(uniqueKeysWithValues: keys.map { ($0, schemas[$0] ?? [:]) }), "required": required,
-         "additionalProperties": false]
+        [
+            "type": "object", "properties": Dictionary(uniqueKeysWithValues: keys.map { ($0, schemas[$0] ?? [:]) }),
+            "required": required,
+            "additionalProperties": false
+        ]
     }
 
     /// The keys some object takes that have no schema of their own.
     static var keysWithoutFragment: [String] {
-        let keys = LabLoader.rootKeys + LabLoader.serviceKeys + LabLoader.nodeKeys + LabLoader.nicKeys + ["bond", "bridge"]
-            + ScenarioLoader.rootKeys + ScenarioLoader.stepKeys + ScenarioLoader.writeKeys + ScenarioLoader.rolloutKeys + ScenarioLoader.expectationKeys
+        let keys =
+            LabLoader.rootKeys + LabLoader.serviceKeys + LabLoader.nodeKeys + LabLoader.nicKeys + ["bond", "bridge"]
+            + ScenarioLoader.rootKeys + ScenarioLoader.stepKeys + ScenarioLoader.writeKeys + ScenarioLoader.rolloutKeys
+            + ScenarioLoader.expectationKeys
         return keys.filter { fragments[$0] == nil }
     }
 
@@ -81,7 +120,10 @@ public enum LabSchema {
     }
 
     public static func json(_ document: [String: Any]) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+        String(
+            decoding: try JSONSerialization.data(
+                withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
+            as: UTF8.self)
     }
 
     public static func text(for file: String) throws -> String {

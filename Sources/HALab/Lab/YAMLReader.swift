@@ -40,7 +40,8 @@ struct YAMLValue {
             let name = key.string ?? ""
             guard allowed.contains(name) else {
                 let guess = Spelling.closest(to: name, among: Set(allowed)).map { "did you mean '\($0)'? " } ?? ""
-                throw HALabError.badLabFile(file: file, line: key.mark?.line,
+                throw HALabError.badLabFile(
+                    file: file, line: key.mark?.line,
                     message: "unknown key '\(name)' in \(what) (\(guess)known: \(allowed.joined(separator: ", ")))")
             }
             entries[name] = YAMLValue(node: value, file: file)

@@ -58,20 +58,30 @@ public enum Expectation: Sendable, Equatable, Codable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .answer(let request, let status, let server, let body):
-            return (["curl \(request.url) from \(request.from) →"] + [status.map { "status \($0)" }, server.map { "Server: \($0)" },
-                                                                      body.map { "body '\($0)'" }].compactMap { $0 }).joined(separator: " ")
+            return
+                (["curl \(request.url) from \(request.from) →"]
+                + [
+                    status.map { "status \($0)" }, server.map { "Server: \($0)" },
+                    body.map { "body '\($0)'" }
+                ].compactMap { $0 }).joined(separator: " ")
         case .fails(let request): return "curl \(request.url) from \(request.from) → fails"
         case .every(let request, let name, let samples):
             return "curl \(request.url) from \(request.from) → every one of \(samples) answers '\(name)'"
         case .mix(let request, let names, let samples):
-            return "curl \(request.url) from \(request.from) → a share of \(names.map { "'\($0)'" }.joined(separator: " and ")) over \(samples) answers"
+            return
+                "curl \(request.url) from \(request.from) → a share of "
+                    + "\(names.map { "'\($0)'" }.joined(separator: " and ")) over \(samples) answers"
         case .holders(let vip, let nodes, let throughout):
             return "\(vip) held by \(nodes.isEmpty ? "nobody" : nodes.joined(separator: " and "))"
                 + (throughout.map { " throughout \(String(format: "%.1f", $0)) s" } ?? "")
-        case .singleHolder(let vip, let window): return "\(vip) held by exactly one node throughout \(String(format: "%.1f", window)) s"
-        case .pingLoss(let from, let address, let percent, let samples): return "\(samples) pings from \(from) to \(address) → \(percent) % lost"
+        case .singleHolder(let vip, let window):
+            return "\(vip) held by exactly one node throughout \(String(format: "%.1f", window)) s"
+        case .pingLoss(let from, let address, let percent, let samples):
+            return "\(samples) pings from \(from) to \(address) → \(percent) % lost"
         case .takeovers(let vip, let preferred, let percent, let seconds):
-            return "\(vip) watched for \(String(format: "%.0f", seconds)) s under \(percent) % loss at \(preferred): takeovers within VRRP's prediction"
+            return
+                "\(vip) watched for \(String(format: "%.0f", seconds)) s under \(percent) % loss at \(preferred): "
+                    + "takeovers within VRRP's prediction"
         }
     }
 }

@@ -65,7 +65,9 @@ public struct Scenario: Sendable {
 
         /// The events as the VRRP model knows them; nil for an action it cannot follow.
         public func modelEvents(nodes: [String]) -> [VRRPModel.Event]? {
-            if case .write(let node, let path, let content) = self { return [.writeFile(node: node, path: path, content: content)] }
+            if case .write(let node, let path, let content) = self {
+                return [.writeFile(node: node, path: path, content: content)]
+            }
             if case .rollout(let rollout) = self { return rollout.modelEvents }
             return chaosEquivalent?.events(nodes: nodes)
         }
@@ -74,8 +76,10 @@ public struct Scenario: Sendable {
             switch self {
             case .run(let node, let command): return "on \(node): \(command)"
             case .chaos(let action): return "chaos \(action)"
-            case .write(let node, let path, let content): return "on \(node): write \(content.debugDescription) to \(path)"
-            case .rollout(let rollout): return "on \(rollout.node): install \(rollout.from) as \(rollout.path), then \(rollout.then)"
+            case .write(let node, let path, let content):
+                return "on \(node): write \(content.debugDescription) to \(path)"
+            case .rollout(let rollout):
+                return "on \(rollout.node): install \(rollout.from) as \(rollout.path), then \(rollout.then)"
             }
         }
     }
@@ -99,7 +103,10 @@ public struct Scenario: Sendable {
             switch (then, instances) {
             case (.reload, let instances?): return [.reconfigure(node: node, instances: instances)]
             case (.restartService("keepalived", _), let instances?):
-                return [.stopService("keepalived", node: node), .reconfigure(node: node, instances: instances), .startService("keepalived", node: node)]
+                return [
+                    .stopService("keepalived", node: node), .reconfigure(node: node, instances: instances),
+                    .startService("keepalived", node: node)
+                ]
             case (_, nil) where !path.hasPrefix("/etc/keepalived/"): return then.events(nodes: [])
             default: return nil
             }

@@ -19,23 +19,32 @@ struct ScenarioLoader {
     static let stepKeys = ["name", "on", "run", "chaos", "write", "rollout", "expect", "accept", "max-outage"]
     static let writeKeys = ["on", "file", "content"]
     static let rolloutKeys = ["on", "file", "from", "then"]
-    static let expectationKeys = ["curl", "from", "status", "server", "body", "fails", "every", "mix", "samples",
-                                  "vip", "holders", "single", "throughout", "timeline", "preferred", "loss", "ping"]
+    static let expectationKeys = [
+        "curl", "from", "status", "server", "body", "fails", "every", "mix", "samples",
+        "vip", "holders", "single", "throughout", "timeline", "preferred", "loss", "ping"
+    ]
 
     func load(_ file: String) throws -> Scenario {
         let root = try YAMLValue.load(file).mapping(allowed: Self.rootKeys, required: ["steps"], what: "scenario.yaml")
         var steps: [Scenario.Step] = []
         for value in try root["steps"]!.sequence(what: "steps") {
             let entries = try value.mapping(allowed: Self.stepKeys, required: ["name"], what: "a step")
-            var step = Scenario.Step(name: try entries["name"]!.string(what: "name"), line: value.line,
-                                     action: try action(entries, value, folder: (file as NSString).deletingLastPathComponent), expected: .listed([]))
+            var step = Scenario.Step(
+                name: try entries["name"]!.string(what: "name"), line: value.line,
+                action: try action(entries, value, folder: (file as NSString).deletingLastPathComponent),
+                expected: .listed([]))
             if let expect = entries["expect"], case .scalar = expect.node {
                 guard try expect.string(what: "expect") == "model" else {
                     throw expect.fail("expect is a list of expectations, or 'model'")
                 }
-                if let blind = (steps + [step]).first(where: { $0.action != nil && $0.action?.modelEvents(nodes: nodes) == nil }) {
-                    throw expect.fail("the VRRP model cannot follow step '\(blind.name)' (a command other than rc-service SERVICE start|stop, "
-                        + "or a rollout of a keepalived file other than keepalived.conf re-read): write its expectations out")
+                if let blind = (steps + [step]).first(where: {
+                    $0.action != nil && $0.action?.modelEvents(nodes: nodes) == nil
+                }) {
+                    throw expect.fail(
+                        "the VRRP model cannot follow step '\(blind.name)' (a command other than rc-service SERVICE "
+                            + "start|stop, or a rollout of a keepalived file other than keepalived.conf re-read): "
+                            + "write its expectations out"
+                    )
                 }
                 step.expected = .model
             } else {
@@ -43,7 +52,8 @@ struct ScenarioLoader {
             }
             for name in try entries["accept"]?.sequence(what: "accept") ?? [] {
                 guard let invariant = Invariant(rawValue: try name.string(what: "accept")) else {
-                    throw name.fail("accept names invariants: " + Invariant.allCases.map(\.rawValue).joined(separator: ", "))
+                    throw name.fail(
+                        "accept names invariants: " + Invariant.allCases.map(\.rawValue).joined(separator: ", "))
                 }
                 step.accept.insert(invariant)
             }
@@ -51,7 +61,9 @@ struct ScenarioLoader {
                 guard let seconds = Double(try budget.string(what: "max-outage")), seconds > 0, seconds.isFinite else {
                     throw budget.fail("max-outage is the longest outage clients may see, in seconds, such as 0.5")
                 }
-                guard step.action != nil else { throw budget.fail("max-outage judges the outage after a step's action: this step has none") }
+                guard step.action != nil else {
+                    throw budget.fail("max-outage judges the outage after a step's action: this step has none")
+                }
                 step.maxOutage = seconds
             }
             steps.append(step)
@@ -60,25 +72,34 @@ struct ScenarioLoader {
     }
 
     func checkNode(_ node: String, _ value: YAMLValue) throws {
-        guard nodes.contains(node) else { throw value.fail("unknown node '\(node)' (nodes: \(nodes.joined(separator: ", ")))") }
+        guard nodes.contains(node) else {
+            throw value.fail("unknown node '\(node)' (nodes: \(nodes.joined(separator: ", ")))")
+        }
     }
 
     func action(_ entries: [String: YAMLValue], _ step: YAMLValue, folder: String) throws -> Scenario.Action? {
         if let rollout = entries["rollout"] {
             guard entries["run"] == nil, entries["on"] == nil, entries["chaos"] == nil, entries["write"] == nil else {
-                throw step.fail("a step does one thing: 'rollout' takes its node in it (rollout: {on: NODE, file: PATH, from: LOCAL-FILE, then: reload})")
+                throw step.fail(
+                    "a step does one thing: 'rollout' takes its node in it (rollout: {on: NODE, file: PATH, from: "
+                        + "LOCAL-FILE, then: reload})"
+                )
             }
             return .rollout(try self.rollout(rollout, folder: folder))
         }
         if let write = entries["write"] {
             guard entries["run"] == nil, entries["on"] == nil, entries["chaos"] == nil else {
-                throw step.fail("a step does one thing: 'write' takes its node in it (write: {on: NODE, file: PATH, content: TEXT})")
+                throw step.fail(
+                    "a step does one thing: 'write' takes its node in it (write: {on: NODE, file: PATH, content: TEXT})"
+                )
             }
             let fields = try write.mapping(allowed: Self.writeKeys, required: Self.writeKeys, what: "write")
             let node = try fields["on"]!.string(what: "on")
             try checkNode(node, fields["on"]!)
             let path = try fields["file"]!.string(what: "file")
-            guard path.hasPrefix("/") else { throw fields["file"]!.fail("file is a path in the node, from / ('\(path)' is not)") }
+            guard path.hasPrefix("/") else {
+                throw fields["file"]!.fail("file is a path in the node, from / ('\(path)' is not)")
+            }
             return .write(node: node, path: path, content: try fields["content"]!.string(what: "content"))
         }
         switch (entries["run"], entries["on"], entries["chaos"]) {
@@ -105,11 +126,14 @@ struct ScenarioLoader {
         let node = try fields["on"]!.string(what: "on")
         try checkNode(node, fields["on"]!)
         let path = try fields["file"]!.string(what: "file")
-        guard path.hasPrefix("/") else { throw fields["file"]!.fail("file is a path in the node, from / ('\(path)' is not)") }
+        guard path.hasPrefix("/") else {
+            throw fields["file"]!.fail("file is a path in the node, from / ('\(path)' is not)")
+        }
         let from = try fields["from"]!.string(what: "from")
         let local = from.hasPrefix("/") ? from : "\(folder)/\(from)"
         guard FileSystem.isFile(local), let content = try? FileSystem.read(local) else {
-            throw fields["from"]!.fail("cannot read '\(local)': from is a file of this machine, relative to the scenario's folder")
+            throw fields["from"]!.fail(
+                "cannot read '\(local)': from is a file of this machine, relative to the scenario's folder")
         }
         let services = (try? topology.node(node).services) ?? []
         let words = try fields["then"]!.string(what: "then").split(separator: " ").map(String.init)
@@ -118,8 +142,9 @@ struct ScenarioLoader {
         case 1 where words[0] == "reload" && services.contains("keepalived"): then = .reload(node: node)
         case 2 where words[0] == "restart" && services.contains(words[1]): then = .restartService(words[1], node: node)
         default:
-            throw fields["then"]!.fail("then is 'reload' (keepalived re-reads its config) or 'restart SERVICE', a service of \(node): "
-                                       + services.joined(separator: ", "))
+            throw fields["then"]!.fail(
+                "then is 'reload' (keepalived re-reads its config) or 'restart SERVICE', a service of \(node): "
+                    + services.joined(separator: ", "))
         }
         let instances = path == LabLoader.keepalivedConfig ? installedConfig(node, local).instances : nil
         return Scenario.Rollout(node: node, path: path, from: from, content: content, then: then, instances: instances)
@@ -134,11 +159,14 @@ struct ScenarioLoader {
             }
             let node = try preferred.string(what: "preferred")
             try checkNode(node, preferred)
-            return .takeovers(vip: try vip.string(what: "vip"), preferred: node, percent: try loss.int(what: "loss"),
-                              seconds: Double(try timeline.int(what: "timeline")))
+            return .takeovers(
+                vip: try vip.string(what: "vip"), preferred: node, percent: try loss.int(what: "loss"),
+                seconds: Double(try timeline.int(what: "timeline")))
         }
         if let vip = fields["vip"] { return try vipExpectation(vip, fields, expected) }
-        guard let curl = fields["curl"] else { throw expected.fail("an expectation needs 'curl' (an answer) or 'vip' (its holders)") }
+        guard let curl = fields["curl"] else {
+            throw expected.fail("an expectation needs 'curl' (an answer) or 'vip' (its holders)")
+        }
         let from = try fields["from"]?.string(what: "from") ?? defaultClient
         guard let from else { throw expected.fail("no 'from' given and the lab has no node with role client") }
         try checkNode(from, fields["from"] ?? expected)
@@ -146,7 +174,8 @@ struct ScenarioLoader {
         let single = ["status", "server", "body", "fails"].filter { fields[$0] != nil }
         let sampled = ["every", "mix"].filter { fields[$0] != nil }
         guard single.isEmpty || sampled.isEmpty, sampled.count <= 1, !(single.isEmpty && sampled.isEmpty) else {
-            throw expected.fail("an expectation checks one answer (status, server, body, fails) or many (every, or mix)")
+            throw expected.fail(
+                "an expectation checks one answer (status, server, body, fails) or many (every, or mix)")
         }
         let samples = try fields["samples"]?.int(what: "samples")
         if let samples, sampled.isEmpty || samples < (fields["mix"] == nil ? 1 : 40) {
@@ -158,34 +187,49 @@ struct ScenarioLoader {
             return .mix(request, names: names, samples: samples ?? Expectation.defaultMixSamples)
         }
         if let every = fields["every"] {
-            return .every(request, name: try every.string(what: "every"), samples: samples ?? Expectation.defaultEverySamples)
+            return .every(
+                request, name: try every.string(what: "every"), samples: samples ?? Expectation.defaultEverySamples)
         }
         if try fields["fails"]?.bool(what: "fails") == true {
-            guard single == ["fails"] else { throw expected.fail("'fails: true' checks that curl fails: it takes no status, server or body") }
+            guard single == ["fails"] else {
+                throw expected.fail("'fails: true' checks that curl fails: it takes no status, server or body")
+            }
             return .fails(request)
         }
-        return .answer(request, status: try fields["status"]?.int(what: "status"), server: try fields["server"]?.string(what: "server"),
-                       body: try fields["body"]?.string(what: "body"))
+        return .answer(
+            request, status: try fields["status"]?.int(what: "status"),
+            server: try fields["server"]?.string(what: "server"),
+            body: try fields["body"]?.string(what: "body"))
     }
 
     func pingLoss(_ ping: YAMLValue, _ fields: [String: YAMLValue], _ expected: YAMLValue) throws -> Expectation {
         let from = try fields["from"]?.string(what: "from") ?? defaultClient
-        guard let from, let loss = fields["loss"] else { throw ping.fail("ping needs 'loss' (percent) and a client or 'from'") }
+        guard let from, let loss = fields["loss"] else {
+            throw ping.fail("ping needs 'loss' (percent) and a client or 'from'")
+        }
         try checkNode(from, fields["from"] ?? expected)
-        return .pingLoss(from: from, address: try ping.string(what: "ping"), percent: try loss.int(what: "loss"),
-                         samples: try fields["samples"]?.int(what: "samples") ?? 200)
+        return .pingLoss(
+            from: from, address: try ping.string(what: "ping"), percent: try loss.int(what: "loss"),
+            samples: try fields["samples"]?.int(what: "samples") ?? 200)
     }
 
     /// `vip: ADDRESS` with `holders: [NODES]` (eventually; with `throughout: true`, then kept
     /// for the settle window) or `single: true` (exactly one holder all through the window).
     func vipExpectation(_ vip: YAMLValue, _ fields: [String: YAMLValue], _ expected: YAMLValue) throws -> Expectation {
         let address = try vip.string(what: "vip")
-        guard AddressFamily.parse(address) != nil else { throw vip.fail("vip must be an IPv4 or IPv6 address, not '\(address)'") }
+        guard AddressFamily.parse(address) != nil else {
+            throw vip.fail("vip must be an IPv4 or IPv6 address, not '\(address)'")
+        }
         let extra = fields.keys.filter { !["vip", "holders", "single", "throughout"].contains($0) }
-        guard extra.isEmpty else { throw expected.fail("a vip expectation takes holders, single and throughout, not \(extra.sorted().joined(separator: ", "))") }
+        guard extra.isEmpty else {
+            throw expected.fail(
+                "a vip expectation takes holders, single and throughout, not \(extra.sorted().joined(separator: ", "))")
+        }
         let single = try fields["single"]?.bool(what: "single") ?? false
         let holders = try fields["holders"]?.strings(what: "holders")
-        guard single != (holders != nil) else { throw expected.fail("a vip expectation needs either holders or single: true") }
+        guard single != (holders != nil) else {
+            throw expected.fail("a vip expectation needs either holders or single: true")
+        }
         if single { return .singleHolder(vip: address, window: window) }
         let throughout = try fields["throughout"]?.bool(what: "throughout") ?? false
         return .holders(vip: address, nodes: holders!, throughout: throughout ? window : nil)

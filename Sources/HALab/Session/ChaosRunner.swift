@@ -33,11 +33,13 @@ extension LabSession {
             }
         case .switchPower(let segment, _):
             guard lab.topology.segments.contains(segment) else {
-                throw HALabError.usage("no segment '\(segment)' in \(lab.name): it has \(lab.topology.segments.joined(separator: ", "))")
+                throw HALabError.usage(
+                    "no segment '\(segment)' in \(lab.name): it has \(lab.topology.segments.joined(separator: ", "))")
             }
             try await applyFaults(of: action)
-        case .hangService, .resumeService, .refuseService, .acceptService, .link, .blockMulticast, .unblockMulticast, .partition, .loss,
-             .delay, .pause, .resume:
+        case .hangService, .resumeService, .refuseService, .acceptService, .link, .blockMulticast, .unblockMulticast,
+            .partition, .loss,
+            .delay, .pause, .resume:
             try await applyFaults(of: action)
         }
         return Date().timeIntervalSince1970
@@ -46,8 +48,9 @@ extension LabSession {
     func rcService(_ service: String, _ verb: String, on node: String) async throws {
         let result = try await backend.exec(lab.name, node: node, ["rc-service", service, verb])
         guard result.succeeded else {
-            throw HALabError.commandFailed(command: "rc-service \(service) \(verb) on \(node)",
-                                           status: "exit \(result.exitCode)", output: result.output + result.errorOutput)
+            throw HALabError.commandFailed(
+                command: "rc-service \(service) \(verb) on \(node)",
+                status: "exit \(result.exitCode)", output: result.output + result.errorOutput)
         }
     }
 
@@ -89,17 +92,21 @@ extension LabSession {
         var model = lab.vrrpModel()
         let bound = action.events(nodes: lab.topology.nodes.map(\.name)).map { model.apply($0) }.max() ?? 0
         return addresses.map {
-            OutageMeasurement.measure(samples, address: $0, faultAt: faultAt, took: took, until: .infinity, expected: nil,
-                                      bound: bound > 0 ? bound : lab.settleBound(after: action))
+            OutageMeasurement.measure(
+                samples, address: $0, faultAt: faultAt, took: took, until: .infinity, expected: nil,
+                bound: bound > 0 ? bound : lab.settleBound(after: action))
         }
     }
 
     /// Runs `body` while halab-probe, in the client node, requests each address every 10 ms;
     /// returns the probe's record. The probe is stopped however `body` ends.
-    func probing(_ addresses: [String], seconds: Int = 600, during body: () async throws -> Void) async throws -> [ProbeSample] {
+    func probing(_ addresses: [String], seconds: Int = 600, during body: () async throws -> Void) async throws
+        -> [ProbeSample]
+    {
         let stop = StopSignal()
-        async let record = backend.probe(lab.name, node: try client(), addresses: addresses, interval: 10, seconds: seconds,
-                                         until: { await stop.wait() })
+        async let record = backend.probe(
+            lab.name, node: try client(), addresses: addresses, interval: 10, seconds: seconds,
+            until: { await stop.wait() })
         do {
             try await body()
         } catch {
@@ -122,7 +129,9 @@ extension Fault {
     /// for an action that is not one (services, crashes, heal, a flap). The scenario layer says
     /// which packets VRRP sends. A link without an interface is every link of the node.
     func networkFaults(topology: LabTopology) throws -> ([NetworkFault], on: Bool)? {
-        let adverts = { (node: String?) in NetworkFault.dropMulticast(node: node, group: Self.vrrpGroup, ipProtocol: Self.vrrpProtocol) }
+        let adverts = { (node: String?) in
+            NetworkFault.dropMulticast(node: node, group: Self.vrrpGroup, ipProtocol: Self.vrrpProtocol)
+        }
         switch self {
         case .link(let node, let interface, let up, let atNode):
             let interfaces = try interface.map { [$0] } ?? topology.node(node).interfaces.map(\.name)
@@ -139,11 +148,16 @@ extension Fault {
         case .hangService(let service, let node), .resumeService(let service, let node):
             let definition = try topology.node(node).service(service)
             let frozen = if case .hangService = self { true } else { false }
-            return ([.frozenProcesses(node: node, program: definition.process ?? definition.program ?? service)], frozen)
+            return (
+                [.frozenProcesses(node: node, program: definition.process ?? definition.program ?? service)], frozen
+            )
         case .refuseService(let service, let node), .acceptService(let service, let node):
             let definition = try topology.node(node).service(service)
             guard let port = definition.port else {
-                throw HALabError.usage("\(service) on \(node) serves no port halab knows: give it one in lab.yaml (services: \(service): { port: N })")
+                throw HALabError.usage(
+                    "\(service) on \(node) serves no port halab knows: give it one in lab.yaml (services: \(service): "
+                        + "{ port: N })"
+                )
             }
             let refusing = if case .refuseService = self { true } else { false }
             return ([.refusedPorts(node: node, ports: [port])], refusing)

@@ -18,7 +18,9 @@ public struct LabSession: Sendable {
 
     /// The session of a lab that is up: the one named, or the only one. Every backend keeps
     /// its labs alike, so any finds them (`lookup`); `backendOf` says which one a lab runs on.
-    public static func attach(_ name: String?, lookup: any LabBackend, backendOf: (String) -> any LabBackend) throws -> LabSession {
+    public static func attach(_ name: String?, lookup: any LabBackend, backendOf: (String) -> any LabBackend) throws
+        -> LabSession
+    {
         let labsUp = lookup.labsUp()
         let chosen: String
         if let name {
@@ -65,20 +67,31 @@ public struct LabSession: Sendable {
             for (address, expected) in lab.healthyHolders {
                 // Where start order decides, whichever possible holder VRRP elected.
                 let possible = worlds.possibleHolders(of: address).compactMap(\.first).uniqueInOrder()
-                let node = possible.count > 1
-                    ? try await session.electedHolder(of: address, among: possible, hold: lab.settleBound, within: deadline + lab.settleBound) ?? expected
+                let node =
+                    possible.count > 1
+                    ? try await session.electedHolder(
+                        of: address, among: possible, hold: lab.settleBound, within: deadline + lab.settleBound)
+                        ?? expected
                     : expected
-                progress("waiting for \(address) to be \(node)'s and to answer (VRRP's election; at most \(String(format: "%.1f", deadline)) s)")
+                progress(
+                    "waiting for \(address) to be \(node)'s and to answer (VRRP's election; at most "
+                        + "\(String(format: "%.1f", deadline)) s)"
+                )
                 // Held by the node VRRP elects, and answered: by it, or by whatever it balances over.
-                var outcome = try await ExpectationEngine(session: session).await(.holders(vip: address, nodes: [node]), deadline: deadline)
+                var outcome = try await ExpectationEngine(session: session).await(
+                    .holders(vip: address, nodes: [node]), deadline: deadline)
                 if outcome.passed {
                     let request = Request(address: address, from: try session.client())
-                    outcome = try await ExpectationEngine(session: session).await(.answer(request, status: 200), deadline: deadline)
+                    outcome = try await ExpectationEngine(session: session).await(
+                        .answer(request, status: 200), deadline: deadline)
                 }
                 guard outcome.passed else {
-                    let logs = session.keepalivedLogTails().map { "\n  \($0.node): " + $0.lines.joined(separator: "\n    ") }.joined()
-                    throw HALabError.notConverged("\(address) did not answer from \(node) within \(String(format: "%.1f", deadline)) s; "
-                                                  + "last seen: \(outcome.seen)\nlast keepalived log lines:\(logs)")
+                    let logs = session.keepalivedLogTails().map {
+                        "\n  \($0.node): " + $0.lines.joined(separator: "\n    ")
+                    }.joined()
+                    throw HALabError.notConverged(
+                        "\(address) did not answer from \(node) within \(String(format: "%.1f", deadline)) s; last "
+                            + "seen: \(outcome.seen)\nlast keepalived log lines:\(logs)")
                 }
             }
             return (session, Convergence(started: started, answered: (clock.now - start).seconds))

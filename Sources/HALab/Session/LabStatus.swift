@@ -31,14 +31,19 @@ public struct LabStatus: Sendable, Codable {
         var nodes: [Node] = []
         for node in session.lab.topology.nodes {
             let processes = backend.processes(lab, node: node.name)
-            nodes.append(Node(name: node.name, running: backend.isRunning(lab, node: node.name),
-                              addresses: try await backend.addresses(lab, node: node.name),
-                              processes: processes.map { "\($0.command)[\($0.pidInNamespace)]" },
-                              memoryKiB: processes.map(\.proportionalKiB).reduce(0, +)))
+            nodes.append(
+                Node(
+                    name: node.name, running: backend.isRunning(lab, node: node.name),
+                    addresses: try await backend.addresses(lab, node: node.name),
+                    processes: processes.map { "\($0.command)[\($0.pidInNamespace)]" },
+                    memoryKiB: processes.map(\.proportionalKiB).reduce(0, +)))
         }
-        return LabStatus(lab: lab, nodes: nodes, instances: try await session.instanceStates(),
-                         vips: try await session.vipHolders().map { VIP(address: $0.address, holders: $0.nodes, splitBrain: $0.nodes.count > 1) },
-                         faults: backend.faults(lab).map(\.description))
+        return LabStatus(
+            lab: lab, nodes: nodes, instances: try await session.instanceStates(),
+            vips: try await session.vipHolders().map {
+                VIP(address: $0.address, holders: $0.nodes, splitBrain: $0.nodes.count > 1)
+            },
+            faults: backend.faults(lab).map(\.description))
     }
 
     public func json() throws -> String {
@@ -51,9 +56,13 @@ public struct LabStatus: Sendable, Codable {
     public func text() -> String {
         var lines = ["lab \(lab)"]
         for node in nodes {
-            lines.append("  \(node.name)  \(node.running ? "running" : "DOWN")  \(node.addresses.joined(separator: " "))")
+            lines.append(
+                "  \(node.name)  \(node.running ? "running" : "DOWN")  \(node.addresses.joined(separator: " "))")
             if node.running && !node.processes.isEmpty {  // a VM's processes are not this machine's
-                lines.append("    processes: \(node.processes.joined(separator: " "))  (\(String(format: "%.1f", Double(node.memoryKiB) / 1024)) MiB, proportional set size)")
+                lines.append(
+                    "    processes: \(node.processes.joined(separator: " "))  "
+                        + "(\(String(format: "%.1f", Double(node.memoryKiB) / 1024)) MiB, proportional set size)"
+                )
             }
         }
         for name in instances.map(\.instance).uniqueInOrder() {
@@ -63,7 +72,10 @@ public struct LabStatus: Sendable, Codable {
         }
         lines.append("  faults in force: " + (faults.isEmpty ? "none" : faults.joined(separator: "; ")))
         for vip in vips {
-            lines.append("  VIP \(vip.address) → \(vip.holders.isEmpty ? "nobody" : vip.holders.joined(separator: " and "))\(vip.splitBrain ? "  ← SPLIT BRAIN" : "")")
+            lines.append(
+                "  VIP \(vip.address) → \(vip.holders.isEmpty ? "nobody" : vip.holders.joined(separator: " and "))"
+                    + (vip.splitBrain ? "  ← SPLIT BRAIN" : "")
+            )
         }
         return lines.joined(separator: "\n")
     }

@@ -15,7 +15,9 @@ public enum LabTeardown {
 
     /// `lab` nil: every lab. `journal`: the backend the lab's journal says it ran on;
     /// `others`: every backend whose objects are swept too.
-    public static func down(_ lab: String?, names: [String]?, journal: (String) -> any LabBackend, others: [any LabBackend]) async throws -> Result {
+    public static func down(
+        _ lab: String?, names: [String]?, journal: (String) -> any LabBackend, others: [any LabBackend]
+    ) async throws -> Result {
         var wasUp = false
         let labs = lab.map { [$0] } ?? others.first.map { $0.labsUp() } ?? []
         for name in labs {
@@ -26,7 +28,9 @@ public enum LabTeardown {
         var remaining: [String] = []
         for backend in others { remaining += await backend.leftovers(lab, names: names) }
         guard remaining.isEmpty else {
-            throw HALabError.commandFailed(command: "down \(lab ?? "--all")", status: "not down", output: "still there: " + remaining.joined(separator: ", "))
+            throw HALabError.commandFailed(
+                command: "down \(lab ?? "--all")", status: "not down",
+                output: "still there: " + remaining.joined(separator: ", "))
         }
         return Result(wasUp: wasUp, swept: swept)
     }

@@ -6,7 +6,9 @@ import Synchronization
 extension LabSession {
     /// Runs `body` while the lab is looked at every `interval`: each VIP's holders, and the
     /// client's neighbour entries for them. A look that fails (a node half gone) is skipped.
-    func looking<T: Sendable>(every interval: Duration = .milliseconds(250), during body: @Sendable () async throws -> T) async throws -> (T, [LabLook]) {
+    func looking<T: Sendable>(
+        every interval: Duration = .milliseconds(250), during body: @Sendable () async throws -> T
+    ) async throws -> (T, [LabLook]) {
         let looks = Mutex<[LabLook]>([])
         let stop = StopSignal()
         let watcher = Task {
@@ -30,7 +32,8 @@ extension LabSession {
         if let client = lab.clientNode, backend.isRunning(lab.name, node: client) {
             struct Entry: Decodable { var dst: String; var lladdr: String? }
             let output = try await backend.exec(lab.name, node: client, ["ip", "-j", "neigh", "show"]).output
-            for entry in (try? JSONDecoder().decode([Entry].self, from: Data(output.utf8))) ?? [] where holders[entry.dst] != nil {
+            for entry in (try? JSONDecoder().decode([Entry].self, from: Data(output.utf8))) ?? []
+            where holders[entry.dst] != nil {
                 entries[entry.dst] = entry.lladdr
             }
         }

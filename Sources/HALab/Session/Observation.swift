@@ -20,7 +20,9 @@ extension LabSession {
 
     /// The one node of `possible` that comes to hold `address` alone, and keeps it for `hold`
     /// seconds (a holder of the first moments may yet be preempted), within `seconds`; nil if none does.
-    func electedHolder(of address: String, among possible: [String], hold: Double, within seconds: Double) async throws -> String? {
+    func electedHolder(of address: String, among possible: [String], hold: Double, within seconds: Double) async throws
+        -> String?
+    {
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(seconds)
         var held: (node: String, since: ContinuousClock.Instant)?
@@ -42,7 +44,8 @@ extension LabSession {
     public func startedModel() async throws -> VRRPModel {
         let worlds = lab.vrrpModel().possibleStarts()
         guard worlds.isUncertain else { return worlds.model }
-        return worlds.first(matching: Dictionary(uniqueKeysWithValues: try await vipHolders().map { ($0.address, $0.nodes) }))
+        return worlds.first(
+            matching: Dictionary(uniqueKeysWithValues: try await vipHolders().map { ($0.address, $0.nodes) }))
     }
 
     /// Which nodes have each of `addresses` on their interfaces: one look at every VRRP node.
@@ -61,8 +64,11 @@ extension LabSession {
 
     /// Asks each node's keepalived for its state (SIGUSR1 makes it write /tmp/keepalived.data).
     public func instanceStates() async throws -> [InstanceState] {
-        let dump = #"rm -f /tmp/keepalived.data; kill -USR1 "$(cat \#(Service.keepalived.pidFile!) 2>/dev/null)" 2>/dev/null || exit 3; "#
-            + #"i=0; while [ $i -lt 100 ]; do grep -qs '< VRRP Sockpool >' /tmp/keepalived.data && break; sleep 0.02; i=$((i + 1)); done; "#
+        let dump =
+            #"rm -f /tmp/keepalived.data; "#
+            + #"kill -USR1 "$(cat \#(Service.keepalived.pidFile!) 2>/dev/null)" 2>/dev/null || exit 3; "#
+            + #"i=0; while [ $i -lt 100 ]; do grep -qs '< VRRP Sockpool >' /tmp/keepalived.data && break; "#
+            + #"sleep 0.02; i=$((i + 1)); done; "#
             + #"cat /tmp/keepalived.data"#
         var states: [InstanceState] = []
         for node in lab.topology.nodes where node.services.contains(Service.keepalived.name) {
@@ -73,7 +79,9 @@ extension LabSession {
             }
             let result = try await backend.exec(lab.name, node: node.name, ["/bin/sh", "-c", dump])
             guard result.succeeded else {
-                states += configured.map { InstanceState(instance: $0.name, node: node.name, state: .keepalivedStopped) }
+                states += configured.map {
+                    InstanceState(instance: $0.name, node: node.name, state: .keepalivedStopped)
+                }
                 continue
             }
             states += InstanceState.parse(result.output, node: node.name)
@@ -89,11 +97,15 @@ extension LabSession {
     func keepalivedLog(of node: String) -> String? { log(of: node, path: Service.keepalived.logs[0]) }
 
     /// The nodes that run keepalived.
-    var keepalivedNodes: [String] { lab.topology.nodes.filter { $0.services.contains(Service.keepalived.name) }.map(\.name) }
+    var keepalivedNodes: [String] {
+        lab.topology.nodes.filter { $0.services.contains(Service.keepalived.name) }.map(\.name)
+    }
 
     /// The last lines of each keepalived node's log, for a failure report.
     public func keepalivedLogTails(lines: Int = 8) -> [(node: String, lines: [String])] {
-        keepalivedNodes.map { node in (node, (keepalivedLog(of: node) ?? "").split(separator: "\n").suffix(lines).map(String.init)) }
+        keepalivedNodes.map { node in
+            (node, (keepalivedLog(of: node) ?? "").split(separator: "\n").suffix(lines).map(String.init))
+        }
     }
 }
 

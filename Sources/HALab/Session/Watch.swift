@@ -23,18 +23,28 @@ public struct LabSnapshot: Sendable, Equatable {
     public func screen(lab: String, color: Bool) -> [String] {
         let red = { (text: String) in color ? "\u{1B}[31m\(text)\u{1B}[0m" : text }
         let time = Date(timeIntervalSince1970: self.time).formatted(.iso8601.time(includingFractionalSeconds: false))
-        var lines = ["halab watch \(lab)  \(time)  (q or Ctrl-C quits)", "", "NODE        INSTANCE     STATE              PRIORITY"]
+        var lines = [
+            "halab watch \(lab)  \(time)  (q or Ctrl-C quits)", "",
+            "NODE        INSTANCE     STATE              PRIORITY"
+        ]
         for instance in instances {
-            lines.append(instance.node.padded(12) + instance.instance.padded(13) + instance.state.description.padded(19)
-                         + (instance.effectivePriority.map(String.init) ?? "-"))
+            lines.append(
+                instance.node.padded(12) + instance.instance.padded(13) + instance.state.description.padded(19)
+                    + (instance.effectivePriority.map(String.init) ?? "-"))
         }
-        lines += ["", "VIP               HOLDERS                 CLIENT (last \(holders.first?.answers.count ?? 0) requests)"]
+        lines += [
+            "", "VIP               HOLDERS                 CLIENT (last \(holders.first?.answers.count ?? 0) requests)"
+        ]
         for holding in holders {
             let nodes = holding.nodes.isEmpty ? "nobody" : holding.nodes.joined(separator: ", ")
             let held = holding.nodes.count > 1 ? red("split brain: \(nodes)".padded(24)) : nodes.padded(24)
-            let answers = holding.answers.isEmpty ? "-" : "\(holding.answered)/\(holding.answers.count) answered"
-                + (holding.answers.last.map { $0.map { ", last by \($0)" } ?? ", last failed" } ?? "")
-            lines.append(holding.address.padded(18) + held + (holding.answered < holding.answers.count ? red(answers) : answers))
+            let answers =
+                holding.answers.isEmpty
+                ? "-"
+                : "\(holding.answered)/\(holding.answers.count) answered"
+                    + (holding.answers.last.map { $0.map { ", last by \($0)" } ?? ", last failed" } ?? "")
+            lines.append(
+                holding.address.padded(18) + held + (holding.answered < holding.answers.count ? red(answers) : answers))
         }
         lines += ["", "FAULTS IN FORCE"] + (faults.isEmpty ? ["none"] : faults)
         return lines
@@ -44,14 +54,22 @@ public struct LabSnapshot: Sendable, Equatable {
     public func changes(since earlier: LabSnapshot?) -> [String] {
         let stamp = Date(timeIntervalSince1970: time).formatted(.iso8601.time(includingFractionalSeconds: true))
         var lines: [String] = []
-        for instance in instances where earlier?.instances.first(where: { $0.node == instance.node && $0.instance == instance.instance }) != instance {
-            lines.append("\(instance.node) \(instance.instance) \(instance.state) priority \(instance.effectivePriority.map(String.init) ?? "-")")
+        for instance in instances
+        where earlier?.instances.first(where: { $0.node == instance.node && $0.instance == instance.instance })
+            != instance
+        {
+            lines.append(
+                "\(instance.node) \(instance.instance) \(instance.state) priority "
+                    + "\(instance.effectivePriority.map(String.init) ?? "-")"
+            )
         }
         for holding in holders {
             let before = earlier?.holders.first { $0.address == holding.address }
             if before?.nodes != holding.nodes {
-                lines.append("\(holding.address) held by " + (holding.nodes.isEmpty ? "nobody" : holding.nodes.joined(separator: ", "))
-                             + (holding.nodes.count > 1 ? " (split brain)" : ""))
+                lines.append(
+                    "\(holding.address) held by "
+                        + (holding.nodes.isEmpty ? "nobody" : holding.nodes.joined(separator: ", "))
+                        + (holding.nodes.count > 1 ? " (split brain)" : ""))
             }
             let (now, then) = (holding.answers.last ?? nil, before?.answers.last ?? nil)
             if before == nil || now != then {
@@ -73,17 +91,22 @@ extension LabSession {
         var answers: [String: String?] = [:]
         for address in lab.virtualAddresses.map(\.address) {
             let response = try await curl(Request(address: address, from: client).url, from: client, timeout: 0.2)
-            answers[address] = response.exitCode == 0 && response.status == 200 ? response.body.trimmingSpaces().split(separator: " ").first.map(String.init) : nil
+            answers[address] =
+                response.exitCode == 0 && response.status == 200
+                ? response.body.trimmingSpaces().split(separator: " ").first.map(String.init) : nil
         }
         let holdings = try await holders.map { address, nodes in
             let kept = (earlier?.holders.first { $0.address == address }?.answers ?? []) + [answers[address] ?? nil]
             return LabSnapshot.Holding(address: address, nodes: nodes, answers: Array(kept.suffix(keep)))
         }
-        return LabSnapshot(time: Date().timeIntervalSince1970, instances: try await instances, holders: holdings,
-                           faults: backend.faults(lab.name).map(\.description))
+        return LabSnapshot(
+            time: Date().timeIntervalSince1970, instances: try await instances, holders: holdings,
+            faults: backend.faults(lab.name).map(\.description))
     }
 }
 
 extension String {
-    func padded(_ width: Int) -> String { count >= width ? self + " " : padding(toLength: width, withPad: " ", startingAt: 0) }
+    func padded(_ width: Int) -> String {
+        count >= width ? self + " " : padding(toLength: width, withPad: " ", startingAt: 0)
+    }
 }

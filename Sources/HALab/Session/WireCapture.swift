@@ -17,13 +17,17 @@ public struct CaptureFile: Sendable, Equatable {
 extension LabSession {
     /// Captures at each point into its file while `body` runs: `body` starts once every
     /// capture is listening, and every capture has ended (its file complete) when this returns.
-    public func capturing<T: Sendable>(_ captures: [CaptureFile], during body: @Sendable () async throws -> T) async throws -> T {
+    public func capturing<T: Sendable>(_ captures: [CaptureFile], during body: @Sendable () async throws -> T)
+        async throws -> T
+    {
         let stop = StopSignal()
         let (backend, lab) = (self.backend, self.lab.name)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             for capture in captures {
                 try? FileManager.default.removeItem(atPath: capture.path)
-                group.addTask { try await backend.capture(lab, at: capture.point, into: capture.path, until: { await stop.wait() }) }
+                group.addTask {
+                    try await backend.capture(lab, at: capture.point, into: capture.path, until: { await stop.wait() })
+                }
             }
             do {
                 try await Self.awaitListening(captures)
@@ -41,14 +45,17 @@ extension LabSession {
 
     /// Runs `body` while every keepalived node's address changes are watched (ip monitor); its
     /// result and those changes, none on a backend that cannot watch them.
-    public func watchingAddresses<T: Sendable>(during body: @Sendable () async throws -> T) async throws -> (T, [AddressEvent]) {
+    public func watchingAddresses<T: Sendable>(during body: @Sendable () async throws -> T) async throws -> (
+        T, [AddressEvent]
+    ) {
         let stop = StopSignal()
         let (backend, lab) = (self.backend, self.lab.name)
         return try await withThrowingTaskGroup(of: [AddressEvent].self) { group in
             for node in keepalivedNodes {
                 group.addTask {
                     do {
-                        return AddressEvent.parse(try await backend.watchAddresses(lab, node: node, until: { await stop.wait() }), node: node)
+                        return AddressEvent.parse(
+                            try await backend.watchAddresses(lab, node: node, until: { await stop.wait() }), node: node)
                     } catch HALabError.unsupported {
                         return []
                     }
@@ -71,7 +78,8 @@ extension LabSession {
         for capture in captures {
             while FileSystem.size(capture.path) < 24 {
                 guard ContinuousClock.now < deadline else {
-                    throw HALabError.commandFailed(command: "tcpdump at \(capture.point)", status: "not listening after 10 s", output: "")
+                    throw HALabError.commandFailed(
+                        command: "tcpdump at \(capture.point)", status: "not listening after 10 s", output: "")
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }
@@ -89,8 +97,10 @@ extension LabSession {
         if topology.segments.contains(text) { return .segment(text) }
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard let node = topology.nodes.first(where: { $0.name == parts[0] }) else {
-            throw HALabError.usage("'\(text)' is no segment or node of lab \(lab.name); segments: \(topology.segments.joined(separator: ", ")), "
-                                   + "nodes: \(topology.nodes.map(\.name).joined(separator: ", "))")
+            throw HALabError.usage(
+                "'\(text)' is no segment or node of lab \(lab.name); segments: "
+                    + "\(topology.segments.joined(separator: ", ")), nodes: "
+                    + "\(topology.nodes.map(\.name).joined(separator: ", "))")
         }
         guard let interface = parts.count > 1 ? parts[1] : node.interfaces.first?.name else {
             throw HALabError.usage("node '\(node.name)' has no interface")

@@ -7,7 +7,8 @@ extension ConfigCheck {
         return configs.flatMap(untrackedScripts) + configs.flatMap(syncGroupPreemption)
             + instances.flatMap { instance -> [Finding] in
                 guard let node = model.nodes[instance.node], !node.segments.isEmpty else { return [] }
-                return interfaceFindings(instance, node: node) + unicastFindings(instance, peers: instances, model: model)
+                return interfaceFindings(instance, node: node)
+                    + unicastFindings(instance, peers: instances, model: model)
             }
     }
 
@@ -15,9 +16,11 @@ extension ConfigCheck {
     static func untrackedScripts(_ config: KeepalivedNodeConfig) -> [Finding] {
         let tracked = Set(config.instances.flatMap { $0.trackedScripts.map(\.name) })
         return config.scripts.filter { !tracked.contains($0.name) }.map { script in
-            Finding(severity: .warning, location: script.location?.description,
-                    message: "vrrp_script \(script.name) on \(config.node) is tracked by no vrrp_instance (track_script): its check "
-                        + "changes nothing, so the VIP stays on a node whose service is down")
+            Finding(
+                severity: .warning, location: script.location?.description,
+                message:
+                    "vrrp_script \(script.name) on \(config.node) is tracked by no vrrp_instance (track_script): its "
+                        + "check changes nothing, so the VIP stays on a node whose service is down")
         }
     }
 
@@ -27,9 +30,10 @@ extension ConfigCheck {
         config.syncGroups.compactMap { group in
             let members = config.instances.filter { group.instances.contains($0.name) }
             guard Set(members.map(\.preempt)).count > 1 else { return nil }
-            return Finding(severity: .warning, location: group.location.description,
-                           message: "the members of sync group \(group.name) on \(config.node) disagree on preemption: "
-                               + members.map { "\($0.name) \($0.preempt ? "preempts" : "nopreempt")" }.joined(separator: ", "))
+            return Finding(
+                severity: .warning, location: group.location.description,
+                message: "the members of sync group \(group.name) on \(config.node) disagree on preemption: "
+                    + members.map { "\($0.name) \($0.preempt ? "preempts" : "nopreempt")" }.joined(separator: ", "))
         }
     }
 
@@ -37,24 +41,34 @@ extension ConfigCheck {
     /// it. (An interface the node lacks, the lab loader reports, with lab.yaml's line.)
     static func interfaceFindings(_ instance: VRRPInstance, node: VRRPModel.Node) -> [Finding] {
         guard let network = node.networks[instance.interface] else { return [] }
-        return instance.virtualAddresses.filter { AddressFamily.of($0) == .ipv4 && !IPv4Network(network).contains($0) }.map { address in
-            Finding(severity: .warning, location: instance.settings["virtual_ipaddress"]?.description ?? instance.location.description,
-                    message: "\(instance.name)'s VIP \(address) is outside \(node.name)'s network on \(instance.interface) (\(network)): "
-                        + "clients of that network do not ask for it")
-        }
+        return instance.virtualAddresses.filter { AddressFamily.of($0) == .ipv4 && !IPv4Network(network).contains($0) }
+            .map { address in
+                Finding(
+                    severity: .warning,
+                    location: instance.settings["virtual_ipaddress"]?.description ?? instance.location.description,
+                    message:
+                        "\(instance.name)'s VIP \(address) is outside \(node.name)'s network on \(instance.interface) "
+                            + "(\(network)): clients of that network do not ask for it")
+            }
     }
 
     /// A unicast peer must be an address of a node that runs a peer of the instance.
     static func unicastFindings(_ instance: VRRPInstance, peers: [VRRPInstance], model: VRRPModel) -> [Finding] {
-        let peerNodes = peers.filter { $0.node != instance.node && $0.virtualRouterID == instance.virtualRouterID && $0.family == instance.family }
-            .map(\.node).uniqueInOrder()
+        let peerNodes = peers.filter {
+            $0.node != instance.node && $0.virtualRouterID == instance.virtualRouterID && $0.family == instance.family
+        }
+        .map(\.node).uniqueInOrder()
         let known = Set(peerNodes.flatMap { model.nodes[$0]?.addresses ?? [] })
         return instance.unicastPeers.filter { !known.contains($0) }.map { peer in
-            Finding(severity: .error, location: instance.settings["unicast_peer"]?.description ?? instance.location.description,
-                    message: "unicast_peer \(peer) of \(instance.name) on \(instance.node) is no address of a peer ("
-                        + (peerNodes.isEmpty ? "it has none" : peerNodes.map { "\($0) \((model.nodes[$0]?.addresses ?? []).joined(separator: " "))" }
+            Finding(
+                severity: .error,
+                location: instance.settings["unicast_peer"]?.description ?? instance.location.description,
+                message: "unicast_peer \(peer) of \(instance.name) on \(instance.node) is no address of a peer ("
+                    + (peerNodes.isEmpty
+                        ? "it has none"
+                        : peerNodes.map { "\($0) \((model.nodes[$0]?.addresses ?? []).joined(separator: " "))" }
                             .joined(separator: ", "))
-                        + "): its adverts reach nobody there, and that peer becomes MASTER too")
+                    + "): its adverts reach nobody there, and that peer becomes MASTER too")
         }
     }
 }
@@ -69,10 +83,12 @@ extension ConfigCheck {
             let holders = worlds.possibleHolders(of: address)
             guard holders.count > 1 else { return nil }
             let instance = model.instances.first { $0.virtualAddresses.contains(address) }
-            return Finding(severity: .warning, location: instance?.settings["priority"]?.description ?? instance?.location.description,
-                           message: "which node holds \(address) depends on which keepalived starts first: "
-                               + holders.map { $0.isEmpty ? "nobody" : $0.joined(separator: " and ") }.joined(separator: " or ")
-                               + " (an equal priority, or nopreempt, keeps the first master); up and verify accept either")
+            return Finding(
+                severity: .warning,
+                location: instance?.settings["priority"]?.description ?? instance?.location.description,
+                message: "which node holds \(address) depends on which keepalived starts first: "
+                    + holders.map { $0.isEmpty ? "nobody" : $0.joined(separator: " and ") }.joined(separator: " or ")
+                    + " (an equal priority, or nopreempt, keeps the first master); up and verify accept either")
         }
     }
 }

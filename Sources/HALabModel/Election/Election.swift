@@ -5,7 +5,8 @@ extension VRRPModel {
     func priority(_ index: Int) -> Int? {
         let node = instances[index].node
         let down = Set(instances[index].trackedInterfaces.lazy.map(\.name).filter { !network.interfaceUp(node, $0) })
-        return instances[index].effectivePriority(failing: failingScripts(index), down: down, files: states[node]?.fileValues ?? [:])
+        return instances[index].effectivePriority(
+            failing: failingScripts(index), down: down, files: states[node]?.fileValues ?? [:])
     }
 
     /// The role an instance is forced into, or nil while it takes part in elections: down
@@ -15,11 +16,14 @@ extension VRRPModel {
     func forcedRole(_ index: Int) -> Role? {
         let node = instances[index].node
         guard let state = states[node], network.machines[node]?.alive == true, !state.stopped.contains("keepalived"),
-              !refusingNodes.contains(node) else { return .down }
+            !refusingNodes.contains(node)
+        else { return .down }
         return syncMembers(index).contains(where: ownFault) ? .fault : nil
     }
 
-    func ownFault(_ index: Int) -> Bool { !network.interfaceUp(instances[index].node, instances[index].interface) || priority(index) == nil }
+    func ownFault(_ index: Int) -> Bool {
+        !network.interfaceUp(instances[index].node, instances[index].interface) || priority(index) == nil
+    }
 
     func syncMembers(_ index: Int) -> [Int] { syncGroups[index] }
 
@@ -41,11 +45,15 @@ extension VRRPModel {
         let (lNode, sNode) = (instances[listener].node, instances[sender].node)
         let (lInterface, sInterface) = (instances[listener].interface, instances[sender].interface)
         guard lNode != sNode, let ls = network.machines[lNode], let ss = network.machines[sNode],
-              network.interfaceUp(lNode, lInterface), network.interfaceUp(sNode, sInterface), !vrrpFrozen(lNode), !vrrpFrozen(sNode),
-              let lSegment = network.activeSegment(lNode, lInterface), let sSegment = network.activeSegment(sNode, sInterface),
-              network.joined(lSegment, sSegment), !network.partitioned(lNode, sNode) else { return false }
+            network.interfaceUp(lNode, lInterface), network.interfaceUp(sNode, sInterface), !vrrpFrozen(lNode),
+            !vrrpFrozen(sNode),
+            let lSegment = network.activeSegment(lNode, lInterface),
+            let sSegment = network.activeSegment(sNode, sInterface),
+            network.joined(lSegment, sSegment), !network.partitioned(lNode, sNode)
+        else { return false }
         if !instances[sender].unicastPeers.isEmpty {
-            guard instances[sender].unicastPeers.contains(where: { (nodes[lNode]?.addresses ?? []).contains($0) }) else { return false }
+            guard instances[sender].unicastPeers.contains(where: { (nodes[lNode]?.addresses ?? []).contains($0) })
+            else { return false }
         } else if ls.multicastBlocked || ss.multicastBlocked {
             return false
         }
@@ -57,10 +65,11 @@ extension VRRPModel {
         // history, so the model takes the advert as heard: a missed split brain, not a false one.
         let skips = l.skipsAddressCheck && roles[listener] == .backup
         guard l.version == s.version, l.version == 3 || l.advertInterval == s.advertInterval,
-              skips || Set(l.virtualAddresses) == Set(s.virtualAddresses)
+            skips || Set(l.virtualAddresses) == Set(s.virtualAddresses)
         else { return false }
         if l.version == 2, l.authType != nil || s.authType != nil {
-            guard l.authType == s.authType, l.authPass.map({ String($0.prefix(8)) }) == s.authPass.map({ String($0.prefix(8)) })
+            guard l.authType == s.authType,
+                l.authPass.map({ String($0.prefix(8)) }) == s.authPass.map({ String($0.prefix(8)) })
             else { return false }
         }
         return true
@@ -69,7 +78,9 @@ extension VRRPModel {
     /// Whether master `a` beats master `b`: the higher priority, then the higher address.
     func beats(_ a: Int, _ b: Int, _ priorities: [Int?]) -> Bool {
         let (pa, pb) = (priorities[a] ?? 0, priorities[b] ?? 0)
-        return pa != pb ? pa > pb : (nodes[instances[a].node]?.primaryAddress ?? 0) > (nodes[instances[b].node]?.primaryAddress ?? 0)
+        return pa != pb
+            ? pa > pb
+            : (nodes[instances[a].node]?.primaryAddress ?? 0) > (nodes[instances[b].node]?.primaryAddress ?? 0)
     }
 
     /// Settles the roles after `cause`; `failingBefore`: each instance's failing checks before it.
@@ -98,7 +109,11 @@ extension VRRPModel {
             for action in scripts.notifications[index][roles[index]] ?? [] {
                 let stopped = states[node]?.stopped.contains(action.service) ?? false
                 guard stopped == action.start else { continue }
-                if action.start { states[node]?.stopped.remove(action.service) } else { states[node]?.stopped.insert(action.service) }
+                if action.start {
+                    states[node]?.stopped.remove(action.service)
+                } else {
+                    states[node]?.stopped.insert(action.service)
+                }
                 changed = true
             }
         }
@@ -135,17 +150,22 @@ extension VRRPModel {
             let masters = instances.indices.filter { roles[$0] == .master && !frozen.contains($0) }
             // Two masters meeting: the one that loses steps down.
             let losers = masters.filter { m in
-                peers[m].contains { x in x != m && roles[x] == .master && !frozen.contains(x) && hears(m, x) && beats(x, m, priorities) }
+                peers[m].contains { x in
+                    x != m && roles[x] == .master && !frozen.contains(x) && hears(m, x) && beats(x, m, priorities)
+                }
             }
             // A member leaving MASTER takes its sync group with it (vrrp_sync_backup).
-            for loser in losers.flatMap(syncMembers) where roles[loser] == .master { roles[loser] = .backup; changed = true }
+            for loser in losers.flatMap(syncMembers) where roles[loser] == .master {
+                roles[loser] = .backup; changed = true
+            }
             if changed { priorities = instances.indices.map(priority) }
             // Backups whose Master_Down_Timer expires: no master they hear holds them back.
             let eligible = instances.indices.filter { b in
-                roles[b] == .backup && !frozen.contains(b) && !peers[b].contains { m in
-                    roles[m] == .master && hears(b, m)
-                        && (!instances[b].preempt || (priorities[m] ?? 0) >= (priorities[b] ?? 0))
-                }
+                roles[b] == .backup && !frozen.contains(b)
+                    && !peers[b].contains { m in
+                        roles[m] == .master && hears(b, m)
+                            && (!instances[b].preempt || (priorities[m] ?? 0) >= (priorities[b] ?? 0))
+                    }
             }
             for index in takingOver(eligible, priorities) {
                 roles[index] = .master
@@ -163,11 +183,15 @@ extension VRRPModel {
         let eligibleSet = Set(eligible)
         var held: Set<Int> = []
         while true {
-            let wanting = Set(eligible.filter { index in
-                !held.contains(index) && peers[index].filter { eligibleSet.contains($0) && !held.contains($0) && hears(index, $0) }
-                    .allSatisfy { (priorities[$0] ?? 0) <= (priorities[index] ?? 0) }
-            })
-            let holdBack = wanting.filter { !syncMembers($0).allSatisfy { wanting.contains($0) || roles[$0] == .master } }
+            let wanting = Set(
+                eligible.filter { index in
+                    !held.contains(index)
+                        && peers[index].filter { eligibleSet.contains($0) && !held.contains($0) && hears(index, $0) }
+                            .allSatisfy { (priorities[$0] ?? 0) <= (priorities[index] ?? 0) }
+                })
+            let holdBack = wanting.filter {
+                !syncMembers($0).allSatisfy { wanting.contains($0) || roles[$0] == .master }
+            }
             if holdBack.isEmpty && (!wanting.isEmpty || held.isEmpty) { return eligible.filter(wanting.contains) }
             if holdBack.isEmpty {
                 // Every group held back by another: none sends adverts, so every timer runs out,

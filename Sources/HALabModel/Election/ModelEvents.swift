@@ -35,10 +35,11 @@ extension VRRPModel {
         /// The node the event happens to; nil for one that spans nodes.
         public var node: String? {
             switch self {
-            case .stopService(_, let node), .startService(_, let node), .hangService(_, let node), .resumeService(_, let node),
-                 .refuseService(_, let node), .acceptService(_, let node), .crash(let node), .revive(let node),
-                 .linkDown(let node, _), .linkUp(let node, _), .blockMulticast(let node), .unblockMulticast(let node),
-                 .pause(let node), .resume(let node), .writeFile(let node, _, _), .reconfigure(let node, _):
+            case .stopService(_, let node), .startService(_, let node), .hangService(_, let node),
+                .resumeService(_, let node),
+                .refuseService(_, let node), .acceptService(_, let node), .crash(let node), .revive(let node),
+                .linkDown(let node, _), .linkUp(let node, _), .blockMulticast(let node), .unblockMulticast(let node),
+                .pause(let node), .resume(let node), .writeFile(let node, _, _), .reconfigure(let node, _):
                 return node
             case .partition, .heal, .switchDown, .switchUp: return nil
             }
@@ -70,11 +71,13 @@ extension VRRPModel {
             case .switchUp(let segment): return "switch up \(segment)"
             case .blockMulticast(let node): return "block-multicast \(node)"
             case .unblockMulticast(let node): return "unblock-multicast \(node)"
-            case .partition(let groups): return "partition " + groups.map { $0.joined(separator: ",") }.joined(separator: " / ")
+            case .partition(let groups):
+                return "partition " + groups.map { $0.joined(separator: ",") }.joined(separator: " / ")
             case .pause(let node): return "pause \(node)"
             case .resume(let node): return "resume \(node)"
             case .heal(let node): return "heal" + (node.map { " \($0)" } ?? "")
-            case .writeFile(let node, let path, let content): return "write \(content.debugDescription) to \(path) on \(node)"
+            case .writeFile(let node, let path, let content):
+                return "write \(content.debugDescription) to \(path) on \(node)"
             case .reconfigure(let node, _): return "reload \(node) with a new config"
             }
         }
@@ -94,7 +97,8 @@ extension VRRPModel {
             states[node]?.stopped.insert(service)
             states[node]?.hung.remove(service)
         case .startService(let service, let node): states[node]?.stopped.remove(service)
-        case .hangService(let service, let node): if serviceState(service, on: node) != .stopped { states[node]?.hung.insert(service) }
+        case .hangService(let service, let node):
+            if serviceState(service, on: node) != .stopped { states[node]?.hung.insert(service) }
         case .resumeService(let service, let node): states[node]?.hung.remove(service)
         case .refuseService(let service, let node): states[node]?.refusing.insert(service)
         case .acceptService(let service, let node): states[node]?.refusing.remove(service)
@@ -123,7 +127,9 @@ extension VRRPModel {
                 states[name]?.refusing = []
             }
         case .writeFile(let node, let path, let content):
-            if states[node]?.fileValues[path] != nil { states[node]?.fileValues[path] = TrackedFile.number(in: content) }
+            if states[node]?.fileValues[path] != nil {
+                states[node]?.fileValues[path] = TrackedFile.number(in: content)
+            }
         case .reconfigure(let node, let new):
             // A new instance's checks count as newly failing: keepalived learns them from scratch.
             failingBefore = reconfigure(node: node, with: new).map { $0.map { failingBefore[$0] } ?? [] }

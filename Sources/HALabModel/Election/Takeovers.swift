@@ -11,28 +11,38 @@ extension VRRPModel {
                 let newPriority = priority(index) ?? instance.priority
                 // The health checks noticing what changed: each check of the group's peers that
                 // began or ceased to fail, after `fall` (`rise`) runs; a hang, after its timeout too.
-                let detection = peers[index].flatMap { peer -> [Double] in
-                    let now = failingScripts(peer)
-                    let before = peer < failingBefore.count ? failingBefore[peer] : now
-                    return instances[peer].trackedScripts.filter { now.contains($0.name) != before.contains($0.name) }.map { script in
-                        now.contains(script.name)
-                            ? script.interval * Double(script.fall) + (cause.isHang ? script.timeout : 0)
-                            : script.interval * Double(script.rise)
-                    }
-                }.max() ?? 0
+                let detection =
+                    peers[index].flatMap { peer -> [Double] in
+                        let now = failingScripts(peer)
+                        let before = peer < failingBefore.count ? failingBefore[peer] : now
+                        return instances[peer].trackedScripts.filter {
+                            now.contains($0.name) != before.contains($0.name)
+                        }.map { script in
+                            now.contains(script.name)
+                                ? script.interval * Double(script.fall) + (cause.isHang ? script.timeout : 0)
+                                : script.interval * Double(script.rise)
+                        }
+                    }.max() ?? 0
                 // A master that left cleanly (keepalived stopped, FAULT by a check) sent priority 0:
                 // skew only. One whose link went down could not send it: the full interval.
                 let cleanLeave: Bool = {
                     if case .stopService("keepalived", _) = cause { return true }
-                    return (mastersBefore[group] ?? []).contains { roles[$0] == .fault && network.interfaceUp(instances[$0].node, instances[$0].interface) }
+                    return (mastersBefore[group] ?? []).contains {
+                        roles[$0] == .fault && network.interfaceUp(instances[$0].node, instances[$0].interface)
+                    }
                 }()
                 // A VRRPv3 backup times its wait by the interval of the master it heard (measured:
                 // "advertisement interval updated from 500ms to 100ms by master").
                 var timing = instance
-                if instance.version == 3, let heard = (mastersBefore[group] ?? []).first { timing.advertInterval = instances[heard].advertInterval }
+                if instance.version == 3, let heard = (mastersBefore[group] ?? []).first {
+                    timing.advertInterval = instances[heard].advertInterval
+                }
                 let preempting = (mastersBefore[group] ?? []).contains { roles[$0] == .backup }
-                bound = max(bound, timing.takeoverTime(detection: detection, priority: newPriority, masterLeftCleanly: cleanLeave,
-                                                       preempts: preempting, started: cause.startsKeepalived(on: instance.node)))
+                bound = max(
+                    bound,
+                    timing.takeoverTime(
+                        detection: detection, priority: newPriority, masterLeftCleanly: cleanLeave,
+                        preempts: preempting, started: cause.startsKeepalived(on: instance.node)))
             }
         }
         return bound
@@ -47,11 +57,14 @@ extension VRRPModel {
     public func handsOverAtOnce(from before: VRRPModel) -> Bool {
         virtualAddresses.allSatisfy { address in
             let was = Set(before.holders(of: address))
-            return !was.isEmpty && was.subtracting(holders(of: address)).allSatisfy { node in
-                canServe(node, address: address) && instances.indices.contains {
-                    instances[$0].node == node && instances[$0].virtualAddresses.contains(address) && roles[$0] == .backup
+            return !was.isEmpty
+                && was.subtracting(holders(of: address)).allSatisfy { node in
+                    canServe(node, address: address)
+                        && instances.indices.contains {
+                            instances[$0].node == node && instances[$0].virtualAddresses.contains(address)
+                                && roles[$0] == .backup
+                        }
                 }
-            }
         }
     }
 
@@ -73,13 +86,19 @@ extension VRRPModel {
             // An old master the rival still hears, advertising at or above its priority, holds it back.
             let rivals = peers[index].filter { peer in
                 guard peer != index, !mastersBefore.contains(peer), roles[peer] == .backup, instances[peer].preempt,
-                      let rival = self.priority(peer) else { return false }
+                    let rival = self.priority(peer)
+                else { return false }
                 let heldBack = mastersBefore.contains { old in
-                    old != index && peers[index].contains(old) && [.backup, .master].contains(roles[old]) && hears(peer, old) && (self.priority(old) ?? 0) >= rival
+                    old != index && peers[index].contains(old) && [.backup, .master].contains(roles[old])
+                        && hears(peer, old) && (self.priority(old) ?? 0) >= rival
                 }
-                return !heldBack && abs(instance.skewTime(priority: rival) - instance.skewTime(priority: priority)) < Self.takeoverRaceMargin
+                return !heldBack
+                    && abs(instance.skewTime(priority: rival) - instance.skewTime(priority: priority))
+                        < Self.takeoverRaceMargin
             }
-            if !rivals.isEmpty { races.formUnion(instance.virtualAddresses.map { $0.split(separator: "/").first.map(String.init) ?? $0 }) }
+            if !rivals.isEmpty {
+                races.formUnion(instance.virtualAddresses.map { $0.split(separator: "/").first.map(String.init) ?? $0 })
+            }
         }
         return races
     }

@@ -98,16 +98,19 @@ public struct VRRPModel: Sendable {
         syncGroups = instances.indices.map { index in
             instances[index].syncGroup.flatMap { synced["\(instances[index].node)/\($0)"] } ?? [index]
         }
-        refusingNodes = Set(instances.filter { instance in
-            guard let spec = nodes[instance.node], !spec.segments.isEmpty else { return false }
-            return !spec.segments.keys.contains(instance.interface) && spec.bonds[instance.interface] == nil
-                && spec.bridges[instance.interface] == nil
-        }.map(\.node))
+        refusingNodes = Set(
+            instances.filter { instance in
+                guard let spec = nodes[instance.node], !spec.segments.isEmpty else { return false }
+                return !spec.segments.keys.contains(instance.interface) && spec.bonds[instance.interface] == nil
+                    && spec.bridges[instance.interface] == nil
+            }.map(\.node))
         for (name, node) in nodes {
             // What keepalived reads at start: init_file's value where it writes one, else the file's.
-            for file in instances.filter({ $0.node == name }).flatMap(\.trackedFiles) where states[name]?.fileValues[file.path] == nil {
+            for file in instances.filter({ $0.node == name }).flatMap(\.trackedFiles)
+            where states[name]?.fileValues[file.path] == nil {
                 let existing = node.files[file.path].map(TrackedFile.number)
-                states[name]?.fileValues[file.path] = file.overwrite || existing == nil ? file.initValue ?? existing ?? 0 : existing
+                states[name]?.fileValues[file.path] =
+                    file.overwrite || existing == nil ? file.initValue ?? existing ?? 0 : existing
             }
         }
     }
@@ -123,13 +126,15 @@ public struct VRRPModel: Sendable {
         let first = instances.firstIndex { $0.node == node } ?? instances.count
         let at = kept.filter { $0 < first }.count
         var continued: [Int?] = kept
-        continued.insert(contentsOf: new.map { instance in
-            old.instances.indices.first { o in
-                let was = old.instances[o]
-                return was.node == node && was.virtualRouterID == instance.virtualRouterID && was.family == instance.family
-                    && was.interface == instance.interface
-            }
-        }, at: at)
+        continued.insert(
+            contentsOf: new.map { instance in
+                old.instances.indices.first { o in
+                    let was = old.instances[o]
+                    return was.node == node && was.virtualRouterID == instance.virtualRouterID
+                        && was.family == instance.family
+                        && was.interface == instance.interface
+                }
+            }, at: at)
         var replaced = kept.map { instances[$0] }
         replaced.insert(contentsOf: new, at: at)
         adopt(replaced)
@@ -149,8 +154,11 @@ public struct VRRPModel: Sendable {
 
     /// Nil while the instance is down or in FAULT.
     public func effectivePriority(node: String, instance: String) -> Int? {
-        guard let index = instances.indices.first(where: { instances[$0].node == node && instances[$0].name == instance }),
-              [.master, .backup].contains(roles[index]) else { return nil }
+        guard
+            let index = instances.indices.first(where: { instances[$0].node == node && instances[$0].name == instance }
+            ),
+            [.master, .backup].contains(roles[index])
+        else { return nil }
         return priority(index)
     }
 
@@ -184,8 +192,10 @@ public struct VRRPModel: Sendable {
     /// starts count as running (the design runs them only on the master).
     public func canServeAsMaster(_ node: String, address: String) -> Bool {
         var world = self
-        let started = instances.indices.filter { instances[$0].node == node && instances[$0].virtualAddresses.contains(address) }
-            .flatMap { scripts.notifications[$0][.master] ?? [] }.filter(\.start).map(\.service)
+        let started = instances.indices.filter {
+            instances[$0].node == node && instances[$0].virtualAddresses.contains(address)
+        }
+        .flatMap { scripts.notifications[$0][.master] ?? [] }.filter(\.start).map(\.service)
         for service in started { world.states[node]?.stopped.remove(service) }
         return world.canServe(node, address: address)
     }
@@ -194,8 +204,13 @@ public struct VRRPModel: Sendable {
     /// for the address are up: the one it is on, and those it tracks (tracked because the
     /// service needs them, as a gateway its uplink).
     public func canServe(_ node: String, address: String) -> Bool {
-        canServe(node) && instances.filter { $0.node == node && $0.virtualAddresses.contains(address) }
-            .allSatisfy { instance in ([instance.interface] + instance.trackedInterfaces.map(\.name)).allSatisfy { network.interfaceUp(node, $0) } }
+        canServe(node)
+            && instances.filter { $0.node == node && $0.virtualAddresses.contains(address) }
+                .allSatisfy { instance in
+                    ([instance.interface] + instance.trackedInterfaces.map(\.name)).allSatisfy {
+                        network.interfaceUp(node, $0)
+                    }
+                }
     }
 
     /// Why a node cannot serve, in words: "its nginx is stopped", "it is down" …
@@ -204,14 +219,15 @@ public struct VRRPModel: Sendable {
         if !machine.alive { return "it is down" }
         if !machine.linkUp { return "its link is down" }
         if machine.paused { return "it is paused" }
-        let failing = (nodes[node]?.services ?? []).filter { nodes[node]?.ports.values.contains($0) ?? false }.compactMap { service -> String? in
-            switch serviceState(service, on: node) {
-            case .running: nil
-            case .stopped: "its \(service) is stopped"
-            case .hung: "its \(service) hangs"
-            case .refusing: "its \(service) refuses connections"
+        let failing = (nodes[node]?.services ?? []).filter { nodes[node]?.ports.values.contains($0) ?? false }
+            .compactMap { service -> String? in
+                switch serviceState(service, on: node) {
+                case .running: nil
+                case .stopped: "its \(service) is stopped"
+                case .hung: "its \(service) hangs"
+                case .refusing: "its \(service) refuses connections"
+                }
             }
-        }
         return failing.joined(separator: " and ")
     }
 }

@@ -42,7 +42,8 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
     /// explore are made of.
     public enum Kind: String, Sendable, CaseIterable, Codable {
         case stop, hang, refuse, kill, link, flap, block, partition, pause, loss
-        /// keepalived restarted (routine, over when done): with nopreempt or equal priorities the VIP can end elsewhere.
+        /// keepalived restarted (routine, over when done): with nopreempt or equal priorities the VIP can end
+        /// elsewhere.
         case restart
         case `switch`
 
@@ -55,7 +56,9 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
 
         /// `stop,kill,…` as `--faults` takes it (`block-multicast` for block too).
         public static func parse(_ list: String) -> Set<Kind>? {
-            let kinds = list.split(separator: ",").map { Kind(rawValue: String($0).replacingOccurrences(of: "block-multicast", with: "block")) }
+            let kinds = list.split(separator: ",").map {
+                Kind(rawValue: String($0).replacingOccurrences(of: "block-multicast", with: "block"))
+            }
             return kinds.contains(nil) || kinds.isEmpty ? nil : Set(kinds.compactMap { $0 })
         }
     }
@@ -81,13 +84,15 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
         case .pause: .pause
         case .loss: .loss
         case .restartService: .restart
-        case .startService, .reload, .resumeService, .acceptService, .revive, .unblockMulticast, .delay, .resume, .heal: nil
+        case .startService, .reload, .resumeService, .acceptService, .revive, .unblockMulticast, .delay, .resume, .heal:
+            nil
         }
     }
 
     public var lifetime: Lifetime {
         switch self {
-        case .stopService, .hangService, .refuseService, .kill, .blockMulticast, .partition, .loss, .delay, .pause: .inForce
+        case .stopService, .hangService, .refuseService, .kill, .blockMulticast, .partition, .loss, .delay, .pause:
+            .inForce
         case .link(_, _, let up, _): up ? .mends : .inForce
         case .switchPower(_, let on): on ? .mends : .inForce
         case .flap, .restartService, .reload: .overWhenDone
@@ -102,13 +107,16 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
         case .hangService(let service, let node): .resumeService(service, node: node)
         case .refuseService(let service, let node): .acceptService(service, node: node)
         case .kill(let node): .revive(node: node)
-        case .link(let node, let interface, let up, let atNode): up ? nil : .link(node: node, interface: interface, up: true, atNode: atNode)
+        case .link(let node, let interface, let up, let atNode):
+            up ? nil : .link(node: node, interface: interface, up: true, atNode: atNode)
         case .switchPower(let segment, let on): on ? nil : .switchPower(segment: segment, on: true)
         case .blockMulticast(let node): .unblockMulticast(node: node)
         case .pause(let node): .resume(node: node)
         case .partition(let groups): .heal(node: groups.first?.first)
         case .loss(let node, _), .delay(let node, _): .heal(node: node)
-        case .startService, .restartService, .reload, .resumeService, .acceptService, .revive, .flap, .unblockMulticast, .resume, .heal: nil
+        case .startService, .restartService, .reload, .resumeService, .acceptService, .revive, .flap, .unblockMulticast,
+            .resume, .heal:
+            nil
         }
     }
 
@@ -125,8 +133,9 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
             return injury.mend == self
         case .startService, .resumeService, .acceptService, .link, .switchPower, .unblockMulticast, .resume:
             return injury.mend == self
-        case .stopService, .restartService, .reload, .hangService, .refuseService, .kill, .flap, .blockMulticast, .partition, .loss,
-             .delay, .pause:
+        case .stopService, .restartService, .reload, .hangService, .refuseService, .kill, .flap, .blockMulticast,
+            .partition, .loss,
+            .delay, .pause:
             return false
         }
     }
@@ -134,11 +143,12 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
     /// The nodes the fault names.
     public var nodes: [String] {
         switch self {
-        case .stopService(_, let node), .startService(_, let node), .hangService(_, let node), .resumeService(_, let node),
-             .refuseService(_, let node), .acceptService(_, let node), .kill(let node), .revive(let node),
-             .restartService(_, let node), .reload(let node),
-             .link(let node, _, _, _), .loss(let node, _), .delay(let node, _), .pause(let node), .resume(let node),
-             .flap(let node, _, _, _):
+        case .stopService(_, let node), .startService(_, let node), .hangService(_, let node),
+            .resumeService(_, let node),
+            .refuseService(_, let node), .acceptService(_, let node), .kill(let node), .revive(let node),
+            .restartService(_, let node), .reload(let node),
+            .link(let node, _, _, _), .loss(let node, _), .delay(let node, _), .pause(let node), .resume(let node),
+            .flap(let node, _, _, _):
             return [node]
         case .switchPower: return []
         case .blockMulticast(let node), .unblockMulticast(let node), .heal(let node): return node.map { [$0] } ?? []
@@ -158,8 +168,11 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .loss(let node, _), .delay(let node, _): .blinds(node: node)
         case .heal(let node): .restores(node: node)
-        case .stopService, .startService, .hangService, .resumeService, .refuseService, .acceptService, .kill, .revive, .link,
-             .restartService, .reload, .switchPower, .flap, .blockMulticast, .unblockMulticast, .partition, .pause, .resume: .keeps
+        case .stopService, .startService, .hangService, .resumeService, .refuseService, .acceptService, .kill, .revive,
+            .link,
+            .restartService, .reload, .switchPower, .flap, .blockMulticast, .unblockMulticast, .partition, .pause,
+            .resume:
+            .keeps
         }
     }
 
@@ -171,7 +184,8 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
         case .stopService(let service, let node): [.stopService(service, node: node)]
         case .startService(let service, let node): [.startService(service, node: node)]
         // Its end state: stopped and started again (while it was stopped, the VIP may have moved and back).
-        case .restartService(let service, let node): [.stopService(service, node: node), .startService(service, node: node)]
+        case .restartService(let service, let node):
+            [.stopService(service, node: node), .startService(service, node: node)]
         // Measured live (README, "Routine change"): the same config re-read changes no state.
         case .reload: []
         case .hangService(let service, let node): [.hangService(service, node: node)]
@@ -180,10 +194,12 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
         case .acceptService(let service, let node): [.acceptService(service, node: node)]
         case .kill(let node): [.crash(node: node)]
         case .revive(let node): [.revive(node: node)]
-        case .link(let node, let interface, let up, _): [up ? .linkUp(node: node, interface: interface) : .linkDown(node: node, interface: interface)]
+        case .link(let node, let interface, let up, _):
+            [up ? .linkUp(node: node, interface: interface) : .linkDown(node: node, interface: interface)]
         case .switchPower(let segment, let on): [on ? .switchUp(segment: segment) : .switchDown(segment: segment)]
         // Its end state: a flap long enough for VRRP to react each time ends where one down and up does.
-        case .flap(let node, let interface, _, _): [.linkDown(node: node, interface: interface), .linkUp(node: node, interface: interface)]
+        case .flap(let node, let interface, _, _):
+            [.linkDown(node: node, interface: interface), .linkUp(node: node, interface: interface)]
         case .blockMulticast(let node): (node.map { [$0] } ?? all).map { .blockMulticast(node: $0) }
         case .unblockMulticast(let node): (node.map { [$0] } ?? all).map { .unblockMulticast(node: $0) }
         case .partition(let groups): [.partition(groups)]
@@ -208,7 +224,8 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
         case .acceptService(let service, let node): "accept \(service) \(node)"
         case .kill(let node): "kill \(node)"
         case .revive(let node): "revive \(node)"
-        case .link(let node, let interface, let up, let atNode): "link \(up ? "up" : "down") \(target(node, interface))\(atNode ? " at-node" : "")"
+        case .link(let node, let interface, let up, let atNode):
+            "link \(up ? "up" : "down") \(target(node, interface))\(atNode ? " at-node" : "")"
         case .switchPower(let segment, let on): "switch \(on ? "up" : "down") \(segment)"
         case .flap(let node, let interface, let count, let interval):
             "flap \(target(node, interface)) \(count)" + (interval == 1 ? "" : " " + Values.format(interval))

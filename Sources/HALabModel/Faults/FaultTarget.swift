@@ -12,7 +12,9 @@ extension Fault {
         public var others: [String]
 
         public init(node: String, services: [String], servedServices: [String], cables: [String?], others: [String]) {
-            (self.node, self.services, self.servedServices, self.cables, self.others) = (node, services, servedServices, cables, others)
+            (self.node, self.services, self.servedServices, self.cables, self.others) = (
+                node, services, servedServices, cables, others
+            )
         }
 
         /// The node's faults of `kinds`, in the table's order: its services', a crash, a restart,

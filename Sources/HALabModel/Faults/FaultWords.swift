@@ -14,16 +14,27 @@ extension Fault {
             case .start: [("start SERVICE NODE", "rc-service SERVICE start inside NODE")]
             case .restart: [("restart SERVICE NODE", "rc-service SERVICE restart inside NODE: stopped, then started")]
             case .reload: [("reload NODE", "keepalived re-reads its config on NODE (SIGHUP)")]
-            case .hang: [("hang SERVICE NODE", "freeze SERVICE's processes (SIGSTOP): pidof finds them, nothing answers")]
+            case .hang:
+                [("hang SERVICE NODE", "freeze SERVICE's processes (SIGSTOP): pidof finds them, nothing answers")]
             case .resume: [("resume SERVICE NODE", "thaw them"), ("resume NODE", "thaw a paused NODE")]
-            case .refuse: [("refuse SERVICE NODE", "SERVICE's port refuses new connections (nftables), its processes run")]
+            case .refuse:
+                [("refuse SERVICE NODE", "SERVICE's port refuses new connections (nftables), its processes run")]
             case .accept: [("accept SERVICE NODE", "let connections in again")]
             case .kill: [("kill NODE", "crash NODE: every process killed at once, its links dead")]
             case .revive: [("revive NODE", "boot a crashed NODE again")]
-            case .link: [("link down|up NODE[:IFACE] [at-node]", "pull (or plug back) NODE's cables, or set its interfaces down (up)")]
-            case .switch: [("switch down|up SEGMENT", "every port of SEGMENT's switch down (a lost switch), or up again")]
-            case .flap: [("flap NODE[:IFACE] [COUNT] [SECONDS]", "the link down and up COUNT times (5), SECONDS each way (1)")]
-            case .blockMulticast: [("block-multicast NODE|all", "drop VRRP adverts (224.0.0.18, protocol 112) at NODE, or every switch")]
+            case .link:
+                [
+                    (
+                        "link down|up NODE[:IFACE] [at-node]",
+                        "pull (or plug back) NODE's cables, or set its interfaces down (up)"
+                    )
+                ]
+            case .switch:
+                [("switch down|up SEGMENT", "every port of SEGMENT's switch down (a lost switch), or up again")]
+            case .flap:
+                [("flap NODE[:IFACE] [COUNT] [SECONDS]", "the link down and up COUNT times (5), SECONDS each way (1)")]
+            case .blockMulticast:
+                [("block-multicast NODE|all", "drop VRRP adverts (224.0.0.18, protocol 112) at NODE, or every switch")]
             case .unblockMulticast: [("unblock-multicast NODE|all", "let them through again")]
             case .partition: [("partition A,B / C", "no frame crosses between the groups of nodes")]
             case .loss: [("loss NODE PERCENT", "drop PERCENT % of NODE's packets, in and out")]
@@ -35,7 +46,9 @@ extension Fault {
 
         /// The fault these words (after the verb) make; nil when they do not fit.
         func fault(_ words: [String]) -> Fault? {
-            let number = { (word: String, range: ClosedRange<Int>) in Int(word).flatMap { range.contains($0) ? $0 : nil } }
+            let number = { (word: String, range: ClosedRange<Int>) in
+                Int(word).flatMap { range.contains($0) ? $0 : nil }
+            }
             let target = { (word: String) in
                 let parts = word.split(separator: ":", maxSplits: 1).map(String.init)
                 return (node: parts.first ?? word, interface: parts.count > 1 ? parts[1] : nil)
@@ -61,7 +74,8 @@ extension Fault {
             case (.flap, 1...3):
                 let (node, interface) = target(words[0])
                 guard let count = words.count > 1 ? number(words[1], 1...1000) : 5,
-                      let interval = words.count > 2 ? Double(words[2]) : 1, (0.1...600).contains(interval) else { return nil }
+                    let interval = words.count > 2 ? Double(words[2]) : 1, (0.1...600).contains(interval)
+                else { return nil }
                 return .flap(node: node, interface: interface, count: count, interval: interval)
             case (.blockMulticast, 1): return .blockMulticast(node: words[0] == "all" ? nil : words[0])
             case (.unblockMulticast, 1): return .unblockMulticast(node: words[0] == "all" ? nil : words[0])
@@ -75,9 +89,11 @@ extension Fault {
             case (.pause, 1): return .pause(node: words[0])
             case (.heal, 0): return .heal(node: nil)
             case (.heal, 1): return .heal(node: words[0])
-            case (.stop, _), (.start, _), (.restart, _), (.reload, _), (.hang, _), (.resume, _), (.refuse, _), (.accept, _), (.kill, _),
-                 (.revive, _), (.link, _), (.switch, _), (.flap, _), (.blockMulticast, _), (.unblockMulticast, _), (.loss, _), (.delay, _),
-                 (.pause, _), (.heal, _):
+            case (.stop, _), (.start, _), (.restart, _), (.reload, _), (.hang, _), (.resume, _), (.refuse, _),
+                (.accept, _), (.kill, _),
+                (.revive, _), (.link, _), (.switch, _), (.flap, _), (.blockMulticast, _), (.unblockMulticast, _),
+                (.loss, _), (.delay, _),
+                (.pause, _), (.heal, _):
                 return nil
             }
         }
@@ -125,7 +141,8 @@ extension Fault {
 
     /// The fault `words` name, as `halab chaos` and a scenario's `chaos:` take them.
     public static func parse(_ words: [String]) throws -> Fault {
-        guard let verb = words.first.flatMap(Verb.init(rawValue:)), let fault = verb.fault(Array(words.dropFirst())) else {
+        guard let verb = words.first.flatMap(Verb.init(rawValue:)), let fault = verb.fault(Array(words.dropFirst()))
+        else {
             throw WordsError.notAFault(words.joined(separator: " "))
         }
         return fault

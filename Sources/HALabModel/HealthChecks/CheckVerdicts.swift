@@ -10,8 +10,10 @@ extension VRRPModel {
         if let check = scripts.checks[Self.key(node, script.name)] { return check }
         guard let spec = nodes[node] else { return HealthCheck(unknown: "\(node) is no node of the lab") }
         if let named = spec.checks[script.name] { return HealthCheck(probes: [.named(service: named)]) }
-        return CheckReader(node: node, services: spec.services, programs: spec.programs, ports: nodes.mapValues(\.ports),
-                           addresses: nodes.mapValues(\.addresses), virtualAddresses: Set(virtualAddresses), files: spec.files).read(script.command)
+        return CheckReader(
+            node: node, services: spec.services, programs: spec.programs, ports: nodes.mapValues(\.ports),
+            addresses: nodes.mapValues(\.addresses), virtualAddresses: Set(virtualAddresses), files: spec.files
+        ).read(script.command)
     }
 
     /// The state of a node's service.
@@ -28,10 +30,13 @@ extension VRRPModel {
         let check = healthCheck(script, on: node)
         let verdicts = check.probes.map { probe -> CheckVerdict in
             switch probe {
-            case .process(let service), .named(let service): probe.verdict(serviceState(service, on: node), answers: true)
+            case .process(let service), .named(let service):
+                probe.verdict(serviceState(service, on: node), answers: true)
             case .http(let service, let target), .tcp(let service, let target):
-                probe.verdict(serviceState(service, on: target), answers: target == node || answers(target, at: nil, from: node))
-            case .ping(let target, let address): probe.verdict(.running, answers: answers(target, at: address, from: node))
+                probe.verdict(
+                    serviceState(service, on: target), answers: target == node || answers(target, at: nil, from: node))
+            case .ping(let target, let address):
+                probe.verdict(.running, answers: answers(target, at: address, from: node))
             }
         }
         if verdicts.contains(.fails) { return .fails }
@@ -45,14 +50,18 @@ extension VRRPModel {
     /// Whether nothing is wrong with the node: every service running and every link up. A check
     /// the model cannot read is taken to pass then (the lab's own `up` shows whether it does).
     func isUntouched(_ node: String) -> Bool {
-        guard let state = states[node], state.stopped.isEmpty, state.hung.isEmpty, state.refusing.isEmpty else { return false }
+        guard let state = states[node], state.stopped.isEmpty, state.hung.isEmpty, state.refusing.isEmpty else {
+            return false
+        }
         return network.isUntouched(node)
     }
 
     /// Whether another node answers `node`: at `address` over the lab's routes, where the node
     /// routes there (an IPv4 address, and routes or a link toward it); else where a segment joins them.
     func answers(_ target: String, at address: String?, from node: String) -> Bool {
-        if let address, IPv4Network.number(address) != nil, hop(from: node, to: address) != nil { return routes(from: node, to: address) }
+        if let address, IPv4Network.number(address) != nil, hop(from: node, to: address) != nil {
+            return routes(from: node, to: address)
+        }
         return network.reachable(target, from: node)
     }
 
@@ -60,13 +69,14 @@ extension VRRPModel {
     /// world assumes failing of the ones the model cannot judge.
     func failingScripts(_ index: Int) -> Set<String> {
         let node = instances[index].node
-        return Set(instances[index].trackedScripts.lazy.filter { script in
-            switch self.verdict(script, on: node) {
-            case .fails: true
-            case .passes: false
-            case .unknown: self.assumedFailing.contains(Self.key(node, script.name))
-            }
-        }.map(\.name))
+        return Set(
+            instances[index].trackedScripts.lazy.filter { script in
+                switch self.verdict(script, on: node) {
+                case .fails: true
+                case .passes: false
+                case .unknown: self.assumedFailing.contains(Self.key(node, script.name))
+                }
+            }.map(\.name))
     }
 
     /// The checks the model cannot judge now, by key, with why.

@@ -64,9 +64,15 @@ extension HealthCheck.Probe {
         case (.http, _): return .fails
         case (.tcp, .refusing): return .fails
         case (.tcp(let service, _), _):
-            return .unknown("a TCP connect to \(service) may complete into a frozen listener's backlog: whether it sees the hang depends on the backlog")
+            return .unknown(
+                "a TCP connect to \(service) may complete into a frozen listener's backlog: whether it sees the hang "
+                    + "depends on the backlog"
+            )
         case (.named(let service), _):
-            return .unknown("lab.yaml says the check looks at \(service), not how: whether it sees it \(state == .hung ? "hang" : "refuse connections") is unknown")
+            return .unknown(
+                "lab.yaml says the check looks at \(service), not how: whether it sees it "
+                    + "\(state == .hung ? "hang" : "refuse connections") is unknown"
+            )
         case (.ping, _): return .passes
         }
     }
@@ -90,7 +96,9 @@ struct CheckReader {
         var check = HealthCheck()
         readText(command, into: &check, depth: 0)
         check.probes = check.probes.uniqueInOrder()
-        if check.unknown == nil && check.probes.isEmpty { check.unknown = "'\(command)' probes nothing the model can read" }
+        if check.unknown == nil && check.probes.isEmpty {
+            check.unknown = "'\(command)' probes nothing the model can read"
+        }
         return check
     }
 
@@ -151,19 +159,24 @@ struct CheckReader {
 
     /// Words that only steer or test values and change nothing: the model looks past them.
     static let neutral: Set<String> = [
-        "if", "then", "else", "elif", "fi", "!", "exit", "return", "echo", "printf", "true", "false", "[", "[[", "test", "]",
-        "sleep", "grep", "egrep", "wc", "awk", "sed", "head", "tail", "cut", "tr", "cat", "read", "local", "export", "set",
-        "while", "do", "done", "for", "case", "esac", "logger", "date", ":", "{", "}", "then:", "fi;",
+        "if", "then", "else", "elif", "fi", "!", "exit", "return", "echo", "printf", "true", "false", "[", "[[", "test",
+        "]",
+        "sleep", "grep", "egrep", "wc", "awk", "sed", "head", "tail", "cut", "tr", "cat", "read", "local", "export",
+        "set",
+        "while", "do", "done", "for", "case", "esac", "logger", "date", ":", "{", "}", "then:", "fi;"
     ]
     /// Words before the command they run.
-    static let prefixes: Set<String> = ["exec", "timeout", "sudo", "nice", "command", "env", "then", "else", "do", "!", "if", "while"]
+    static let prefixes: Set<String> = [
+        "exec", "timeout", "sudo", "nice", "command", "env", "then", "else", "do", "!", "if", "while"
+    ]
 
     func readCommand(_ words: [String], into check: inout HealthCheck, depth: Int) {
         var words = words
         // Prefixes, their options and numbers (`timeout 2`, `timeout -k 1 2`), and variable assignments.
         while let first = words.first,
-              Self.prefixes.contains(first) || first.hasPrefix("-") || Double(first.trimmingSuffix("s")) != nil
-                || (first.contains("=") && !first.hasPrefix("-") && !first.hasPrefix("/")) {
+            Self.prefixes.contains(first) || first.hasPrefix("-") || Double(first.trimmingSuffix("s")) != nil
+                || (first.contains("=") && !first.hasPrefix("-") && !first.hasPrefix("/"))
+        {
             words.removeFirst()
         }
         // Redirections (`</dev/tcp/HOST/PORT`, read with the whole text) are no command, nor words
@@ -178,23 +191,32 @@ struct CheckReader {
         if name.contains("=") || name.hasPrefix("$") { return }
         switch name {
         case "sh", "bash", "ash", "dash":
-            if let index = rest.firstIndex(of: "-c"), index + 1 < rest.count { return readText(rest[index + 1], into: &check, depth: depth + 1) }
-            if let file = rest.first(where: { !$0.hasPrefix("-") }) { return readFile(file, into: &check, depth: depth) }
+            if let index = rest.firstIndex(of: "-c"), index + 1 < rest.count {
+                return readText(rest[index + 1], into: &check, depth: depth + 1)
+            }
+            if let file = rest.first(where: { !$0.hasPrefix("-") }) {
+                return readFile(file, into: &check, depth: depth)
+            }
             return unknown("'\(words.joined(separator: " "))' runs a shell the model cannot follow", &check)
         case "pidof", "pgrep", "pidofproc":
             let targets = rest.filter { !$0.hasPrefix("-") }
             processes(targets, command: words, into: &check)
         case "killall", "pkill", "kill":
             guard rest.contains("-0") else {
-                return unknown("'\(words.joined(separator: " "))' ends processes itself: the model cannot follow it", &check)
+                return unknown(
+                    "'\(words.joined(separator: " "))' ends processes itself: the model cannot follow it", &check)
             }
             processes(rest.filter { !$0.hasPrefix("-") && Int($0) == nil }, command: words, into: &check)
         case "ps":
-            if let index = rest.firstIndex(of: "-C"), index + 1 < rest.count { processes([rest[index + 1]], command: words, into: &check) }
+            if let index = rest.firstIndex(of: "-C"), index + 1 < rest.count {
+                processes([rest[index + 1]], command: words, into: &check)
+            }
         case "rc-service", "service", "systemctl":
             // rc-service and service take NAME ACTION; systemctl ACTION NAME.
             let plain = rest.filter { !$0.hasPrefix("-") }
-            guard plain.count >= 2 else { return unknown("'\(words.joined(separator: " "))' is a command the model cannot read", &check) }
+            guard plain.count >= 2 else {
+                return unknown("'\(words.joined(separator: " "))' is a command the model cannot read", &check)
+            }
             let (service, action) = name == "systemctl" ? (plain[1], plain[0]) : (plain[0], plain[1])
             serviceCommand(service.replacingOccurrences(of: ".service", with: ""), action, command: words, into: &check)
         case "curl", "wget":
@@ -206,20 +228,29 @@ struct CheckReader {
             let plain = rest.enumerated().filter { index, word in
                 !word.hasPrefix("-") && !(index > 0 && ["-w", "-W", "-i", "-q", "-s", "-p"].contains(rest[index - 1]))
             }.map(\.element)
-            guard rest.contains(where: { $0.hasPrefix("-") && $0.contains("z") }), plain.count >= 2, let port = Int(plain[1]) else {
-                return unknown("'\(words.joined(separator: " "))' is an nc the model cannot read (it reads 'nc -z HOST PORT')", &check)
+            guard rest.contains(where: { $0.hasPrefix("-") && $0.contains("z") }), plain.count >= 2,
+                let port = Int(plain[1])
+            else {
+                return unknown(
+                    "'\(words.joined(separator: " "))' is an nc the model cannot read (it reads 'nc -z HOST PORT')",
+                    &check)
             }
             target(host: plain[0], port: port, tcp: true, command: words, into: &check)
         case "ping", "ping6", "arping", "fping":
             guard let address = rest.last(where: { !$0.hasPrefix("-") && Double($0) == nil }) else { return }
             guard let node = addresses.first(where: { $0.value.contains(address) })?.key else {
-                return unknown("\(name) \(address): an address no node of the lab has, which the model cannot see", &check)
+                return unknown(
+                    "\(name) \(address): an address no node of the lab has, which the model cannot see", &check)
             }
             if node != self.node { check.probes.append(.ping(node: node, address: address)) }
         default:
             if Self.neutral.contains(name) { return }
-            if program.hasPrefix("/etc/init.d/"), let action = rest.first { return serviceCommand(name, action, command: words, into: &check) }
-            if program.hasPrefix("/") || program.hasPrefix("./") { return readFile(program, into: &check, depth: depth) }
+            if program.hasPrefix("/etc/init.d/"), let action = rest.first {
+                return serviceCommand(name, action, command: words, into: &check)
+            }
+            if program.hasPrefix("/") || program.hasPrefix("./") {
+                return readFile(program, into: &check, depth: depth)
+            }
             unknown("'\(words.joined(separator: " "))' is a command the model cannot read", &check)
         }
     }
@@ -227,7 +258,9 @@ struct CheckReader {
     /// `status` (or `is-active`) asks whether the service runs; anything else changes it.
     func serviceCommand(_ service: String, _ action: String, command: [String], into check: inout HealthCheck) {
         guard ["status", "is-active"].contains(action) else {
-            return unknown("'\(command.joined(separator: " "))' starts or stops a service itself: the model cannot follow it", &check)
+            return unknown(
+                "'\(command.joined(separator: " "))' starts or stops a service itself: the model cannot follow it",
+                &check)
         }
         processes([service], command: command, into: &check)
     }
@@ -242,7 +275,10 @@ struct CheckReader {
     func processes(_ names: [String], command: [String], into check: inout HealthCheck) {
         let found = names.compactMap { name in services.contains(name) ? name : programs[name] }
         guard !found.isEmpty else {
-            return unknown("'\(command.joined(separator: " "))' looks for \(names.joined(separator: ", ")), which \(node) does not run", &check)
+            return unknown(
+                "'\(command.joined(separator: " "))' looks for \(names.joined(separator: ", ")), which \(node) does "
+                    + "not run",
+                &check)
         }
         check.probes += found.map { .process(service: $0) }
     }
@@ -250,7 +286,9 @@ struct CheckReader {
     /// `scheme://host[:port]/…`: a request to the service on that port of the node with that address.
     func request(_ url: String, tcp: Bool, command: [String], into check: inout HealthCheck) {
         let scheme = url.contains("://") ? String(url.prefix { $0 != ":" }) : "http"
-        let authority = (url.contains("://") ? url.drop { $0 != ":" }.dropFirst(3) : Substring(url)).prefix { $0 != "/" }
+        let authority = (url.contains("://") ? url.drop { $0 != ":" }.dropFirst(3) : Substring(url)).prefix {
+            $0 != "/"
+        }
         var host = String(authority)
         var port = scheme == "https" ? 443 : 80
         if host.hasPrefix("[") {
@@ -265,7 +303,8 @@ struct CheckReader {
     }
 
     func target(host: String, port: Int, tcp: Bool, command: [String], into check: inout HealthCheck) {
-        let local = ["localhost", "127.0.0.1", "::1", "0.0.0.0"].contains(host) || (addresses[node] ?? []).contains(host)
+        let local =
+            ["localhost", "127.0.0.1", "::1", "0.0.0.0"].contains(host) || (addresses[node] ?? []).contains(host)
         if virtualAddresses.contains(host) {
             return unknown("'\(command.joined(separator: " "))' asks the VIP \(host), whose holder changes", &check)
         }
@@ -273,7 +312,9 @@ struct CheckReader {
             return unknown("'\(command.joined(separator: " "))' asks \(host), which no node of the lab has", &check)
         }
         guard let service = ports[target]?[port] else {
-            return unknown("'\(command.joined(separator: " "))' asks port \(port) of \(target), which none of its services serves", &check)
+            return unknown(
+                "'\(command.joined(separator: " "))' asks port \(port) of \(target), which none of its services serves",
+                &check)
         }
         check.probes.append(tcp ? .tcp(service: service, node: target) : .http(service: service, node: target))
     }
@@ -282,7 +323,11 @@ struct CheckReader {
     func readDevTCP(_ text: String, into check: inout HealthCheck) {
         for range in text.ranges(of: "/dev/tcp/") {
             let parts = text[range.upperBound...].prefix { !" \t\n;|&)'\"<>".contains($0) }.split(separator: "/")
-            if parts.count == 2, let port = Int(parts[1]) { target(host: String(parts[0]), port: port, tcp: true, command: ["/dev/tcp/\(parts[0])/\(port)"], into: &check) }
+            if parts.count == 2, let port = Int(parts[1]) {
+                target(
+                    host: String(parts[0]), port: port, tcp: true, command: ["/dev/tcp/\(parts[0])/\(port)"],
+                    into: &check)
+            }
         }
     }
 
@@ -313,18 +358,31 @@ extension CheckReader {
             for line in text.split(separator: "\n") where !line.drop(while: \.isWhitespace).hasPrefix("#") {
                 for part in line.split(whereSeparator: { ";|&".contains($0) }) {
                     var words = Self.words(String(part))
-                    while let first = words.first, Self.prefixes.contains(first) || first.hasPrefix("-") || first.contains("=") { words.removeFirst() }
+                    while let first = words.first,
+                        Self.prefixes.contains(first) || first.hasPrefix("-") || first.contains("=")
+                    { words.removeFirst() }
                     guard let program = words.first else { continue }
                     let name = String(program.split(separator: "/").last ?? "")
                     let plain = words.dropFirst().filter { !$0.hasPrefix("-") }
-                    let serviceAndVerb: (String, String)? = switch name {
-                    case "rc-service", "service": plain.count >= 2 ? (plain[plain.startIndex], plain[plain.startIndex + 1]) : nil
-                    case "systemctl": plain.count >= 2 ? (plain[plain.startIndex + 1].replacingOccurrences(of: ".service", with: ""), plain[plain.startIndex]) : nil
-                    default: program.hasPrefix("/etc/init.d/") ? plain.first.map { (name, $0) } : nil
-                    }
-                    if let (service, verb) = serviceAndVerb, ["start", "stop", "restart"].contains(verb), services.contains(service) {
+                    let serviceAndVerb: (String, String)? =
+                        switch name {
+                        case "rc-service", "service":
+                            plain.count >= 2 ? (plain[plain.startIndex], plain[plain.startIndex + 1]) : nil
+                        case "systemctl":
+                            plain.count >= 2
+                                ? (
+                                    plain[plain.startIndex + 1].replacingOccurrences(of: ".service", with: ""),
+                                    plain[plain.startIndex]
+                                ) : nil
+                        default: program.hasPrefix("/etc/init.d/") ? plain.first.map { (name, $0) } : nil
+                        }
+                    if let (service, verb) = serviceAndVerb, ["start", "stop", "restart"].contains(verb),
+                        services.contains(service)
+                    {
                         actions.append(ServiceAction(service: service, start: verb != "stop"))
-                    } else if ["sh", "bash", "ash", "dash"].contains(name), let index = words.firstIndex(of: "-c"), index + 1 < words.count {
+                    } else if ["sh", "bash", "ash", "dash"].contains(name), let index = words.firstIndex(of: "-c"),
+                        index + 1 < words.count
+                    {
                         read(words[index + 1], depth: depth + 1)
                     } else if let file = files[program] {
                         read(file, depth: depth + 1)

@@ -22,8 +22,9 @@ struct Scripts: Sendable {
         var checks: [String: HealthCheck] = [:]
         for instance in instances {
             guard let spec = nodes[instance.node] else { continue }
-            let reader = CheckReader(node: spec.name, services: spec.services, programs: spec.programs, ports: ports, addresses: addresses,
-                                     virtualAddresses: virtualAddresses, files: spec.files)
+            let reader = CheckReader(
+                node: spec.name, services: spec.services, programs: spec.programs, ports: ports, addresses: addresses,
+                virtualAddresses: virtualAddresses, files: spec.files)
             for script in instance.trackedScripts where checks[VRRPModel.key(spec.name, script.name)] == nil {
                 var check = reader.read(script.command)
                 if let named = spec.checks[script.name] { check = HealthCheck(probes: [.named(service: named)]) }
@@ -40,8 +41,9 @@ struct Scripts: Sendable {
         var unfollowed: [VRRPModel.UnfollowedNotify] = []
         let actions = instances.map { instance -> [VRRPModel.Role: [ServiceAction]] in
             guard let spec = nodes[instance.node] else { return [:] }
-            let reader = CheckReader(node: spec.name, services: spec.services, programs: spec.programs, ports: [:], addresses: [:],
-                                     virtualAddresses: [], files: spec.files)
+            let reader = CheckReader(
+                node: spec.name, services: spec.services, programs: spec.programs, ports: [:], addresses: [:],
+                virtualAddresses: [], files: spec.files)
             var byRole: [VRRPModel.Role: [ServiceAction]] = [:]
             for (role, command) in instance.notify {
                 let (found, unknown) = reader.serviceActions(command)
@@ -50,6 +52,13 @@ struct Scripts: Sendable {
             }
             return byRole
         }
-        return (actions, unfollowed.sorted { ($0.instance.node, $0.instance.name, $0.role.rawValue) < ($1.instance.node, $1.instance.name, $1.role.rawValue) })
+        return (
+            actions,
+            unfollowed.sorted {
+                ($0.instance.node, $0.instance.name, $0.role.rawValue) < (
+                    $1.instance.node, $1.instance.name, $1.role.rawValue
+                )
+            }
+        )
     }
 }

@@ -29,9 +29,11 @@ public enum KeepalivedConfig {
         /// Where a file read comes from, when that is worth a word (an info finding).
         public var origin: @Sendable (String) -> String?
 
-        public init(read: @escaping @Sendable (String) throws -> [UInt8],
-                    expand: @escaping @Sendable (String, String) -> [String],
-                    origin: @escaping @Sendable (String) -> String? = { _ in nil }) {
+        public init(
+            read: @escaping @Sendable (String) throws -> [UInt8],
+            expand: @escaping @Sendable (String, String) -> [String],
+            origin: @escaping @Sendable (String) -> String? = { _ in nil }
+        ) {
             self.read = read
             self.expand = expand
             self.origin = origin
@@ -58,8 +60,9 @@ public enum KeepalivedConfig {
         var blocks = BlockBuilder()
         for line in lines.output { blocks.add(line) }
         let items = blocks.finish()
-        return Parsed(items: items, findings: lines.findings + blocks.findings + [lines.configIDFinding].compactMap { $0 },
-                      otherIDLines: lines.configIDFinding == nil ? [] : lines.otherIDs.map { ($0.keyword, $0.location) })
+        return Parsed(
+            items: items, findings: lines.findings + blocks.findings + [lines.configIDFinding].compactMap { $0 },
+            otherIDLines: lines.configIDFinding == nil ? [] : lines.otherIDs.map { ($0.keyword, $0.location) })
     }
 
     /// Parses one text without includes.
@@ -103,24 +106,34 @@ struct BlockBuilder {
             stack[stack.count - 1].expectingBrace = false
             if line.text == "{" { return }
             let keyword = stack[stack.count - 2].items.last?.keyword ?? ""
-            findings.append(Finding(.error, at: line.location, "'{' missing after \(keyword): keepalived reports it and reads the block all the same"))
+            findings.append(
+                Finding(
+                    .error, at: line.location,
+                    "'{' missing after \(keyword): keepalived reports it and reads the block all the same"))
         }
         let level = stack[stack.count - 1]
         switch (line.text, level.kind) {
         case ("}", _):
             guard stack.count > 1 else {
-                return findings.append(Finding(.warning, at: line.location, "'}' closes no block: keepalived reports it (\"Unknown keyword '}'\") and goes on"))
+                return findings.append(
+                    Finding(
+                        .warning, at: line.location,
+                        "'}' closes no block: keepalived reports it (\"Unknown keyword '}'\") and goes on"))
             }
             close()
         case ("{", .opaque) where level.items.last.map({ $0.block == nil }) == true:
             stack.append(Level(kind: .opaque, opened: line.location))
         case ("{", .keywords), ("{", .opaque):
-            findings.append(Finding(.warning, at: line.location, "'{' follows no keyword that takes a block: keepalived ignores it (\"Unexpected '{'\")"))
+            findings.append(
+                Finding(
+                    .warning, at: line.location,
+                    "'{' follows no keyword that takes a block: keepalived ignores it (\"Unexpected '{'\")"))
         default:
             // An unterminated quote was reported when the line was read: the words before it count.
             let words = Self.words(line.text).words
             guard !words.isEmpty else { return }
-            stack[stack.count - 1].items.append(ConfigItem(words: words, file: line.location.file, line: line.location.line, block: nil))
+            stack[stack.count - 1].items.append(
+                ConfigItem(words: words, file: line.location.file, line: line.location.line, block: nil))
             if case .keywords(let blocks) = level.kind, let child = blocks[words[0]] {
                 stack.append(Level(kind: child, expectingBrace: true, opened: line.location))
             }
@@ -134,8 +147,11 @@ struct BlockBuilder {
 
     mutating func finish() -> [ConfigItem] {
         if stack.count > 1 {
-            findings.append(Finding(.error, at: stack[1].opened, "\(stack.count - 1) block(s) opened here and after are never closed with '}': "
-                                    + "keepalived reports \"missing '}'\" and takes them as closed at the end"))
+            findings.append(
+                Finding(
+                    .error, at: stack[1].opened,
+                    "\(stack.count - 1) block(s) opened here and after are never closed with '}': keepalived reports "
+                        + "\"missing '}'\" and takes them as closed at the end"))
         }
         while stack.count > 1 { close() }
         return stack[0].items

@@ -9,7 +9,7 @@ enum KeepalivedKeywords {
         "interface_up_down_delays", "linkbeat_interfaces", "linkbeat_use_polling", "namespace_with_ipsets",
         "net_namespace", "net_namespace_ipvs", "static_ipaddress", "static_routes", "static_rules", "track_file",
         "track_group", "use_pid_dir", "virtual_server", "virtual_server_group", "vrrp_instance", "vrrp_script",
-        "vrrp_sync_group", "vrrp_track_file", "vrrp_track_process",
+        "vrrp_sync_group", "vrrp_track_file", "vrrp_track_process"
     ]
     static let globalDefs: Set<String> = [
         "bfd_cpu_affinity", "bfd_no_swap", "bfd_priority", "bfd_process_name", "bfd_rlimit_rtime", "bfd_rlimit_rttime",
@@ -38,10 +38,10 @@ enum KeepalivedKeywords {
         "vrrp_netlink_monitor_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_no_swap", "vrrp_notify_fifo",
         "vrrp_notify_fifo_script", "vrrp_notify_priority_changes", "vrrp_priority", "vrrp_process_name",
         "vrrp_rlimit_rtime", "vrrp_rlimit_rttime", "vrrp_rt_priority", "vrrp_rx_bufs_multiplier", "vrrp_rx_bufs_policy",
-        "vrrp_skip_check_adv_addr", "vrrp_startup_delay", "vrrp_strict", "vrrp_version", "vrrp_vmac_garp_intvl",
+        "vrrp_skip_check_adv_addr", "vrrp_startup_delay", "vrrp_strict", "vrrp_version", "vrrp_vmac_garp_intvl"
     ]
     static let vrrpScript: Set<String> = [
-        "fall", "init_fail", "interval", "rise", "script", "timeout", "user", "weight",
+        "fall", "init_fail", "interval", "rise", "script", "timeout", "user", "weight"
     ]
     static let vrrpInstance: Set<String> = [
         "accept", "advert_int", "authentication", "check_unicast_src", "debug", "dont_track_primary",
@@ -54,15 +54,15 @@ enum KeepalivedKeywords {
         "skip_check_adv_addr", "smtp_alert", "state", "strict_mode", "track_bfd", "track_file", "track_interface",
         "track_process", "track_script", "track_src_ip", "unicast_fault_no_peer", "unicast_peer", "unicast_src_ip",
         "unicast_ttl", "use_ipvlan", "use_vmac", "use_vmac_addr", "version", "virtual_ipaddress",
-        "virtual_ipaddress_excluded", "virtual_router_id", "virtual_routes", "virtual_rules", "vmac_xmit_base", "vrf",
+        "virtual_ipaddress_excluded", "virtual_router_id", "virtual_routes", "virtual_rules", "vmac_xmit_base", "vrf"
     ]
     static let vrrpSyncGroup: Set<String> = [
         "global_tracking", "group", "notify", "notify_backup", "notify_fault", "notify_master",
         "notify_priority_changes", "notify_stop", "smtp_alert", "sync_group_tracking_weight", "track_bfd", "track_file",
-        "track_interface", "track_process", "track_script",
+        "track_interface", "track_process", "track_script"
     ]
     static let authentication: Set<String> = [
-        "auth_pass", "auth_type",
+        "auth_pass", "auth_type"
     ]
 
     /// Which keywords open blocks, and what those blocks hold (keepalived.conf(5), and
@@ -73,14 +73,17 @@ enum KeepalivedKeywords {
         "vrrp_instance": .keywords([
             "authentication": .keywords([:]), "virtual_ipaddress": .values, "virtual_ipaddress_excluded": .values,
             "virtual_routes": .values, "virtual_rules": .values, "track_interface": .values, "track_script": .values,
-            "track_file": .values, "track_process": .values, "track_bfd": .values, "unicast_peer": .values,
+            "track_file": .values, "track_process": .values, "track_bfd": .values, "unicast_peer": .values
         ]),
         "vrrp_sync_group": .keywords([
             "group": .values, "track_interface": .values, "track_script": .values, "track_file": .values,
-            "track_process": .values, "track_bfd": .values,
+            "track_process": .values, "track_bfd": .values
         ]),
-        "virtual_server": .opaque, "virtual_server_group": .opaque, "static_ipaddress": .values, "static_routes": .values,
-        "static_rules": .values, "garp_group": .opaque, "bfd_instance": .opaque, "track_group": .opaque, "track_file": .opaque,
-        "vrrp_track_file": .opaque, "vrrp_track_process": .opaque, "linkbeat_interfaces": .values, "interface_up_down_delays": .values,
+        "virtual_server": .opaque, "virtual_server_group": .opaque, "static_ipaddress": .values,
+        "static_routes": .values,
+        "static_rules": .values, "garp_group": .opaque, "bfd_instance": .opaque, "track_group": .opaque,
+        "track_file": .opaque,
+        "vrrp_track_file": .opaque, "vrrp_track_process": .opaque, "linkbeat_interfaces": .values,
+        "interface_up_down_delays": .values
     ])
 }

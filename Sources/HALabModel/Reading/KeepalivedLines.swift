@@ -38,7 +38,8 @@ struct LineReader {
 
     /// Why reading stopped early.
     var exhaustion: String {
-        repetitions >= repetitionLimit ? "~SEQ repeats more than \(repetitionLimit) times in all once nested: halab reads no further"
+        repetitions >= repetitionLimit
+            ? "~SEQ repeats more than \(repetitionLimit) times in all once nested: halab reads no further"
             : "more than \(outputLimit) lines once expanded: halab reads no further"
     }
 
@@ -55,7 +56,8 @@ struct LineReader {
 
     mutating func read(file path: String, depth: Int) {
         guard depth <= 8 else {
-            return note(.error, nil, "\(path): includes nest more than 8 deep (an include loop?): halab reads no further")
+            return note(
+                .error, nil, "\(path): includes nest more than 8 deep (an include loop?): halab reads no further")
         }
         let bytes: [UInt8]
         do { bytes = try source.read(path) } catch {
@@ -144,7 +146,8 @@ struct LineReader {
         guard text.first == "$", let equals = text.firstIndex(of: "=") else { return false }
         let name = text[text.index(after: text.startIndex)..<equals]
         guard let first = name.first, first.isASCII, first.isLetter || first == "_",
-              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else { return false }
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+        else { return false }
         var value = String(text[text.index(after: equals)...].drop { $0 == " " || $0 == "\t" })
         if value.hasSuffix("\\") {
             value.removeLast()
@@ -182,8 +185,10 @@ struct LineReader {
     mutating func process(_ line: String, at location: ConfigLocation, depth: Int, expansion: Int) {
         guard !exhausted else { return }
         guard expansion <= Self.expansionDepth else {
-            return note(.error, location, "parameters expand more than \(Self.expansionDepth) deep here (a definition that uses itself?): "
-                        + "halab reads no further on this line")
+            return note(
+                .error, location,
+                "parameters expand more than \(Self.expansionDepth) deep here (a definition that uses itself?): halab "
+                    + "reads no further on this line")
         }
         var text = line
         var following: [String] = []
@@ -224,9 +229,11 @@ struct LineReader {
     var configIDFinding: Finding? {
         guard !matchedID, let first = otherIDs.first else { return nil }
         let ids = otherIDs.map(\.id).uniqueInOrder()
-        return Finding(.warning, at: first.location, "lines here are only for config id\(ids.count > 1 ? "s" : "") \(ids.joined(separator: ", ")) "
-                       + "(`@ID`), and this config id, \(configID.map { "'\($0)'" } ?? "none"), matches none: keepalived leaves them out. "
-                       + "To check the config as one of them, pass --config-id ID (keepalived's -i ID)")
+        return Finding(
+            .warning, at: first.location,
+            "lines here are only for config id\(ids.count > 1 ? "s" : "") \(ids.joined(separator: ", ")) (`@ID`), and "
+                + "this config id, \(configID.map { "'\($0)'" } ?? "none"), matches none: keepalived leaves them out. "
+                + "To check the config as one of them, pass --config-id ID (keepalived's -i ID)")
     }
 
     /// Splits off the first `{` or `}` outside quotes, as keepalived does, and hands the rest on.
@@ -261,7 +268,9 @@ struct LineReader {
         let words = BlockBuilder.words(text).words
         guard words.count == 2, words[0] == "include" else { return false }
         let files = source.expand(words[1], file)
-        if files.isEmpty { note(.info, location, "include \(words[1]) matches no file (keepalived: \"No config files matched\")") }
+        if files.isEmpty {
+            note(.info, location, "include \(words[1]) matches no file (keepalived: \"No config files matched\")")
+        }
         for included in files { read(file: included, depth: depth + 1) }
         return true
     }

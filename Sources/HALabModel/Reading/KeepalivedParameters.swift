@@ -16,9 +16,13 @@ extension LineReader {
         var index = start + 1
         let braces = index < characters.count && characters[index] == "{"
         if braces { index += 1 }
-        guard index < characters.count, characters[index].isASCII, characters[index].isLetter || characters[index] == "_" else { return nil }
+        guard index < characters.count, characters[index].isASCII,
+            characters[index].isLetter || characters[index] == "_"
+        else { return nil }
         let nameStart = index
-        while index < characters.count, characters[index].isASCII, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" {
+        while index < characters.count, characters[index].isASCII,
+            characters[index].isLetter || characters[index].isNumber || characters[index] == "_"
+        {
             index += 1
         }
         let name = String(characters[nameStart..<index])
@@ -27,9 +31,13 @@ extension LineReader {
             return Reference(name: name, parameters: [], end: index, endsLine: index == characters.count)
         }
         let parametersStart = index
-        while index < characters.count, characters[index] == " " || characters[index].isASCII && characters[index].isNumber { index += 1 }
+        while index < characters.count,
+            characters[index] == " " || characters[index].isASCII && characters[index].isNumber
+        { index += 1 }
         let parameterText = String(characters[parametersStart..<index])
-        guard index < characters.count, characters[index] == "}", parameterText.last != " " || parameterText.allSatisfy({ $0 == " " }) else { return nil }
+        guard index < characters.count, characters[index] == "}",
+            parameterText.last != " " || parameterText.allSatisfy({ $0 == " " })
+        else { return nil }
         let parameters = parameterText.split(separator: " ").compactMap { Int($0) }
         return Reference(name: name, parameters: parameters, end: index + 1, endsLine: index + 1 == characters.count)
     }
@@ -62,16 +70,19 @@ extension LineReader {
         var index = 0
         while index < characters.count {
             guard characters[index] == "$", let reference = Self.reference(in: characters, at: index),
-                  let lines = value(of: reference), reference.endsLine || !multiline.contains(reference.name),
-                  !isCyclic(reference.name, at: location) else {
+                let lines = value(of: reference), reference.endsLine || !multiline.contains(reference.name),
+                !isCyclic(reference.name, at: location)
+            else {
                 index += 1
                 continue
             }
             let value = lines.first ?? ""
             let removed = characters[index..<reference.end].reduce(0) { $0 + $1.utf8.count }
             guard bytes - removed + value.utf8.count < Self.lineLimit, replaced < 10_000 else {
-                note(.warning, location, "parameter substitution would make the line longer than keepalived's \(Self.lineLimit) bytes: "
-                     + "keepalived stops substituting on it (\"would exceed maximum line length\")")
+                note(
+                    .warning, location,
+                    "parameter substitution would make the line longer than keepalived's \(Self.lineLimit) bytes: "
+                        + "keepalived stops substituting on it (\"would exceed maximum line length\")")
                 break
             }
             characters.replaceSubrange(index..<reference.end, with: value)
@@ -92,11 +103,17 @@ extension LineReader {
         if reportedCycles.insert(key).inserted {
             // A chain of bare uses ($A=$B, $B=$A) never grows, so keepalived never stops.
             let bare = zip(chain, chain.dropFirst()).allSatisfy { name, next in
-                ["$\(next)", "${\(next)}"].contains { (definitions[name] ?? []).map { String($0.trimmingBlanks()) } == [$0] }
+                ["$\(next)", "${\(next)}"].contains {
+                    (definitions[name] ?? []).map { String($0.trimmingBlanks()) } == [$0]
+                }
             }
-            note(.error, location, "parameter \(chain.map { "$" + $0 }.joined(separator: " → ")) refers to itself: keepalived "
-                 + (bare ? "substitutes it forever and never starts" : "substitutes it until the line reaches \(Self.lineLimit) bytes")
-                 + "; halab leaves $\(name) unsubstituted")
+            note(
+                .error, location,
+                "parameter \(chain.map { "$" + $0 }.joined(separator: " → ")) refers to itself: keepalived "
+                    + (bare
+                        ? "substitutes it forever and never starts"
+                        : "substitutes it until the line reaches \(Self.lineLimit) bytes")
+                    + "; halab leaves $\(name) unsubstituted")
         }
         return true
     }
@@ -122,13 +139,16 @@ extension LineReader {
     /// The parameters a line uses.
     static func parameterNames(in text: String) -> [String] {
         let characters = Array(text)
-        return characters.indices.filter { characters[$0] == "$" }.compactMap { reference(in: characters, at: $0)?.name }
+        return characters.indices.filter { characters[$0] == "$" }.compactMap {
+            reference(in: characters, at: $0)?.name
+        }
     }
 
     /// `~SEQ(VAR, START, STEP, END) rest` (or `~SEQx`, in hexadecimal): `rest` once for each
     /// value of VAR.
     mutating func sequence(_ text: String, at location: ConfigLocation, depth: Int, expansion: Int) {
-        guard let (name, values, hex, rest) = Self.parseSequence(text, substitute: { substituteOnce($0, at: location) }) else {
+        guard let (name, values, hex, rest) = Self.parseSequence(text, substitute: { substituteOnce($0, at: location) })
+        else {
             return note(.error, location, "invalid ~SEQ: keepalived ignores the line (\"Invalid ~SEQ definition\")")
         }
         var count = 0
@@ -137,7 +157,9 @@ extension LineReader {
             guard !exhausted else { return }
             count += 1
             repetitions += 1
-            guard count <= 10_000 else { return note(.error, location, "~SEQ repeats more than 10000 times: halab reads no further") }
+            guard count <= 10_000 else {
+                return note(.error, location, "~SEQ repeats more than 10000 times: halab reads no further")
+            }
             definitions[name] = [hex ? String(value, radix: 16) : String(value)]
             multiline.remove(name)
             process(rest, at: location, depth: depth, expansion: expansion + 1)
@@ -149,8 +171,12 @@ extension LineReader {
     mutating func list(_ text: String, at location: ConfigLocation, depth: Int, expansion: Int) {
         let parsed = Self.parseList(text)
         guard case .success(let (names, sets, rest)) = parsed else {
-            let why = if case .failure(.tooManyValues) = parsed { " (\"~LST specification has too many values\")" } else { "" }
-            return note(.error, location, "invalid ~LST: keepalived ignores the line (\"Invalid ~LST specification\")\(why)")
+            let why =
+                if case .failure(.tooManyValues) = parsed { " (\"~LST specification has too many values\")" } else {
+                    ""
+                }
+            return note(
+                .error, location, "invalid ~LST: keepalived ignores the line (\"Invalid ~LST specification\")\(why)")
         }
         for values in sets {
             guard !exhausted else { return }
@@ -262,7 +288,9 @@ extension LineReader {
         case 2: (start, step, end) = (values[0], values[0] <= values[1] ? 1 : -1, values[1])
         default: (start, step, end) = (values[0], values[1], values[2])
         }
-        guard step != 0, !(start < end && step < 0), !(start > end && step > 0), !(hex && (start < 0 || end < 0)) else { return nil }
+        guard step != 0, !(start < end && step < 0), !(start > end && step > 0), !(hex && (start < 0 || end < 0)) else {
+            return nil
+        }
         let after = rest[rest.index(after: close)...].drop { $0 == " " || $0 == "\t" }
         return (String(name), stride(from: start, through: end, by: step), hex, String(after))
     }
@@ -273,7 +301,13 @@ extension LineReader {
         let negative = digits.first == "-"
         if digits.first == "-" || digits.first == "+" { digits = digits.dropFirst() }
         let radix: Int
-        if digits.lowercased().hasPrefix("0x") { radix = 16; digits = digits.dropFirst(2) } else if digits.count > 1 && digits.first == "0" { radix = 8 } else { radix = 10 }
+        if digits.lowercased().hasPrefix("0x") {
+            radix = 16; digits = digits.dropFirst(2)
+        } else if digits.count > 1 && digits.first == "0" {
+            radix = 8
+        } else {
+            radix = 10
+        }
         guard let value = Int(digits, radix: radix) else { return nil }
         return negative ? -value : value
     }

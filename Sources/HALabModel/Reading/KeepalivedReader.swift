@@ -3,7 +3,9 @@ extension KeepalivedNodeConfig {
     /// keepalived inside the node takes it from its hostname). Never throws: every value keepalived
     /// would refuse is a finding that says what keepalived does instead, and the model gets what
     /// keepalived would run.
-    public static func read(node: String, file: String, source: KeepalivedConfig.Source, configID: String? = nil) -> KeepalivedNodeConfig {
+    public static func read(node: String, file: String, source: KeepalivedConfig.Source, configID: String? = nil)
+        -> KeepalivedNodeConfig
+    {
         let parsed = KeepalivedConfig.parse(file: file, source: source, configID: configID ?? node)
         var reader = ConfigReader(node: node)
         reader.config.file = file
@@ -50,7 +52,8 @@ struct ConfigReader {
         for (index, item) in items.enumerated() {
             switch item.keyword {
             case "global_defs": globalDefs(item.block ?? [])
-            case "vrrp_script": script(item, before: items.dropFirst(index + 1).first { $0.file == item.file }?.line ?? .max)
+            case "vrrp_script":
+                script(item, before: items.dropFirst(index + 1).first { $0.file == item.file }?.line ?? .max)
             case "vrrp_instance": instance(item)
             case "vrrp_sync_group": syncGroup(item)
             case "track_file", "vrrp_track_file": trackFile(item)
@@ -70,7 +73,11 @@ struct ConfigReader {
             return
         }
         let guess = Spelling.closest(to: item.keyword, among: known).map { " (did you mean '\($0)'?)" } ?? ""
-        note(.warning, item, "unknown keyword '\(item.keyword)' in \(place)\(guess): keepalived ignores the line (\"Unknown keyword\")\(consequence)")
+        note(
+            .warning, item,
+            "unknown keyword '\(item.keyword)' in \(place)\(guess): keepalived ignores the line (\"Unknown "
+                + "keyword\")\(consequence)"
+        )
     }
 
     mutating func globalDefs(_ settings: [ConfigItem]) {
@@ -81,18 +88,25 @@ struct ConfigReader {
                 config.routerID = value
                 config.routerIDLocation = setting.location
             case "vrrp_version":
-                if let version = values.integer(setting, in: 2...3, &config.findings, otherwise: "keepalived keeps VRRPv\(defaultVersion)") {
+                if let version = values.integer(
+                    setting, in: 2...3, &config.findings, otherwise: "keepalived keeps VRRPv\(defaultVersion)")
+                {
                     defaultVersion = version
                     versionGiven = true
                 }
             case "vrrp_skip_check_adv_addr": skipsAddressCheck = true
             case "vrrp_down_timer_adverts":
-                downTimerAdverts = values.integer(setting, in: 1...100, &config.findings, otherwise: "keepalived keeps 3") ?? downTimerAdverts
+                downTimerAdverts =
+                    values.integer(setting, in: 1...100, &config.findings, otherwise: "keepalived keeps 3")
+                    ?? downTimerAdverts
             case "vrrp_strict":
                 strict = true
                 other(setting, known: KeepalivedKeywords.globalDefs, in: "global_defs")
             case "vrrp_startup_delay":
-                startupDelay = values.decimal(setting, in: 0.001...Values.largestSeconds, &config.findings, otherwise: "keepalived starts at once")
+                startupDelay =
+                    values.decimal(
+                        setting, in: 0.001...Values.largestSeconds, &config.findings,
+                        otherwise: "keepalived starts at once")
                     ?? startupDelay
             default: other(setting, known: KeepalivedKeywords.globalDefs, in: "global_defs")
             }
@@ -109,26 +123,51 @@ struct ConfigReader {
             switch setting.keyword {
             case "script": script.command = setting.arguments.joined(separator: " ")
             case "interval":
-                if let seconds = values.decimal(setting, in: 0...Values.largestSeconds, &config.findings, otherwise: "keepalived uses 1 s") {
-                    if seconds > 0 { script.interval = seconds } else {
-                        note(.error, setting, "vrrp_script \(name): interval must be more than 0: keepalived sets it to 1 s")
+                if let seconds = values.decimal(
+                    setting, in: 0...Values.largestSeconds, &config.findings, otherwise: "keepalived uses 1 s")
+                {
+                    if seconds > 0 {
+                        script.interval = seconds
+                    } else {
+                        note(
+                            .error, setting,
+                            "vrrp_script \(name): interval must be more than 0: keepalived sets it to 1 s")
                     }
                 }
             case "timeout":
-                if let seconds = values.decimal(setting, in: 0...Values.largestSeconds, &config.findings, otherwise: "keepalived uses the interval"),
-                   seconds > 0 { script.timeoutGiven = seconds }
+                let otherwise = "keepalived uses the interval"
+                if let seconds = values.decimal(
+                    setting, in: 0...Values.largestSeconds, &config.findings, otherwise: otherwise),
+                    seconds > 0
+                {
+                    script.timeoutGiven = seconds
+                }
             case "weight":
-                script.weight = values.integer(setting, in: -253...253, &config.findings,
-                                               otherwise: "keepalived ignores it: a failing \(name) then puts its instances in FAULT") ?? 0
-            case "rise": script.rise = values.integer(setting, in: 1...Int(Int32.max), &config.findings, otherwise: "keepalived uses 1") ?? 1
-            case "fall": script.fall = values.integer(setting, in: 1...Int(Int32.max), &config.findings, otherwise: "keepalived uses 1") ?? 1
+                script.weight =
+                    values.integer(
+                        setting, in: -253...253, &config.findings,
+                        otherwise: "keepalived ignores it: a failing \(name) then puts its instances in FAULT") ?? 0
+            case "rise":
+                script.rise =
+                    values.integer(setting, in: 1...Int(Int32.max), &config.findings, otherwise: "keepalived uses 1")
+                    ?? 1
+            case "fall":
+                script.fall =
+                    values.integer(setting, in: 1...Int(Int32.max), &config.findings, otherwise: "keepalived uses 1")
+                    ?? 1
             default: other(setting, known: KeepalivedKeywords.vrrpScript, in: "vrrp_script \(name)")
             }
         }
-        let scriptForOtherIDs = otherIDLines.contains { $0.keyword == "script" && $0.location.file == item.file && (item.line..<next).contains($0.location.line) }
+        let scriptForOtherIDs = otherIDLines.contains {
+            $0.keyword == "script" && $0.location.file == item.file && (item.line..<next).contains($0.location.line)
+        }
         if script.command.isEmpty && scriptForOtherIDs {
             scriptsForOtherIDs.insert(name)
-            note(.info, item, "vrrp_script \(name) has its script only on lines for other config ids: keepalived removes it (\"No script set\")")
+            note(
+                .info, item,
+                "vrrp_script \(name) has its script only on lines for other config ids: keepalived removes it (\"No "
+                    + "script set\")"
+            )
         } else if script.command.isEmpty {
             note(.error, item, "vrrp_script \(name) has no script: keepalived ignores it")
         } else {
@@ -139,15 +178,21 @@ struct ConfigReader {
 
     /// `track_file NAME { file PATH; weight W [reverse]; init_file [VALUE] [overwrite] }`.
     mutating func trackFile(_ item: ConfigItem) {
-        guard let name = item.arguments.first else { return note(.error, item, "track_file has no name: keepalived ignores it") }
+        guard let name = item.arguments.first else {
+            return note(.error, item, "track_file has no name: keepalived ignores it")
+        }
         var file = TrackedFile(name: name, path: "", weight: 1)
         for setting in item.block ?? [] {
             switch setting.keyword {
             case "file": file.path = setting.arguments.first ?? ""
             case "weight":
                 let words = Array(setting.words.prefix(2))
-                guard let weight = values.integer(ConfigItem(words: words, file: setting.file, line: setting.line), in: -2_147_483_647...2_147_483_647,
-                                                  &config.findings, otherwise: "keepalived keeps weight 1") else { continue }
+                guard
+                    let weight = values.integer(
+                        ConfigItem(words: words, file: setting.file, line: setting.line),
+                        in: -2_147_483_647...2_147_483_647,
+                        &config.findings, otherwise: "keepalived keeps weight 1")
+                else { continue }
                 file.weight = setting.arguments.contains("reverse") ? -weight : weight
             case "init_file":
                 file.initValue = setting.arguments.first.flatMap { Int($0) } ?? 0
@@ -155,12 +200,16 @@ struct ConfigReader {
             default: other(setting, known: ["file", "weight", "init_file"], in: "track_file \(name)")
             }
         }
-        guard !file.path.isEmpty else { return note(.error, item, "track_file \(name) names no file: keepalived ignores it") }
+        guard !file.path.isEmpty else {
+            return note(.error, item, "track_file \(name) names no file: keepalived ignores it")
+        }
         trackFiles[name] = file
     }
 
     mutating func syncGroup(_ item: ConfigItem) {
-        guard let name = item.arguments.first else { return note(.error, item, "vrrp_sync_group has no name: keepalived ignores it") }
+        guard let name = item.arguments.first else {
+            return note(.error, item, "vrrp_sync_group has no name: keepalived ignores it")
+        }
         var group = VRRPSyncGroup(name: name, instances: [], location: item.location)
         for setting in item.block ?? [] {
             switch setting.keyword {
@@ -179,31 +228,43 @@ struct ConfigReader {
     /// dropped (it then changes nothing) and a tracked interface's weight is ignored (its
     /// going down puts the member in FAULT).
     mutating func join(_ group: VRRPSyncGroup) {
-        let location = { (instance: VRRPInstance) in instance.settings["track_script"].map { ConfigItem(words: [], file: $0.file, line: $0.line) } }
+        let location = { (instance: VRRPInstance) in
+            instance.settings["track_script"].map { ConfigItem(words: [], file: $0.file, line: $0.line) }
+        }
         for index in config.instances.indices where group.instances.contains(config.instances[index].name) {
             var instance = config.instances[index]
             instance.syncGroup = group.name
-            instance.trackedScripts += group.trackedScripts.filter { script in !instance.trackedScripts.contains { $0.name == script.name } }
+            instance.trackedScripts += group.trackedScripts.filter { script in
+                !instance.trackedScripts.contains { $0.name == script.name }
+            }
             if !group.trackingWeight {
                 for script in instance.trackedScripts where script.weight != 0 {
-                    note(.warning, location(instance) ?? ConfigItem(words: [], file: group.location.file, line: group.location.line),
-                         "\(instance.name) is in sync group \(group.name): keepalived drops its tracked script \(script.name), which has a weight "
-                            + "(\"ignoring tracked script with weights due to SYNC group\"), so the check changes nothing; "
-                            + "use weight 0 (FAULT) or sync_group_tracking_weight")
+                    note(
+                        .warning,
+                        location(instance)
+                            ?? ConfigItem(words: [], file: group.location.file, line: group.location.line),
+                        "\(instance.name) is in sync group \(group.name): keepalived drops its tracked script "
+                            + "\(script.name), which has a weight (\"ignoring tracked script with weights due to SYNC "
+                            + "group\"), so the check changes nothing; use weight 0 (FAULT) or "
+                            + "sync_group_tracking_weight")
                 }
                 instance.trackedScripts.removeAll { $0.weight != 0 }
                 if instance.trackedInterfaces.contains(where: { $0.weight != 0 }) {
-                    note(.info, ConfigItem(words: [], file: group.location.file, line: group.location.line),
-                         "\(instance.name) is in sync group \(group.name): keepalived ignores its tracked interfaces' weights, "
-                            + "and a tracked interface going down puts it in FAULT")
+                    note(
+                        .info, ConfigItem(words: [], file: group.location.file, line: group.location.line),
+                        "\(instance.name) is in sync group \(group.name): keepalived ignores its tracked interfaces' "
+                            + "weights, and a tracked interface going down puts it in FAULT")
                     instance.trackedInterfaces = instance.trackedInterfaces.map { TrackedInterface(name: $0.name) }
                 }
             }
             config.instances[index] = instance
         }
         for name in group.instances where !config.instances.contains(where: { $0.name == name }) {
-            note(.error, ConfigItem(words: [], file: group.location.file, line: group.location.line),
-                 "sync group \(group.name) names \(name), which is no vrrp_instance of this node: keepalived leaves it out")
+            note(
+                .error, ConfigItem(words: [], file: group.location.file, line: group.location.line),
+                "sync group \(group.name) names \(name), which is no vrrp_instance of this node: keepalived leaves it "
+                    + "out"
+            )
         }
     }
 }
@@ -230,7 +291,9 @@ public enum Spelling {
             var current = [i] + Array(repeating: 0, count: b.count)
             for j in 1...b.count {
                 current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { current[j] = min(current[j], beforePrevious[j - 2] + 1) }
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    current[j] = min(current[j], beforePrevious[j - 2] + 1)
+                }
             }
             if current.min()! > limit { return limit + 1 }
             (beforePrevious, previous) = (previous, current)

@@ -72,7 +72,9 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
     /// The model's bound of each event and the settle bound of a VIP both come from here.
     /// (garp_master_delay delays the second burst of gratuitous ARPs, not the first: measured,
     /// it changes no outage.)
-    public func takeoverTime(detection: Double, priority: Int, masterLeftCleanly: Bool, preempts: Bool, started: Bool) -> Double {
+    public func takeoverTime(detection: Double, priority: Int, masterLeftCleanly: Bool, preempts: Bool, started: Bool)
+        -> Double
+    {
         detection + (started ? startupDelay + (preempts ? startupDelayPush : 0) : 0)
             + (masterLeftCleanly ? skewTime(priority: priority) : masterDownInterval(priority: priority))
             + (preempts ? preemptDelay : 0)
@@ -92,16 +94,18 @@ public struct VRRPInstance: Sendable, Equatable, Codable {
     /// clamped to 1…254; 255 (an address owner) never changes. Nil when a failing script or a
     /// down tracked interface has weight 0: the instance goes to FAULT.
     public func effectivePriority(failing: Set<String>, down: Set<String> = [], files: [String: Int] = [:]) -> Int? {
-        let tracked = trackedScripts.map { ($0.weight, failing.contains($0.name)) }
+        let tracked =
+            trackedScripts.map { ($0.weight, failing.contains($0.name)) }
             + trackedInterfaces.map { ($0.weight, down.contains($0.name)) }
         if tracked.contains(where: { $0.0 == 0 && $0.1 }) { return nil }
         let fileStatus = trackedFiles.map { $0.status(files[$0.path] ?? 0) }
         if fileStatus.contains(nil) { return nil }
         guard priority < 255 else { return priority }
-        let value = tracked.reduce(priority) { sum, item in
-            let (weight, failed) = item
-            return sum + (failed && weight < 0 || !failed && weight > 0 ? weight : 0)
-        } + fileStatus.compactMap { $0 }.reduce(0, +)
+        let value =
+            tracked.reduce(priority) { sum, item in
+                let (weight, failed) = item
+                return sum + (failed && weight < 0 || !failed && weight > 0 ? weight : 0)
+            } + fileStatus.compactMap { $0 }.reduce(0, +)
         return min(254, max(1, value))
     }
 }
@@ -204,10 +208,14 @@ public struct VirtualAddress: Sendable, Equatable {
     /// waits on it fails only at its timeout: that counts too.
     public func settleBound(afterHang: Bool = false) -> Double {
         instances.map { instance in
-            let detection = instance.trackedScripts.map { $0.interval * Double(max($0.rise, $0.fall)) + (afterHang ? $0.timeout : 0) }.max() ?? 0
+            let detection =
+                instance.trackedScripts.map {
+                    $0.interval * Double(max($0.rise, $0.fall)) + (afterHang ? $0.timeout : 0)
+                }.max() ?? 0
             let lowest = instances.map(\.priority).min() ?? instance.priority
             let lowered = max(1, lowest + min(0, instance.trackedScripts.map(\.weight).min() ?? 0))
-            return instance.takeoverTime(detection: detection, priority: lowered, masterLeftCleanly: false, preempts: true, started: true)
+            return instance.takeoverTime(
+                detection: detection, priority: lowered, masterLeftCleanly: false, preempts: true, started: true)
                 + instance.advertInterval
         }.max() ?? 0
     }

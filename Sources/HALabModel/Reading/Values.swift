@@ -9,20 +9,23 @@ struct Values {
 
     func word(_ item: ConfigItem, _ findings: inout [Finding]) -> String? {
         guard let value = item.arguments.first else {
-            findings.append(Finding(.error, at: item.location, "'\(item.keyword)' needs a value: keepalived ignores the line"))
+            findings.append(
+                Finding(.error, at: item.location, "'\(item.keyword)' needs a value: keepalived ignores the line"))
             return nil
         }
         return value
     }
 
-    func integer(_ item: ConfigItem, in range: ClosedRange<Int>, _ findings: inout [Finding], otherwise: String) -> Int? {
+    func integer(_ item: ConfigItem, in range: ClosedRange<Int>, _ findings: inout [Finding], otherwise: String) -> Int?
+    {
         guard let text = word(item, &findings) else { return nil }
         let problem: String
         if let value = Int(text) {
             guard !range.contains(value) else { return value }
             problem = "\(item.keyword) \(value) is outside [\(range.lowerBound), \(range.upperBound)]"
         } else if text.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isASCII) && !text.isEmpty
-                    && text.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isNumber) {
+            && text.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isNumber)
+        {
             problem = "\(item.keyword) \(text) is far outside [\(range.lowerBound), \(range.upperBound)]"
         } else {
             problem = "\(item.keyword) '\(text)' is not a whole number"
@@ -31,15 +34,22 @@ struct Values {
         return nil
     }
 
-    func decimal(_ item: ConfigItem, in range: ClosedRange<Double>, _ findings: inout [Finding], otherwise: String) -> Double? {
+    func decimal(_ item: ConfigItem, in range: ClosedRange<Double>, _ findings: inout [Finding], otherwise: String)
+        -> Double?
+    {
         guard let text = word(item, &findings) else { return nil }
         guard let value = Double(text), value.isFinite else {
-            findings.append(Finding(.error, at: item.location, "\(item.keyword) '\(text)' is not a number: \(otherwise)"))
+            findings.append(
+                Finding(.error, at: item.location, "\(item.keyword) '\(text)' is not a number: \(otherwise)"))
             return nil
         }
         guard range.contains(value) else {
-            findings.append(Finding(.error, at: item.location,
-                                    "\(item.keyword) \(text) is outside [\(Self.format(range.lowerBound)), \(Self.format(range.upperBound))]: \(otherwise)"))
+            findings.append(
+                Finding(
+                    .error, at: item.location,
+                    "\(item.keyword) \(text) is outside [\(Self.format(range.lowerBound)), "
+                        + "\(Self.format(range.upperBound))]: \(otherwise)"
+                ))
             return nil
         }
         return value
@@ -73,9 +83,11 @@ struct IPAddress: Equatable {
 
     static func isIPv4(_ text: Substring) -> Bool {
         let octets = text.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets.allSatisfy { octet in
-            !octet.isEmpty && octet.count <= 3 && octet.allSatisfy { $0.isASCII && $0.isNumber } && Int(octet).map { $0 <= 255 } == true
-        }
+        return octets.count == 4
+            && octets.allSatisfy { octet in
+                !octet.isEmpty && octet.count <= 3 && octet.allSatisfy { $0.isASCII && $0.isNumber }
+                    && Int(octet).map { $0 <= 255 } == true
+            }
     }
 
     static func isIPv6(_ text: String) -> Bool {

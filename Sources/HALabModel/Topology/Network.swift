@@ -28,7 +28,8 @@ struct Network: Sendable {
 
     /// Whether nothing is wrong with the node's machine or cables.
     func isUntouched(_ node: String) -> Bool {
-        guard let machine = machines[node], machine.alive, !machine.paused, machine.linkUp, machine.downInterfaces.isEmpty
+        guard let machine = machines[node], machine.alive, !machine.paused, machine.linkUp,
+            machine.downInterfaces.isEmpty
         else { return false }
         return (nodes[node]?.segments.values).map { !$0.contains(where: downSegments.contains) } ?? true
     }
@@ -71,7 +72,8 @@ struct Network: Sendable {
         guard let machine = machines[node] else { return false }
         if let nics = nodes[node]?.bonds[interface] { return nics.contains { interfaceUp(node, $0) } }
         let segment = nodes[node]?.segments[interface]
-        return machine.linkUp && !machine.downInterfaces.contains(interface) && !(segment.map(downSegments.contains) ?? false)
+        return machine.linkUp && !machine.downInterfaces.contains(interface)
+            && !(segment.map(downSegments.contains) ?? false)
     }
 
     /// The NICs an interface depends on: a bond's, else itself.
@@ -82,27 +84,32 @@ struct Network: Sendable {
     /// the lab does not place is its own segment.
     func activeSegment(_ node: String, _ interface: String) -> String? {
         guard let spec = nodes[node] else { return nil }
-        if let nics = spec.bonds[interface] { return nics.first { interfaceUp(node, $0) }.flatMap { spec.segments[$0] } }
+        if let nics = spec.bonds[interface] {
+            return nics.first { interfaceUp(node, $0) }.flatMap { spec.segments[$0] }
+        }
         return spec.segments[interface] ?? interface
     }
 
     /// Whether frames get from one segment to another now: the same one, or a bridge of a
     /// node that runs and is not frozen has an up port on each.
     func joined(_ one: String, _ other: String) -> Bool {
-        one == other || nodes.values.contains { node in
-            guard runs(node.name) else { return false }
-            return node.bridges.values.contains { ports in
-                let up = Set(ports.filter { interfaceUp(node.name, $0) }.compactMap { node.segments[$0] })
-                return up.contains(one) && up.contains(other)
+        one == other
+            || nodes.values.contains { node in
+                guard runs(node.name) else { return false }
+                return node.bridges.values.contains { ports in
+                    let up = Set(ports.filter { interfaceUp(node.name, $0) }.compactMap { node.segments[$0] })
+                    return up.contains(one) && up.contains(other)
+                }
             }
-        }
     }
 
     /// The segments a node sends on now: each up NIC outside a bond, each bond's active one.
     func activeSegments(_ node: String) -> [String] {
         guard let spec = nodes[node] else { return [] }
         let bonded = Set(spec.bonds.values.joined())
-        return spec.segments.keys.filter { !bonded.contains($0) && interfaceUp(node, $0) }.compactMap { spec.segments[$0] }
+        return spec.segments.keys.filter { !bonded.contains($0) && interfaceUp(node, $0) }.compactMap {
+            spec.segments[$0]
+        }
             + spec.bonds.keys.compactMap { activeSegment(node, $0) }
     }
 

@@ -29,10 +29,13 @@ extension VRRPModel {
         public var routes: [Route]
         public var forwarding: Bool
 
-        public init(name: String, services: [String], primaryAddress: UInt32, ports: [Int: String] = [:], checks: [String: String] = [:],
-                    addresses: [String], segments: [String: String], networks: [String: String] = [:],
-                    bonds: [String: [String]] = [:], bridges: [String: [String]] = [:], programs: [String: String] = [:],
-                    files: [String: String] = [:], routes: [String] = [], forwarding: Bool = false) {
+        public init(
+            name: String, services: [String], primaryAddress: UInt32, ports: [Int: String] = [:],
+            checks: [String: String] = [:],
+            addresses: [String], segments: [String: String], networks: [String: String] = [:],
+            bonds: [String: [String]] = [:], bridges: [String: [String]] = [:], programs: [String: String] = [:],
+            files: [String: String] = [:], routes: [String] = [], forwarding: Bool = false
+        ) {
             self.programs = programs
             self.files = files
             self.routes = routes.compactMap(Route.init)

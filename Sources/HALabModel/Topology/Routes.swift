@@ -37,14 +37,20 @@ extension VRRPModel {
         var source: String?
         var visited: Set<String> = []
         while visited.insert(current).inserted {
-            guard network.runs(current), let hop = hop(from: current, to: address), network.interfaceUp(current, hop.interface)
+            guard network.runs(current), let hop = hop(from: current, to: address),
+                network.interfaceUp(current, hop.interface)
             else { return nil }
-            if source == nil { source = nodes[current]?.networks[hop.interface].map { String($0.prefix { $0 != "/" }) } }
+            if source == nil {
+                source = nodes[current]?.networks[hop.interface].map { String($0.prefix { $0 != "/" }) }
+            }
             let next = hop.gateway ?? address
             guard let owner = owner(of: next), network.runs(owner),
-                  let (ownerInterface, _) = interface(of: owner, holding: next), network.interfaceUp(owner, ownerInterface),
-                  let mine = network.activeSegment(current, hop.interface), let theirs = network.activeSegment(owner, ownerInterface),
-                  network.joined(mine, theirs), !network.partitioned(current, owner) else { return nil }
+                let (ownerInterface, _) = interface(of: owner, holding: next),
+                network.interfaceUp(owner, ownerInterface),
+                let mine = network.activeSegment(current, hop.interface),
+                let theirs = network.activeSegment(owner, ownerInterface),
+                network.joined(mine, theirs), !network.partitioned(current, owner)
+            else { return nil }
             if next == address { return source }
             guard nodes[owner]?.forwarding == true else { return nil }
             current = owner
@@ -65,25 +71,35 @@ extension VRRPModel {
         for route in spec.routes {
             // The link the gateway is on.
             guard let number = IPv4Network.number(route.gateway),
-                  let link = spec.networks.first(where: { IPv4Network($0.value).contains(number) })?.key else { continue }
-            consider(IPv4Network(route.destination), Self.prefixLength(route.destination), Hop(interface: link, gateway: route.gateway))
+                let link = spec.networks.first(where: { IPv4Network($0.value).contains(number) })?.key
+            else { continue }
+            consider(
+                IPv4Network(route.destination), Self.prefixLength(route.destination),
+                Hop(interface: link, gateway: route.gateway))
         }
         return best?.hop
     }
 
-    static func prefixLength(_ cidr: String) -> Int { cidr.split(separator: "/").dropFirst().first.flatMap { Int($0) } ?? 32 }
+    static func prefixLength(_ cidr: String) -> Int {
+        cidr.split(separator: "/").dropFirst().first.flatMap { Int($0) } ?? 32
+    }
 
     /// The node with an address: its own, or a VIP it holds now.
     func owner(of address: String) -> String? {
-        nodes.values.first { $0.addresses.contains(address) }?.name ?? {
-            let holders = holders(of: address)
-            return holders.count == 1 ? holders[0] : nil
-        }()
+        nodes.values.first { $0.addresses.contains(address) }?.name
+            ?? {
+                let holders = holders(of: address)
+                return holders.count == 1 ? holders[0] : nil
+            }()
     }
 
     /// The interface of a node that has an address (its own, or a VIP on its instance's interface).
     func interface(of node: String, holding address: String) -> (String, String)? {
-        if let own = nodes[node]?.networks.first(where: { $0.value.hasPrefix(address + "/") }) { return (own.key, own.value) }
-        return instances.first { $0.node == node && $0.virtualAddresses.contains(address) }.map { ($0.interface, address) }
+        if let own = nodes[node]?.networks.first(where: { $0.value.hasPrefix(address + "/") }) {
+            return (own.key, own.value)
+        }
+        return instances.first { $0.node == node && $0.virtualAddresses.contains(address) }.map {
+            ($0.interface, address)
+        }
     }
 }

@@ -41,7 +41,9 @@ public struct PcapStream: Sendable {
         }
         while buffer.count - offset >= 16 {
             let seconds = word(at: offset), fraction = word(at: offset + 4), length = Int(word(at: offset + 8))
-            guard length <= 262_144 else { failure = "a record of \(length) bytes: not a pcap stream"; buffer = []; return frames }
+            guard length <= 262_144 else {
+                failure = "a record of \(length) bytes: not a pcap stream"; buffer = []; return frames
+            }
             guard buffer.count - offset - 16 >= length else { break }
             let time = Double(seconds) + Double(fraction) / (nanoseconds ? 1e9 : 1e6)
             frames.append(CapturedFrame(time: time, bytes: Array(buffer[(offset + 16)..<(offset + 16 + length)])))
@@ -71,7 +73,8 @@ public struct PcapStream: Sendable {
 
     private func word(at offset: Int) -> UInt32 {
         let bytes = buffer[offset..<(offset + 4)].map(UInt32.init)
-        return littleEndian ? bytes[0] | bytes[1] << 8 | bytes[2] << 16 | bytes[3] << 24
+        return littleEndian
+            ? bytes[0] | bytes[1] << 8 | bytes[2] << 16 | bytes[3] << 24
             : bytes[3] | bytes[2] << 8 | bytes[1] << 16 | bytes[0] << 24
     }
 }
@@ -98,8 +101,10 @@ public struct VRRPAdvert: Sendable, Equatable, Codable {
 
     /// One line, as `halab capture --vrrp` prints it.
     public var line: String {
-        var parts = ["\(sender) vrid \(virtualRouterID)", "v\(version)", "prio \(priority)",
-                     "int \(interval == interval.rounded() ? String(Int(interval)) : String(interval))s"]
+        var parts = [
+            "\(sender) vrid \(virtualRouterID)", "v\(version)", "prio \(priority)",
+            "int \(interval == interval.rounded() ? String(Int(interval)) : String(interval))s"
+        ]
         if let authentication { parts.append("auth \(authentication.rawValue)") }
         parts.append(addresses.joined(separator: ","))
         return parts.joined(separator: " ")
@@ -111,11 +116,12 @@ public struct VRRPAdvert: Sendable, Equatable, Codable {
     public static func decode(_ frame: CapturedFrame, linkType: PcapStream.LinkType) -> VRRPAdvert? {
         let bytes = frame.bytes
         // Where the link layer's protocol field sits, and where its payload begins.
-        let (typeOffset, payload): (Int, Int) = switch linkType {
-        case .ethernet: (12, 14)
-        case .linuxCooked: (14, 16)
-        case .linuxCooked2: (0, 20)
-        }
+        let (typeOffset, payload): (Int, Int) =
+            switch linkType {
+            case .ethernet: (12, 14)
+            case .linuxCooked: (14, 16)
+            case .linuxCooked2: (0, 20)
+            }
         guard bytes.count >= payload else { return nil }
         var etherType = UInt16(bytes[typeOffset]) << 8 | UInt16(bytes[typeOffset + 1])
         var start = payload
@@ -155,11 +161,17 @@ public struct VRRPAdvert: Sendable, Equatable, Codable {
             let field = Array(vrrp[(8 + index * width)..<(8 + (index + 1) * width)])
             return family == .ipv4 ? field.map(String.init).joined(separator: ".") : ipv6Text(field)
         }
-        var advert = VRRPAdvert(time: time, sender: sender, family: family, version: version, virtualRouterID: Int(vrrp[1]),
-                                priority: Int(vrrp[2]), interval: 0, authentication: nil, addresses: addresses)
+        var advert = VRRPAdvert(
+            time: time, sender: sender, family: family, version: version, virtualRouterID: Int(vrrp[1]),
+            priority: Int(vrrp[2]), interval: 0, authentication: nil, addresses: addresses)
         if version == 2 {
             advert.interval = Double(vrrp[5])
-            advert.authentication = switch vrrp[4] { case 0: Authentication.none; case 1: .simple; default: .ipHeader }
+            advert.authentication =
+                switch vrrp[4] {
+                case 0: Authentication.none;
+                case 1: .simple;
+                default: .ipHeader
+                }
         } else {
             advert.interval = Double(UInt16(vrrp[4] & 0x0F) << 8 | UInt16(vrrp[5])) / 100
         }
@@ -180,6 +192,7 @@ public struct VRRPAdvert: Sendable, Equatable, Codable {
         }
         let text = groups.map { String($0, radix: 16) }
         guard best.length >= 2 else { return text.joined(separator: ":") }
-        return text[..<best.start].joined(separator: ":") + "::" + text[(best.start + best.length)...].joined(separator: ":")
+        return text[..<best.start].joined(separator: ":") + "::"
+            + text[(best.start + best.length)...].joined(separator: ":")
     }
 }

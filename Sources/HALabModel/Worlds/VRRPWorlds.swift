@@ -44,7 +44,9 @@ public struct VRRPWorlds: Sendable {
             var seen = Set(parts[index].worlds.map(\.signature))
             for world in parts[index].worlds[0].startOrders() where seen.insert(world.signature).inserted {
                 guard parts[index].worlds.count < Self.limit else {
-                    for address in parts[index].addresses { unfollowed[address] = "more ways to come up than the model follows" }
+                    for address in parts[index].addresses {
+                        unfollowed[address] = "more ways to come up than the model follows"
+                    }
                     break
                 }
                 parts[index].worlds.append(world)
@@ -62,7 +64,9 @@ public struct VRRPWorlds: Sendable {
 
     private mutating func apply(_ event: VRRPModel.Event, toPart index: Int) -> Double {
         let part = parts[index]
-        guard !part.addresses.contains(where: { unfollowed[$0] != nil }) else { return applyUnsplit(event, toPart: index) }
+        guard !part.addresses.contains(where: { unfollowed[$0] != nil }) else {
+            return applyUnsplit(event, toPart: index)
+        }
         var next: [VRRPModel] = []
         var bound = 0.0
         for world in part.worlds {
@@ -77,7 +81,9 @@ public struct VRRPWorlds: Sendable {
                 continue
             }
             guard fresh.count < 6, next.count + 1 << fresh.count <= Self.limit else {
-                let why = "\(fresh.count) checks the model cannot judge at once (it follows at most \(Self.limit) combinations in one group "
+                let why =
+                    "\(fresh.count) checks the model cannot judge at once (it follows at most \(Self.limit) "
+                        + "combinations in one group "
                     + "of instances), among them " + fresh.prefix(2).map(\.why).joined(separator: "; ")
                 for address in part.addresses { unfollowed[address] = why }
                 return applyUnsplit(event, toPart: index)
@@ -112,7 +118,10 @@ public struct VRRPWorlds: Sendable {
         }
         if parts.map(\.worlds.count).reduce(1, { $0 > Self.limit ? $0 : $0 * $1 }) > Self.limit {
             for part in parts where part.worlds.count > 1 {
-                for address in part.addresses { unfollowed[address] = "more combinations of checks the model cannot judge than it follows through a reload" }
+                for address in part.addresses {
+                    unfollowed[address] =
+                        "more combinations of checks the model cannot judge than it follows through a reload"
+                }
             }
         }
         var wholes = choices.map(composed(choosing:))
@@ -126,8 +135,10 @@ public struct VRRPWorlds: Sendable {
     private mutating func split(_ wholes: [VRRPModel]) {
         parts = whole.independentParts().map { indices in
             var seen: Set<String> = []
-            return Part(indices: indices, worlds: wholes.map { $0.restricted(to: indices) }.filter { seen.insert($0.signature).inserted },
-                        addresses: Set(indices.flatMap { whole.instances[$0].virtualAddresses }))
+            return Part(
+                indices: indices,
+                worlds: wholes.map { $0.restricted(to: indices) }.filter { seen.insert($0.signature).inserted },
+                addresses: Set(indices.flatMap { whole.instances[$0].virtualAddresses }))
         }
         partOf = [:]
         for (index, part) in parts.enumerated() {
@@ -160,7 +171,9 @@ public struct VRRPWorlds: Sendable {
     /// Whether every VIP that moved since `before` was handed over at once (`VRRPModel.handsOverAtOnce`),
     /// in the first world of each part.
     public func handsOverAtOnce(from before: VRRPWorlds) -> Bool {
-        guard before.parts.map(\.indices) == parts.map(\.indices) else { return model.handsOverAtOnce(from: before.model) }
+        guard before.parts.map(\.indices) == parts.map(\.indices) else {
+            return model.handsOverAtOnce(from: before.model)
+        }
         return zip(parts, before.parts).allSatisfy { $0.worlds[0].handsOverAtOnce(from: $1.worlds[0]) }
     }
 
@@ -182,7 +195,9 @@ public struct VRRPWorlds: Sendable {
     public func dependence(of address: String) -> String? {
         if let why = unfollowed[address] { return why }
         guard holders(of: address) == nil, let worlds = partOf[address].map({ parts[$0].worlds }) else { return nil }
-        let keys = Set(worlds.flatMap(\.decided)).filter { key in Set(worlds.map { $0.assumedFailing.contains(key) }).count > 1 }
+        let keys = Set(worlds.flatMap(\.decided)).filter { key in
+            Set(worlds.map { $0.assumedFailing.contains(key) }).count > 1
+        }
         let why = keys.sorted().compactMap { reasons[$0] }
         return why.isEmpty ? "checks the model cannot judge" : why.joined(separator: "; ")
     }
@@ -194,18 +209,23 @@ public struct VRRPWorlds: Sendable {
 
     /// The whole lab in the world of each part whose holders are those seen (its first where none is).
     public func first(matching seen: [String: [String]]) -> VRRPModel {
-        composed(choosing: parts.map { part in
-            part.worlds.firstIndex { world in
-                seen.filter { part.addresses.contains($0.key) }.allSatisfy { Set(world.holders(of: $0.key)) == Set($0.value) }
-            } ?? 0
-        })
+        composed(
+            choosing: parts.map { part in
+                part.worlds.firstIndex { world in
+                    seen.filter { part.addresses.contains($0.key) }.allSatisfy {
+                        Set(world.holders(of: $0.key)) == Set($0.value)
+                    }
+                } ?? 0
+            })
     }
 
     /// The worlds whose holders are those seen: a run follows the world it is in.
     public mutating func keep(matching seen: [String: [String]]) {
         for index in parts.indices {
             let mine = seen.filter { parts[index].addresses.contains($0.key) }
-            let matching = parts[index].worlds.filter { world in mine.allSatisfy { Set(world.holders(of: $0.key)) == Set($0.value) } }
+            let matching = parts[index].worlds.filter { world in
+                mine.allSatisfy { Set(world.holders(of: $0.key)) == Set($0.value) }
+            }
             if !matching.isEmpty { parts[index].worlds = matching }
         }
     }
@@ -237,7 +257,9 @@ extension VRRPModel {
                     var later = world
                     later.start(node)
                     let now = started.union([node])
-                    let stoppedServices = later.states.keys.sorted().map { "\($0):\(later.states[$0]?.stopped.sorted() ?? [])" }
+                    let stoppedServices = later.states.keys.sorted().map {
+                        "\($0):\(later.states[$0]?.stopped.sorted() ?? [])"
+                    }
                     next[now.sorted().description + later.signature + stoppedServices.joined()] = (now, later)
                 }
             }
@@ -278,9 +300,14 @@ extension VRRPModel {
             join(syncGroups[index])
         }
         joinSharing { self.instances[$0].virtualAddresses }
-        joinSharing { index in self.instances[index].trackedScripts.map { Self.key(self.instances[index].node, $0.name) } }
+        joinSharing { index in
+            self.instances[index].trackedScripts.map { Self.key(self.instances[index].node, $0.name) }
+        }
         let byNode = Dictionary(grouping: instances.indices) { instances[$0].node }
-        let notifying = Set(instances.indices.filter { scripts.notifications[$0].values.contains { !$0.isEmpty } }.map { instances[$0].node })
+        let notifying = Set(
+            instances.indices.filter { scripts.notifications[$0].values.contains { !$0.isEmpty } }.map {
+                instances[$0].node
+            })
         for (node, members) in byNode where notifying.contains(node) || refusingNodes.contains(node) { join(members) }
         let gateways = Set(nodes.values.flatMap(\.routes).map(\.gateway)).intersection(virtualAddresses)
         let routedThrough = instances.indices.filter { !gateways.isDisjoint(with: instances[$0].virtualAddresses) }
@@ -288,7 +315,8 @@ extension VRRPModel {
             let node = instances[index].node
             for probe in instances[index].trackedScripts.flatMap({ healthCheck($0, on: node).probes }) {
                 switch probe {
-                case .http(_, let target), .tcp(_, let target): if notifying.contains(target) { join([index] + (byNode[target] ?? [])) }
+                case .http(_, let target), .tcp(_, let target):
+                    if notifying.contains(target) { join([index] + (byNode[target] ?? [])) }
                 case .ping: join([index] + routedThrough)
                 case .process, .named: break
                 }
@@ -344,6 +372,7 @@ extension VRRPModel {
 
     /// What tells this world from another: its roles and its decisions.
     var signature: String {
-        roles.map(\.rawValue).joined(separator: ",") + "|" + decided.sorted().joined(separator: ",") + "|" + assumedFailing.sorted().joined(separator: ",")
+        roles.map(\.rawValue).joined(separator: ",") + "|" + decided.sorted().joined(separator: ",") + "|"
+            + assumedFailing.sorted().joined(separator: ",")
     }
 }

@@ -16,7 +16,10 @@ public struct AllPairsRun: Sendable {
     /// The part of the table this run takes (`--shard K/N`).
     public var shard: Shard
 
-    public init(lab: Lab, backend: any LabBackend, parallel: Int, kinds: Set<Fault.Kind> = Fault.Kind.allPairsDefault, shard: Shard = .whole) {
+    public init(
+        lab: Lab, backend: any LabBackend, parallel: Int, kinds: Set<Fault.Kind> = Fault.Kind.allPairsDefault,
+        shard: Shard = .whole
+    ) {
         self.lab = lab
         self.backend = backend
         self.parallel = max(1, parallel)
@@ -39,7 +42,11 @@ public struct AllPairsRun: Sendable {
         public var error: String?
         /// The checks held, and every broken invariant is an outage the model predicts too.
         public var agrees: Bool {
-            error == nil && steps.allSatisfy { $0.actionError == nil && $0.checks.allSatisfy(\.passed) && $0.violations.allSatisfy(\.isDesignOutage) }
+            error == nil
+                && steps.allSatisfy {
+                    $0.actionError == nil && $0.checks.allSatisfy(\.passed)
+                        && $0.violations.allSatisfy(\.isDesignOutage)
+                }
         }
     }
 
@@ -61,33 +68,52 @@ public struct AllPairsRun: Sendable {
 
         /// As a verify report, one step per row, for the JUnit and JSON writers.
         public var verifyReport: VerifyReport {
-            VerifyReport(lab: lab, backend: backend, seconds: seconds, steps: rows.map { row in
-                var step = VerifyReport.StepResult(name: row.failures.joined(separator: ", then "), action: nil)
-                step.checks = row.steps.flatMap(\.checks)
-                step.actionError = row.error ?? row.steps.compactMap(\.actionError).first
-                step.seconds = row.seconds
-                return step
-            })
+            VerifyReport(
+                lab: lab, backend: backend, seconds: seconds,
+                steps: rows.map { row in
+                    var step = VerifyReport.StepResult(name: row.failures.joined(separator: ", then "), action: nil)
+                    step.checks = row.steps.flatMap(\.checks)
+                    step.actionError = row.error ?? row.steps.compactMap(\.actionError).first
+                    step.seconds = row.seconds
+                    return step
+                })
         }
 
         /// check's failure table with the live holders and whether the row agreed.
         public func text() -> String {
             let part = shard == .whole ? "" : " (shard \(shard) of its \(tableRows))"
-            var lines = ["\(lab): \(rows.count) rows of check's failure table\(part) run live, \(parallel) at a time, in "
-                         + String(format: "%.1f s", seconds)]
+            var lines = [
+                "\(lab): \(rows.count) rows of check's failure table\(part) run live, \(parallel) at a time, in "
+                    + String(format: "%.1f s", seconds)
+            ]
             for row in rows {
                 let addresses = row.predicted.keys.sorted()
                 let holders = { (map: [String: [String]]) in
-                    addresses.map { "\($0) → \((map[$0] ?? []).isEmpty ? "nobody" : map[$0]!.joined(separator: "+"))" }.joined(separator: "; ")
+                    addresses.map { address in
+                        let holders = map[address] ?? []
+                        return "\(address) → \(holders.isEmpty ? "nobody" : holders.joined(separator: "+"))"
+                    }.joined(separator: "; ")
                 }
-                lines.append("  " + row.failures.joined(separator: ", then ").padded(46) + "model " + holders(row.predicted).padded(28)
-                             + "live " + (row.error == nil ? holders(row.live) : "-").padded(28) + (row.agrees ? "agrees" : "DISAGREES"))
-                for step in row.steps { for check in step.checks where !check.passed { lines.append("      \(check.expected): seen \(check.seen)") } }
+                lines.append(
+                    "  " + row.failures.joined(separator: ", then ").padded(46) + "model "
+                        + holders(row.predicted).padded(28)
+                        + "live " + (row.error == nil ? holders(row.live) : "-").padded(28)
+                        + (row.agrees ? "agrees" : "DISAGREES"))
+                for step in row.steps {
+                    for check in step.checks where !check.passed {
+                        lines.append("      \(check.expected): seen \(check.seen)")
+                    }
+                }
                 if let error = row.error { lines.append("      \(error)") }
             }
             let memory = rows.map(\.memoryMiB).filter { $0 > 0 }
-            lines.append("\(rows.filter(\.agrees).count) of \(rows.count) rows agree with the model"
-                         + (memory.isEmpty ? "" : String(format: "; memory per instance: median %.1f MiB (proportional set size)", Benchmarks.median(memory))))
+            lines.append(
+                "\(rows.filter(\.agrees).count) of \(rows.count) rows agree with the model"
+                    + (memory.isEmpty
+                        ? ""
+                        : String(
+                            format: "; memory per instance: median %.1f MiB (proportional set size)",
+                            Benchmarks.median(memory))))
             return lines.joined(separator: "\n")
         }
     }
@@ -121,14 +147,17 @@ public struct AllPairsRun: Sendable {
                 rows[index] = row
                 rows[index]?.index = index
                 done += 1
-                progress("[\(done)/\(mine.count)] \(row.failures.joined(separator: ", then ")): "
-                         + (row.agrees ? "agrees" : "DISAGREES") + String(format: " (%.1f s)", row.seconds))
+                progress(
+                    "[\(done)/\(mine.count)] \(row.failures.joined(separator: ", then ")): "
+                        + (row.agrees ? "agrees" : "DISAGREES") + String(format: " (%.1f s)", row.seconds))
                 startNext()
             }
         }
-        return Report(lab: lab.name, backend: backend.kind, parallel: parallel, seconds: (clock.now - start).seconds,
-                      rows: rows.sorted { $0.key < $1.key }.map(\.value), shard: shard, tableRows: sequences.count, labHash: lab.contentHash,
-                      faults: Fault.Kind.allCases.filter(kinds.contains))
+        return Report(
+            lab: lab.name, backend: backend.kind, parallel: parallel, seconds: (clock.now - start).seconds,
+            rows: rows.sorted { $0.key < $1.key }.map(\.value), shard: shard, tableRows: sequences.count,
+            labHash: lab.contentHash,
+            faults: Fault.Kind.allCases.filter(kinds.contains))
     }
 
     /// One row in its own instance. Cancelled (an interrupt), it still takes its instance down.
@@ -137,10 +166,12 @@ public struct AllPairsRun: Sendable {
         let start = clock.now
         var worlds = VRRPWorlds(lab.vrrpModel())
         for event in failures.flatMap({ $0.events(nodes: lab.topology.nodes.map(\.name)) }) { worlds.apply(event) }
-        var row = Row(failures: failures.map(\.description),
-                      predicted: Dictionary(uniqueKeysWithValues: worlds.virtualAddresses.compactMap { address in
-                          worlds.holders(of: address).map { (address, $0) }
-                      }))
+        var row = Row(
+            failures: failures.map(\.description),
+            predicted: Dictionary(
+                uniqueKeysWithValues: worlds.virtualAddresses.compactMap { address in
+                    worlds.holders(of: address).map { (address, $0) }
+                }))
         do {
             let scenario = FaultSchedule(actions: failures).scenario
             let outcome = try await InstanceRun(lab: lab, backend: backend).run(scenario, as: name)

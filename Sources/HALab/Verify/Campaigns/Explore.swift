@@ -20,8 +20,11 @@ public struct Explore: Sendable {
     /// The runs this one takes (`--shard K/N`): run N's seed is the seed plus N − 1 in every shard.
     public var shard: Shard
 
-    public init(lab: Lab, backend: any LabBackend, runs: Int, seed: UInt64, steps: Int, faults: [Fault.Kind], parallel: Int, output: String,
-                shard: Shard = .whole) {
+    public init(
+        lab: Lab, backend: any LabBackend, runs: Int, seed: UInt64, steps: Int, faults: [Fault.Kind], parallel: Int,
+        output: String,
+        shard: Shard = .whole
+    ) {
         (self.lab, self.backend, self.runs, self.seed, self.steps) = (lab, backend, runs, seed, steps)
         (self.faults, self.parallel, self.output, self.shard) = (faults, max(1, parallel), output, shard)
     }
@@ -59,8 +62,10 @@ public struct Explore: Sendable {
             while let result = try await group.next() {
                 results[result.run] = result
                 done += 1
-                progress("[\(done)/\(mine.count)] run \(result.run + 1) (seed \(result.seed)): " + (result.passed ? "passed" : "FAILED: \(result.failure ?? "")")
-                         + String(format: " (%.1f s)", result.seconds))
+                progress(
+                    "[\(done)/\(mine.count)] run \(result.run + 1) (seed \(result.seed)): "
+                        + (result.passed ? "passed" : "FAILED: \(result.failure ?? "")")
+                        + String(format: " (%.1f s)", result.seconds))
                 startNext()
             }
         }
@@ -69,12 +74,17 @@ public struct Explore: Sendable {
 
     /// The run's JSON report: what `halab report merge` joins across shards.
     public func report(_ results: [RunResult], seconds: Double) -> ExploreReport {
-        ExploreReport(lab: lab.name, labHash: lab.contentHash, shard: shard, runs: runs, seed: seed, steps: steps, faults: faults.map(\.rawValue),
-                      seconds: seconds, results: results.map { result in
-                          ExploreReport.Run(run: result.run, seed: result.seed, schedule: result.schedule.actions.map(\.description), passed: result.passed,
-                                            failure: result.failure, shrunk: result.shrunk?.actions.map(\.description), files: result.files,
-                                            seconds: result.seconds)
-                      })
+        ExploreReport(
+            lab: lab.name, labHash: lab.contentHash, shard: shard, runs: runs, seed: seed, steps: steps,
+            faults: faults.map(\.rawValue),
+            seconds: seconds,
+            results: results.map { result in
+                ExploreReport.Run(
+                    run: result.run, seed: result.seed, schedule: result.schedule.actions.map(\.description),
+                    passed: result.passed,
+                    failure: result.failure, shrunk: result.shrunk?.actions.map(\.description), files: result.files,
+                    seconds: result.seconds)
+            })
     }
 
     /// One run: its schedule, and if it fails, the shrinking and the files.
@@ -85,7 +95,9 @@ public struct Explore: Sendable {
         let schedule = FaultSchedule(lab: lab, seed: runSeed, steps: steps, faults: faults)
         let name = instanceName(index)
         var (failure, outcome) = try await attempt(schedule, as: name)
-        var result = RunResult(run: index, seed: runSeed, schedule: schedule, passed: failure == nil, failure: failure?.description, seconds: 0)
+        var result = RunResult(
+            run: index, seed: runSeed, schedule: schedule, passed: failure == nil, failure: failure?.description,
+            seconds: 0)
         if let original = failure {
             var smallest = schedule
             // Drop one step at a time, last first; keep each drop that leaves a valid schedule
@@ -103,7 +115,9 @@ public struct Explore: Sendable {
             }
             result.shrunk = smallest
             result.failure = failure?.description
-            if let outcome { result.files = try write(index, schedule: smallest, original: schedule, seed: runSeed, outcome: outcome) }
+            if let outcome {
+                result.files = try write(index, schedule: smallest, original: schedule, seed: runSeed, outcome: outcome)
+            }
         }
         result.seconds = (clock.now - start).seconds
         return result
@@ -126,26 +140,43 @@ public struct Explore: Sendable {
             guard let index = outcome.report.steps.firstIndex(where: { !$0.passed }) else { return (nil, outcome) }
             let step = outcome.report.steps[index]
             let kind = schedule.actions[index].description.split(separator: " ").first.map(String.init) ?? ""
-            if let error = step.actionError { return (Failure(stepKind: kind, what: "action", description: "step '\(step.name)': \(error)"), outcome) }
+            if let error = step.actionError {
+                return (Failure(stepKind: kind, what: "action", description: "step '\(step.name)': \(error)"), outcome)
+            }
             if let check = step.checks.first(where: { !$0.passed }) {
-                return (Failure(stepKind: kind, what: "expectation", description: "step '\(step.name)': expected \(check.expected), seen \(check.seen)"), outcome)
+                return (
+                    Failure(
+                        stepKind: kind, what: "expectation",
+                        description: "step '\(step.name)': expected \(check.expected), seen \(check.seen)"), outcome
+                )
             }
             let violation = step.violations.first
-            return (Failure(stepKind: kind, what: "invariant \(violation?.invariant.rawValue ?? "")",
-                            description: "step '\(step.name)': invariant \(violation?.invariant.rawValue ?? ""): \(violation?.summary ?? "")"), outcome)
+            return (
+                Failure(
+                    stepKind: kind, what: "invariant \(violation?.invariant.rawValue ?? "")",
+                    description:
+                        "step '\(step.name)': invariant \(violation?.invariant.rawValue ?? ""): "
+                            + "\(violation?.summary ?? "")"
+                ), outcome
+            )
         } catch let error as HALabError {
             return (Failure(stepKind: "", what: "run", description: "the run: \(error.description)"), nil)
         }
     }
 
     /// The shrunk schedule as a scenario, the run's history as JSON lines, its timeline.
-    func write(_ index: Int, schedule: FaultSchedule, original: FaultSchedule, seed: UInt64, outcome: InstanceRun.Outcome) throws -> [String] {
+    func write(
+        _ index: Int, schedule: FaultSchedule, original: FaultSchedule, seed: UInt64, outcome: InstanceRun.Outcome
+    ) throws -> [String] {
         try FileSystem.makeDirectory(output)
         let base = "\(output)/\(lab.name)-run\(index + 1)"
-        try FileSystem.write(schedule.yaml(comment: """
-            halab explore \(lab.name), run \(index + 1) (seed \(seed)), shrunk from \(original.actions.count) steps to \(schedule.actions.count):
-            halab verify \(lab.name) --scenario \(base).scenario.yaml
-            """), to: "\(base).scenario.yaml")
+        try FileSystem.write(
+            schedule.yaml(
+                comment: """
+                    halab explore \(lab.name), run \(index + 1) (seed \(seed)), shrunk from \(original.actions.count) \
+                    steps to \(schedule.actions.count):
+                    halab verify \(lab.name) --scenario \(base).scenario.yaml
+                    """), to: "\(base).scenario.yaml")
         try FileSystem.write(History.lines(outcome.report), to: "\(base).history.jsonl")
         try FileSystem.write(outcome.timeline.html(measurements: []), to: "\(base).html")
         return ["\(base).scenario.yaml", "\(base).history.jsonl", "\(base).html"]
@@ -170,19 +201,31 @@ enum History {
     static func lines(_ report: VerifyReport) throws -> String {
         var lines: [Line] = []
         for step in report.steps {
-            lines.append(Line(time: step.at, kind: "step", step: step.name, action: step.action, detail: step.actionError, passed: step.passed))
+            lines.append(
+                Line(
+                    time: step.at, kind: "step", step: step.name, action: step.action, detail: step.actionError,
+                    passed: step.passed))
             for check in step.checks {
-                lines.append(Line(time: step.at + check.heldAfter, kind: "check", step: step.name, detail: "\(check.expected); seen \(check.seen)", passed: check.passed))
+                lines.append(
+                    Line(
+                        time: step.at + check.heldAfter, kind: "check", step: step.name,
+                        detail: "\(check.expected); seen \(check.seen)", passed: check.passed))
             }
             for violation in step.violations + step.accepted {
-                lines.append(Line(time: violation.from, kind: "invariant", step: step.name, detail: violation.summary, address: violation.address,
-                                  end: violation.to, passed: step.accepted.contains(violation)))
+                lines.append(
+                    Line(
+                        time: violation.from, kind: "invariant", step: step.name, detail: violation.summary,
+                        address: violation.address,
+                        end: violation.to, passed: step.accepted.contains(violation)))
             }
         }
-        lines += report.samples.map { Line(time: $0.start, kind: "probe", address: $0.address, status: $0.status, answer: $0.answer, end: $0.end) }
+        lines += report.samples.map {
+            Line(time: $0.start, kind: "probe", address: $0.address, status: $0.status, answer: $0.answer, end: $0.end)
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return try lines.sorted { $0.time < $1.time }.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        return try lines.sorted { $0.time < $1.time }.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+            .joined(separator: "\n") + "\n"
     }
 }
 
@@ -218,8 +261,12 @@ public struct ExploreReport: Sendable, Codable {
     public func text() -> String {
         var lines = ["run  seed                  steps  result   shrunk  first failure"]
         for result in results {
-            lines.append("\(String(result.run + 1).padded(5))\(String(result.seed).padded(22))\(String(result.schedule.count).padded(7))"
-                         + (result.passed ? "passed   -       -" : "FAILED   \(String(result.shrunk?.count ?? 0).padded(8))\(result.failure ?? "")"))
+            lines.append(
+                String(result.run + 1).padded(5) + String(result.seed).padded(22)
+                    + String(result.schedule.count).padded(7)
+                    + (result.passed
+                        ? "passed   -       -"
+                        : "FAILED   \(String(result.shrunk?.count ?? 0).padded(8))\(result.failure ?? "")"))
             for file in result.files { lines.append("       \(file)") }
         }
         let failed = results.filter { !$0.passed }.count

@@ -21,7 +21,9 @@ public struct FaultSchedule: Sendable, Equatable {
             let free = servers.filter { inForce[$0] == nil }
             let kinds = inForce.isEmpty ? faults : faults.filter { $0 != .partition }
             var action: Fault
-            if !inForce.isEmpty && (free.isEmpty || partitioned || kinds.isEmpty || Double.random(in: 0..<1, using: &random) < 0.4) {
+            if !inForce.isEmpty
+                && (free.isEmpty || partitioned || kinds.isEmpty || Double.random(in: 0..<1, using: &random) < 0.4)
+            {
                 let node = inForce.keys.sorted().randomElement(using: &random)!
                 action = inForce.removeValue(forKey: node)!
                 partitioned = false
@@ -31,14 +33,18 @@ public struct FaultSchedule: Sendable, Equatable {
                 let master = model.virtualAddresses.first.flatMap { model.holders(of: $0).first }
                 let aimed = Bool.random(using: &random) ? master.flatMap { free.contains($0) ? $0 : nil } : nil
                 let node = aimed ?? free.randomElement(using: &random)!
-                let service = lab.instances.filter { $0.node == node }.flatMap(\.trackedScripts)
+                let service =
+                    lab.instances.filter { $0.node == node }.flatMap(\.trackedScripts)
                     .flatMap { model.servicesChecked(by: $0, on: node) }.first ?? "nginx"
-                let target = Fault.Target(node: node, services: [service], servedServices: [service], cables: [nil],
-                                          others: everyone.filter { $0 != node })
+                let target = Fault.Target(
+                    node: node, services: [service], servedServices: [service], cables: [nil],
+                    others: everyone.filter { $0 != node })
                 // A flap (or a switch, no node's) is drawn as two steps, each judged: the link down, then up at once.
                 let twoSteps = kind == .flap || kind == .switch
                 action = twoSteps ? .link(node: node, interface: nil, up: false, atNode: false) : target.faults(kind)[0]
-                if let mend = action.mend, !twoSteps { inForce[node] = mend } else if twoSteps, actions.count + 1 < steps {
+                if let mend = action.mend, !twoSteps {
+                    inForce[node] = mend
+                } else if twoSteps, actions.count + 1 < steps {
                     actions.append(action)
                     action = .link(node: node, interface: nil, up: true, atNode: false)
                 }
@@ -53,20 +59,24 @@ public struct FaultSchedule: Sendable, Equatable {
     /// (the model cannot follow it), when only the invariants' rest applies.
     public var scenario: Scenario {
         var lossy = Set<String>()
-        return Scenario(steps: actions.enumerated().map { index, action in
-            switch action.sight {
-            case .blinds(let node): lossy.insert(node)
-            case .restores(let node): if let node { lossy.remove(node) } else { lossy = [] }
-            case .keeps: break
-            }
-            return Scenario.Step(name: "\(index + 1): \(action)", line: nil, action: .chaos(action), expected: lossy.isEmpty ? .model : .listed([]))
-        })
+        return Scenario(
+            steps: actions.enumerated().map { index, action in
+                switch action.sight {
+                case .blinds(let node): lossy.insert(node)
+                case .restores(let node): if let node { lossy.remove(node) } else { lossy = [] }
+                case .keeps: break
+                }
+                return Scenario.Step(
+                    name: "\(index + 1): \(action)", line: nil, action: .chaos(action),
+                    expected: lossy.isEmpty ? .model : .listed([]))
+            })
     }
 
     /// The scenario file `halab verify LAB --scenario FILE` runs again.
     public func yaml(comment: String) -> String {
         let steps = scenario.steps.map { step in
-            "  - name: \"\(step.name)\"\n    chaos: \"\(step.action!.chaosEquivalent!)\"\n" + (step.expected == .model ? "    expect: model\n" : "")
+            "  - name: \"\(step.name)\"\n    chaos: \"\(step.action!.chaosEquivalent!)\"\n"
+                + (step.expected == .model ? "    expect: model\n" : "")
         }
         return comment.split(separator: "\n").map { "# \($0)\n" }.joined() + "steps:\n" + steps.joined()
     }
@@ -101,7 +111,9 @@ public struct FaultSchedule: Sendable, Equatable {
     func dropping(_ index: Int) -> FaultSchedule {
         var actions = self.actions
         let dropped = actions.remove(at: index)
-        if let mend = actions.indices.dropFirst(index).first(where: { actions[$0].heals(dropped) }) { actions.remove(at: mend) }
+        if let mend = actions.indices.dropFirst(index).first(where: { actions[$0].heals(dropped) }) {
+            actions.remove(at: mend)
+        }
         return FaultSchedule(actions: actions)
     }
 }

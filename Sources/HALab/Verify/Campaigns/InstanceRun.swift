@@ -23,8 +23,10 @@ struct InstanceRun: Sendable {
         do {
             let (session, _) = try await LabSession.up(instance, backend: backend) { _ in }
             let report = try await Verifier.run(session, progress: { _ in })
-            let holders = Dictionary(uniqueKeysWithValues: try await session.vipHolders().map { ($0.address, $0.nodes) })
-            let kib = instance.topology.nodes.flatMap { backend.processes(name, node: $0.name) }.map(\.proportionalKiB).reduce(0, +)
+            let holders = Dictionary(
+                uniqueKeysWithValues: try await session.vipHolders().map { ($0.address, $0.nodes) })
+            let kib = instance.topology.nodes.flatMap { backend.processes(name, node: $0.name) }.map(\.proportionalKiB)
+                .reduce(0, +)
             let timeline = Verifier.timeline(report, session: session)
             try await backend.down(name)
             return Outcome(report: report, holders: holders, memoryMiB: Double(kib) / 1024, timeline: timeline)

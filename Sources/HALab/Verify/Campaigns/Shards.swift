@@ -23,7 +23,8 @@ public struct Shard: Sendable, Equatable, Codable, CustomStringConvertible {
     /// `K/N`, as `--shard` takes it.
     public static func parse(_ text: String) throws -> Shard {
         let parts = text.split(separator: "/").map { Int($0) }
-        guard parts.count == 2, let index = parts[0], let count = parts[1], count >= 1, (1...count).contains(index) else {
+        guard parts.count == 2, let index = parts[0], let count = parts[1], count >= 1, (1...count).contains(index)
+        else {
             throw HALabError.usage("--shard takes K/N, 1 ≤ K ≤ N: not '\(text)'")
         }
         return Shard(index: index, count: count)
@@ -32,13 +33,16 @@ public struct Shard: Sendable, Equatable, Codable, CustomStringConvertible {
     /// The shard a CI system says this runner is: GitLab's `CI_NODE_INDEX` and `CI_NODE_TOTAL`
     /// (from 1, with `parallel:`), or a Kubernetes Indexed Job's `JOB_COMPLETION_INDEX` (from 0)
     /// with the total in `HALAB_SHARDS`. Nil where none is set.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard? {
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> Shard?
+    {
         if let index = environment["CI_NODE_INDEX"], let total = environment["CI_NODE_TOTAL"] {
             return try parse("\(index)/\(total)")
         }
         if let index = environment["JOB_COMPLETION_INDEX"] {
             guard let total = environment["HALAB_SHARDS"], let zeroBased = Int(index) else {
-                throw HALabError.usage("JOB_COMPLETION_INDEX is set: set HALAB_SHARDS to the Job's completions too (or give --shard K/N)")
+                throw HALabError.usage(
+                    "JOB_COMPLETION_INDEX is set: set HALAB_SHARDS to the Job's completions too (or give --shard K/N)")
             }
             return try parse("\(zeroBased + 1)/\(total)")
         }

@@ -14,9 +14,13 @@ public struct HTMLReport: ReportWriter {
 
     public func write(_ evidence: RunEvidence, progress: @Sendable (String) -> Void) async throws {
         let report = evidence.report
-        let timeline = evidence.timeline ?? Timeline(title: report.lab, addresses: [], samples: [], steps: [], bands: [], marks: [])
-        let page = Self.page(report: report, graph: try? await LabGraph(lab: evidence.lab).svg(), timeline: timeline,
-                             measurements: report.measurements, captures: evidence.captures.map { Self.relative($0, to: folder) })
+        let timeline =
+            evidence.timeline
+            ?? Timeline(title: report.lab, addresses: [], samples: [], steps: [], bands: [], marks: [])
+        let page = Self.page(
+            report: report, graph: try? await LabGraph(lab: evidence.lab).svg(), timeline: timeline,
+            measurements: report.measurements, captures: evidence.captures.map { Self.relative($0, to: folder) })
+        try FileSystem.makeDirectory(folder)
         try FileSystem.write(page, to: "\(folder)/\(evidence.lab.name).report.html")
         progress("report: \(folder)/\(evidence.lab.name).report.html")
     }
@@ -30,13 +34,17 @@ public struct HTMLReport: ReportWriter {
     }
 
     /// The page; `captures` relative to it.
-    static func page(report: VerifyReport, graph: String?, timeline: Timeline, measurements: [(step: String, measurement: OutageMeasurement)],
-                     captures: [String]) -> String {
+    static func page(
+        report: VerifyReport, graph: String?, timeline: Timeline,
+        measurements: [(step: String, measurement: OutageMeasurement)],
+        captures: [String]
+    ) -> String {
         let e = Markup.escape
         var steps = ""
         for (index, step) in report.steps.enumerated() {
             var evidence = step.checks.map { check in
-                "<li class=\(check.passed ? "ok" : "bad")>\(check.passed ? "✓" : "✗") \(e(check.expected.description)) — seen \(e(check.seen))"
+                "<li class=\(check.passed ? "ok" : "bad")>\(check.passed ? "✓" : "✗") \(e(check.expected.description)) "
+                    + "— seen \(e(check.seen))"
                     + String(format: " after %.2f s (deadline %.1f s)", check.heldAfter, check.deadline) + "</li>"
             }
             if let predicted = step.predicted {
@@ -44,7 +52,9 @@ public struct HTMLReport: ReportWriter {
                 evidence.append("<li>model: \(e(holders)), within \(String(format: "%.2f", predicted.bound)) s</li>")
             }
             evidence += step.unpredicted.map { "<li>model: \(e($0)) (not judged)</li>" }
-            evidence += step.violations.map { "<li class=bad>✗ invariant \($0.invariant.rawValue): \(e($0.summary))</li>" }
+            evidence += step.violations.map {
+                "<li class=bad>✗ invariant \($0.invariant.rawValue): \(e($0.summary))</li>"
+            }
             evidence += step.accepted.map { "<li>accepted \($0.invariant.rawValue): \(e($0.summary))</li>" }
             evidence += step.overBudget.map { "<li class=bad>✗ over budget: \(e($0))</li>" }
             evidence += (step.outages ?? []).map { "<li>outage: \(e($0.summary))</li>" }
@@ -52,11 +62,14 @@ public struct HTMLReport: ReportWriter {
             var logs = ""
             if !step.passed {
                 for (node, lines) in (step.logs ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    logs += "<details open><summary>keepalived log of \(e(node))</summary><pre>\(e(lines.joined(separator: "\n")))</pre></details>"
+                    logs +=
+                        "<details open><summary>keepalived log of \(e(node))</summary><pre>"
+                            + "\(e(lines.joined(separator: "\n")))</pre></details>"
                 }
             }
             steps += """
-                <section class=\(step.passed ? "passed" : "failed")><h3>\(index + 1). \(e(step.name)) — \(step.passed ? "passed" : "FAILED")</h3>
+                <section class=\(step.passed ? "passed" : "failed")><h3>\(index + 1). \(e(step.name)) — \
+                \(step.passed ? "passed" : "FAILED")</h3>
                 <p>\(e(step.action ?? "no action"))</p><ul>\(evidence.joined())</ul>\(logs)</section>
 
                 """
@@ -70,7 +83,8 @@ public struct HTMLReport: ReportWriter {
             <html><head><meta charset="utf-8"><title>halab verify \(e(report.lab))</title>
             <style>
             body { font-family: sans-serif; margin: 24px; max-width: 1200px; }
-            .passed { border-left: 6px solid #2a7a2a; padding-left: 10px; } .failed { border-left: 6px solid #d62728; padding-left: 10px; }
+            .passed { border-left: 6px solid #2a7a2a; padding-left: 10px; } .failed { border-left: 6px solid #d62728; \
+            padding-left: 10px; }
             li.bad { color: #b00; } li.ok { color: #245; } pre { background: #f4f4f4; padding: 8px; overflow-x: auto; }
             svg { max-width: 100%; height: auto; } td { padding: 2px 8px; vertical-align: top; }
             </style></head><body>

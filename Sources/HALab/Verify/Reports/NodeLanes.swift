@@ -22,9 +22,11 @@ public struct AddressEvent: Sendable, Equatable, Codable {
             guard let whole = stamp.first.flatMap({ parser.date(from: String($0)) }) else { return nil }
             let fraction = stamp.count > 1 ? (Double("0." + stamp[1]) ?? 0) : 0
             let words = line[line.index(after: close)...].split(whereSeparator: \.isWhitespace)
-            guard let family = words.firstIndex(where: { $0 == "inet" || $0 == "inet6" }), family + 1 < words.count else { return nil }
-            return AddressEvent(time: whole.timeIntervalSince1970 + fraction, node: node,
-                                address: String(words[family + 1].split(separator: "/")[0]), added: words.first != "Deleted")
+            guard let family = words.firstIndex(where: { $0 == "inet" || $0 == "inet6" }), family + 1 < words.count
+            else { return nil }
+            return AddressEvent(
+                time: whole.timeIntervalSince1970 + fraction, node: node,
+                address: String(words[family + 1].split(separator: "/")[0]), added: words.first != "Deleted")
         }
     }
 }
@@ -74,8 +76,11 @@ public struct LaneEvidence: Sendable {
     /// When each node was down: from a crash to its revival.
     public var down: [(node: String, span: NodeLane.Span)]
 
-    public init(logMarks: [Timeline.Mark], addressEvents: [AddressEvent], adverts: [VRRPAdvert], addresses: [String: Set<String>],
-                down: [(node: String, span: NodeLane.Span)]) {
+    public init(
+        logMarks: [Timeline.Mark], addressEvents: [AddressEvent], adverts: [VRRPAdvert],
+        addresses: [String: Set<String>],
+        down: [(node: String, span: NodeLane.Span)]
+    ) {
         self.logMarks = logMarks
         self.addressEvents = addressEvents
         self.adverts = adverts
@@ -86,26 +91,33 @@ public struct LaneEvidence: Sendable {
     /// A lane per instance, from `start` to `end`.
     public func lanes(_ instances: [VRRPInstance], from start: Double, to end: Double) -> [NodeLane] {
         instances.map { instance in
-            let sent = adverts.filter { addresses[instance.node]?.contains($0.sender) == true && $0.virtualRouterID == instance.virtualRouterID }
-                .map(\.time).sorted()
-            var bands = Self.inferMasters(stateBands(instance, sent: sent, from: start, to: end), sent: sent, interval: instance.advertInterval)
+            let sent = adverts.filter {
+                addresses[instance.node]?.contains($0.sender) == true && $0.virtualRouterID == instance.virtualRouterID
+            }
+            .map(\.time).sorted()
+            var bands = Self.inferMasters(
+                stateBands(instance, sent: sent, from: start, to: end), sent: sent, interval: instance.advertInterval)
             for outage in down where outage.node == instance.node { bands = Self.cut(bands, to: outage.span) }
             for index in bands.indices where bands[index].state == .master {
                 let band = bands[index]
-                bands[index].priorities = adverts.filter { addresses[instance.node]?.contains($0.sender) == true
-                    && $0.virtualRouterID == instance.virtualRouterID && $0.time >= band.from && $0.time <= band.to }
-                    .map(\.priority).uniqueInOrder()
+                bands[index].priorities = adverts.filter {
+                    addresses[instance.node]?.contains($0.sender) == true
+                        && $0.virtualRouterID == instance.virtualRouterID && $0.time >= band.from && $0.time <= band.to
+                }
+                .map(\.priority).uniqueInOrder()
             }
             let inWindow = sent.filter { $0 >= start && $0 <= end }
-            return NodeLane(node: instance.node, instance: instance.name, bands: bands, adverts: inWindow,
-                            gaps: Self.gaps(in: bands, adverts: inWindow, interval: instance.advertInterval))
+            return NodeLane(
+                node: instance.node, instance: instance.name, bands: bands, adverts: inWindow,
+                gaps: Self.gaps(in: bands, adverts: inWindow, interval: instance.advertInterval))
         }
     }
 
     /// The log's state changes, each moved to the instant the VIP (or the first advert) says.
     func stateBands(_ instance: VRRPInstance, sent: [Double], from start: Double, to end: Double) -> [NodeLane.Band] {
         let prefix = "(\(instance.name)) Entering "
-        var changes: [(time: Double, state: NodeLane.State, logged: String)] = logMarks
+        var changes: [(time: Double, state: NodeLane.State, logged: String)] =
+            logMarks
             .filter { $0.node == instance.node && $0.text.hasPrefix(prefix) }
             .sorted { $0.time < $1.time }
             .map { mark in
@@ -118,12 +130,16 @@ public struct LaneEvidence: Sendable {
             guard state == .master || wasMaster else { continue }
             // The log's second is truncated: the change happened within it.
             let near = { (time: Double) in time >= second - 0.5 && time < second + 1.5 }
-            let vip = addressEvents.first { $0.node == instance.node && instance.virtualAddresses.contains($0.address)
-                && $0.added == (state == .master) && near($0.time) }
+            let vip = addressEvents.first {
+                $0.node == instance.node && instance.virtualAddresses.contains($0.address)
+                    && $0.added == (state == .master) && near($0.time)
+            }
             // A new master sends its first advert, then adds its VIPs: whichever was seen first. The
             // capture begins with the run: a first advert within an interval of that says only that
             // the node was master already (its log's second may be before the run began).
-            let advert = state == .master ? sent.first(where: near).flatMap { $0 > start + instance.advertInterval ? $0 : nil } : nil
+            let advert =
+                state == .master
+                ? sent.first(where: near).flatMap { $0 > start + instance.advertInterval ? $0 : nil } : nil
             if let precise = [vip?.time, advert].compactMap({ $0 }).min() { changes[index].time = precise }
         }
         var bands: [NodeLane.Band] = []
@@ -158,7 +174,8 @@ public struct LaneEvidence: Sendable {
             for run in runs {
                 let to = min(run.to + interval, band.to)
                 if run.from > cursor { result.append(NodeLane.Band(state: .unknown, from: cursor, to: run.from)) }
-                result.append(NodeLane.Band(state: .master, from: run.from, to: to, logged: "its adverts (no log line)"))
+                result.append(
+                    NodeLane.Band(state: .master, from: run.from, to: to, logged: "its adverts (no log line)"))
                 cursor = to
             }
             if cursor < band.to { result.append(NodeLane.Band(state: .unknown, from: cursor, to: band.to)) }
@@ -171,10 +188,16 @@ public struct LaneEvidence: Sendable {
         var result: [NodeLane.Band] = []
         for band in bands {
             if band.to <= span.from || band.from >= span.to { result.append(band); continue }
-            if band.from < span.from { result.append(NodeLane.Band(state: band.state, from: band.from, to: span.from, logged: band.logged)) }
-            if result.last?.state != .down { result.append(NodeLane.Band(state: .down, from: max(band.from, span.from), to: min(band.to, span.to))) }
+            if band.from < span.from {
+                result.append(NodeLane.Band(state: band.state, from: band.from, to: span.from, logged: band.logged))
+            }
+            if result.last?.state != .down {
+                result.append(NodeLane.Band(state: .down, from: max(band.from, span.from), to: min(band.to, span.to)))
+            }
             result[result.count - 1].to = min(band.to, span.to)
-            if band.to > span.to { result.append(NodeLane.Band(state: band.state, from: span.to, to: band.to, logged: band.logged)) }
+            if band.to > span.to {
+                result.append(NodeLane.Band(state: band.state, from: span.to, to: band.to, logged: band.logged))
+            }
         }
         return result
     }
@@ -182,7 +205,9 @@ public struct LaneEvidence: Sendable {
     static func gaps(in bands: [NodeLane.Band], adverts: [Double], interval: Double) -> [NodeLane.Span] {
         bands.filter { $0.state == .master }.flatMap { band in
             let times = [band.from] + adverts.filter { $0 >= band.from && $0 <= band.to } + [band.to]
-            return zip(times, times.dropFirst()).filter { $1 - $0 > 1.5 * interval }.map { NodeLane.Span(from: $0, to: $1) }
+            return zip(times, times.dropFirst()).filter { $1 - $0 > 1.5 * interval }.map {
+                NodeLane.Span(from: $0, to: $1)
+            }
         }
     }
 }

@@ -6,6 +6,9 @@ public struct TextReport: ReportWriter {
 
     public func write(_ evidence: RunEvidence, progress: @Sendable (String) -> Void) async throws {
         let report = evidence.report
-        print("\(report.lab): \(report.steps.count - report.failedSteps) passed, \(report.failedSteps) failed in \(String(format: "%.2f s", report.seconds))")
+        print(
+            "\(report.lab): \(report.steps.count - report.failedSteps) passed, \(report.failedSteps) failed in "
+                + "\(String(format: "%.2f s", report.seconds))"
+        )
     }
 }

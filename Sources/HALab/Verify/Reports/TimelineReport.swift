@@ -17,9 +17,12 @@ public struct TimelineReport: ReportWriter {
         let measured = report.measurements
         try FileSystem.write(drawing.svg(), to: "\(folder)/\(report.lab).svg")
         try FileSystem.write(drawing.html(measurements: measured), to: "\(folder)/\(report.lab).html")
-        try FileSystem.write(report.samples.map { "\($0.start) \($0.end) \($0.address) \($0.status) \($0.answer)" }.joined(separator: "\n"),
-                             to: "\(folder)/\(report.lab).probe.txt")
-        progress("outages (probe every \(String(format: "%.1f", (report.probeInterval ?? 0) * 1000)) ms from the client):")
+        try FileSystem.write(
+            report.samples.map { "\($0.start) \($0.end) \($0.address) \($0.status) \($0.answer)" }.joined(
+                separator: "\n"),
+            to: "\(folder)/\(report.lab).probe.txt")
+        progress(
+            "outages (probe every \(String(format: "%.1f", (report.probeInterval ?? 0) * 1000)) ms from the client):")
         for (step, measurement) in measured {
             progress("  \(step): \(measurement.summary)\(measurement.withinBound ? "" : "  ← OVER THE TIMER BOUND")")
         }

@@ -46,8 +46,9 @@ struct MixCheck {
         let start = ContinuousClock.now
         let answers = try await session.sample(request.url, from: request.from, count: samples)
         let range = ShareTest.acceptedRange(samples: answers.count, names: names.count)
-        return Outcome(passed: ShareTest.judge(answers, names: names), elapsed: (ContinuousClock.now - start).seconds,
-                       seen: tally(answers) + " (each name \(range.lowerBound)…\(range.upperBound) passes)")
+        return Outcome(
+            passed: ShareTest.judge(answers, names: names), elapsed: (ContinuousClock.now - start).seconds,
+            seen: tally(answers) + " (each name \(range.lowerBound)…\(range.upperBound) passes)")
     }
 }
 
@@ -58,7 +59,10 @@ struct HolderCheck {
 
     func judge(_ held: [String]) -> Look {
         let holds = nodes.map { Set(held) == Set($0) } ?? (held.count == 1)
-        return Look(holds: holds, seen: "held by " + (held.isEmpty ? "nobody" : held.joined(separator: " and ")) + (held.count > 1 ? " (split brain)" : ""))
+        return Look(
+            holds: holds,
+            seen: "held by " + (held.isEmpty ? "nobody" : held.joined(separator: " and "))
+                + (held.count > 1 ? " (split brain)" : ""))
     }
 
     func look(_ session: LabSession) async throws -> Look { judge(try await session.holders(of: vip)) }
@@ -76,15 +80,18 @@ struct PingLossCheck {
         let start = ContinuousClock.now
         let counted = try await session.ping(address, from: from, count: samples)
         let elapsed = { (ContinuousClock.now - start).seconds }
-        guard let (sent, received) = counted else { return Outcome(passed: false, elapsed: elapsed(), seen: "ping printed no summary") }
+        guard let (sent, received) = counted else {
+            return Outcome(passed: false, elapsed: elapsed(), seen: "ping printed no summary")
+        }
         return judge(sent: sent, received: received, elapsed: elapsed())
     }
 
     func judge(sent: Int, received: Int, elapsed: Double) -> Outcome {
         let lost = sent - received
         let range = ShareTest.acceptedRange(samples: sent, probability: Double(percent) / 100)
-        return Outcome(passed: range.contains(lost), elapsed: elapsed,
-                       seen: "\(lost) of \(sent) lost (\(range.lowerBound)…\(range.upperBound) fit \(percent) %)")
+        return Outcome(
+            passed: range.contains(lost), elapsed: elapsed,
+            seen: "\(lost) of \(sent) lost (\(range.lowerBound)…\(range.upperBound) fit \(percent) %)")
     }
 }
 
@@ -106,7 +113,8 @@ struct TakeoverCheck {
         let advert = peers.first?.advertInterval ?? 1
         // The fastest backup's timer bounds the takeovers from above.
         let masterDown = backups.map { $0.masterDownInterval(priority: $0.priority) }.min() ?? 3 * advert
-        let rate = LossPrediction.takeoverRate(loss: Double(percent) / 100, advertInterval: advert, masterDownInterval: masterDown)
+        let rate = LossPrediction.takeoverRate(
+            loss: Double(percent) / 100, advertInterval: advert, masterDownInterval: masterDown)
         return (rate * seconds, LossPrediction.poissonUpperBound(mean: rate * seconds), 2 * masterDown)
     }
 
@@ -130,14 +138,18 @@ struct TakeoverCheck {
             if elapsed >= seconds + grace || (elapsed >= seconds && last == [preferred]) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let seen = "\(takeovers) takeovers in \(String(format: "%.0f", seconds)) s (VRRP predicts \(String(format: "%.2f", mean)) on average, "
-            + "at most \(most)); \(preferred) alone in \(preferredAlone) of \(looks) looks; at the end held by \(last.joined(separator: " and "))"
-        return Outcome(passed: takeovers <= most && last == [preferred], elapsed: (clock.now - start).seconds, seen: seen)
+        let seen =
+            "\(takeovers) takeovers in \(String(format: "%.0f", seconds)) s (VRRP predicts "
+                + "\(String(format: "%.2f", mean)) on average, at most \(most)); \(preferred) alone in "
+                + "\(preferredAlone) of \(looks) looks; at the end held by \(last.joined(separator: " and "))"
+        return Outcome(
+            passed: takeovers <= most && last == [preferred], elapsed: (clock.now - start).seconds, seen: seen)
     }
 }
 
 /// `nginx-1 ×104, nginx-2 ×96 of 200`
 func tally(_ answers: [String]) -> String {
     let counts = Dictionary(grouping: answers, by: { $0 }).mapValues(\.count)
-    return counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") + " of \(answers.count)"
+    return counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        + " of \(answers.count)"
 }

@@ -40,8 +40,12 @@ public struct Violation: Sendable, Codable, Equatable {
     public var summary: String {
         let span = String(format: "%.2f s", to - from)
         return switch invariant {
-        case .singleHolder: "\(address) held by \(nodes.joined(separator: " and ")) at once for \(span): split brain while adverts can flow"
-        case .answered: "\(address) not answered for \(span) while \(nodes.joined(separator: ", ")) could serve (\(kind?.rawValue ?? "outage")): \(evidence)"
+        case .singleHolder:
+            "\(address) held by \(nodes.joined(separator: " and ")) at once for \(span): split brain while adverts can "
+                + "flow"
+        case .answered:
+            "\(address) not answered for \(span) while \(nodes.joined(separator: ", ")) could serve "
+                + "(\(kind?.rawValue ?? "outage")): \(evidence)"
         case .staleARP: "\(address) blackholed for \(span): \(evidence)"
         case .holderChanges: "\(address) changed holder beyond what the fault explains: \(evidence)"
         }
@@ -107,23 +111,29 @@ extension StepModel {
     /// second holder, an extra move and a stale ARP entry are not held against the lab.
     /// `sightRestored`: the step ends what the model could not follow (a heal of packet loss):
     /// where the lab was then is unknown, so one change of holder is explained.
-    init(_ step: Scenario.Step, model: VRRPModel, before: VRRPModel, bound: Double, start: Double, blind: Bool, unpredicted: Set<String> = [], races: Set<String> = [],
-         sightRestored: Bool = false, moves: [String: Int]? = nil, slower: Double = 0) {
+    init(
+        _ step: Scenario.Step, model: VRRPModel, before: VRRPModel, bound: Double, start: Double, blind: Bool,
+        unpredicted: Set<String> = [], races: Set<String> = [],
+        sightRestored: Bool = false, moves: [String: Int]? = nil, slower: Double = 0
+    ) {
         var exempt: [String: Set<Invariant>] = blind ? ["": Set(Invariant.allCases)] : [:]
         for address in unpredicted { exempt[address] = Set(Invariant.allCases) }
         for address in races { exempt[address, default: []].formUnion([.singleHolder, .holderChanges, .staleARP]) }
         for expectation in step.expected.listed {
             switch expectation {
-            case .holders(let vip, let nodes, _) where nodes.count > 1: exempt[vip, default: []].formUnion([.singleHolder, .holderChanges])
-            case .fails(let request): exempt[URL(string: request.url)?.host ?? "", default: []].formUnion([.answered, .staleARP])
+            case .holders(let vip, let nodes, _) where nodes.count > 1:
+                exempt[vip, default: []].formUnion([.singleHolder, .holderChanges])
+            case .fails(let request):
+                exempt[URL(string: request.url)?.host ?? "", default: []].formUnion([.answered, .staleARP])
             case .takeovers(let vip, _, _, _): exempt[vip, default: []].insert(.holderChanges)
             default: break
             }
         }
         let servers = Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { ($0, model.servers(of: $0)) })
-        self.init(start: start, end: start, bound: bound, grace: Invariants.grace + slower,
-                  holdersBefore: sightRestored ? [:] : before.holdersByAddress, holders: model.holdersByAddress,
-                  servers: servers, exempt: exempt)
+        self.init(
+            start: start, end: start, bound: bound, grace: Invariants.grace + slower,
+            holdersBefore: sightRestored ? [:] : before.holdersByAddress, holders: model.holdersByAddress,
+            servers: servers, exempt: exempt)
         self.moves = sightRestored ? nil : moves
     }
 }
@@ -133,7 +143,9 @@ enum Invariants {
     /// A backend whose nodes react slower (software-emulated VMs) adds its allowance.
     static let grace = 1.0
 
-    static func judge(_ step: StepModel, looks: [LabLook], samples: [ProbeSample], macs: [String: String]) -> [Violation] {
+    static func judge(_ step: StepModel, looks: [LabLook], samples: [ProbeSample], macs: [String: String])
+        -> [Violation]
+    {
         let settled = step.start + step.bound + step.grace
         let own = looks.filter { $0.time >= step.start && $0.time < step.end }
         var violations: [Violation] = []
@@ -143,7 +155,9 @@ enum Invariants {
             }
             if !step.exempts(.answered, address), let servers = step.servers[address], !servers.isEmpty {
                 // Any HTTP answer is one: the VIP reached a server (a balancer whose backends are down answers 503).
-                let failed = samples.filter { $0.address == address && $0.start >= settled && $0.end < step.end && $0.status == 0 }
+                let failed = samples.filter {
+                    $0.address == address && $0.start >= settled && $0.end < step.end && $0.status == 0
+                }
                 violations += outages(address, failed: failed, step: step, servers: servers, looks: own, macs: macs)
             }
             if !step.exempts(.holderChanges, address) { violations += holderChanges(address, step: step, looks: own) }
@@ -154,19 +168,26 @@ enum Invariants {
     /// Runs of looks with two holders or more.
     static func splitBrains(_ address: String, looks: [LabLook]) -> [Violation] {
         runs(looks) { ($0.holders[address] ?? []).count > 1 }.map { run in
-            Violation(invariant: .singleHolder, address: address, from: run.first!.time, to: run.last!.time,
-                      nodes: run.flatMap { $0.holders[address] ?? [] }.uniqueInOrder(),
-                      evidence: "seen in \(run.count) looks")
+            Violation(
+                invariant: .singleHolder, address: address, from: run.first!.time, to: run.last!.time,
+                nodes: run.flatMap { $0.holders[address] ?? [] }.uniqueInOrder(),
+                evidence: "seen in \(run.count) looks")
         }
     }
 
     /// Failed requests after the bound, in runs: a stale-ARP blackhole where the client's entry
     /// named a node not holding the VIP while another held it, otherwise the design's or the model's outage.
-    static func outages(_ address: String, failed: [ProbeSample], step: StepModel, servers: [String], looks: [LabLook],
-                        macs: [String: String]) -> [Violation] {
+    static func outages(
+        _ address: String, failed: [ProbeSample], step: StepModel, servers: [String], looks: [LabLook],
+        macs: [String: String]
+    ) -> [Violation] {
         var spans: [[ProbeSample]] = []
         for sample in failed {
-            if let last = spans.last?.last, sample.start - last.start < 0.5 { spans[spans.count - 1].append(sample) } else { spans.append([sample]) }
+            if let last = spans.last?.last, sample.start - last.start < 0.5 {
+                spans[spans.count - 1].append(sample)
+            } else {
+                spans.append([sample])
+            }
         }
         return spans.map { span in
             let (from, to) = (span.first!.start, span.last!.end)
@@ -174,19 +195,23 @@ enum Invariants {
             let holders = during.last?.holders[address] ?? []
             let requests = "\(span.count) requests failed (\(Set(span.map(\.answer)).sorted().joined(separator: ", ")))"
             if let stale = during.compactMap({ look in look.clientEntries[address].map { ($0, macs[$0]) } })
-                .first(where: { _, node in node.map { !holders.contains($0) } ?? false }), !holders.isEmpty {
-                return Violation(invariant: .staleARP, address: address, from: from, to: to, nodes: [stale.1!] + holders,
-                                 evidence: "the client's ARP entry names \(stale.1!)'s MAC (\(stale.0)), which does not hold it"
-                                    + (holders.isEmpty ? "" : "; \(holders.joined(separator: ", ")) does")
-                                    + "; \(requests). A master that stays master sends no gratuitous ARP; "
-                                    + "'vrrp_higher_prio_send_advert true' in global_defs ends this (it answers the other's advert)")
+                .first(where: { _, node in node.map { !holders.contains($0) } ?? false }), !holders.isEmpty
+            {
+                return Violation(
+                    invariant: .staleARP, address: address, from: from, to: to, nodes: [stale.1!] + holders,
+                    evidence: "the client's ARP entry names \(stale.1!)'s MAC (\(stale.0)), which does not hold it"
+                        + (holders.isEmpty ? "" : "; \(holders.joined(separator: ", ")) does")
+                        + "; \(requests). A master that stays master sends no gratuitous ARP; "
+                        + "'vrrp_higher_prio_send_advert true' in global_defs ends this (it answers the other's advert)"
+                )
             }
             let predicted = step.holders[address] ?? []
             let stranded = predicted.count != 1 || !servers.contains(predicted[0])
-            return Violation(invariant: .answered, address: address, from: from, to: to, nodes: servers,
-                             kind: stranded ? .designOutage : .modelMismatch,
-                             evidence: "\(requests); held by \(holders.isEmpty ? "nobody" : holders.joined(separator: ", "))"
-                                + (stranded ? "; the model predicts it too" : "; the model predicts \(predicted[0]) answering"))
+            return Violation(
+                invariant: .answered, address: address, from: from, to: to, nodes: servers,
+                kind: stranded ? .designOutage : .modelMismatch,
+                evidence: "\(requests); held by \(holders.isEmpty ? "nobody" : holders.joined(separator: ", "))"
+                    + (stranded ? "; the model predicts it too" : "; the model predicts \(predicted[0]) answering"))
         }
     }
 
@@ -199,10 +224,18 @@ enum Invariants {
         }
         var changes: [(Double, String)] = []
         for entry in sequence where changes.last?.1 != entry.1 { changes.append(entry) }
-        let explained = step.moves.map { $0[address] ?? 0 } ?? (step.holdersBefore[address] == step.holders[address] ? 0 : 1)
+        let explained =
+            step.moves.map { $0[address] ?? 0 } ?? (step.holdersBefore[address] == step.holders[address] ? 0 : 1)
         guard changes.count - 1 > explained, let first = changes.first, let last = changes.last else { return [] }
-        return [Violation(invariant: .holderChanges, address: address, from: first.0, to: last.0, nodes: changes.map(\.1).uniqueInOrder(),
-                          evidence: "\(changes.count - 1) changes (\(changes.map(\.1).joined(separator: " → "))), the fault explains \(explained)")]
+        return [
+            Violation(
+                invariant: .holderChanges, address: address, from: first.0, to: last.0,
+                nodes: changes.map(\.1).uniqueInOrder(),
+                evidence:
+                    "\(changes.count - 1) changes (\(changes.map(\.1).joined(separator: " → "))), the fault explains "
+                        + "\(explained)"
+            )
+        ]
     }
 
     static func runs(_ looks: [LabLook], where matches: (LabLook) -> Bool) -> [[LabLook]] {

@@ -19,9 +19,12 @@ public struct ProbeSample: Sendable, Codable, Equatable {
     public static func parse(_ text: String) -> [ProbeSample] {
         text.split(separator: "\n").compactMap { line -> ProbeSample? in
             let fields = line.split(separator: " ")
-            guard fields.count == 5, let start = Double(fields[0]), let end = Double(fields[1]), let status = Int(fields[3])
+            guard fields.count == 5, let start = Double(fields[0]), let end = Double(fields[1]),
+                let status = Int(fields[3])
             else { return nil }
-            return ProbeSample(start: start / 1e9, end: end / 1e9, address: String(fields[2]), status: status, answer: String(fields[4]))
+            return ProbeSample(
+                start: start / 1e9, end: end / 1e9, address: String(fields[2]), status: status,
+                answer: String(fields[4]))
         }.sorted { $0.start < $1.start }
     }
 }
@@ -68,10 +71,14 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
     public func overBudget(_ budget: Double) -> String? {
         guard failed > 0 else { return nil }
         guard firstGoodAfter != nil else {
-            return "\(address): clients got no good answer after the action, over the budget of \(format(budget)) (VRRP bound \(format(bound)))"
+            return
+                "\(address): clients got no good answer after the action, over the budget of \(format(budget)) (VRRP "
+                    + "bound \(format(bound)))"
         }
         guard window > budget else { return nil }
-        return "\(address): clients saw \(format(window)) of outage, over the budget of \(format(budget)) (VRRP bound \(format(bound)))"
+        return
+            "\(address): clients saw \(format(window)) of outage, over the budget of \(format(budget)) (VRRP bound "
+                + "\(format(bound)))"
     }
 
     public var summary: String {
@@ -79,8 +86,14 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
         guard firstGoodAfter != nil || failed == 0 else {
             return "\(address): no good answer after the fault (\(failed) failed); bound \(format(bound))"
         }
-        var parts = ["\(address): \(route)", failed == 0 ? "no request failed" : "outage \(format(window)) (recovered \(format(recovery)) after the fault was in place, bound \(format(bound)))",
-                     "\(failed) failed"]
+        var parts = [
+            "\(address): \(route)",
+            failed == 0
+                ? "no request failed"
+                : "outage \(format(window)) (recovered \(format(recovery)) after the fault was in place, bound "
+                    + "\(format(bound)))",
+            "\(failed) failed"
+        ]
         if unexpected > 0 { parts.append("\(unexpected) answers from the wrong node") }
         if flaps > 0 { parts.append("\(flaps) flaps") }
         return parts.joined(separator: ", ")
@@ -90,8 +103,10 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
 
     /// Measures the outage on `address` around a fault begun at `faultAt` and in place `took`
     /// seconds later, looking at the requests started from one second before it until `until`.
-    public static func measure(_ samples: [ProbeSample], address: String, faultAt: Double, took: Double = 0,
-                               until: Double, expected: String?, bound: Double) -> OutageMeasurement {
+    public static func measure(
+        _ samples: [ProbeSample], address: String, faultAt: Double, took: Double = 0,
+        until: Double, expected: String?, bound: Double
+    ) -> OutageMeasurement {
         // A request still in flight when the next action came is that action's to judge (a slow
         // server, such as a software-emulated VM, may die with it half answered).
         let own = samples.filter { $0.address == address && $0.start >= faultAt - 1 && $0.end < until }
@@ -99,7 +114,8 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
         let after = own.filter { $0.start >= faultAt }
         let gaps = zip(own.dropFirst(), own).map { $0.start - $1.start }
         var measurement = OutageMeasurement(
-            address: address, faultAt: faultAt, faultTook: took, lastGoodBefore: nil, lastFailure: nil, firstGoodAfter: nil,
+            address: address, faultAt: faultAt, faultTook: took, lastGoodBefore: nil, lastFailure: nil,
+            firstGoodAfter: nil,
             from: before.last(where: \.ok)?.answer, to: after.last(where: \.ok)?.answer,
             failed: after.filter { !$0.ok }.count, unexpected: 0, flaps: 0, bound: bound,
             interval: gaps.isEmpty ? 0 : gaps.reduce(0, +) / Double(gaps.count))
@@ -112,7 +128,9 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
         }
         // Once the expected node has answered, an answer from any other is wrong (a flap back).
         if let expected {
-            if let first = settled.first(where: { $0.ok && $0.answer == expected }) { settled = settled.filter { $0.start > first.start } }
+            if let first = settled.first(where: { $0.ok && $0.answer == expected }) {
+                settled = settled.filter { $0.start > first.start }
+            }
             measurement.unexpected = settled.filter { $0.ok && $0.answer != expected }.count
         }
         let answers = after.filter(\.ok).map(\.answer)

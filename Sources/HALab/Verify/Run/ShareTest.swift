@@ -14,13 +14,17 @@ public enum ShareTest {
     public static let defaultFalseFailure = 1e-6
 
     /// The counts of one name that pass.
-    public static func acceptedRange(samples n: Int, names k: Int, falseFailure: Double = defaultFalseFailure) -> ClosedRange<Int> {
+    public static func acceptedRange(samples n: Int, names k: Int, falseFailure: Double = defaultFalseFailure)
+        -> ClosedRange<Int>
+    {
         acceptedRange(samples: n, probability: 1 / Double(max(k, 1)), falseFailure: falseFailure / Double(max(k, 1)))
     }
 
     /// The counts of an outcome of probability `p` in `n` tries that pass, both tails together
     /// reached with probability below `falseFailure`.
-    public static func acceptedRange(samples n: Int, probability p: Double, falseFailure: Double = defaultFalseFailure) -> ClosedRange<Int> {
+    public static func acceptedRange(samples n: Int, probability p: Double, falseFailure: Double = defaultFalseFailure)
+        -> ClosedRange<Int>
+    {
         let tail = falseFailure / 2
         var low = 0
         while low < n, cumulative(atMost: low, n: n, p: p) <= tail { low += 1 }
@@ -49,6 +53,7 @@ public enum ShareTest {
     /// Whether `answers` hold only `names`, each within its accepted range.
     public static func judge(_ answers: [String], names: [String], falseFailure: Double = defaultFalseFailure) -> Bool {
         let range = acceptedRange(samples: answers.count, names: names.count, falseFailure: falseFailure)
-        return answers.allSatisfy(names.contains) && names.allSatisfy { name in range.contains(answers.filter { $0 == name }.count) }
+        return answers.allSatisfy(names.contains)
+            && names.allSatisfy { name in range.contains(answers.filter { $0 == name }.count) }
     }
 }

@@ -40,7 +40,8 @@ public struct VerifyReport: Sendable, Codable {
         var model: StepModel?
 
         enum CodingKeys: String, CodingKey {
-            case name, action, at, took, outages, actionError, seconds, checks, logs, violations, accepted, unpredicted, overBudget, cpuWait
+            case name, action, at, took, outages, actionError, seconds, checks, logs, violations, accepted, unpredicted,
+                overBudget, cpuWait
         }
         public var seconds: Double = 0
         public var checks: [CheckResult] = []
@@ -54,7 +55,9 @@ public struct VerifyReport: Sendable, Codable {
         /// The share of the step during which some task of the machine waited for a CPU (the
         /// kernel's pressure stall information): how busy the machine was while it was timed.
         public var cpuWait: Double?
-        public var passed: Bool { actionError == nil && checks.allSatisfy(\.passed) && violations.isEmpty && overBudget.isEmpty }
+        public var passed: Bool {
+            actionError == nil && checks.allSatisfy(\.passed) && violations.isEmpty && overBudget.isEmpty
+        }
     }
 
     public struct CheckResult: Sendable, Codable {
@@ -76,8 +79,11 @@ public enum Verifier {
     /// `afterStep` runs once each step has been judged, before the next one's action. With
     /// `invariants` (the default), the lab is looked at through the run and the probe runs too,
     /// and each step is judged by the invariants once the run is over.
-    public static func run(_ session: LabSession, probe: Bool = false, invariants: Bool = true, progress: @escaping @Sendable (String) -> Void,
-                           afterStep: (@Sendable (VerifyReport.StepResult) async throws -> Void)? = nil) async throws -> VerifyReport {
+    public static func run(
+        _ session: LabSession, probe: Bool = false, invariants: Bool = true,
+        progress: @escaping @Sendable (String) -> Void,
+        afterStep: (@Sendable (VerifyReport.StepResult) async throws -> Void)? = nil
+    ) async throws -> VerifyReport {
         guard probe || invariants else { return try await steps(session, progress: progress, afterStep: afterStep) }
         var report: VerifyReport?
         var looks: [LabLook] = []
@@ -97,9 +103,14 @@ public enum Verifier {
     }
 
     /// Each step's invariants, over the looks and the probe's record until the next step.
-    static func judgeInvariants(_ report: inout VerifyReport, looks: [LabLook], session: LabSession, progress: @Sendable (String) -> Void) {
-        let macs = Dictionary(session.lab.topology.nodes.flatMap { node in ((try? session.lab.topology.macAddresses(of: node.name)) ?? []).map { ($0, node.name) } },
-                              uniquingKeysWith: { first, _ in first })
+    static func judgeInvariants(
+        _ report: inout VerifyReport, looks: [LabLook], session: LabSession, progress: @Sendable (String) -> Void
+    ) {
+        let macs = Dictionary(
+            session.lab.topology.nodes.flatMap { node in
+                ((try? session.lab.topology.macAddresses(of: node.name)) ?? []).map { ($0, node.name) }
+            },
+            uniquingKeysWith: { first, _ in first })
         let end = max(looks.last?.time ?? 0, report.samples.last?.end ?? 0)
         for index in report.steps.indices {
             guard var model = report.steps[index].model else { continue }
@@ -109,16 +120,24 @@ public enum Verifier {
             report.steps[index].violations = found.filter { !accept.contains($0.invariant) }
             report.steps[index].accepted = found.filter { accept.contains($0.invariant) }
             for violation in report.steps[index].violations {
-                progress("  ✗ invariant \(violation.invariant.rawValue) broken in '\(report.steps[index].name)': \(violation.summary)")
+                progress(
+                    "  ✗ invariant \(violation.invariant.rawValue) broken in '\(report.steps[index].name)': "
+                        + "\(violation.summary)"
+                )
             }
             for violation in report.steps[index].accepted {
-                progress("  (accepted) \(violation.invariant.rawValue) in '\(report.steps[index].name)': \(violation.summary)")
+                progress(
+                    "  (accepted) \(violation.invariant.rawValue) in '\(report.steps[index].name)': "
+                        + "\(violation.summary)"
+                )
             }
         }
     }
 
-    static func steps(_ session: LabSession, progress: @escaping @Sendable (String) -> Void,
-                      afterStep: (@Sendable (VerifyReport.StepResult) async throws -> Void)?) async throws -> VerifyReport {
+    static func steps(
+        _ session: LabSession, progress: @escaping @Sendable (String) -> Void,
+        afterStep: (@Sendable (VerifyReport.StepResult) async throws -> Void)?
+    ) async throws -> VerifyReport {
         let clock = ContinuousClock()
         let start = clock.now
         var report = VerifyReport(lab: session.lab.name, backend: session.backend.kind, seconds: 0, steps: [])
@@ -136,45 +155,62 @@ public enum Verifier {
             for event in step.action?.modelEvents(nodes: session.lab.topology.nodes.map(\.name)) ?? [] {
                 let previous = worlds
                 bound = max(bound, worlds.apply(event))
-                for address in worlds.virtualAddresses where worlds.holders(of: address) != previous.holders(of: address) {
+                for address in worlds.virtualAddresses
+                where worlds.holders(of: address) != previous.holders(of: address) {
                     moves[address, default: 0] += 1
                 }
             }
             let moved = Set(moves.keys)
             let model = worlds.model
-            let unpredicted = model.virtualAddresses.compactMap { address in worlds.dependence(of: address).map { (address, $0) } }
-            let expectations = step.expected == .model
-                ? try expectations(from: worlds, before: before, client: try session.client(), window: session.lab.settleBound,
-                                   splitBrainMayEnd: wasLossy, moved: moved)
+            let unpredicted = model.virtualAddresses.compactMap { address in
+                worlds.dependence(of: address).map { (address, $0) }
+            }
+            let expectations =
+                step.expected == .model
+                ? try expectations(
+                    from: worlds, before: before, client: try session.client(), window: session.lab.settleBound,
+                    splitBrainMayEnd: wasLossy, moved: moved)
                 : step.expected.listed.map { ($0, nil) }
             let stepStart = clock.now
             let stalledAtStart = CPUPressure.stalled()
             var result = VerifyReport.StepResult(name: step.name, action: step.action?.description)
             progress("▶ \(step.name)" + (step.action.map { " — \($0)" } ?? ""))
             result.at = Date().timeIntervalSince1970
-            result.predicted = (bound, session.lab.virtualAddresses.map(\.address).map { address in
-                let holders = worlds.holders(of: address) ?? []
-                return holders.count == 1 && worlds.model(for: address).canServe(holders[0], address: address) ? holders[0] : nil
-            })
+            result.predicted = (
+                bound,
+                session.lab.virtualAddresses.map(\.address).map { address in
+                    let holders = worlds.holders(of: address) ?? []
+                    return holders.count == 1 && worlds.model(for: address).canServe(holders[0], address: address)
+                        ? holders[0] : nil
+                }
+            )
             result.unpredicted = unpredicted.map { "\($0.0) depends on \($0.1)" }
             let races = model.takeoverRaces(from: before.model)
             for address in races.sorted() {
-                progress("  ? \(address): two backups' timers run out close together; both may be master for a moment, and a stale ARP entry may follow")
+                progress(
+                    "  ? \(address): two backups' timers run out close together; both may be master for a moment, and "
+                        + "a stale ARP entry may follow"
+                )
             }
             for line in result.unpredicted { progress("  ? \(line): the model predicts nothing of it here") }
             if let action = step.action {
-                do { result.took = try await perform(action, session: session) - result.at } catch let error as HALabError {
+                do { result.took = try await perform(action, session: session) - result.at } catch let error
+                    as HALabError
+                {
                     result.actionError = error.description
                 }
             }
-            result.model = StepModel(step, model: model, before: before.model, bound: bound, start: result.at + result.took, blind: blind,
-                                     unpredicted: Set(unpredicted.map(\.0)), races: races, sightRestored: wasLossy && !blind, moves: moves,
-                                     slower: session.backend.startAllowance)
+            result.model = StepModel(
+                step, model: model, before: before.model, bound: bound, start: result.at + result.took, blind: blind,
+                unpredicted: Set(unpredicted.map(\.0)), races: races, sightRestored: wasLossy && !blind, moves: moves,
+                slower: session.backend.startAllowance)
             if let error = result.actionError {
                 progress("  ✗ action failed: \(error)")
             } else {
-                result.checks = try await check(expectations, session: session, settleBound: session.lab.settleBound(after: step.action?.chaosEquivalent),
-                                                progress: progress)
+                result.checks = try await check(
+                    expectations, session: session,
+                    settleBound: session.lab.settleBound(after: step.action?.chaosEquivalent),
+                    progress: progress)
             }
             if !result.passed {
                 result.logs = Dictionary(uniqueKeysWithValues: session.keepalivedLogTails().map { ($0.node, $0.lines) })
@@ -185,7 +221,9 @@ public enum Verifier {
             }
             // Where the worlds differ, the run is in the one whose holders it sees.
             if worlds.isUncertain {
-                worlds.keep(matching: Dictionary(uniqueKeysWithValues: try await session.vipHolders().map { ($0.address, $0.nodes) }))
+                worlds.keep(
+                    matching: Dictionary(
+                        uniqueKeysWithValues: try await session.vipHolders().map { ($0.address, $0.nodes) }))
             }
             result.seconds = (clock.now - stepStart).seconds
             result.cpuWait = CPUPressure.share(from: stalledAtStart, to: CPUPressure.stalled(), seconds: result.seconds)
@@ -202,8 +240,9 @@ public enum Verifier {
         case .run(let node, let command):
             let output = try await session.backend.exec(session.lab.name, node: node, ["/bin/sh", "-c", command])
             guard output.succeeded else {
-                throw HALabError.commandFailed(command: "'\(command)' on \(node)", status: "exit \(output.exitCode)",
-                                               output: output.output + output.errorOutput)
+                throw HALabError.commandFailed(
+                    command: "'\(command)' on \(node)", status: "exit \(output.exitCode)",
+                    output: output.output + output.errorOutput)
             }
             return Date().timeIntervalSince1970
         case .chaos(let action):
@@ -220,26 +259,36 @@ public enum Verifier {
     /// Writes a file in a node, its folder made if need be.
     static func install(_ content: String, at path: String, on node: String, session: LabSession) async throws {
         let script = #"mkdir -p "$(dirname "$2")" && printf '%s' "$1" > "$2""#
-        let output = try await session.backend.exec(session.lab.name, node: node, ["/bin/sh", "-c", script, "write", content, path])
+        let output = try await session.backend.exec(
+            session.lab.name, node: node, ["/bin/sh", "-c", script, "write", content, path])
         guard output.succeeded else {
-            throw HALabError.commandFailed(command: "write \(path) on \(node)", status: "exit \(output.exitCode)", output: output.errorOutput)
+            throw HALabError.commandFailed(
+                command: "write \(path) on \(node)", status: "exit \(output.exitCode)", output: output.errorOutput)
         }
     }
 
     /// Awaits each expectation until its deadline: its own, else `settleBound` + `slack`.
-    static func check(_ expectations: [(Expectation, deadline: Double?)], session: LabSession, settleBound: Double,
-                      progress: @Sendable (String) -> Void) async throws -> [VerifyReport.CheckResult] {
+    static func check(
+        _ expectations: [(Expectation, deadline: Double?)], session: LabSession, settleBound: Double,
+        progress: @Sendable (String) -> Void
+    ) async throws -> [VerifyReport.CheckResult] {
         var checks: [VerifyReport.CheckResult] = []
         for (expectation, ownDeadline) in expectations {
             let deadline = ownDeadline ?? settleBound + slack
             let outcome = try await ExpectationEngine(session: session).await(expectation, deadline: deadline)
-            checks.append(.init(expected: expectation, seen: outcome.seen, passed: outcome.passed,
-                                heldAfter: outcome.elapsed, deadline: deadline))
+            checks.append(
+                .init(
+                    expected: expectation, seen: outcome.seen, passed: outcome.passed,
+                    heldAfter: outcome.elapsed, deadline: deadline))
             let isMix = if case .mix = expectation { true } else { false }
-            progress(outcome.passed
-                ? "  ✓ \(expectation) (held after \(String(format: "%.2f", outcome.elapsed)) s, deadline \(String(format: "%.1f", deadline)) s)"
-                    + (isMix ? "\n      seen: \(outcome.seen)" : "")
-                : "  ✗ \(expectation)\n      seen: \(outcome.seen) after \(String(format: "%.1f", outcome.elapsed)) s")
+            progress(
+                outcome.passed
+                    ? "  ✓ \(expectation) (held after \(String(format: "%.2f", outcome.elapsed)) s, deadline "
+                        + "\(String(format: "%.1f", deadline)) s)"
+                        + (isMix ? "\n      seen: \(outcome.seen)" : "")
+                    : "  ✗ \(expectation)\n      seen: \(outcome.seen) after "
+                        + "\(String(format: "%.1f", outcome.elapsed)) s"
+            )
         }
         return checks
     }
@@ -253,8 +302,9 @@ public enum Verifier {
             let until = report.steps.dropFirst(index + 1).first { $0.action != nil }?.at ?? end
             let (bound, expected) = step.predicted ?? (session.lab.settleBound, [])
             report.steps[index].outages = addresses.enumerated().map { offset, address in
-                OutageMeasurement.measure(report.samples, address: address, faultAt: step.at, took: step.took, until: until,
-                                          expected: offset < expected.count ? expected[offset] : nil, bound: bound)
+                OutageMeasurement.measure(
+                    report.samples, address: address, faultAt: step.at, took: step.took, until: until,
+                    expected: offset < expected.count ? expected[offset] : nil, bound: bound)
             }
         }
         let gaps = report.steps.compactMap(\.outages).flatMap { $0 }.map(\.interval).filter { $0 > 0 }
@@ -266,17 +316,25 @@ public enum Verifier {
     static func judgeBudgets(_ report: inout VerifyReport, scenario: Scenario, progress: @Sendable (String) -> Void) {
         for index in report.steps.indices where index < scenario.steps.count {
             guard let budget = scenario.steps[index].maxOutage else { continue }
-            let busy = report.steps[index].cpuWait.map { String(format: "; some task of this machine waited for a CPU %.0f %% of the step", $0 * 100) }
-            report.steps[index].overBudget = (report.steps[index].outages ?? []).compactMap { $0.overBudget(budget).map { $0 + (busy ?? "") } }
-            for over in report.steps[index].overBudget { progress("  ✗ over the outage budget in '\(report.steps[index].name)': \(over)") }
+            let busy = report.steps[index].cpuWait.map {
+                String(format: "; some task of this machine waited for a CPU %.0f %% of the step", $0 * 100)
+            }
+            report.steps[index].overBudget = (report.steps[index].outages ?? []).compactMap {
+                $0.overBudget(budget).map { $0 + (busy ?? "") }
+            }
+            for over in report.steps[index].overBudget {
+                progress("  ✗ over the outage budget in '\(report.steps[index].name)': \(over)")
+            }
         }
     }
 
     /// The run as a timeline: faults in force as bands (from the action that made one to the
     /// one that took it off); each node's instances as lanes when the run's adverts or address
     /// events are given, else keepalived's state changes as marks.
-    public static func timeline(_ report: VerifyReport, session: LabSession, adverts: [VRRPAdvert] = [],
-                                addressEvents: [AddressEvent] = []) -> Timeline {
+    public static func timeline(
+        _ report: VerifyReport, session: LabSession, adverts: [VRRPAdvert] = [],
+        addressEvents: [AddressEvent] = []
+    ) -> Timeline {
         let steps = session.lab.scenario.steps
         var bands: [Timeline.Band] = []
         var down: [(node: String, span: NodeLane.Span)] = []
@@ -296,15 +354,18 @@ public enum Verifier {
         }
         var lanes: [NodeLane] = []
         if !adverts.isEmpty || !addressEvents.isEmpty {
-            let addresses = Dictionary(uniqueKeysWithValues: session.lab.topology.nodes.map { node in
-                (node.name, Set(node.addresses))
-            })
-            let evidence = LaneEvidence(logMarks: marks, addressEvents: addressEvents, adverts: adverts, addresses: addresses, down: down)
+            let addresses = Dictionary(
+                uniqueKeysWithValues: session.lab.topology.nodes.map { node in
+                    (node.name, Set(node.addresses))
+                })
+            let evidence = LaneEvidence(
+                logMarks: marks, addressEvents: addressEvents, adverts: adverts, addresses: addresses, down: down)
             lanes = evidence.lanes(session.lab.instances, from: start, to: end)
         }
-        return Timeline(title: "halab verify \(report.lab)", addresses: session.lab.virtualAddresses.map(\.address),
-                        samples: report.samples, steps: report.steps.map { ($0.name, $0.at) },
-                        bands: bands, marks: marks.filter { $0.time >= start - 1 }, lanes: lanes)
+        return Timeline(
+            title: "halab verify \(report.lab)", addresses: session.lab.virtualAddresses.map(\.address),
+            samples: report.samples, steps: report.steps.map { ($0.name, $0.at) },
+            bands: bands, marks: marks.filter { $0.time >= start - 1 }, lanes: lanes)
     }
 
     /// What the model predicts, as checks: each VIP on its predicted holders (where the model
@@ -312,8 +373,10 @@ public enum Verifier {
     /// by the holder, or failing where the holder cannot serve; with a deadline of their own
     /// where the client's ARP cache, not VRRP, decides.
     /// `moved`: the VIPs the step moved on the way, even where it ends with their holders as before.
-    static func expectations(from worlds: VRRPWorlds, before: VRRPWorlds, client: String, window: Double, splitBrainMayEnd: Bool = false,
-                             moved: Set<String> = []) throws
+    static func expectations(
+        from worlds: VRRPWorlds, before: VRRPWorlds, client: String, window: Double, splitBrainMayEnd: Bool = false,
+        moved: Set<String> = []
+    ) throws
         -> [(Expectation, deadline: Double?)]
     {
         worlds.virtualAddresses.flatMap { address -> [(Expectation, deadline: Double?)] in
@@ -321,15 +384,22 @@ public enum Verifier {
             guard let holders = worlds.holders(of: address) else { return [] }
             let request = Request(address: address, from: client)
             let unchanged = Set(holders) == Set(before.holders(of: address) ?? []) && !moved.contains(address)
-            let held = (Expectation.holders(vip: address, nodes: holders, throughout: unchanged ? window : nil), deadline: Double?.none)
+            let held = (
+                Expectation.holders(vip: address, nodes: holders, throughout: unchanged ? window : nil),
+                deadline: Double?.none
+            )
             // Two holders (split brain): which one a client reaches is up to its ARP cache.
             guard holders.count <= 1 else { return [held] }
-            let curl: Expectation = holders.count == 1 && worlds.model(for: address).canServe(holders[0], address: address)
+            let curl: Expectation =
+                holders.count == 1 && worlds.model(for: address).canServe(holders[0], address: address)
                 ? .answer(request, status: 200, body: holders[0]) : .fails(request)
             // After a split brain heals, the master that stays sends no gratuitous ARP (it never
             // stopped being master), so a client that learnt the other node's MAC keeps sending
             // there until its neighbour entry expires and is probed out.
-            return [held, (curl, (before.holders(of: address) ?? []).count > 1 || splitBrainMayEnd ? slack + arpRecovery : nil)]
+            return [
+                held,
+                (curl, (before.holders(of: address) ?? []).count > 1 || splitBrainMayEnd ? slack + arpRecovery : nil)
+            ]
         }
     }
 

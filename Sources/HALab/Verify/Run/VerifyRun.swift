@@ -16,7 +16,9 @@ public struct VerifyRun: Sendable {
     public var capture: String?
     public var keep = false
 
-    public init(lab: Lab, backend: any LabBackend, writers: [any ReportWriter] = [], capture: String? = nil, keep: Bool = false) {
+    public init(
+        lab: Lab, backend: any LabBackend, writers: [any ReportWriter] = [], capture: String? = nil, keep: Bool = false
+    ) {
         self.lab = lab
         self.backend = backend
         self.writers = writers
@@ -25,7 +27,9 @@ public struct VerifyRun: Sendable {
     }
 
     /// `running`: the backend of the lab if it is up already.
-    public func run(running: (any LabBackend)?, progress: @escaping @Sendable (String) -> Void) async throws -> VerifyReport {
+    public func run(running: (any LabBackend)?, progress: @escaping @Sendable (String) -> Void) async throws
+        -> VerifyReport
+    {
         let session: LabSession
         if let running {
             session = LabSession(lab: lab, backend: running)
@@ -53,9 +57,12 @@ public struct VerifyRun: Sendable {
     func gather(_ session: LabSession, progress: @escaping @Sendable (String) -> Void) async throws -> RunEvidence {
         let probes = writers.contains { $0.evidenceFolder != nil }
         let captures = try captureFiles()
-        let (report, addressEvents) = try await session.capturing(captures) { () async throws -> (VerifyReport, [AddressEvent]) in
+        let (report, addressEvents) = try await session.capturing(captures) {
+            () async throws -> (VerifyReport, [AddressEvent]) in
             guard probes else { return (try await Verifier.run(session, progress: progress), []) }
-            return try await session.watchingAddresses { try await Verifier.run(session, probe: true, progress: progress) }
+            return try await session.watchingAddresses {
+                try await Verifier.run(session, probe: true, progress: progress)
+            }
         }
         var adverts: [VRRPAdvert] = []
         for capture in captures {
@@ -63,8 +70,11 @@ public struct VerifyRun: Sendable {
             adverts += seen
             progress("capture of \(capture.point): \(capture.path) (\(seen.count) VRRP adverts)")
         }
-        let timeline = probes ? Verifier.timeline(report, session: session, adverts: adverts.sorted { $0.time < $1.time },
-                                                  addressEvents: addressEvents) : nil
+        let timeline =
+            probes
+            ? Verifier.timeline(
+                report, session: session, adverts: adverts.sorted { $0.time < $1.time },
+                addressEvents: addressEvents) : nil
         return RunEvidence(lab: lab, report: report, timeline: timeline, captures: captures.map(\.path))
     }
 
