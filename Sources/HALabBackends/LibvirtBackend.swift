@@ -308,7 +308,7 @@ public struct LibvirtBackend: LabStateKeeping {
     /// A guest's clock is not the host's, and a crash ends what runs in it: the timeline of a VM
     /// lab takes its timing from the adverts captured on the host instead.
     public func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void)
-        async throws -> String
+        async throws -> [AddressEvent]
     {
         throw HALabError.unsupported("watching a VM's addresses: its clock is not the host's")
     }
@@ -321,7 +321,7 @@ public struct LibvirtBackend: LabStateKeeping {
     public func probe(
         _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
         until stop: @escaping @Sendable () async -> Void
-    ) async throws -> String {
+    ) async throws -> [ProbeSample] {
         let domain = try runningDomain(lab, node)
         let pid = try domain.spawn(
             ["/usr/local/sbin/halab-probe"]
@@ -329,124 +329,5 @@ public struct LibvirtBackend: LabStateKeeping {
         await stop()
         _ = try await domain.run(["kill", "-TERM", "\(pid)"])
         return try ProbeProgram.record(try await domain.wait(for: pid), node: node)
-    }
-
-    // MARK: Faults
-
-    public var hasSwitches: Bool { false }
-
-    /// A cable pulled or plugged back: the NIC's link state, set by libvirt in the domain's config
-    /// too, so that a VM that is off (a switch lost meanwhile) or crashes boots with it as it is.
-    func pullCable(_ lab: String, topology: LabTopology, node: String, interface: String, plugged: Bool) async throws {
-        let (nodeIndex, index) = try topology.locate(node, interface: interface)
-        try setCable(
-            try domain(lab, node), topology: topology, nodeIndex: nodeIndex, interfaceIndex: index, plugged: plugged,
-            staying: true)
-    }
-
-    /// `staying`: in the config as well; a crash pulls the cables of the running VM only.
-    func setCable(
-        _ domain: LibvirtDomain, topology: LabTopology, nodeIndex: Int, interfaceIndex: Int, plugged: Bool,
-        staying: Bool = false
-    ) throws {
-        let network = LibvirtXML.networkName(
-            lab: topology.name, segment: topology.nodes[nodeIndex].interfaces[interfaceIndex].segment)
-        let mac = topology.macAddress(node: nodeIndex, interface: interfaceIndex)
-        let xml = LibvirtXML.interface(network, mac: mac, linkUp: plugged)
-        try staying ? domain.updateDevice(xml: xml) : domain.updateLiveDevice(xml: xml)
-    }
-
-    /// Commands run in the guest, as an operator on the machine would run them; no switch of
-    /// libvirt's is halab's to filter (`hasSwitches` is false), so every place is a node.
-    func runInNetwork(_ lab: String, _ place: FaultPlan.Place, _ command: [String], input: String?) async throws
-        -> CommandResult
-    {
-        guard case .node(let node) = place else {
-            throw HALabError.unsupported("libvirt's switches cannot be filtered by halab")
-        }
-        return try await runningDomain(lab, node).run(command, input: input)
-    }
-
-    /// A pause suspends the VM. A frozen machine's addresses cannot change: the ones it had when
-    /// it froze are shown.
-    func freeze(_ lab: String, node: String, frozen: Bool) async throws {
-        let domain = try runningDomain(lab, node)
-        if frozen {
-            try FileSystem.write(
-                try await addresses(lab, node: node).joined(separator: "\n"), to: pausedAddresses(lab, node))
-            try domain.suspend()
-        } else if domain.isPaused {
-            try domain.resume()
-        }
-    }
-
-    /// The program's processes in the VM, stopped or continued by the guest's own kill.
-    func freeze(_ lab: String, node: String, program: String, frozen: Bool) async throws {
-        let script = "for pid in $(pidof \"$1\"); do kill -\(frozen ? "STOP" : "CONT") \"$pid\"; done"
-        let result = try await runningDomain(lab, node).run(["/bin/sh", "-c", script, "freeze", program])
-        guard result.succeeded else {
-            throw HALabError.commandFailed(
-                command: "kill -\(frozen ? "STOP" : "CONT") \(program) on \(node)", status: "exit \(result.exitCode)",
-                output: result.errorOutput + result.output)
-        }
-    }
-
-    // MARK: Tear-down
-
-    /// Destroys and undefines every domain and network the journal names, then the state.
-    @discardableResult public func down(_ lab: String) async throws -> Bool {
-        guard FileSystem.exists(labFolder(lab)) else { return false }
-        let records = journal(lab).records()
-        let connection = try connect()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for case .domain(let name) in records {
-                group.addTask {
-                    try await offThread {
-                        guard let domain = try connection.domain(named: name) else { return }
-                        if domain.isActive { try domain.destroy() }
-                        if domain.isPersistent { try domain.undefine() }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        for case .network(let name) in records.reversed() { try connection.destroyNetwork(named: name) }
-        try state.remove(lab)
-        return true
-    }
-}
-
-/// What is left of a lab in libvirt after its journal is gone: domains and networks named
-/// `halab-LAB-…`. Where libvirt cannot be reached, nothing of it can be swept (or seen).
-extension LibvirtBackend {
-    func libvirtNames(of lab: String?, names: [String]?) -> (domains: [String], networks: [String]) {
-        guard let connection = try? connect() else { return ([], []) }
-        let ours = { (name: String) -> Bool in
-            guard name.hasPrefix("halab-") else { return false }
-            guard let lab else { return true }
-            if let names { return names.contains { name == "halab-\(lab)-\($0)" } }
-            return name.hasPrefix("halab-\(lab)-") && !labsUp().contains { $0 != lab && name.hasPrefix("halab-\($0)-") }
-        }
-        return (
-            ((try? connection.domainNames()) ?? []).filter(ours), ((try? connection.networkNames()) ?? []).filter(ours)
-        )
-    }
-
-    public func leftovers(_ lab: String?, names: [String]?) async -> [String] {
-        let (domains, networks) = libvirtNames(of: lab, names: names)
-        return domains.map { "VM \($0)" } + networks.map { "libvirt network \($0)" }
-    }
-
-    public func sweep(_ lab: String?, names: [String]?) async throws -> [String] {
-        let (domains, networks) = libvirtNames(of: lab, names: names)
-        guard !domains.isEmpty || !networks.isEmpty else { return [] }
-        let connection = try connect()
-        for name in domains {
-            guard let domain = try connection.domain(named: name) else { continue }
-            if domain.isActive { try domain.destroy() }
-            if domain.isPersistent { try domain.undefine() }
-        }
-        for name in networks { try connection.destroyNetwork(named: name) }
-        return domains.map { "VM \($0)" } + networks.map { "libvirt network \($0)" }
     }
 }

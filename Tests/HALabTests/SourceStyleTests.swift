@@ -3,7 +3,7 @@ import Testing
 
 /// The code reads in a side-by-side diff: no line of Sources, Tests or Package.swift is longer than
 /// the `lineLength` of `.swift-format` (swift-format wraps code; a string or comment it cannot
-/// break is wrapped by hand).
+/// break is wrapped by hand). And a source file holds one concern: none over 400 lines.
 @Suite struct SourceStyleTests {
     static func longLines(_ text: String, limit: Int) -> [Int] {
         text.components(separatedBy: "\n").enumerated()
@@ -27,6 +27,17 @@ import Testing
             long += Self.longLines(text, limit: limit).map { "\(file):\($0)" }
         }
         #expect(long.isEmpty, "lines over \(limit) characters: \(long.joined(separator: ", "))")
+    }
+
+    @Test func noSourceFileIsOver400Lines() throws {
+        let sources = "\(DocsTests.root)/Sources"
+        let files = (FileManager.default.enumerator(atPath: sources)?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".swift") }
+        #expect(files.count > 100)
+        let long = try files.sorted().filter { file in
+            try String(contentsOfFile: "\(sources)/\(file)", encoding: .utf8).filter { $0 == "\n" }.count > 400
+        }
+        #expect(long.isEmpty, "files over 400 lines: \(long.joined(separator: ", "))")
     }
 
     @Test func aLineOneCharacterOverIsFound() {
