@@ -40,7 +40,7 @@ public protocol LabBackend: Sendable {
     func probe(
         _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
         until stop: @escaping @Sendable () async -> Void
-    ) async throws -> String
+    ) async throws -> [ProbeSample]
     /// Captures the frames at `point` with tcpdump into the pcap file `path` (written as they
     /// arrive) until `stop` returns; the capture is running once the file has its header.
     func capture(
@@ -49,7 +49,7 @@ public protocol LabBackend: Sendable {
     /// The node's addresses being added and deleted, as `ip -ts -o monitor address` prints them,
     /// until `stop` returns (across a crash and revival of the node).
     func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void) async throws
-        -> String
+        -> [AddressEvent]
     /// Waits until `address` is added to an interface of `node` (which may not exist yet) and
     /// returns when that happened: for timing VRRP itself in benchmarks.
     func whenAddressAppears(_ lab: String, node: String, address: String) async throws -> ContinuousClock.Instant

@@ -263,7 +263,7 @@ public struct NamespaceBackend: LabStateKeeping {
     public func probe(
         _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
         until stop: @escaping @Sendable () async -> Void
-    ) async throws -> String {
+    ) async throws -> [ProbeSample] {
         _ = try topology(of: lab).node(node)
         let program = URL(fileURLWithPath: initProgram).deletingLastPathComponent().appendingPathComponent(
             "halab-probe"
@@ -287,7 +287,7 @@ public struct NamespaceBackend: LabStateKeeping {
     }
 
     public func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void)
-        async throws -> String
+        async throws -> [AddressEvent]
     {
         _ = try topology(of: lab).node(node)
         let stopped = StopSignal()
@@ -299,13 +299,13 @@ public struct NamespaceBackend: LabStateKeeping {
             let result = try await Command.run(
                 "ip", ["-n", Self.netns(lab, node), "-ts", "-o", "monitor", "address"], until: { await stopped.wait() })
             lines += result.output
-            // Ended by `stop`, or killed with the node (a crash ends every process in its network): then again once it
-            // runs.
+            // Ended by `stop`, or killed with the node (a crash ends every process in its network):
+            // then again once it runs.
             while !isRunning(lab, node: node) {
-                if await stopped.hasFired { return lines }
+                if await stopped.hasFired { return AddressEvent.parse(lines, node: node) }
                 try await Task.sleep(for: .milliseconds(20))
             }
-            if await stopped.hasFired { return lines }
+            if await stopped.hasFired { return AddressEvent.parse(lines, node: node) }
         }
     }
 

@@ -258,11 +258,11 @@ enum ProbeProgram {
     }
 
     /// Its record; it ends on SIGTERM when halab is done with it.
-    static func record(_ result: CommandResult, node: String) throws -> String {
+    static func record(_ result: CommandResult, node: String) throws -> [ProbeSample] {
         guard result.succeeded || result.exitCode == 128 + SIGTERM else {
             throw HALabError.commandFailed(
                 command: "halab-probe in \(node)", status: "exit \(result.exitCode)", output: result.errorOutput)
         }
-        return result.output
+        return ProbeSample.parse(result.output)
     }
 }

@@ -9,8 +9,9 @@ import Synchronization
 /// addresses, services that run or are stopped, and a script that moves the VIPs after what
 /// halab does (`react`). curl, the probe, rc-service and keepalived's dump are answered from
 /// that state: a client's curl of a VIP is answered with the holder's name while the holder
-/// serves (runs, and its nginx is not stopped).
-final class FakeBackend: LabBackend {
+/// serves (runs, and neither it nor its nginx is stopped or frozen). A network fault goes
+/// through its FaultPlan as on the real backends: the plan's steps are kept, freezes honoured.
+final class FakeBackend: LabBackend, FaultExecuting {
     struct World: Sendable {
         var holders: [String: [String]] = [:]
         var down: Set<String> = []
@@ -20,8 +21,15 @@ final class FakeBackend: LabBackend {
         var files: [String: [String: String]] = [:]
         /// keepalived's SIGUSR1 dump per node; none: keepalived is not running.
         var dumps: [String: String] = [:]
+        /// The steps of every fault plan executed, in order.
+        var planSteps: [FaultPlan.Step] = []
+        var frozen: Set<String> = []
+        var frozenPrograms: [String: Set<String>] = [:]
 
-        func serves(_ node: String) -> Bool { !down.contains(node) && !(stopped[node] ?? []).contains("nginx") }
+        func serves(_ node: String) -> Bool {
+            !down.contains(node) && !frozen.contains(node) && !(stopped[node] ?? []).contains("nginx")
+                && !(frozenPrograms[node] ?? []).contains("nginx")
+        }
 
         /// Who answers `vip`: its first holder, while it serves.
         func answerer(_ vip: String) -> String? { holders[vip]?.first.flatMap { serves($0) ? $0 : nil } }
@@ -62,21 +70,35 @@ final class FakeBackend: LabBackend {
         for address in lab.virtualAddresses.map(\.address) {
             initial.holders[address] = model.withLock { $0.holders(of: address) }
         }
+        let nodes = lab.topology.nodes.map(\.name)
         return FakeBackend(topology: lab.topology, world: initial) { event, _ in
-            let modelEvent: VRRPModel.Event? =
+            let fault: Fault? =
                 switch event {
                 case .exec(let node, let command) where command.first == "rc-service" && command.count == 3:
-                    command[2] == "stop" ? .stopService(command[1], node: node) : .startService(command[1], node: node)
-                case .crash(let node): .crash(node: node)
+                    serviceFault(command[1], verb: command[2], node: node)
+                case .crash(let node): .kill(node: node)
                 case .revive(let node): .revive(node: node)
-                default: nil
+                // Network faults: the fake's model does not follow them.
+                case .exec, .inject, .heal: nil
                 }
-            guard let modelEvent else { return nil }
+            guard let events = fault?.events(nodes: nodes), !events.isEmpty else { return nil }
             let holders = model.withLock { model in
-                model.apply(modelEvent)
+                for event in events { model.apply(event) }
                 return Dictionary(uniqueKeysWithValues: model.virtualAddresses.map { ($0, model.holders(of: $0)) })
             }
             return Reaction(after: after) { $0.holders = holders }
+        }
+    }
+
+    /// What `rc-service SERVICE VERB` is, as a fault; nil: a verb that changes nothing (status).
+    static func serviceFault(_ service: String, verb: String, node: String) -> Fault? {
+        switch verb {
+        case "stop": .stopService(service, node: node)
+        case "start": .startService(service, node: node)
+        case "restart": .restartService(service, node: node)
+        // A reload re-reads the config; halab reloads only keepalived.
+        case "reload" where service == "keepalived": .reload(node: node)
+        default: nil
         }
     }
 
@@ -125,15 +147,21 @@ final class FakeBackend: LabBackend {
             return CommandResult(
                 exitCode: 0, output: "\(answerer)\n",
                 errorOutput: #"{"exitcode":0,"http_code":200,"errormsg":null}"# + "\n" + #"{"server":["nginx"]}"#)
-        case "rc-service":
-            withWorld { world in
-                if command[2] == "stop" {
-                    world.stopped[node, default: []].insert(command[1])
-                } else {
-                    world.stopped[node]?.remove(command[1])
+        case "rc-service" where command.count == 3:
+            // As OpenRC answers: a reload or status of a stopped service fails, and changes nothing.
+            let (service, verb) = (command[1], command[2])
+            return withWorld { world in
+                let running = !(world.stopped[node] ?? []).contains(service)
+                switch verb {
+                case "stop": world.stopped[node, default: []].insert(service)
+                case "start", "restart": world.stopped[node]?.remove(service)
+                case "reload", "status" where running: break
+                case "reload", "status":
+                    return CommandResult(exitCode: 3, output: "", errorOutput: " * \(service): not started\n")
+                default: return CommandResult(exitCode: 1, output: "", errorOutput: "unknown verb \(verb)\n")
                 }
+                return CommandResult(exitCode: 0, output: " [ ok ]\n", errorOutput: "")
             }
-            return CommandResult(exitCode: 0, output: " [ ok ]\n", errorOutput: "")
         case "/bin/sh" where command.count == 6 && command[3] == "sample":
             let vip = Request(url: command[4], from: node).host
             let answers = (0..<(Int(command[5]) ?? 0)).map { _ in withWorld { $0.answerer(vip) } ?? "curl failed" }
@@ -178,20 +206,66 @@ final class FakeBackend: LabBackend {
 
     func readFile(_ lab: String, node: String, path: String) -> String? { withWorld { $0.files[node]?[path] } }
 
+    /// As the real backends: a fault in force already is left as it is.
     func inject(_ lab: String, _ fault: NetworkFault) async throws {
+        guard !faults(lab).contains(fault) else { return }
+        let plan = try FaultPlan(fault, topology: topology, on: true, switches: hasSwitches)
+        try await execute(plan, lab: lab, topology: topology)
         withWorld { $0.faults.append(fault) }
         happened(.inject(fault))
     }
 
     func heal(_ lab: String, _ fault: NetworkFault) async throws {
+        let plan = try FaultPlan(fault, topology: topology, on: false, switches: hasSwitches)
+        try await execute(plan, lab: lab, topology: topology)
         withWorld { $0.faults.removeAll { $0 == fault } }
         happened(.heal(fault))
+    }
+
+    // The primitives of a fault plan: each step kept; a freeze stops a node's (or a program's) answers.
+    var hasSwitches: Bool { true }
+
+    func pullCable(_ lab: String, topology: LabTopology, node: String, interface: String, plugged: Bool) async throws {
+        withWorld { $0.planSteps.append(.cable(node: node, interface: interface, plugged: plugged)) }
+    }
+
+    func runInNetwork(_ lab: String, _ place: FaultPlan.Place, _ command: [String], input: String?) async throws
+        -> CommandResult
+    {
+        withWorld { world in
+            if let input {
+                world.planSteps.append(.nftables(place, script: input))
+            } else if case .node(let node) = place {
+                world.planSteps.append(.command(node: node, command))
+            }
+        }
+        return CommandResult(exitCode: 0, output: "", errorOutput: "")
+    }
+
+    func freeze(_ lab: String, node: String, frozen: Bool) async throws {
+        guard isRunning(lab, node: node) else { throw HALabError.nodeNotRunning(node) }
+        withWorld { world in
+            world.planSteps.append(.freeze(node: node, frozen: frozen))
+            if frozen { world.frozen.insert(node) } else { world.frozen.remove(node) }
+        }
+    }
+
+    func freeze(_ lab: String, node: String, program: String, frozen: Bool) async throws {
+        guard isRunning(lab, node: node) else { throw HALabError.nodeNotRunning(node) }
+        withWorld { world in
+            world.planSteps.append(.freezeProgram(node: node, program: program, frozen: frozen))
+            if frozen {
+                world.frozenPrograms[node, default: []].insert(program)
+            } else {
+                world.frozenPrograms[node]?.remove(program)
+            }
+        }
     }
 
     func faults(_ lab: String) -> [NetworkFault] { withWorld { $0.faults } }
 
     func watchAddresses(_ lab: String, node: String, until stop: @escaping @Sendable () async -> Void) async throws
-        -> String
+        -> [AddressEvent]
     {
         throw HALabError.unsupported("the fake backend has no kernel to watch")
     }
@@ -208,19 +282,21 @@ final class FakeBackend: LabBackend {
     func probe(
         _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
         until stop: @escaping @Sendable () async -> Void
-    ) async throws -> String {
-        let record = Mutex("")
+    ) async throws -> [ProbeSample] {
+        let record = Mutex<[ProbeSample]>([])
         let running = Mutex(true)
         let finished = DispatchSemaphore(value: 0)
         let sampler = Thread { [self] in
             defer { finished.signal() }
             while running.withLock({ $0 }) {
-                let now = UInt64(Date().timeIntervalSince1970 * 1e9)
-                let lines = addresses.map { address in
+                let now = Date().timeIntervalSince1970
+                let samples = addresses.map { address in
                     let answer = withWorld { $0.answerer(address) }
-                    return "\(now) \(now + 1_000_000) \(address) \(answer == nil ? 0 : 200) \(answer ?? "refused")\n"
+                    return ProbeSample(
+                        start: now, end: now + 0.001, address: address, status: answer == nil ? 0 : 200,
+                        answer: answer ?? "refused")
                 }
-                record.withLock { $0 += lines.joined() }
+                record.withLock { $0 += samples }
                 usleep(useconds_t(interval * 1000))
             }
         }

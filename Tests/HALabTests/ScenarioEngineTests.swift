@@ -50,6 +50,44 @@ import Testing
         #expect(!never.passed && never.elapsed >= 0.3 && never.seen.contains("body 'nginx-2'"))
     }
 
+    /// A network fault on the fake goes through its FaultPlan, as on the real backends: a paused
+    /// node stops answering until it is resumed, and a fault the plan refuses is not recorded.
+    @Test func aFaultOnTheFakeGoesThroughItsPlan() async throws {
+        let lab = try Self.masterBackup()
+        let fake = FakeBackend(topology: lab.topology, world: Self.world(["nginx-1"]))
+        let session = LabSession(lab: lab, backend: fake)
+        let engine = ExpectationEngine(session: session)
+        try await session.perform(.pause(node: "nginx-1"))
+        try await fake.inject(lab.name, .pause(node: "nginx-1"))  // in force already: left as it is
+        #expect(fake.withWorld { $0.planSteps } == [.freeze(node: "nginx-1", frozen: true)])
+        let paused = try await engine.await(.answer(Self.request, body: "nginx-1"), deadline: 0.2)
+        #expect(!paused.passed && paused.seen.hasPrefix("curl failed (exit 7)"), "\(paused.seen)")
+        try await session.perform(.resume(node: "nginx-1"))
+        #expect(try await engine.await(.answer(Self.request, body: "nginx-1"), deadline: 1).passed)
+        await #expect(throws: HALabError.self) {
+            try await fake.inject(lab.name, .linkDown(node: "nginx-1", interface: "eth9", atSwitch: true))
+        }
+        #expect(fake.faults(lab.name).isEmpty)
+    }
+
+    /// rc-service as OpenRC answers it: a reload of a stopped service fails and starts nothing,
+    /// a restart starts it; the fake's model follows each as the fault it is.
+    @Test func aReloadOfAStoppedServiceStartsNothingARestartDoes() async throws {
+        let lab = try Self.masterBackup()
+        let fake = FakeBackend.following(lab, after: .milliseconds(100))
+        let session = LabSession(lab: lab, backend: fake)
+        let engine = ExpectationEngine(session: session)
+        try await session.perform(.stopService("nginx", node: "nginx-1"))
+        #expect(try await engine.await(.answer(Self.request, body: "nginx-2"), deadline: 2).passed)
+        let reload = try await fake.exec(lab.name, node: "nginx-1", ["rc-service", "nginx", "reload"])
+        #expect(reload.exitCode == 3)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(fake.withWorld { ($0.stopped["nginx-1"], $0.holders[Self.vip]) } == (["nginx"], ["nginx-2"]))
+        let restart = try await fake.exec(lab.name, node: "nginx-1", ["rc-service", "nginx", "restart"])
+        #expect(restart.exitCode == 0)
+        #expect(try await engine.await(.answer(Self.request, body: "nginx-1"), deadline: 2).passed)
+    }
+
     /// A takeover under way as the watch under loss ends is let run out (seen on VMs: both held
     /// the VIP at the last look); the check passes once the preferred node holds it alone.
     @Test func aTakeoverUnderWayAtTheEndOfTheWatchIsLetRunOut() async throws {

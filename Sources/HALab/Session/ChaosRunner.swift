@@ -115,7 +115,7 @@ extension LabSession {
             throw error
         }
         await stop.fire()
-        return ProbeSample.parse(try await record)
+        return try await record
     }
 }
 

@@ -54,8 +54,7 @@ extension LabSession {
             for node in keepalivedNodes {
                 group.addTask {
                     do {
-                        return AddressEvent.parse(
-                            try await backend.watchAddresses(lab, node: node, until: { await stop.wait() }), node: node)
+                        return try await backend.watchAddresses(lab, node: node, until: { await stop.wait() })
                     } catch HALabError.unsupported {
                         return []
                     }
