@@ -77,8 +77,8 @@ import Testing
         var broken = AllPairsRun.Row(failures: ["link down nginx-2"], predicted: ["10.33.1.100": []])
         broken.error = "master-backup-r6 did not come up"
         let report = AllPairsRun.Report(
-            lab: "master-backup", backend: "namespaces", parallel: 2, seconds: 12, rows: [agreeing, disagreeing, broken]
-        )
+            lab: "master-backup", backend: "namespaces", parallel: 2, seconds: 12,
+            rows: [agreeing, disagreeing, broken, stranded])
         #expect(!report.passed)
         let text = report.text().split(separator: "\n").map(String.init)
         #expect(text[1].hasSuffix("model 10.33.1.100 → nginx-2       live 10.33.1.100 → nginx-2       agrees"))
@@ -91,14 +91,17 @@ import Testing
             text[4].contains("model 10.33.1.100 → nobody") && text[4].contains("live -")
                 && text[4].hasSuffix("DISAGREES"))
         #expect(text[5] == "      master-backup-r6 did not come up")
+        // A row whose checks held disagrees by what broke: the invariant is named.
+        #expect(text[6].hasSuffix("DISAGREES"))
+        #expect(text[7] == "      kill nginx-1: invariant answered broken: \(stranded.steps[0].violations[0].summary)")
         #expect(
-            text.last == "1 of 3 rows agree with the model; memory per instance: median 9.0 MiB (proportional set size)"
+            text.last == "1 of 4 rows agree with the model; memory per instance: median 8.0 MiB (proportional set size)"
         )
         let junit = JUnitReport.xml(report.verifyReport)
-        #expect(junit.contains("tests=\"3\"") && junit.contains("failures=\"2\""))
+        #expect(junit.contains("tests=\"4\"") && junit.contains("failures=\"3\""))
         #expect(
             report.verifyReport.steps.map(\.name) == [
-                "kill nginx-1", "stop nginx nginx-1, then stop nginx nginx-2", "link down nginx-2"
+                "kill nginx-1", "stop nginx nginx-1, then stop nginx nginx-2", "link down nginx-2", "kill nginx-1"
             ])
     }
 }

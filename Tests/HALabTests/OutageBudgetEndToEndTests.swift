@@ -63,8 +63,12 @@ extension EndToEndTests {
 extension EndToEndTests {
     /// Routine change, live: a reload (SIGHUP) moves nothing and fails no request, on the master
     /// or the backup, with the document's timers and with adverts every 0.1 s; a restart of the
-    /// master's keepalived hands the VIP over and back within fast-failover's budget.
-    @Test(arguments: ["master-backup", "fast-failover"]) func reloadsAndRestartsStayWithinBudget(lab: String)
+    /// master's keepalived hands the VIP over and back within fast-failover's budget. Alone: a
+    /// client's 0.5 s budget is broken by a CPU the other tests' labs keep busy (docs/figures.md).
+    @Test(
+        .alone("it holds clients to a 0.5 s budget, which a CPU starved by the other labs breaks"),
+        arguments: ["master-backup", "fast-failover"])
+    func reloadsAndRestartsStayWithinBudget(lab: String)
         async throws
     {
         let folder = try E2E.copy(lab, as: "e2e-routine-\(lab)")

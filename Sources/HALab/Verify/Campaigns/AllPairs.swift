@@ -99,9 +99,15 @@ public struct AllPairsRun: Sendable {
                         + holders(row.predicted).padded(28)
                         + "live " + (row.error == nil ? holders(row.live) : "-").padded(28)
                         + (row.agrees ? "agrees" : "DISAGREES"))
+                // Why a row disagrees: each failed check, failed action and broken invariant.
                 for step in row.steps {
                     for check in step.checks where !check.passed {
                         lines.append("      \(check.expected): seen \(check.seen)")
+                    }
+                    if let error = step.actionError { lines.append("      \(step.name): the action failed: \(error)") }
+                    for violation in step.violations where !violation.isDesignOutage {
+                        let invariant = violation.invariant.rawValue
+                        lines.append("      \(step.name): invariant \(invariant) broken: \(violation.summary)")
                     }
                 }
                 if let error = row.error { lines.append("      \(error)") }
