@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HALab
+@testable import HALabBackends
 @testable import HALabModel
 
 /// explore's schedules, their shrinking and their files, without a lab running.

@@ -155,9 +155,10 @@ final class FakeBackend: LabBackend, FaultExecuting {
                 switch verb {
                 case "stop": world.stopped[node, default: []].insert(service)
                 case "start", "restart": world.stopped[node]?.remove(service)
-                case "reload", "status" where running: break
                 case "reload", "status":
-                    return CommandResult(exitCode: 3, output: "", errorOutput: " * \(service): not started\n")
+                    guard running else {
+                        return CommandResult(exitCode: 3, output: "", errorOutput: " * \(service): not started\n")
+                    }
                 default: return CommandResult(exitCode: 1, output: "", errorOutput: "unknown verb \(verb)\n")
                 }
                 return CommandResult(exitCode: 0, output: " [ ok ]\n", errorOutput: "")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HALab
+@testable import HALabBackends
 @testable import HALabModel
 @testable import HALabSystem
 

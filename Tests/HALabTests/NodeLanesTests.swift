@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HALab
+@testable import HALabBackends
 @testable import HALabModel
 
 /// A node's lane from keepalived's log (seconds), its VIP's address events and its adverts.

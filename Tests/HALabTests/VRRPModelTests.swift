@@ -248,9 +248,9 @@ import Testing
     }
 
     @Test func aWeightTooSmallIsAnErrorAndAnOutage() throws {
-        let configs = try ["nginx-1": 100, "nginx-2": 90, "nginx-3": 80].sorted(by: { $0.key < $1.key }).map {
+        let configs = ["nginx-1": 100, "nginx-2": 90, "nginx-3": 80].sorted(by: { $0.key < $1.key }).map {
             node, priority in
-            try KeepalivedNodeConfig.read(
+            KeepalivedNodeConfig.read(
                 node: node, file: "\(node).conf",
                 source: .text(
                     """
@@ -323,7 +323,7 @@ import Testing
     }
 
     @Test func unknownKeywordsAreKeptAndReported() throws {
-        let config = try KeepalivedNodeConfig.read(
+        let config = KeepalivedNodeConfig.read(
             node: "n", file: "k.conf",
             source: .text(
                 """

@@ -74,6 +74,8 @@ public struct AllPairsRun: Sendable {
                     var step = VerifyReport.StepResult(name: row.failures.joined(separator: ", then "), action: nil)
                     step.checks = row.steps.flatMap(\.checks)
                     step.actionError = row.error ?? row.steps.compactMap(\.actionError).first
+                    // A row agrees through an outage the model predicts too; any other breaks it.
+                    step.violations = row.steps.flatMap(\.violations).filter { !$0.isDesignOutage }
                     step.seconds = row.seconds
                     return step
                 })

@@ -1,4 +1,5 @@
 import Foundation
+import HALabBackends
 import HALabModel
 
 /// What `halab verify` found: per step, the action and each expectation's outcome.
