@@ -201,11 +201,7 @@ extension KeepalivedConfig.Source {
                 return Array(data)
             },
             expand: { pattern, includingFile in
-                let absolute =
-                    pattern.hasPrefix("/")
-                    ? pattern
-                    : String(includingFile[..<(includingFile.lastIndex(of: "/") ?? includingFile.startIndex)]) + "/"
-                        + pattern
+                let absolute = includePath(pattern, from: includingFile)
                 return glob(absolute)
             })
     }

@@ -3,6 +3,12 @@ import HALabModel
 import HALabSystem
 
 extension KeepalivedConfig.Source {
+    /// An `include`'s pattern as keepalived resolves it: relative to the including file's folder.
+    static func includePath(_ pattern: String, from includingFile: String) -> String {
+        if pattern.hasPrefix("/") { return pattern }
+        return String(includingFile[..<(includingFile.lastIndex(of: "/") ?? includingFile.startIndex)]) + "/" + pattern
+    }
+
     /// Files as a namespace node sees them, read as bytes whatever their encoding: the first of
     /// its lab layers that has the path, else the machine's own file (the layers are overlays
     /// on the machine's folders), except under /run and /tmp, which are the node's own and
@@ -24,11 +30,7 @@ extension KeepalivedConfig.Source {
                 return Array(data)
             },
             expand: { pattern, includingFile in
-                let absolute =
-                    pattern.hasPrefix("/")
-                    ? pattern
-                    : String(includingFile[..<(includingFile.lastIndex(of: "/") ?? includingFile.startIndex)]) + "/"
-                        + pattern
+                let absolute = includePath(pattern, from: includingFile)
                 var found: [String] = []
                 for root in layers + (nodeOwn(absolute) ? [] : [""]) {
                     for match in glob(root + absolute) {
