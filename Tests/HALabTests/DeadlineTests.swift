@@ -63,8 +63,8 @@ import Testing
         #expect(abs(model.apply(.stopService("nginx", node: "nginx-1")) - (2 + 3 + 166.0 / 256)) < 1e-9)
     }
 
-    /// preempt_delay: measured, nginx-2 started its delay as nginx-1 fell below it and took the VIP 12 s after the
-    /// stop.
+    /// preempt_delay: measured, nginx-2 started its delay as nginx-1 fell below it and took the
+    /// VIP 12 s after the stop.
     @Test func preemptDelayCounts() {
         var model = Self.pair("preempt_delay 10")
         #expect(abs(Self.settleBound(model) - (Self.plainSettle + 10)) < 1e-9)

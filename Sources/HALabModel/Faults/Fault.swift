@@ -42,8 +42,8 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
     /// explore are made of.
     public enum Kind: String, Sendable, CaseIterable, Codable {
         case stop, hang, refuse, kill, link, flap, block, partition, pause, loss
-        /// keepalived restarted (routine, over when done): with nopreempt or equal priorities the VIP can end
-        /// elsewhere.
+        /// keepalived restarted (routine, over when done): with nopreempt or equal priorities the
+        /// VIP can end elsewhere.
         case restart
         case `switch`
 
