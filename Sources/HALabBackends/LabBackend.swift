@@ -38,7 +38,7 @@ public protocol LabBackend: Sendable {
     /// Runs halab-probe in a node's network: an HTTP GET to each address every `interval`
     /// milliseconds, until `stop` returns or `seconds` pass. Returns the probe's record.
     func probe(
-        _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+        _ lab: String, node: String, addresses: [String], interval: Double, seconds: Int,
         until stop: @escaping @Sendable () async -> Void
     ) async throws -> [ProbeSample]
     /// Captures the frames at `point` with tcpdump into the pcap file `path` (written as they

@@ -319,7 +319,7 @@ public struct LibvirtBackend: LabStateKeeping {
     }
 
     public func probe(
-        _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+        _ lab: String, node: String, addresses: [String], interval: Double, seconds: Int,
         until stop: @escaping @Sendable () async -> Void
     ) async throws -> [ProbeSample] {
         let domain = try runningDomain(lab, node)

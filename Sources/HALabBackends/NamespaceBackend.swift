@@ -261,7 +261,7 @@ public struct NamespaceBackend: LabStateKeeping {
     }
 
     public func probe(
-        _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+        _ lab: String, node: String, addresses: [String], interval: Double, seconds: Int,
         until stop: @escaping @Sendable () async -> Void
     ) async throws -> [ProbeSample] {
         _ = try topology(of: lab).node(node)

@@ -253,8 +253,10 @@ enum InitStatus {
 
 /// halab-probe as both backends run it inside a node.
 enum ProbeProgram {
-    static func arguments(interval: Int, seconds: Int, addresses: [String]) -> [String] {
-        ["\(interval)", "1000", "\(seconds)"] + addresses
+    /// `interval` in milliseconds: whole ones as integers, which a node image's older probe reads too.
+    static func arguments(interval: Double, seconds: Int, addresses: [String]) -> [String] {
+        let milliseconds = interval == interval.rounded() ? "\(Int(interval))" : String(format: "%.3f", interval)
+        return [milliseconds, "1000", "\(seconds)"] + addresses
     }
 
     /// Its record; it ends on SIGTERM when halab is done with it.

@@ -24,3 +24,30 @@ public struct ProbeSample: Sendable, Codable, Equatable {
         }.sorted { $0.start < $1.start }
     }
 }
+
+extension ProbeSample {
+    /// How a request failed; nil for a good answer (status 200).
+    public var failure: RequestFailure? {
+        guard !ok else { return nil }
+        guard status == 0 else { return .status }
+        return RequestFailure(rawValue: answer) ?? .error
+    }
+}
+
+/// The ways a client's request fails, as halab-probe tells them apart.
+public enum RequestFailure: String, Sendable, Codable, CaseIterable, Comparable {
+    /// The connection was refused: the address was there, nothing listened (or a RST came back).
+    case refused
+    /// The connection was reset after it was made: its server lost it (a new master has no such socket).
+    case reset
+    /// No answer within the probe's second.
+    case timeout
+    /// An answer with another status than 200.
+    case status
+    /// Any other error, such as no route to the address.
+    case error
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}

@@ -1,5 +1,6 @@
-// halab-probe: HTTP GET to each address every INTERVAL ms, each on a new connection, many in
-// flight at once (so an outage's slow timeouts never hold the pace back), from the network
+// halab-probe: HTTP GET to each address every INTERVAL ms (a decimal: 2.5 is 400 a second), each
+// on a new connection, many in flight at once (so an outage's slow timeouts never hold the pace
+// back: an open-loop rate, whatever the server does), from the network
 // namespace it is started in. One process, one poll loop, no process per request. Prints one
 // line per request:  START_NS END_NS ADDRESS STATUS ANSWER
 // (CLOCK_REALTIME nanoseconds; STATUS 0 with ANSWER refused|timeout|reset|error on failure).
@@ -7,7 +8,7 @@
 import Glibc
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 5, let intervalMs = Int(arguments[1]), let timeoutMs = Int(arguments[2]),
+guard arguments.count >= 5, let intervalMs = Double(arguments[1]), let timeoutMs = Int(arguments[2]),
     let seconds = Int(arguments[3]), intervalMs > 0, timeoutMs > 0, seconds > 0
 else {
     let usage = Array("usage: halab-probe INTERVAL_MS TIMEOUT_MS SECONDS ADDRESS…\n".utf8)
@@ -102,7 +103,7 @@ func parse(_ bytes: [UInt8]) -> (Int, String) {
     return (status, firstWord.isEmpty ? "-" : String(decoding: firstWord, as: UTF8.self))
 }
 
-let interval = Int64(intervalMs) * 1_000_000
+let interval = Int64(intervalMs * 1_000_000)
 let timeout = Int64(timeoutMs) * 1_000_000
 let end = now() + Int64(seconds) * 1_000_000_000
 var nextTick = now()
@@ -122,7 +123,9 @@ while !stopping || !requests.isEmpty {
     }
     let firstDeadline = requests.map { $0.started + timeout }.min() ?? Int64.max
     let wake = stopping ? firstDeadline : min(nextTick, firstDeadline)
-    let wait = max(0, Int32(min(Int64(1000), (wake - now()) / 1_000_000)))
+    // Rounded up to whole milliseconds: rounded down, the loop would spin through the last one
+    // before each tick. A tick is at most 1 ms late, and the next one keeps the pace.
+    let wait = max(0, Int32(min(Int64(1000), (wake - now() + 999_999) / 1_000_000)))
     _ = poll(&descriptors, nfds_t(descriptors.count), wait)
     if stopRequested() { stopping = true }
 

@@ -50,6 +50,21 @@ struct Verify: AsyncParsableCommand {
     )
     var maxOutage: Double?
 
+    @Option(
+        help:
+            ArgumentHelp("Send RATE requests a second to each VIP from the client through the run, each on a new "
+                + "connection, whatever the answers; print each step's requests sent, failed by kind, and latency. "
+                + "A scenario's own load: loses to it.", valueName: "rate")
+    )
+    var load: Double?
+
+    @Option(
+        help:
+            ArgumentHelp("Under load: fail every step where more requests failed than this, a count (0) or a share "
+                + "(1%); a step's own max-failed wins.", valueName: "budget")
+    )
+    var maxFailed: String?
+
     @Flag(
         help:
             ArgumentHelp("Run every row of check's failure table live instead (each single failure, each ordered "
@@ -98,6 +113,18 @@ struct Verify: AsyncParsableCommand {
                 lab.scenario.steps[index].maxOutage = lab.scenario.steps[index].maxOutage ?? maxOutage
             }
         }
+        if let load { lab.scenario.load = try Load(rate: load) }
+        if let maxFailed {
+            let budget = try FailureBudget(maxFailed)
+            for index in lab.scenario.steps.indices {
+                lab.scenario.steps[index].maxFailed = lab.scenario.steps[index].maxFailed ?? budget
+            }
+        }
+        if lab.scenario.load == nil, let step = lab.scenario.steps.first(where: { $0.maxFailed != nil }) {
+            throw HALabError.usage(
+                "step '\(step.name)' has a failure budget (max-failed), which judges requests under load: give the "
+                    + "scenario a load: {rate: 200} or run verify with --load 200")
+        }
         // The page first: where both want the run's evidence, the pcaps go to the page's folder.
         var writers: [any ReportWriter] = report.map { [HTMLReport(folder: $0)] } ?? []
         writers += (timeline ?? report).map { [TimelineReport(folder: $0)] } ?? []
@@ -122,11 +149,11 @@ struct Verify: AsyncParsableCommand {
 extension Verify {
     func runAllPairs() async throws {
         guard scenario == nil, timeline == nil, capture == nil, report == nil, !keep, instance.name == nil,
-            maxOutage == nil
+            maxOutage == nil, load == nil, maxFailed == nil
         else {
             throw HALabError.usage(
                 "--all-pairs runs check's failure table in instances of its own: drop --scenario, --timeline, "
-                    + "--capture, --report, --keep, --max-outage and --name"
+                    + "--capture, --report, --keep, --max-outage, --load, --max-failed and --name"
             )
         }
         guard let kinds = faults.map(Fault.Kind.parse) ?? Fault.Kind.allPairsDefault else {

@@ -281,7 +281,7 @@ final class FakeBackend: LabBackend, FaultExecuting {
     /// records it, until `stop` returns. It samples on a thread of its own, so its pace does not
     /// hang on the test runner's busy threads.
     func probe(
-        _ lab: String, node: String, addresses: [String], interval: Int, seconds: Int,
+        _ lab: String, node: String, addresses: [String], interval: Double, seconds: Int,
         until stop: @escaping @Sendable () async -> Void
     ) async throws -> [ProbeSample] {
         let record = Mutex<[ProbeSample]>([])

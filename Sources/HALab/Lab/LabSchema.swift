@@ -56,6 +56,13 @@ public enum LabSchema {
             "max-outage": number.merging([
                 "description": "the longest outage clients may see after the step's action, in seconds"
             ]) { $1 },
+            "max-failed": [
+                "anyOf": [
+                    ["type": "integer", "minimum": 0], ["type": "string", "pattern": "^([0-9]+|[0-9]+(\\.[0-9]+)?%)$"]
+                ],
+                "description": "how many of the step's requests under load may fail: a count, or a share such as 1%"
+            ],
+            "rate": number.merging(["description": Load.usage]) { $1 },
             "curl": string, "status": integer, "server": string, "body": string, "fails": boolean, "every": string,
             "mix": strings,
             "samples": integer, "vip": string, "holders": strings, "single": boolean, "throughout": boolean,
@@ -84,6 +91,7 @@ public enum LabSchema {
         ]
         all["write"] = object(ScenarioLoader.writeKeys, of: all, required: ScenarioLoader.writeKeys)
         all["rollout"] = object(ScenarioLoader.rolloutKeys, of: all, required: ScenarioLoader.rolloutKeys)
+        all["load"] = object(ScenarioLoader.loadKeys, of: all, required: ScenarioLoader.loadKeys)
         all["expect"] = [
             "oneOf": [["const": "model"], ["type": "array", "items": object(ScenarioLoader.expectationKeys, of: all)]]
         ]
@@ -105,7 +113,7 @@ public enum LabSchema {
         let keys =
             LabLoader.rootKeys + LabLoader.serviceKeys + LabLoader.nodeKeys + LabLoader.nicKeys + ["bond", "bridge"]
             + ScenarioLoader.rootKeys + ScenarioLoader.stepKeys + ScenarioLoader.writeKeys + ScenarioLoader.rolloutKeys
-            + ScenarioLoader.expectationKeys
+            + ScenarioLoader.loadKeys + ScenarioLoader.expectationKeys
         return keys.filter { fragments[$0] == nil }
     }
 

@@ -4,6 +4,8 @@ import HALabModel
 /// hold, eventually, within a deadline taken from the lab's VRRP timers.
 public struct Scenario: Sendable {
     public var steps: [Step]
+    /// Requests at a steady rate through the whole run (`load:`, `verify --load`).
+    public var load: Load?
 
     public struct Step: Sendable {
         public var name: String
@@ -15,6 +17,8 @@ public struct Scenario: Sendable {
         /// The longest outage clients may see after the step's action, in seconds (`max-outage:`),
         /// judged on the probe's record.
         public var maxOutage: Double?
+        /// How many of the step's requests under load may fail (`max-failed:`).
+        public var maxFailed: FailureBudget?
     }
 
     /// What a step expects: outcomes written out, or the VRRP model's prediction (`expect: model`).

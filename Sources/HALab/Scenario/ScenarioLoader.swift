@@ -15,8 +15,11 @@ struct ScenarioLoader {
     var nodes: [String] { topology.nodes.map(\.name) }
 
     /// The keys each mapping of scenario.yaml takes: `halab schema scenario` is made of them.
-    static let rootKeys = ["steps"]
-    static let stepKeys = ["name", "on", "run", "chaos", "write", "rollout", "expect", "accept", "max-outage"]
+    static let rootKeys = ["steps", "load"]
+    static let stepKeys = [
+        "name", "on", "run", "chaos", "write", "rollout", "expect", "accept", "max-outage", "max-failed"
+    ]
+    static let loadKeys = ["rate"]
     static let writeKeys = ["on", "file", "content"]
     static let rolloutKeys = ["on", "file", "from", "then"]
     static let expectationKeys = [
@@ -66,9 +69,22 @@ struct ScenarioLoader {
                 }
                 step.maxOutage = seconds
             }
+            if let budget = entries["max-failed"] {
+                do { step.maxFailed = try FailureBudget(try budget.string(what: "max-failed")) } catch {
+                    throw budget.fail(FailureBudget.usage)
+                }
+            }
             steps.append(step)
         }
-        return Scenario(steps: steps)
+        var scenario = Scenario(steps: steps)
+        if let load = root["load"] {
+            let fields = try load.mapping(allowed: Self.loadKeys, required: Self.loadKeys, what: "load")
+            guard let rate = Double(try fields["rate"]!.string(what: "rate")), let chosen = try? Load(rate: rate) else {
+                throw fields["rate"]!.fail(Load.usage)
+            }
+            scenario.load = chosen
+        }
+        return scenario
     }
 
     func checkNode(_ node: String, _ value: YAMLValue) throws {

@@ -58,6 +58,7 @@ public struct HTMLReport: ReportWriter {
             evidence += step.accepted.map { "<li>accepted \($0.invariant.rawValue): \(e($0.summary))</li>" }
             evidence += step.overBudget.map { "<li class=bad>✗ over budget: \(e($0))</li>" }
             evidence += (step.outages ?? []).map { "<li>outage: \(e($0.summary))</li>" }
+            evidence += step.load.map { ["<li>under load: \(e($0.summary))</li>"] } ?? []
             if let error = step.actionError { evidence.append("<li class=bad>✗ the action failed: \(e(error))</li>") }
             var logs = ""
             if !step.passed {

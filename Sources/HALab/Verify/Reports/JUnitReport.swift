@@ -38,6 +38,7 @@ public struct JUnitReport: ReportWriter {
                 }
                 detail += step.violations.map { "BROKEN invariant \($0.invariant.rawValue): \($0.summary)" }
                 detail += step.overBudget.map { "OVER BUDGET: \($0)" }
+                detail += step.load.map { ["under load: \($0.summary)"] } ?? []
                 for (node, lines) in (step.logs ?? [:]).sorted(by: { $0.key < $1.key }) {
                     detail.append("keepalived log of \(node):")
                     detail += lines.map { "  \($0)" }
@@ -49,6 +50,7 @@ public struct JUnitReport: ReportWriter {
                 let held =
                     step.checks.map { "\($0.expected): held after \(seconds($0.heldAfter)) s" }
                     + (step.outages ?? []).map { "outage: \($0.summary)" }
+                    + (step.load.map { ["under load: \($0.summary)"] } ?? [])
                     + step.accepted.map { "accepted \($0.invariant.rawValue): \($0.summary)" }
                 xml += "      <system-out>\(Markup.escape(held.joined(separator: "\n")))</system-out>\n"
             }

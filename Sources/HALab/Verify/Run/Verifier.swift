@@ -10,26 +10,44 @@ public enum Verifier {
     /// action's outage is measured from its record.
     /// `afterStep` runs once each step has been judged, before the next one's action. With
     /// `invariants` (the default), the lab is looked at through the run and the probe runs too,
-    /// and each step is judged by the invariants once the run is over.
+    /// and each step is judged by the invariants once the run is over. Under the scenario's load,
+    /// a second probe sends it, and each step's requests are counted and judged once it is over.
     public static func run(
         _ session: LabSession, probe: Bool = false, invariants: Bool = true,
         progress: @escaping @Sendable (String) -> Void,
         afterStep: (@Sendable (VerifyReport.StepResult) async throws -> Void)? = nil
     ) async throws -> VerifyReport {
-        guard probe || invariants else { return try await steps(session, progress: progress, afterStep: afterStep) }
+        guard probe || invariants || session.lab.scenario.load != nil else {
+            return try await steps(session, progress: progress, afterStep: afterStep)
+        }
         var report: VerifyReport?
         var looks: [LabLook] = []
-        let samples = try await session.probing(session.lab.virtualAddresses.map(\.address), seconds: 3600) {
-            (report, looks) = try await session.looking {
-                try await Task.sleep(for: .seconds(1))  // a baseline before the first action
-                let report = try await steps(session, progress: progress, afterStep: afterStep)
-                try await Task.sleep(for: .seconds(1))
-                return report
+        var samples: [ProbeSample] = []
+        let addresses = session.lab.virtualAddresses.map(\.address)
+        let probed = {
+            samples = try await session.probing(addresses, seconds: 3600) {
+                (report, looks) = try await session.looking {
+                    try await Task.sleep(for: .seconds(1))  // a baseline before the first action
+                    let report = try await steps(session, progress: progress, afterStep: afterStep)
+                    try await Task.sleep(for: .seconds(1))
+                    return report
+                }
             }
+        }
+        // The load is a second halab-probe at the load's rate: the outages stay the probe's.
+        let load = session.lab.scenario.load
+        var loadSamples: [ProbeSample] = []
+        if let load {
+            loadSamples = try await session.probing(addresses, every: load.interval, seconds: 3600, during: probed)
+        } else {
+            try await probed()
         }
         report!.samples = samples
         measureOutages(&report!, session: session)
         judgeBudgets(&report!, scenario: session.lab.scenario, progress: progress)
+        if load != nil {
+            measureLoad(&report!, samples: loadSamples, scenario: session.lab.scenario, progress: progress)
+        }
         if invariants { judgeInvariants(&report!, looks: looks, session: session, progress: progress) }
         return report!
     }
@@ -257,6 +275,23 @@ public enum Verifier {
             for over in report.steps[index].overBudget {
                 progress("  ✗ over the outage budget in '\(report.steps[index].name)': \(over)")
             }
+        }
+    }
+
+    /// Each step's requests under load, and its failure budget (`max-failed`) judged on them.
+    static func measureLoad(
+        _ report: inout VerifyReport, samples: [ProbeSample], scenario: Scenario, progress: @Sendable (String) -> Void
+    ) {
+        for index in report.steps.indices {
+            let until = index + 1 < report.steps.count ? report.steps[index + 1].at : .infinity
+            let figures = LoadFigures.measure(samples, from: report.steps[index].at, until: until)
+            report.steps[index].load = figures
+            progress("  load in '\(report.steps[index].name)': \(figures.summary)")
+            guard index < scenario.steps.count, let budget = scenario.steps[index].maxFailed,
+                let over = figures.overBudget(budget)
+            else { continue }
+            report.steps[index].overBudget.append(over)
+            progress("  ✗ over the failure budget in '\(report.steps[index].name)': \(over)")
         }
     }
 

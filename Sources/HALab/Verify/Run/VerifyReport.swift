@@ -40,7 +40,7 @@ public struct VerifyReport: Sendable, Codable {
 
         enum CodingKeys: String, CodingKey {
             case name, action, at, took, outages, actionError, seconds, checks, logs, violations, accepted, unpredicted,
-                overBudget, cpuWait
+                overBudget, cpuWait, load
         }
         public var seconds: Double = 0
         public var checks: [CheckResult] = []
@@ -49,7 +49,10 @@ public struct VerifyReport: Sendable, Codable {
         /// Invariants the step broke; those its scenario accepts, apart.
         public var violations: [Violation] = []
         public var accepted: [Violation] = []
-        /// Each VIP whose outage after the action was longer than the step's budget, said with both.
+        /// What clients felt under load in the step (`--load`, a scenario's `load:`).
+        public var load: LoadFigures?
+        /// Each VIP whose outage after the action was longer than the step's budget, and the
+        /// requests under load beyond the step's failure budget, each said with both.
         public var overBudget: [String] = []
         /// The share of the step during which some task of the machine waited for a CPU (the
         /// kernel's pressure stall information): how busy the machine was while it was timed.

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+@testable import HALab
+@testable import HALabBackends
+
+extension EndToEndTests {
+    /// The document's scenario under 200 requests a second: every step's requests counted, the
+    /// expectations all still held; the crash step's failed requests are the rate times the
+    /// outage the probe measured (within 25 %), and a failure budget of 0 fails it, saying how
+    /// many failed of how many. Alone: under a starved CPU the load itself falls behind its rate.
+    @Test(.alone(EndToEndTests.budgeted)) func loadThroughTheDocumentsScenario() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-load")
+        defer { E2E.removeCopy(folder) }
+        let json = (folder as NSString).deletingLastPathComponent + "/load.json"
+        let result = try await E2E.runHalab(["verify", folder, "--load", "200", "--max-failed", "0", "--json", json])
+        let report = try JSONDecoder().decode(VerifyReport.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
+        #expect(result.exitCode == 1, "\(result.output)\n\(result.errorOutput)")
+        for step in report.steps {
+            let load = try #require(step.load, "\(step.name)")
+            // About 200 a second from its start to the next step's (the last: to the run's end).
+            #expect(load.sent >= Int(step.seconds * 200 * 0.8), "\(step.name): \(load.summary) in \(step.seconds) s")
+            #expect(step.checks.allSatisfy(\.passed) && step.violations.isEmpty, E2E.whyFailed(step))
+            #expect(step.passed == (load.failedCount == 0), "\(step.name): \(load.summary)")
+            #expect(result.errorOutput.contains("  load in '\(step.name)': \(load.summary)"))
+        }
+        #expect(report.steps[0].load?.failedCount == 0 && report.steps[0].passed)
+        let crash = try #require(report.steps.first { $0.name.hasPrefix("nginx-1 crashes") })
+        let outage = try #require(crash.outages?.first).window
+        let failed = Double(crash.load?.failedCount ?? 0)
+        #expect(
+            outage > 3 && abs(failed - 200 * outage) <= 0.25 * 200 * outage,
+            "\(failed) failed in an outage of \(outage) s")
+        #expect(
+            result.errorOutput.contains(
+                "✗ over the failure budget in '\(crash.name)': requests: \(Int(failed)) of \(crash.load!.sent) failed"),
+            "\(result.errorOutput)")
+    }
+}

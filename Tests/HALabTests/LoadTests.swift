@@ -1,0 +1,163 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import HALab
+@testable import HALabBackends
+@testable import HALabSystem
+
+/// Requests under load (`verify --load`, a scenario's `load:`): each step's requests counted by
+/// how they failed, their latency, and the step's failure budget (`max-failed`).
+@Suite struct LoadTests {
+    static func sample(_ start: Double, _ latency: Double, _ answer: String, status: Int? = nil) -> ProbeSample {
+        let failed = ["refused", "reset", "timeout", "error"].contains(answer)
+        return ProbeSample(
+            start: start, end: start + latency, address: "10.33.1.100", status: status ?? (failed ? 0 : 200),
+            answer: answer)
+    }
+
+    @Test func aFailedRequestIsOfTheKindTheProbeSaid() {
+        #expect(Self.sample(0, 0.001, "nginx-1").failure == nil)
+        #expect(Self.sample(0, 0.001, "refused").failure == .refused)
+        #expect(Self.sample(0, 0.001, "reset").failure == .reset)
+        #expect(Self.sample(0, 1, "timeout").failure == .timeout)
+        #expect(Self.sample(0, 0.001, "error").failure == .error)
+        #expect(Self.sample(0, 0.001, "nginx-1", status: 502).failure == .status)
+        #expect(Self.sample(0, 0.001, "-", status: 0).failure == .error)  // a word the probe never writes
+    }
+
+    /// Requests begun in the step, none before or after it; the kinds counted; the latency of
+    /// the good answers only, by nearest rank.
+    @Test func aStepCountsTheRequestsBegunInIt() {
+        var samples = (0..<100).map { Self.sample(10 + Double($0) * 0.01, Double($0 + 1) / 1000, "nginx-1") }
+        samples += [
+            Self.sample(9.99, 0.5, "refused"), Self.sample(11.5, 0.001, "refused"),
+            Self.sample(11.6, 0.001, "refused"), Self.sample(11.7, 0.001, "reset"), Self.sample(11.8, 1, "timeout"),
+            Self.sample(12, 0.001, "refused")
+        ]
+        let figures = LoadFigures.measure(samples.sorted { $0.start < $1.start }, from: 10, until: 12)
+        #expect(figures.sent == 104)
+        #expect(figures.failed == [.refused: 2, .reset: 1, .timeout: 1] && figures.failedCount == 4)
+        // end − start: each latency within rounding of what was given.
+        #expect(abs(figures.p50! - 0.05) < 1e-9 && abs(figures.p99! - 0.099) < 1e-9 && abs(figures.max! - 0.1) < 1e-9)
+        #expect(abs(figures.firstFailure! - 1.5) < 1e-9 && abs(figures.lastFailure! - 1.8) < 1e-9)
+        #expect(
+            figures.summary
+                == "104 sent, 4 failed (2 refused, 1 reset, 1 timeout); latency p50 50.0 ms, p99 99.0 ms, max 100.0 ms")
+        let quiet = LoadFigures.measure(samples, from: 20, until: 30)
+        #expect(quiet.sent == 0 && quiet.p99 == nil && quiet.summary == "0 sent, 0 failed")
+    }
+
+    @Test func percentilesAreNearestRank() {
+        #expect(LoadFigures.percentile(0.5, of: [1, 2, 3, 4]) == 2)
+        #expect(LoadFigures.percentile(0.5, of: [1, 2, 3, 4, 5]) == 3)
+        #expect(LoadFigures.percentile(0.99, of: Array(1...10).map(Double.init)) == 10)  // the slowest of ten
+        #expect(LoadFigures.percentile(0.99, of: Array(1...200).map(Double.init)) == 198)
+        #expect(LoadFigures.percentile(0.99, of: [7]) == 7)
+        #expect(LoadFigures.percentile(0.5, of: []) == nil)
+    }
+
+    @Test func aFailureBudgetIsACountOrAShare() throws {
+        #expect(try FailureBudget("0") == .count(0))
+        #expect(try FailureBudget("20") == .count(20))
+        #expect(try FailureBudget("1%") == .percent(1))
+        #expect(try FailureBudget("0.5%").description == "0.5%")
+        for bad in ["-1", "some", "101%", "1.5", "%", ""] {
+            #expect(throws: HALabError.self, "\(bad)") { try FailureBudget(bad) }
+        }
+        #expect(FailureBudget.count(3).allows(failed: 3, of: 10))  // at the budget is within it
+        #expect(!FailureBudget.count(3).allows(failed: 4, of: 10))
+        #expect(FailureBudget.percent(1).allows(failed: 2, of: 200))
+        #expect(!FailureBudget.percent(1).allows(failed: 3, of: 200))
+        #expect(!FailureBudget.count(0).allows(failed: 1, of: 1000))
+    }
+
+    @Test func aLoadsRateIsFromOneToAThousand() throws {
+        #expect(try Load(rate: 200).interval == 5)
+        #expect(try Load(rate: 1000).interval == 1)
+        for bad in [0, -5, 1001, .infinity, .nan] {
+            #expect(throws: HALabError.self, "\(bad)") { try Load(rate: bad) }
+        }
+    }
+
+    /// Over its budget, a step fails and says how many of how many failed, their kinds and when.
+    @Test func aStepOverItsFailureBudgetFailsAndSaysWhich() {
+        var samples = (0..<200).map { Self.sample(10 + Double($0) * 0.01, 0.001, $0 < 100 ? "nginx-1" : "nginx-2") }
+        samples += [Self.sample(10.3, 0.001, "refused"), Self.sample(10.7, 1, "timeout")]
+        samples.sort { $0.start < $1.start }
+        var first = VerifyReport.StepResult(name: "healthy")
+        first.at = 9
+        var crash = VerifyReport.StepResult(name: "nginx-1 crashes", action: "chaos kill nginx-1")
+        crash.at = 10
+        var report = VerifyReport(lab: "mb", backend: "namespaces", seconds: 5, steps: [first, crash])
+        let scenario = Scenario(steps: [
+            Scenario.Step(name: "healthy", expected: .model, maxFailed: .count(0)),
+            Scenario.Step(
+                name: "nginx-1 crashes", action: .chaos(.kill(node: "nginx-1")), expected: .model, maxFailed: .count(1))
+        ])
+        let lines = Mutex<[String]>([])
+        Verifier.measureLoad(&report, samples: samples, scenario: scenario) { line in
+            lines.withLock { $0.append(line) }
+        }
+        #expect(report.steps[0].passed && report.steps[0].load?.sent == 0)
+        #expect(!report.steps[1].passed)
+        #expect(
+            report.steps[1].overBudget == [
+                "requests: 2 of 202 failed (1 refused, 1 timeout), over the budget of 1; failures began 0.30 s and "
+                    + "ended 0.70 s after the step began"
+            ])
+        #expect(lines.withLock { $0 }.contains { $0.hasPrefix("  load in 'nginx-1 crashes': 202 sent, 2 failed") })
+        #expect(JUnitReport.xml(report).contains("under load: 202 sent, 2 failed (1 refused, 1 timeout)"))
+        // Within the budget: judged, not failed.
+        var within = report
+        within.steps[1].overBudget = []
+        var lenient = scenario
+        lenient.steps[1].maxFailed = .percent(1)
+        Verifier.measureLoad(&within, samples: samples, scenario: lenient) { _ in }
+        #expect(within.steps[1].passed)
+    }
+
+    @Test func aScenarioReadsItsLoadAndFailureBudgets() throws {
+        let folder = try E2E.copy("master-backup", as: "load")
+        defer { E2E.removeCopy(folder) }
+        let lab = try Lab.load(folder: folder)
+        func load(_ text: String) throws -> Scenario {
+            try text.write(toFile: "\(folder)/s.yaml", atomically: true, encoding: .utf8)
+            return try lab.loadScenario("\(folder)/s.yaml")
+        }
+        let scenario = try load(
+            "load: { rate: 200 }\nsteps:\n  - { name: crash, chaos: kill nginx-1, expect: model, max-failed: 1% }\n")
+        #expect(scenario.load == (try Load(rate: 200)) && scenario.steps[0].maxFailed == .percent(1))
+        #expect(try load("steps:\n  - { name: healthy, expect: model }\n").load == nil)
+        let rate = #expect(throws: HALabError.self) { try load("load: { rate: 0 }\nsteps: []\n") }
+        #expect(rate?.description.contains("s.yaml:1: load's rate is requests per second to each VIP") == true)
+        let unknown = #expect(throws: HALabError.self) { try load("load: { rate: 5, keepalive: on }\nsteps: []\n") }
+        #expect(unknown?.description.contains("keepalive") == true)
+        let budget = #expect(throws: HALabError.self) {
+            try load("steps:\n  - { name: healthy, expect: model, max-failed: few }\n")
+        }
+        #expect(budget?.description.contains("s.yaml:2: max-failed is a number of requests") == true)
+    }
+
+    /// A failure budget without a load is a mistake said before any lab is built.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: E2E.halab), "needs halab built ('swift build')"))
+    func aFailureBudgetWithoutALoadIsRefused() async throws {
+        let lab = "\(KeepalivedConfigTests.labs)/master-backup"
+        let result = try await E2E.runHalab(["verify", lab, "--max-failed", "0"])
+        #expect(result.exitCode == 1)
+        #expect(
+            result.errorOutput.contains(
+                "step 'healthy, the VIP answers from nginx-1' has a failure budget (max-failed), which judges "
+                    + "requests under load: give the scenario a load: {rate: 200} or run verify with --load 200"),
+            "\(result.errorOutput)")
+        #expect(!result.errorOutput.contains("bringing up") && !result.output.contains("bringing up"))
+        let rate = try await E2E.runHalab(["verify", lab, "--load", "5000"])
+        #expect(rate.exitCode == 1 && rate.errorOutput.contains("from 1 to 1000"), "\(rate.errorOutput)")
+    }
+
+    /// halab-probe's interval: whole milliseconds as integers (which an older node image's probe
+    /// reads too), others to the microsecond.
+    @Test func theProbesIntervalIsWrittenAsItReadsIt() {
+        #expect(ProbeProgram.arguments(interval: 10, seconds: 5, addresses: ["a"]) == ["10", "1000", "5", "a"])
+        #expect(ProbeProgram.arguments(interval: 2.5, seconds: 5, addresses: ["a"])[0] == "2.500")
+    }
+}
