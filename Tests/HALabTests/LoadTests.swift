@@ -1,4 +1,5 @@
 import Foundation
+import FoundationXML
 import Synchronization
 import Testing
 @testable import HALab
@@ -159,5 +160,31 @@ import Testing
     @Test func theProbesIntervalIsWrittenAsItReadsIt() {
         #expect(ProbeProgram.arguments(interval: 10, seconds: 5, addresses: ["a"]) == ["10", "1000", "5", "a"])
         #expect(ProbeProgram.arguments(interval: 2.5, seconds: 5, addresses: ["a"])[0] == "2.500")
+    }
+
+    /// The timeline's latency lane: the slowest good answer per pixel column, higher for a slower
+    /// one (log scale), and a red tick over each column where requests failed, with their count.
+    @Test func theTimelineDrawsTheLatencyUnderLoad() throws {
+        let load =
+            (0..<10).map { Self.sample(1000 + Double($0) * 0.1, 0.001, "nginx-1") }
+            + [
+                Self.sample(1001.0, 1, "timeout"), Self.sample(1001.0, 1, "timeout"),
+                Self.sample(1001.5, 0.1, "nginx-2")
+            ]
+        let timeline = Timeline(
+            title: "t", addresses: ["10.33.1.100"], samples: [], steps: [("crash", 1000)], bands: [], marks: [],
+            load: load.sorted { $0.start < $1.start })
+        let svg = try XMLDocument(xmlString: timeline.svg())
+        let path = try #require(
+            try svg.nodes(forXPath: "//*[local-name()='path'][@stroke='#333']/@d").first?.stringValue)
+        let moves = path.split(separator: " ").enumerated().filter { $0.offset % 2 == 0 }.map { $0.element.first! }
+        let heights = path.split(separator: " ").enumerated().filter { $0.offset % 2 == 1 }.map { Double($0.element)! }
+        #expect(heights.count == 11)  // ten columns of 1 ms answers, one of 100 ms
+        #expect(Set(heights.dropLast()).count == 1 && heights.last! < heights[0])  // higher up: slower
+        #expect(moves.allSatisfy { $0 == "M" })  // columns 10 pixels apart: no line drawn across a gap
+        let ticks = try svg.nodes(forXPath: "//*[local-name()='rect'][@fill='#d62728']/*[local-name()='title']")
+        #expect(ticks.map { $0.stringValue ?? "" } == ["2 failed"])
+        let plain = Timeline(title: "t", addresses: ["10.33.1.100"], samples: [], steps: [], bands: [], marks: [])
+        #expect(!plain.svg().contains("latency"))
     }
 }

@@ -5,8 +5,8 @@ import HALabSystem
 
 /// A run drawn as SVG: one lane per VIP, each probe request coloured by the node that answered
 /// or marked failed; below, one lane per node's VRRP instance (its state, priority, adverts and
-/// their gaps) or, without them, keepalived's logged state changes as marks; faults as shaded
-/// bands, steps as lines.
+/// their gaps) or, without them, keepalived's logged state changes as marks; under load, the
+/// requests' latency; faults as shaded bands, steps as lines.
 public struct Timeline: Sendable {
     public struct Band: Sendable, Equatable { public var label: String; public var from: Double; public var to: Double }
     public struct Mark: Sendable, Equatable {
@@ -20,11 +20,14 @@ public struct Timeline: Sendable {
     public var bands: [Band]
     public var marks: [Mark]
     public var lanes: [NodeLane]
+    /// The load's requests (`verify --load`), if any.
+    public var load: [ProbeSample]
 
     public init(
         title: String, addresses: [String], samples: [ProbeSample], steps: [(name: String, at: Double)],
-        bands: [Band], marks: [Mark], lanes: [NodeLane] = []
+        bands: [Band], marks: [Mark], lanes: [NodeLane] = [], load: [ProbeSample] = []
     ) {
+        self.load = load
         self.title = title
         self.addresses = addresses
         self.samples = samples
@@ -52,12 +55,15 @@ public struct Timeline: Sendable {
     }
 
     public func svg() -> String {
-        let start = ([samples.first?.start] + steps.map { $0.at } + [bands.first?.from]).compactMap { $0 }.min() ?? 0
-        let end = max(samples.last?.end ?? start + 1, (steps.last?.at ?? start) + 1)
+        let start =
+            ([samples.first?.start, load.first?.start] + steps.map { $0.at } + [bands.first?.from]).compactMap { $0 }
+            .min() ?? 0
+        let end = max(samples.last?.end ?? start + 1, load.map(\.end).max() ?? start, (steps.last?.at ?? start) + 1)
         let (left, width, top, lane) = (110.0, 1000.0, 56.0, 46.0)
         let scale = width / max(end - start, 0.001)
         let x = { (time: Double) in left + (time - start) * scale }
-        let lanesHeight = Double(addresses.count) * lane + Double(lanes.count) * Self.nodeLane
+        let nodeLanesHeight = Double(addresses.count) * lane + Double(lanes.count) * Self.nodeLane
+        let lanesHeight = nodeLanesHeight + (load.isEmpty ? 0 : Self.latencyLaneHeight)
         let axis = top + lanesHeight + 4
         // Labels never overlap: each goes on the first row where it clears the one before.
         let stepRows = Self.rows(
@@ -84,6 +90,7 @@ public struct Timeline: Sendable {
         }
         svg += vipLanes(top: top, lane: lane, x: x, scale: scale, color: color)
         svg += nodeLanes(top: top + Double(addresses.count) * lane, x: x, scale: scale)
+        svg += latencyLane(top: top + nodeLanesHeight, left: left, right: left + width, x: x)
         for (number, step) in steps.enumerated() {
             svg +=
                 "<line x1=\"\(f(x(step.at)))\" x2=\"\(f(x(step.at)))\" y1=\"\(f(top - 8))\" y2=\"\(f(axis))\" "

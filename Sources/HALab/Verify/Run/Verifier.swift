@@ -46,6 +46,7 @@ public enum Verifier {
         measureOutages(&report!, session: session)
         judgeBudgets(&report!, scenario: session.lab.scenario, progress: progress)
         if load != nil {
+            report!.loadSamples = loadSamples
             measureLoad(&report!, samples: loadSamples, scenario: session.lab.scenario, progress: progress)
         }
         if invariants { judgeInvariants(&report!, looks: looks, session: session, progress: progress) }
@@ -332,7 +333,7 @@ public enum Verifier {
         return Timeline(
             title: "halab verify \(report.lab)", addresses: session.lab.virtualAddresses.map(\.address),
             samples: report.samples, steps: report.steps.map { ($0.name, $0.at) },
-            bands: bands, marks: marks.filter { $0.time >= start - 1 }, lanes: lanes)
+            bands: bands, marks: marks.filter { $0.time >= start - 1 }, lanes: lanes, load: report.loadSamples)
     }
 
     /// What the model predicts, as checks: each VIP on its predicted holders (where the model

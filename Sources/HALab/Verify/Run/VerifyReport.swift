@@ -12,8 +12,9 @@ public struct VerifyReport: Sendable, Codable {
     public var steps: [StepResult]
     /// The probe's mean gap between requests to one VIP, when a probe ran (`--timeline`).
     public var probeInterval: Double?
-    /// The probe's record; kept out of the JSON report (it has its own file).
+    /// The probe's record and the load's; kept out of the JSON report (they have their own files).
     public var samples: [ProbeSample] = []
+    public var loadSamples: [ProbeSample] = []
     public var passed: Bool { steps.allSatisfy(\.passed) }
     public var failedSteps: Int { steps.filter { !$0.passed }.count }
 
