@@ -4,8 +4,8 @@ extension Timeline {
     static let latencyLaneHeight = 64.0
 
     /// Under load, a lane of what the requests felt: per pixel column, the slowest good answer on
-    /// a log scale from 0.1 ms to 1 s (a line, broken where none came), and a red tick over each column where requests
-    /// failed (their count in its title).
+    /// a log scale from 0.1 ms to 1 s (a line, broken where none came), and a red tick over each
+    /// column where requests failed (their count in its title).
     func latencyLane(top: Double, left: Double, right: Double, x: (Double) -> Double) -> String {
         guard !load.isEmpty else { return "" }
         let height = Self.latencyLaneHeight - 16
