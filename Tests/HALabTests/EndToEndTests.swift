@@ -56,6 +56,12 @@ enum E2E {
         try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path)
     }
 
+    /// `text` as a scenario file of the lab copy in `folder`, loaded as verify would.
+    static func scenario(_ text: String, of lab: Lab, in folder: String) throws -> Scenario {
+        try text.write(toFile: "\(folder)/s.yaml", atomically: true, encoding: .utf8)
+        return try lab.loadScenario("\(folder)/s.yaml")
+    }
+
     /// What the host's own network namespace and mount table look like.
     static func hostSnapshot() async throws -> [String] {
         try await snapshot { try await Command.run($0, $1) }

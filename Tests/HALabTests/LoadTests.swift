@@ -121,10 +121,7 @@ import Testing
         let folder = try E2E.copy("master-backup", as: "load")
         defer { E2E.removeCopy(folder) }
         let lab = try Lab.load(folder: folder)
-        func load(_ text: String) throws -> Scenario {
-            try text.write(toFile: "\(folder)/s.yaml", atomically: true, encoding: .utf8)
-            return try lab.loadScenario("\(folder)/s.yaml")
-        }
+        func load(_ text: String) throws -> Scenario { try E2E.scenario(text, of: lab, in: folder) }
         let scenario = try load(
             "load: { rate: 200 }\nsteps:\n  - { name: crash, chaos: kill nginx-1, expect: model, max-failed: 1% }\n")
         #expect(scenario.load == (try Load(rate: 200)) && scenario.steps[0].maxFailed == .percent(1))

@@ -45,10 +45,7 @@ import Testing
         let folder = try E2E.copy("master-backup", as: "budget")
         defer { E2E.removeCopy(folder) }
         let lab = try Lab.load(folder: folder)
-        func load(_ text: String) throws -> Scenario {
-            try text.write(toFile: "\(folder)/s.yaml", atomically: true, encoding: .utf8)
-            return try lab.loadScenario("\(folder)/s.yaml")
-        }
+        func load(_ text: String) throws -> Scenario { try E2E.scenario(text, of: lab, in: folder) }
         #expect(
             try load("steps:\n  - { name: crash, chaos: kill nginx-1, expect: model, max-outage: 0.5 }\n").steps[0]
                 .maxOutage == 0.5)
