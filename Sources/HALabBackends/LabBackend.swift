@@ -36,9 +36,11 @@ public protocol LabBackend: Sendable {
     func heal(_ lab: String, _ fault: NetworkFault) async throws
     func faults(_ lab: String) -> [NetworkFault]
     /// Runs halab-probe in a node's network: an HTTP GET to each address every `interval`
-    /// milliseconds, until `stop` returns or `seconds` pass. Returns the probe's record.
+    /// milliseconds, until `stop` returns or `seconds` pass, on new or held connections.
+    /// Returns the probe's record.
     func probe(
-        _ lab: String, node: String, addresses: [String], interval: Double, seconds: Int,
+        _ lab: String, node: String, addresses: [String], interval: Double, connections: ProbeConnections,
+        seconds: Int,
         until stop: @escaping @Sendable () async -> Void
     ) async throws -> [ProbeSample]
     /// Captures the frames at `point` with tcpdump into the pcap file `path` (written as they

@@ -319,13 +319,14 @@ public struct LibvirtBackend: LabStateKeeping {
     }
 
     public func probe(
-        _ lab: String, node: String, addresses: [String], interval: Double, seconds: Int,
-        until stop: @escaping @Sendable () async -> Void
+        _ lab: String, node: String, addresses: [String], interval: Double, connections: ProbeConnections,
+        seconds: Int, until stop: @escaping @Sendable () async -> Void
     ) async throws -> [ProbeSample] {
         let domain = try runningDomain(lab, node)
         let pid = try domain.spawn(
             ["/usr/local/sbin/halab-probe"]
-                + ProbeProgram.arguments(interval: interval, seconds: seconds, addresses: addresses))
+                + ProbeProgram.arguments(
+                    interval: interval, connections: connections, seconds: seconds, addresses: addresses))
         await stop()
         _ = try await domain.run(["kill", "-TERM", "\(pid)"])
         return try ProbeProgram.record(try await domain.wait(for: pid), node: node)

@@ -261,8 +261,8 @@ public struct NamespaceBackend: LabStateKeeping {
     }
 
     public func probe(
-        _ lab: String, node: String, addresses: [String], interval: Double, seconds: Int,
-        until stop: @escaping @Sendable () async -> Void
+        _ lab: String, node: String, addresses: [String], interval: Double, connections: ProbeConnections,
+        seconds: Int, until stop: @escaping @Sendable () async -> Void
     ) async throws -> [ProbeSample] {
         _ = try topology(of: lab).node(node)
         let program = URL(fileURLWithPath: initProgram).deletingLastPathComponent().appendingPathComponent(
@@ -275,7 +275,8 @@ public struct NamespaceBackend: LabStateKeeping {
         let result = try await Command.run(
             "nsenter",
             ["--net=\(Self.netnsFolder)/\(Self.netns(lab, node))", "--", program]
-                + ProbeProgram.arguments(interval: interval, seconds: seconds, addresses: addresses),
+                + ProbeProgram.arguments(
+                    interval: interval, connections: connections, seconds: seconds, addresses: addresses),
             until: stop)
         return try ProbeProgram.record(result, node: node)
     }

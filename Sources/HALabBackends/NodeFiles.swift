@@ -254,10 +254,20 @@ enum InitStatus {
 /// halab-probe as both backends run it inside a node.
 enum ProbeProgram {
     /// `interval` in milliseconds: whole ones as integers, which a node image's older probe reads too.
-    static func arguments(interval: Double, seconds: Int, addresses: [String]) -> [String] {
+    /// Requests time out after a second; a held connection's last one is waited for up to
+    /// `heldDrain` milliseconds once the probe is stopped (it is then pending: stalled).
+    static func arguments(interval: Double, connections: ProbeConnections, seconds: Int, addresses: [String])
+        -> [String]
+    {
         let milliseconds = interval == interval.rounded() ? "\(Int(interval))" : String(format: "%.3f", interval)
-        return [milliseconds, "1000", "\(seconds)"] + addresses
+        return switch connections {
+        case .new: [milliseconds, "1000", "\(seconds)"] + addresses
+        case .held: ["hold", milliseconds, "\(heldDrain)", "\(seconds)"] + addresses
+        }
     }
+
+    /// Long enough for a retransmission to reach a VIP's new holder after a crash and be reset.
+    static let heldDrain = 8000
 
     /// Its record; it ends on SIGTERM when halab is done with it.
     static func record(_ result: CommandResult, node: String) throws -> [ProbeSample] {

@@ -25,6 +25,13 @@ public struct ProbeSample: Sendable, Codable, Equatable {
     }
 }
 
+/// How halab-probe makes its requests: each on a new connection, or all on one connection to
+/// each address, held open to see what becomes of it (`connections:` on a step).
+public enum ProbeConnections: Sendable {
+    case new
+    case held
+}
+
 extension ProbeSample {
     /// How a request failed; nil for a good answer (status 200).
     public var failure: RequestFailure? {

@@ -5,13 +5,15 @@
 // line per request:  START_NS END_NS ADDRESS STATUS ANSWER
 // (CLOCK_REALTIME nanoseconds; STATUS 0 with ANSWER refused|timeout|reset|error on failure).
 // Stops after SECONDS, or on SIGTERM/SIGINT. Glibc only.
+// `halab-probe hold …` holds one connection to each address instead (Hold.swift).
 import Glibc
 
-let arguments = CommandLine.arguments
+let holding = CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "hold"
+let arguments = Array(CommandLine.arguments.dropFirst(holding ? 1 : 0))
 guard arguments.count >= 5, let intervalMs = Double(arguments[1]), let timeoutMs = Int(arguments[2]),
     let seconds = Int(arguments[3]), intervalMs > 0, timeoutMs > 0, seconds > 0
 else {
-    let usage = Array("usage: halab-probe INTERVAL_MS TIMEOUT_MS SECONDS ADDRESS…\n".utf8)
+    let usage = Array("usage: halab-probe [hold] INTERVAL_MS TIMEOUT_MS SECONDS ADDRESS…\n".utf8)
     _ = write(2, usage, usage.count)
     exit(2)
 }
@@ -101,6 +103,11 @@ func parse(_ bytes: [UInt8]) -> (Int, String) {
     let body = bytes[(headEnd + separator.count)...]
     let firstWord = body.split(whereSeparator: { $0 == 10 || $0 == 13 || $0 == 32 }).first ?? []
     return (status, firstWord.isEmpty ? "-" : String(decoding: firstWord, as: UTF8.self))
+}
+
+if holding {
+    hold(addresses, interval: Int64(intervalMs * 1_000_000), drain: Int64(timeoutMs) * 1_000_000, seconds: seconds)
+    exit(0)
 }
 
 let interval = Int64(intervalMs * 1_000_000)

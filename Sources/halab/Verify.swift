@@ -65,6 +65,20 @@ struct Verify: AsyncParsableCommand {
     )
     var maxFailed: String?
 
+    @Option(
+        help:
+            ArgumentHelp("Under load: fail every step whose good answers' 99th percentile is slower than this many "
+                + "seconds (or that got none); a step's own max-p99 wins.", valueName: "seconds")
+    )
+    var maxP99: Double?
+
+    @Flag(
+        help:
+            ArgumentHelp("Hold a keep-alive connection to each VIP open across every step (a request on it ten times "
+                + "a second) and say whether it survived, judged by the model where it can tell.")
+    )
+    var stream = false
+
     @Flag(
         help:
             ArgumentHelp("Run every row of check's failure table live instead (each single failure, each ordered "
@@ -114,15 +128,24 @@ struct Verify: AsyncParsableCommand {
             }
         }
         if let load { lab.scenario.load = try Load(rate: load) }
+        if stream { lab.scenario.stream = true }
         if let maxFailed {
             let budget = try FailureBudget(maxFailed)
             for index in lab.scenario.steps.indices {
                 lab.scenario.steps[index].maxFailed = lab.scenario.steps[index].maxFailed ?? budget
             }
         }
-        if lab.scenario.load == nil, let step = lab.scenario.steps.first(where: { $0.maxFailed != nil }) {
+        if let maxP99 {
+            guard maxP99 > 0, maxP99.isFinite else { throw HALabError.usage(Load.latencyUsage) }
+            for index in lab.scenario.steps.indices {
+                lab.scenario.steps[index].maxP99 = lab.scenario.steps[index].maxP99 ?? maxP99
+            }
+        }
+        if lab.scenario.load == nil,
+            let step = lab.scenario.steps.first(where: { $0.maxFailed != nil || $0.maxP99 != nil })
+        {
             throw HALabError.usage(
-                "step '\(step.name)' has a failure budget (max-failed), which judges requests under load: give the "
+                "step '\(step.name)' has a budget on requests under load (max-failed or max-p99): give the "
                     + "scenario a load: {rate: 200} or run verify with --load 200")
         }
         // The page first: where both want the run's evidence, the pcaps go to the page's folder.
@@ -149,11 +172,11 @@ struct Verify: AsyncParsableCommand {
 extension Verify {
     func runAllPairs() async throws {
         guard scenario == nil, timeline == nil, capture == nil, report == nil, !keep, instance.name == nil,
-            maxOutage == nil, load == nil, maxFailed == nil
+            maxOutage == nil, load == nil, maxFailed == nil, maxP99 == nil, !stream
         else {
             throw HALabError.usage(
                 "--all-pairs runs check's failure table in instances of its own: drop --scenario, --timeline, "
-                    + "--capture, --report, --keep, --max-outage, --load, --max-failed and --name"
+                    + "--capture, --report, --keep, --max-outage, --load, --max-failed, --max-p99, --stream and --name"
             )
         }
         guard let kinds = faults.map(Fault.Kind.parse) ?? Fault.Kind.allPairsDefault else {

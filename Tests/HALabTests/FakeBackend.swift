@@ -281,8 +281,8 @@ final class FakeBackend: LabBackend, FaultExecuting {
     /// records it, until `stop` returns. It samples on a thread of its own, so its pace does not
     /// hang on the test runner's busy threads.
     func probe(
-        _ lab: String, node: String, addresses: [String], interval: Double, seconds: Int,
-        until stop: @escaping @Sendable () async -> Void
+        _ lab: String, node: String, addresses: [String], interval: Double, connections: ProbeConnections,
+        seconds: Int, until stop: @escaping @Sendable () async -> Void
     ) async throws -> [ProbeSample] {
         let record = Mutex<[ProbeSample]>([])
         let running = Mutex(true)
@@ -291,11 +291,28 @@ final class FakeBackend: LabBackend, FaultExecuting {
             defer { finished.signal() }
             while running.withLock({ $0 }) {
                 let now = Date().timeIntervalSince1970
-                let samples = addresses.map { address in
+                let samples = addresses.compactMap { address -> ProbeSample? in
                     let answer = withWorld { $0.answerer(address) }
-                    return ProbeSample(
-                        start: now, end: now + 0.001, address: address, status: answer == nil ? 0 : 200,
-                        answer: answer ?? "refused")
+                    let fail = { (why: String) in
+                        ProbeSample(start: now, end: now, address: address, status: 0, answer: why)
+                    }
+                    guard connections == .held else {
+                        return answer.map {
+                            .init(start: now, end: now + 0.001, address: address, status: 200, answer: $0)
+                        }
+                            ?? fail("refused")
+                    }
+                    // A held connection lives in its first answerer alone: another one resets it, and it is not
+                    // made again.
+                    let earlier = record.withLock { $0.filter { $0.address == address } }
+                    guard earlier.allSatisfy(\.ok) else { return nil }
+                    guard let first = earlier.first else {
+                        return answer.map { .init(start: now, end: now, address: address, status: 200, answer: $0) }
+                            ?? fail("refused")
+                    }
+                    return answer == first.answer
+                        ? .init(start: now, end: now + 0.001, address: address, status: 200, answer: first.answer)
+                        : fail("reset")
                 }
                 record.withLock { $0 += samples }
                 usleep(useconds_t(interval * 1000))

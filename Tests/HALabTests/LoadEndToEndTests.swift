@@ -36,3 +36,24 @@ extension EndToEndTests {
             "\(result.errorOutput)")
     }
 }
+
+extension EndToEndTests {
+    /// A keep-alive connection held across each step of labs/master-backup/connections.yaml, live:
+    /// it lives through a reload of the master's keepalived and a crash of the backup, and breaks
+    /// when the master crashes and when it takes the VIP back, as the model says each time.
+    @Test func heldConnectionsLiveAndBreakAsTheModelSays() async throws {
+        let folder = try E2E.copy("master-backup", as: "e2e-connections")
+        defer { E2E.removeCopy(folder) }
+        let json = (folder as NSString).deletingLastPathComponent + "/connections.json"
+        let result = try await E2E.runHalab(["verify", folder, "--scenario", "connections.yaml", "--json", json])
+        #expect(result.exitCode == 0, "\(result.output)\n\(result.errorOutput)")
+        let report = try JSONDecoder().decode(VerifyReport.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
+        let held = report.steps.compactMap { step in step.connections.first.map { (step.name, $0) } }
+        #expect(held.map(\.1.seen.fate) == [.survive, .survive, .break, .break], "\(held)")
+        #expect(held.map(\.1.predicted) == [.survive, .survive, .break, .break], "\(held)")
+        #expect(held.allSatisfy { $0.1.answers >= 4 }, "\(held)")  // each opened before its action
+        for (_, connection) in held {
+            #expect(result.errorOutput.contains("✓ \(connection.summary)"), "\(result.errorOutput)")
+        }
+    }
+}

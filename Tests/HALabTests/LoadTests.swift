@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 @testable import HALab
 @testable import HALabBackends
+import HALabModel
 @testable import HALabSystem
 
 /// Requests under load (`verify --load`, a scenario's `load:`): each step's requests counted by
@@ -134,6 +135,58 @@ import Testing
             try load("steps:\n  - { name: healthy, expect: model, max-failed: few }\n")
         }
         #expect(budget?.description.contains("s.yaml:2: max-failed is a number of requests") == true)
+        let fast = try load("steps:\n  - { name: reload, chaos: reload nginx-1, max-p99: 0.05 }\n")
+        #expect(fast.steps[0].maxP99 == 0.05)
+        let latency = #expect(throws: HALabError.self) {
+            try load("steps:\n  - { name: healthy, expect: model, max-p99: 0 }\n")
+        }
+        #expect(latency?.description.contains("s.yaml:2: max-p99 is the slowest the 99th percentile") == true)
+    }
+
+    /// A latency budget: the 99th percentile of the good answers, over it or not, and a step that
+    /// got no answer at all is over it.
+    @Test func aStepOverItsLatencyBudgetFailsAndSaysHowSlow() {
+        // 100 answers: 98 in 1 ms, one in 62.5 ms, one in 90 ms; the 99th by nearest rank is 62.5 ms
+        // (a time exact in binary, so that a budget of just that is judged on the boundary).
+        var samples = (0..<98).map { Self.sample(10 + Double($0) * 0.01, 0.001, "nginx-1") }
+        samples += [Self.sample(11, 0.0625, "nginx-1"), Self.sample(11.1, 0.09, "nginx-1")]
+        var step = VerifyReport.StepResult(name: "reload", action: "chaos reload nginx-1")
+        step.at = 10
+        var report = VerifyReport(lab: "mb", backend: "namespaces", seconds: 5, steps: [step])
+        var scenario = Scenario(steps: [Scenario.Step(name: "reload", expected: .model, maxP99: 0.0625)])
+        Verifier.measureLoad(&report, samples: samples, scenario: scenario) { _ in }
+        #expect(report.steps[0].passed)
+        scenario.steps[0].maxP99 = 0.06
+        Verifier.measureLoad(&report, samples: samples, scenario: scenario) { _ in }
+        #expect(
+            report.steps[0].overBudget == [
+                "latency: p99 62.5 ms over 100 answers, over the budget of 60.0 ms; the slowest 90.0 ms"
+            ])
+        let none = LoadFigures.measure([Self.sample(10, 1, "timeout")], from: 10, until: 20)
+        #expect(none.overLatencyBudget(1) == "latency: no request was answered, against a p99 budget of 1000.0 ms")
+    }
+
+    /// What the model expects to fail under load: the rate times its bound for each VIP the step
+    /// moves to a server; nothing where it moves none or leaves a VIP where nothing serves.
+    @Test func theModelExpectsTheRateTimesItsBound() {
+        var step = VerifyReport.StepResult(name: "crash", action: "chaos kill nginx-1")
+        step.predicted = (3.61, ["nginx-2"])
+        step.predictedOutage = 3.61
+        step.model = StepModel(
+            Scenario.Step(name: "crash", expected: .model), model: VRRPModel(nodes: [], instances: []),
+            before: VRRPModel(nodes: [], instances: []), bound: 3.61, start: 0, blind: false, moves: ["10.33.1.100": 1])
+        #expect(LoadFigures.expected(in: step, rate: 200) == 722)
+        #expect(LoadFigures.expected(in: step, rate: nil) == nil)
+        step.model?.moves = ["10.33.1.100": 1, "10.33.1.200": 2]
+        #expect(LoadFigures.expected(in: step, rate: 200) == 1444)
+        step.model?.moves = ["10.33.1.100": 0]
+        #expect(LoadFigures.expected(in: step, rate: 200) == nil)
+        step.model?.moves = ["10.33.1.100": 1]
+        step.predictedOutage = 0  // handed over at once
+        #expect(LoadFigures.expected(in: step, rate: 200) == nil)
+        step.predictedOutage = 3.61
+        step.predicted = (3.61, [nil])
+        #expect(LoadFigures.expected(in: step, rate: 200) == nil)
     }
 
     /// A failure budget without a load is a mistake said before any lab is built.
@@ -144,8 +197,8 @@ import Testing
         #expect(result.exitCode == 1)
         #expect(
             result.errorOutput.contains(
-                "step 'healthy, the VIP answers from nginx-1' has a failure budget (max-failed), which judges "
-                    + "requests under load: give the scenario a load: {rate: 200} or run verify with --load 200"),
+                "step 'healthy, the VIP answers from nginx-1' has a budget on requests under load (max-failed or "
+                    + "max-p99): give the scenario a load: {rate: 200} or run verify with --load 200"),
             "\(result.errorOutput)")
         #expect(!result.errorOutput.contains("bringing up") && !result.output.contains("bringing up"))
         let rate = try await E2E.runHalab(["verify", lab, "--load", "5000"])
@@ -153,10 +206,17 @@ import Testing
     }
 
     /// halab-probe's interval: whole milliseconds as integers (which an older node image's probe
-    /// reads too), others to the microsecond.
+    /// reads too), others to the microsecond; a held connection's drain in place of the timeout.
     @Test func theProbesIntervalIsWrittenAsItReadsIt() {
-        #expect(ProbeProgram.arguments(interval: 10, seconds: 5, addresses: ["a"]) == ["10", "1000", "5", "a"])
-        #expect(ProbeProgram.arguments(interval: 2.5, seconds: 5, addresses: ["a"])[0] == "2.500")
+        #expect(
+            ProbeProgram.arguments(interval: 10, connections: .new, seconds: 5, addresses: ["a"]) == [
+                "10", "1000", "5", "a"
+            ])
+        #expect(ProbeProgram.arguments(interval: 2.5, connections: .new, seconds: 5, addresses: ["a"])[0] == "2.500")
+        #expect(
+            ProbeProgram.arguments(interval: 100, connections: .held, seconds: 5, addresses: ["a"]) == [
+                "hold", "100", "8000", "5", "a"
+            ])
     }
 
     /// The timeline's latency lane: the slowest good answer per pixel column, higher for a slower

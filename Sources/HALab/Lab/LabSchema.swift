@@ -62,6 +62,15 @@ public enum LabSchema {
                 ],
                 "description": "how many of the step's requests under load may fail: a count, or a share such as 1%"
             ],
+            "stream": [
+                "type": "boolean",
+                "description": "hold a connection to each VIP open across every step, and say what became of it"
+            ],
+            "max-p99": number.merging(["description": Load.latencyUsage]) { $1 },
+            "connections": [
+                "enum": ConnectionFate.allCases.map(\.rawValue),
+                "description": "what becomes of a connection to each VIP held open across the step"
+            ],
             "rate": number.merging(["description": Load.usage]) { $1 },
             "curl": string, "status": integer, "server": string, "body": string, "fails": boolean, "every": string,
             "mix": strings,

@@ -9,6 +9,8 @@ public struct Load: Sendable, Equatable {
 
     public static let rates = 1.0...1000.0
     public static let usage = "load's rate is requests per second to each VIP, from 1 to 1000, such as 200"
+    public static let latencyUsage =
+        "max-p99 is the slowest the 99th percentile of a step's answers under load may be, in seconds, such as 0.05"
 
     public init(rate: Double) throws(HALabError) {
         guard Self.rates.contains(rate) else { throw .usage(Self.usage) }

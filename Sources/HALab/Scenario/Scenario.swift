@@ -6,6 +6,9 @@ public struct Scenario: Sendable {
     public var steps: [Step]
     /// Requests at a steady rate through the whole run (`load:`, `verify --load`).
     public var load: Load?
+    /// A connection to each VIP held open across every step (`stream: true`, `verify --stream`),
+    /// judged by the model where it can tell and by the step's `connections:`.
+    public var stream = false
 
     public struct Step: Sendable {
         public var name: String
@@ -19,6 +22,12 @@ public struct Scenario: Sendable {
         public var maxOutage: Double?
         /// How many of the step's requests under load may fail (`max-failed:`).
         public var maxFailed: FailureBudget?
+        /// The slowest the 99th percentile of the step's good answers under load may be, in
+        /// seconds (`max-p99:`).
+        public var maxP99: Double?
+        /// What becomes of a connection to each VIP held open across the step (`connections:`),
+        /// opened before its action.
+        public var connections: ConnectionFate?
     }
 
     /// What a step expects: outcomes written out, or the VRRP model's prediction (`expect: model`).

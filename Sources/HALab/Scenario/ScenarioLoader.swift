@@ -15,9 +15,10 @@ struct ScenarioLoader {
     var nodes: [String] { topology.nodes.map(\.name) }
 
     /// The keys each mapping of scenario.yaml takes: `halab schema scenario` is made of them.
-    static let rootKeys = ["steps", "load"]
+    static let rootKeys = ["steps", "load", "stream"]
     static let stepKeys = [
-        "name", "on", "run", "chaos", "write", "rollout", "expect", "accept", "max-outage", "max-failed"
+        "name", "on", "run", "chaos", "write", "rollout", "expect", "accept", "max-outage", "max-failed",
+        "max-p99", "connections"
     ]
     static let loadKeys = ["rate"]
     static let writeKeys = ["on", "file", "content"]
@@ -74,9 +75,23 @@ struct ScenarioLoader {
                     throw budget.fail(FailureBudget.usage)
                 }
             }
+            if let budget = entries["max-p99"] {
+                guard let seconds = Double(try budget.string(what: "max-p99")), seconds > 0, seconds.isFinite else {
+                    throw budget.fail(Load.latencyUsage)
+                }
+                step.maxP99 = seconds
+            }
+            if let fate = entries["connections"] {
+                guard let chosen = ConnectionFate(rawValue: try fate.string(what: "connections")) else {
+                    throw fate.fail(
+                        "connections is what becomes of a connection held open across the step: survive or break")
+                }
+                step.connections = chosen
+            }
             steps.append(step)
         }
         var scenario = Scenario(steps: steps)
+        scenario.stream = try root["stream"]?.bool(what: "stream") ?? false
         if let load = root["load"] {
             let fields = try load.mapping(allowed: Self.loadKeys, required: Self.loadKeys, what: "load")
             guard let rate = Double(try fields["rate"]!.string(what: "rate")), let chosen = try? Load(rate: rate) else {

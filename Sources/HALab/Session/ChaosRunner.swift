@@ -101,11 +101,13 @@ extension LabSession {
     /// Runs `body` while halab-probe, in the client node, requests each address every `interval` ms;
     /// returns the probe's record. The probe is stopped however `body` ends.
     func probing(
-        _ addresses: [String], every interval: Double = 10, seconds: Int = 600, during body: () async throws -> Void
+        _ addresses: [String], every interval: Double = 10, connections: ProbeConnections = .new, seconds: Int = 600,
+        during body: () async throws -> Void
     ) async throws -> [ProbeSample] {
         let stop = StopSignal()
         async let record = backend.probe(
-            lab.name, node: try client(), addresses: addresses, interval: interval, seconds: seconds,
+            lab.name, node: try client(), addresses: addresses, interval: interval, connections: connections,
+            seconds: seconds,
             until: { await stop.wait() })
         do {
             try await body()

@@ -19,6 +19,11 @@ extension ConfigCheck.Row {
         .joined(separator: ", ")
     }
 
+    /// Each VIP's held connection: `break`, `survive` or `unknown`, in the order of the VIPs.
+    var connectionsText: String {
+        holders.keys.sorted().map { connections[$0]?.rawValue ?? "unknown" }.joined(separator: ", ")
+    }
+
     /// What the row means for clients, in one word or phrase (the legend's).
     var verdict: String {
         !outages.isEmpty
@@ -51,12 +56,15 @@ extension ConfigCheck.Report {
         let shown = rows.filter { all || !$0.isBothFailed }
         let names = shown.map { $0.failures.joined(separator: ", then ") }
         let holders = shown.map(\.holdersText)
-        let (nameWidth, holderWidth) = (
-            (names + ["failure"]).map(\.count).max() ?? 0, (holders + ["VIP → holder"]).map(\.count).max() ?? 0
+        let connections = shown.map(\.connectionsText)
+        let (nameWidth, holderWidth, connectionsWidth) = (
+            (names + ["failure"]).map(\.count).max() ?? 0, (holders + ["VIP → holder"]).map(\.count).max() ?? 0,
+            (connections + ["connections"]).map(\.count).max() ?? 0
         )
-        let line = { (name: String, holders: String, verdict: String) in
+        let line = { (name: String, holders: String, connections: String, verdict: String) in
             "  " + name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
-                + holders.padding(toLength: holderWidth, withPad: " ", startingAt: 0) + "  " + verdict
+                + holders.padding(toLength: holderWidth, withPad: " ", startingAt: 0) + "  "
+                + connections.padding(toLength: connectionsWidth, withPad: " ", startingAt: 0) + "  " + verdict
         }
         lines.append(
             "failures (\(rows.count) rows): each failure, then each pair on two nodes; who holds each VIP after, and "
@@ -70,10 +78,14 @@ extension ConfigCheck.Report {
             "  that could has failed; OUTAGE: it sits where it cannot serve, or on two nodes, while another could; "
                 + "depends on: unknown to the model"
         )
-        lines.append(line("failure", "VIP → holder", "clients"))
+        lines.append(
+            "  connections: what becomes of a client's connection open to the VIP's holder across the failures "
+                + "(break: the new holder resets it)"
+        )
+        lines.append(line("failure", "VIP → holder", "connections", "clients"))
         for (index, row) in shown.enumerated() {
             lines.append(
-                line(names[index], holders[index], row.verdict)
+                line(names[index], holders[index], connections[index], row.verdict)
                     + (row.overBudget ? "  OVER BUDGET: \(row.worstOutage.text)" : ""))
         }
         let hidden = rows.count - shown.count

@@ -18,6 +18,9 @@ public enum ConfigCheck {
         public var worstOutage: WorstOutage = .seconds(0)
         /// With a budget (`check --max-outage`): whether the worst case exceeds it.
         public var overBudget = false
+        /// What becomes of a client's connection open to each VIP's holder across the failures;
+        /// a VIP not in it, the model cannot tell.
+        public var connections: [String: ConnectionFate] = [:]
     }
 
     /// The longest outage clients may see through a row: the bound of each failure that moves
@@ -79,10 +82,10 @@ public enum ConfigCheck {
                     severity: .warning, location: nil,
                     message:
                         "the failure table stops at \(limit) of its \(sequences.count) rows (every single failure, "
-                            + "then the pairs up to "
-                            + "'\(sequences[limit - 1].map(\.description).joined(separator: ", then "))'): check "
-                            + "bounds its work by the lab's \(model.instances.count) instances; fewer kinds (--faults) "
-                            + "make a table it finishes"))
+                        + "then the pairs up to "
+                        + "'\(sequences[limit - 1].map(\.description).joined(separator: ", then "))'): check "
+                        + "bounds its work by the lab's \(model.instances.count) instances; fewer kinds (--faults) "
+                        + "make a table it finishes"))
         }
         return Report(
             lab: lab, findings: findings.sorted { $0.severity > $1.severity },
@@ -177,7 +180,7 @@ public enum ConfigCheck {
                         severity: .info, location: masters[1].settings["state"]?.description,
                         message:
                             "\(group.description): \(masters.map(\.node).joined(separator: ", ")) all say state "
-                                + "MASTER; keepalived starts them all as BACKUP and the priorities decide"))
+                            + "MASTER; keepalived starts them all as BACKUP and the priorities decide"))
             }
             findings += weightFindings(peers)
         }
@@ -195,7 +198,7 @@ public enum ConfigCheck {
                     severity: .warning, location: nodes[1].routerIDLocation?.description,
                     message:
                         "router_id \(routerID) is set on \(nodes.map(\.node).joined(separator: ", ")); each node "
-                            + "should have its own"
+                        + "should have its own"
                 ))
         }
         for instance in configs.flatMap(\.instances) {
@@ -218,7 +221,7 @@ public enum ConfigCheck {
                             severity: .warning, location: script.location?.description,
                             message:
                                 "vrrp_script \(script.name) on \(config.node) runs '\(program)', not an absolute path: "
-                                    + "keepalived searches PATH\(pidof)"
+                                + "keepalived searches PATH\(pidof)"
                         ))
                 }
             }
@@ -247,7 +250,7 @@ public enum ConfigCheck {
                 severity: .warning, location: instance.settings[roleWords[role] ?? ""]?.description,
                 message:
                     "\(roleWords[role] ?? "notify") of \(instance.name) on \(instance.node) runs \(command), which the "
-                        + "model cannot follow: it predicts as if it changed nothing")
+                    + "model cannot follow: it predicts as if it changed nothing")
         }
         var seen: Set<String> = []
         let checks = model.instances.flatMap { instance in
@@ -259,8 +262,8 @@ public enum ConfigCheck {
                     severity: .warning, location: script.location?.description,
                     message:
                         "the model cannot tell what \(script.name) on \(instance.node) sees: \(why). It takes it to "
-                            + "pass while nothing is wrong with \(instance.node), and predicts nothing it would decide "
-                            + "otherwise ('depends on' in the table)"
+                        + "pass while nothing is wrong with \(instance.node), and predicts nothing it would decide "
+                        + "otherwise ('depends on' in the table)"
                 )
             }
         }
@@ -281,8 +284,8 @@ public enum ConfigCheck {
                         severity: .error, location: node.trackedScripts[0].location?.description,
                         message:
                             "with its check failing, \(node.node) falls from \(node.priority) to \(lowered), not below "
-                                + "\(other.node)'s \(other.priority): the VIP can stay on \(node.node) while its "
-                                + "service is down (a larger weight fixes it)"
+                            + "\(other.node)'s \(other.priority): the VIP can stay on \(node.node) while its "
+                            + "service is down (a larger weight fixes it)"
                     ))
             }
         }
@@ -336,58 +339,5 @@ public enum ConfigCheck {
             }
         }
         return sequences
-    }
-
-    /// What the model predicts after each of `failureSequences`, in every world it cannot tell apart.
-    public static func failureTable(_ model: VRRPModel, kinds: Set<Fault.Kind> = Fault.Kind.checkTable) -> [Row] {
-        failureTable(model, sequences: failureSequences(model, kinds: kinds))
-    }
-
-    static func failureTable(_ model: VRRPModel, sequences: [[Fault]]) -> [Row] {
-        let start = VRRPWorlds(model)
-        let nodes = model.nodes.keys.sorted()
-        return sequences.map { failures in
-            var worlds = start
-            var bound = 0.0
-            var worst = 0.0
-            // An event's bound is zero unless it changes a master: the longest move counts, but
-            // for a master preempted while it still serves (measured: it hands over at once).
-            for event in failures.flatMap({ $0.events(nodes: nodes) }) {
-                let before = worlds
-                bound = worlds.apply(event)
-                if !worlds.handsOverAtOnce(from: before) { worst = max(worst, bound) }
-            }
-            var row = row(worlds, failures: failures.map(\.description), bound: bound)
-            row.worstOutage =
-                !row.outages.isEmpty || !row.unservable.isEmpty
-                ? .untilMended : !row.depends.isEmpty ? .unknown : .seconds(worst)
-            return row
-        }
-    }
-
-    static func row(_ worlds: VRRPWorlds, failures: [String], bound: Double) -> Row {
-        var row = Row(failures: failures, holders: [:], outages: [], unservable: [], bound: bound)
-        for address in worlds.virtualAddresses {
-            guard let holders = worlds.holders(of: address) else {
-                row.depends.append("\(address) depends on \(worlds.dependence(of: address) ?? "")")
-                continue
-            }
-            row.holders[address] = holders
-            let model = worlds.model(for: address)
-            let servers = model.servers(of: address)
-            if servers.isEmpty {
-                row.unservable.append(address)
-            } else if holders.count > 1 {
-                row.outages.append("\(address) on \(holders.joined(separator: " and ")) at once: split brain")
-            } else if let holder = holders.first, !model.canServe(holder, address: address) {
-                row.outages.append(
-                    "\(address) stays on \(holder), where \(model.whyNotServing(holder)), while "
-                        + "\(servers.joined(separator: ", ")) could serve"
-                )
-            } else if holders.isEmpty {
-                row.outages.append("nobody holds \(address) while \(servers.joined(separator: ", ")) could serve")
-            }
-        }
-        return row
     }
 }

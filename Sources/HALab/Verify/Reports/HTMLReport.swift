@@ -59,13 +59,16 @@ public struct HTMLReport: ReportWriter {
             evidence += step.overBudget.map { "<li class=bad>✗ over budget: \(e($0))</li>" }
             evidence += (step.outages ?? []).map { "<li>outage: \(e($0.summary))</li>" }
             evidence += step.load.map { ["<li>under load: \(e($0.summary))</li>"] } ?? []
+            evidence += step.connections.map {
+                "<li\($0.passed ? "" : " class=bad")>\($0.passed ? "✓" : "✗") \(e($0.summary))</li>"
+            }
             if let error = step.actionError { evidence.append("<li class=bad>✗ the action failed: \(e(error))</li>") }
             var logs = ""
             if !step.passed {
                 for (node, lines) in (step.logs ?? [:]).sorted(by: { $0.key < $1.key }) {
                     logs +=
                         "<details open><summary>keepalived log of \(e(node))</summary><pre>"
-                            + "\(e(lines.joined(separator: "\n")))</pre></details>"
+                        + "\(e(lines.joined(separator: "\n")))</pre></details>"
                 }
             }
             steps += """

@@ -24,14 +24,15 @@ public struct JUnitReport: ReportWriter {
         for step in report.steps {
             xml +=
                 "    <testcase classname=\"halab.\(Markup.escape(report.lab))\" name=\"\(Markup.escape(step.name))\" "
-                    + "time=\"\(seconds(step.seconds))\">\n"
+                + "time=\"\(seconds(step.seconds))\">\n"
             if !step.passed {
-                let message =
-                    step.actionError ?? step.checks.first { !$0.passed }.map {
-                        "expected \($0.expected); seen \($0.seen)"
-                    }
-                    ?? step.violations.first.map { "invariant \($0.invariant.rawValue): \($0.summary)" } ?? step
-                    .overBudget.first ?? ""
+                let problems: [String?] = [
+                    step.actionError,
+                    step.checks.first { !$0.passed }.map { "expected \($0.expected); seen \($0.seen)" },
+                    step.violations.first.map { "invariant \($0.invariant.rawValue): \($0.summary)" },
+                    step.overBudget.first, step.connections.first { !$0.passed }?.summary
+                ]
+                let message = problems.compactMap { $0 }.first ?? ""
                 var detail = step.checks.map {
                     "\($0.passed ? "ok" : "FAILED"): \($0.expected) — seen \($0.seen) after \(seconds($0.heldAfter)) s "
                         + "(deadline \(seconds($0.deadline)) s)"
@@ -39,18 +40,20 @@ public struct JUnitReport: ReportWriter {
                 detail += step.violations.map { "BROKEN invariant \($0.invariant.rawValue): \($0.summary)" }
                 detail += step.overBudget.map { "OVER BUDGET: \($0)" }
                 detail += step.load.map { ["under load: \($0.summary)"] } ?? []
+                detail += step.connections.map { "\($0.passed ? "ok" : "FAILED"): \($0.summary)" }
                 for (node, lines) in (step.logs ?? [:]).sorted(by: { $0.key < $1.key }) {
                     detail.append("keepalived log of \(node):")
                     detail += lines.map { "  \($0)" }
                 }
                 xml +=
                     "      <failure message=\"\(Markup.escape(message))\" type=\"AssertionFailure\">"
-                        + "\(Markup.escape(detail.joined(separator: "\n")))</failure>\n"
+                    + "\(Markup.escape(detail.joined(separator: "\n")))</failure>\n"
             } else {
                 let held =
                     step.checks.map { "\($0.expected): held after \(seconds($0.heldAfter)) s" }
                     + (step.outages ?? []).map { "outage: \($0.summary)" }
                     + (step.load.map { ["under load: \($0.summary)"] } ?? [])
+                    + step.connections.map(\.summary)
                     + step.accepted.map { "accepted \($0.invariant.rawValue): \($0.summary)" }
                 xml += "      <system-out>\(Markup.escape(held.joined(separator: "\n")))</system-out>\n"
             }

@@ -15,6 +15,9 @@ public struct LoadFigures: Sendable, Codable, Equatable {
     /// Seconds from the step's start to the first and the last failed request's start.
     public var firstFailure: Double?
     public var lastFailure: Double?
+    /// The requests the model expects to fail where the step moves a VIP: the rate times its
+    /// bound on the outage.
+    public var expected: Int?
 
     public var failedCount: Int { failed.values.reduce(0, +) }
 
@@ -45,6 +48,7 @@ public struct LoadFigures: Sendable, Codable, Equatable {
             let latency = [("p50", p50), ("p99", p99), ("max", max)].map { "\($0) \(Self.milliseconds($1))" }
             text += "; latency " + latency.joined(separator: ", ")
         }
+        if let expected { text += "; the model's bound on the outage: about \(expected) failed" }
         return text
     }
 
@@ -60,6 +64,56 @@ public struct LoadFigures: Sendable, Codable, Equatable {
         guard !budget.allows(failed: failedCount, of: sent) else { return nil }
         return "requests: \(failedCount) of \(sent) failed (\(kinds)), over the budget of \(budget); failures began "
             + String(format: "%.2f s and ended %.2f s", firstFailure ?? 0, lastFailure ?? 0) + " after the step began"
+    }
+
+    /// Said when the 99th percentile of the good answers is slower than `seconds`, or none came;
+    /// nil within it.
+    public func overLatencyBudget(_ seconds: Double) -> String? {
+        guard let p99 else {
+            return "latency: no request was answered, against a p99 budget of \(Self.milliseconds(seconds))"
+        }
+        guard p99 > seconds else { return nil }
+        return "latency: p99 \(Self.milliseconds(p99)) over \(sent - failedCount) answers, over the budget of "
+            + "\(Self.milliseconds(seconds)); the slowest \(Self.milliseconds(max ?? p99))"
+    }
+}
+
+extension LoadFigures {
+    /// The requests the model expects to fail in a step under `rate` a second to each VIP: the
+    /// rate times its bound on the outage, for each VIP the step's action moves to a holder that
+    /// serves it; nil where it moves none, hands each over at once, or leaves one where nothing
+    /// serves it (an outage until mended).
+    static func expected(in step: VerifyReport.StepResult, rate: Double?) -> Int? {
+        guard let rate, step.predictedOutage > 0, let predicted = step.predicted, !predicted.holders.contains(nil),
+            let moved = step.model?.moves?.values.filter({ $0 > 0 }).count, moved > 0
+        else { return nil }
+        return Int((rate * step.predictedOutage).rounded(.up)) * moved
+    }
+}
+
+extension Verifier {
+    /// Each step's requests under load, and its budgets on them (`max-failed`, `max-p99`) judged.
+    static func measureLoad(
+        _ report: inout VerifyReport, samples: [ProbeSample], scenario: Scenario, progress: @Sendable (String) -> Void
+    ) {
+        for index in report.steps.indices {
+            let until = index + 1 < report.steps.count ? report.steps[index + 1].at : .infinity
+            var figures = LoadFigures.measure(samples, from: report.steps[index].at, until: until)
+            figures.expected = LoadFigures.expected(in: report.steps[index], rate: scenario.load?.rate)
+            report.steps[index].load = figures
+            progress("  load in '\(report.steps[index].name)': \(figures.summary)")
+            guard index < scenario.steps.count else { continue }
+            let step = scenario.steps[index]
+            let judged = [
+                ("failure", step.maxFailed.flatMap(figures.overBudget)),
+                ("latency", step.maxP99.flatMap(figures.overLatencyBudget))
+            ]
+            for (budget, over) in judged {
+                guard let over else { continue }
+                report.steps[index].overBudget.append(over)
+                progress("  ✗ over the \(budget) budget in '\(report.steps[index].name)': \(over)")
+            }
+        }
     }
 }
 

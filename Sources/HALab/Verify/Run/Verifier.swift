@@ -103,9 +103,13 @@ public enum Verifier {
             // A step of several events (a flap) may move a VIP and back: then it is not held
             // throughout, and each move on the way is one the step explains.
             var moves: [String: Int] = [:]
+            // The longest outage clients may see: a master preempted while it still serves hands over at once.
+            var outage = 0.0
             for event in step.action?.modelEvents(nodes: session.lab.topology.nodes.map(\.name)) ?? [] {
                 let previous = worlds
-                bound = max(bound, worlds.apply(event))
+                let eventBound = worlds.apply(event)
+                bound = max(bound, eventBound)
+                if !worlds.handsOverAtOnce(from: previous) { outage = max(outage, eventBound) }
                 for address in worlds.virtualAddresses
                 where worlds.holders(of: address) != previous.holders(of: address) {
                     moves[address, default: 0] += 1
@@ -126,7 +130,6 @@ public enum Verifier {
             let stalledAtStart = CPUPressure.stalled()
             var result = VerifyReport.StepResult(name: step.name, action: step.action?.description)
             progress("▶ \(step.name)" + (step.action.map { " — \($0)" } ?? ""))
-            result.at = Date().timeIntervalSince1970
             result.predicted = (
                 bound,
                 session.lab.virtualAddresses.map(\.address).map { address in
@@ -135,6 +138,7 @@ public enum Verifier {
                         ? holders[0] : nil
                 }
             )
+            result.predictedOutage = outage
             result.unpredicted = unpredicted.map { "\($0.0) depends on \($0.1)" }
             let races = model.takeoverRaces(from: before.model)
             for address in races.sorted() {
@@ -144,25 +148,34 @@ public enum Verifier {
                 )
             }
             for line in result.unpredicted { progress("  ? \(line): the model predicts nothing of it here") }
-            if let action = step.action {
-                do { result.took = try await perform(action, session: session) - result.at } catch let error
-                    as HALabError
-                {
-                    result.actionError = error.description
+            let held = try await holdingConnections(
+                for: step, session: session, worlds: worlds, before: before, moved: moved, actionAt: { result.at },
+                progress: progress
+            ) {
+                result.at = Date().timeIntervalSince1970
+                if let action = step.action {
+                    do { result.took = try await perform(action, session: session) - result.at } catch let error
+                        as HALabError
+                    {
+                        result.actionError = error.description
+                    }
+                }
+                result.model = StepModel(
+                    step, model: model, before: before.model, bound: bound, start: result.at + result.took,
+                    blind: blind,
+                    unpredicted: Set(unpredicted.map(\.0)), races: races, sightRestored: wasLossy && !blind,
+                    moves: moves,
+                    slower: session.backend.startAllowance)
+                if let error = result.actionError {
+                    progress("  ✗ action failed: \(error)")
+                } else {
+                    result.checks = try await check(
+                        expectations, session: session,
+                        settleBound: session.lab.settleBound(after: step.action?.chaosEquivalent),
+                        progress: progress)
                 }
             }
-            result.model = StepModel(
-                step, model: model, before: before.model, bound: bound, start: result.at + result.took, blind: blind,
-                unpredicted: Set(unpredicted.map(\.0)), races: races, sightRestored: wasLossy && !blind, moves: moves,
-                slower: session.backend.startAllowance)
-            if let error = result.actionError {
-                progress("  ✗ action failed: \(error)")
-            } else {
-                result.checks = try await check(
-                    expectations, session: session,
-                    settleBound: session.lab.settleBound(after: step.action?.chaosEquivalent),
-                    progress: progress)
-            }
+            result.connections = held
             if !result.passed {
                 result.logs = Dictionary(uniqueKeysWithValues: session.keepalivedLogTails().map { ($0.node, $0.lines) })
                 for (node, lines) in result.logs!.sorted(by: { $0.key < $1.key }) {
@@ -276,23 +289,6 @@ public enum Verifier {
             for over in report.steps[index].overBudget {
                 progress("  ✗ over the outage budget in '\(report.steps[index].name)': \(over)")
             }
-        }
-    }
-
-    /// Each step's requests under load, and its failure budget (`max-failed`) judged on them.
-    static func measureLoad(
-        _ report: inout VerifyReport, samples: [ProbeSample], scenario: Scenario, progress: @Sendable (String) -> Void
-    ) {
-        for index in report.steps.indices {
-            let until = index + 1 < report.steps.count ? report.steps[index + 1].at : .infinity
-            let figures = LoadFigures.measure(samples, from: report.steps[index].at, until: until)
-            report.steps[index].load = figures
-            progress("  load in '\(report.steps[index].name)': \(figures.summary)")
-            guard index < scenario.steps.count, let budget = scenario.steps[index].maxFailed,
-                let over = figures.overBudget(budget)
-            else { continue }
-            report.steps[index].overBudget.append(over)
-            progress("  ✗ over the failure budget in '\(report.steps[index].name)': \(over)")
         }
     }
 

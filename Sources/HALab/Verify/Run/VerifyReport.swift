@@ -32,6 +32,8 @@ public struct VerifyReport: Sendable, Codable {
         public var actionError: String?
         /// The model's bound for the action and its expected holder per VIP (nil: no single one).
         var predicted: (bound: Double, holders: [String?])?
+        /// The longest outage the model expects clients to see after the action (no move, none).
+        var predictedOutage = 0.0
         /// The VIPs the model cannot predict after the step, each with what it depends on: no
         /// check and no invariant judges them.
         public var unpredicted: [String] = []
@@ -41,7 +43,7 @@ public struct VerifyReport: Sendable, Codable {
 
         enum CodingKeys: String, CodingKey {
             case name, action, at, took, outages, actionError, seconds, checks, logs, violations, accepted, unpredicted,
-                overBudget, cpuWait, load
+                overBudget, cpuWait, load, connections
         }
         public var seconds: Double = 0
         public var checks: [CheckResult] = []
@@ -52,6 +54,8 @@ public struct VerifyReport: Sendable, Codable {
         public var accepted: [Violation] = []
         /// What clients felt under load in the step (`--load`, a scenario's `load:`).
         public var load: LoadFigures?
+        /// The connections held open across the step (`connections:`), each judged.
+        public var connections: [HeldConnectionResult] = []
         /// Each VIP whose outage after the action was longer than the step's budget, and the
         /// requests under load beyond the step's failure budget, each said with both.
         public var overBudget: [String] = []
@@ -60,6 +64,7 @@ public struct VerifyReport: Sendable, Codable {
         public var cpuWait: Double?
         public var passed: Bool {
             actionError == nil && checks.allSatisfy(\.passed) && violations.isEmpty && overBudget.isEmpty
+                && connections.allSatisfy(\.passed)
         }
     }
 
