@@ -323,10 +323,12 @@ public struct LibvirtBackend: LabStateKeeping {
         seconds: Int, until stop: @escaping @Sendable () async -> Void
     ) async throws -> [ProbeSample] {
         let domain = try runningDomain(lab, node)
+        let ready = "/tmp/halab-hold-\(UUID().uuidString)"
+        connections.watchReady { (try? domain.readFile(ready)) != nil }
         let pid = try domain.spawn(
             ["/usr/local/sbin/halab-probe"]
                 + ProbeProgram.arguments(
-                    interval: interval, connections: connections, seconds: seconds, addresses: addresses))
+                    interval: interval, connections: connections, seconds: seconds, addresses: addresses, ready: ready))
         await stop()
         _ = try await domain.run(["kill", "-TERM", "\(pid)"])
         return try ProbeProgram.record(try await domain.wait(for: pid), node: node)

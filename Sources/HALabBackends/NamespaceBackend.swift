@@ -271,12 +271,16 @@ public struct NamespaceBackend: LabStateKeeping {
         guard FileSystem.isExecutable(program) else {
             throw HALabError.missingProgram(program, fix: "build it with 'swift build' (it sits next to halab)")
         }
-        // Only the node's network is entered: the probe is the client's traffic, nothing else of it.
+        // Only the node's network is entered: the probe is the client's traffic, nothing else of it, and
+        // its ready file is the host's.
+        let ready = FileManager.default.temporaryDirectory.appendingPathComponent("halab-hold-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: ready) }
+        connections.watchReady { FileManager.default.fileExists(atPath: ready) }
         let result = try await Command.run(
             "nsenter",
             ["--net=\(Self.netnsFolder)/\(Self.netns(lab, node))", "--", program]
                 + ProbeProgram.arguments(
-                    interval: interval, connections: connections, seconds: seconds, addresses: addresses),
+                    interval: interval, connections: connections, seconds: seconds, addresses: addresses, ready: ready),
             until: stop)
         return try ProbeProgram.record(result, node: node)
     }

@@ -256,13 +256,14 @@ enum ProbeProgram {
     /// `interval` in milliseconds: whole ones as integers, which a node image's older probe reads too.
     /// Requests time out after a second; a held connection's last one is waited for up to
     /// `heldDrain` milliseconds once the probe is stopped (it is then pending: stalled).
-    static func arguments(interval: Double, connections: ProbeConnections, seconds: Int, addresses: [String])
-        -> [String]
-    {
+    /// `ready`: the file a held connection's probe makes once each connection is open.
+    static func arguments(
+        interval: Double, connections: ProbeConnections, seconds: Int, addresses: [String], ready: String = "-"
+    ) -> [String] {
         let milliseconds = interval == interval.rounded() ? "\(Int(interval))" : String(format: "%.3f", interval)
         return switch connections {
         case .new: [milliseconds, "1000", "\(seconds)"] + addresses
-        case .held: ["hold", milliseconds, "\(heldDrain)", "\(seconds)"] + addresses
+        case .held: ["hold", milliseconds, "\(heldDrain)", "\(seconds)", ready] + addresses
         }
     }
 

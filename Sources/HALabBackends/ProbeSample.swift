@@ -1,3 +1,5 @@
+import HALabSystem
+
 /// One request of halab-probe: when it started and ended (seconds since the epoch), the
 /// address, and what came back.
 public struct ProbeSample: Sendable, Codable, Equatable {
@@ -26,10 +28,25 @@ public struct ProbeSample: Sendable, Codable, Equatable {
 }
 
 /// How halab-probe makes its requests: each on a new connection, or all on one connection to
-/// each address, held open to see what becomes of it (`connections:` on a step).
+/// each address, held open to see what becomes of it (`connections:` on a step); `ready` fires
+/// once each held connection got its first answer (or failed).
 public enum ProbeConnections: Sendable {
     case new
-    case held
+    case held(ready: StopSignal)
+
+    var isHeld: Bool { if case .held = self { true } else { false } }
+
+    /// Fires the held connections' `ready` once `made` says the probe made its ready file, or
+    /// when it fired anyway (the caller does not wait for ever).
+    func watchReady(_ made: @escaping @Sendable () -> Bool) {
+        guard case .held(let ready) = self else { return }
+        Task {
+            while !(await ready.hasFired) {
+                if made() { await ready.fire() }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
 }
 
 extension ProbeSample {

@@ -1,7 +1,8 @@
-// `halab-probe hold INTERVAL_MS DRAIN_MS SECONDS ADDRESS…`: one HTTP/1.1 keep-alive connection to
+// `halab-probe hold INTERVAL_MS DRAIN_MS SECONDS READY_FILE ADDRESS…`: one HTTP/1.1 keep-alive connection to
 // port 80 of each address, a GET on it every INTERVAL ms once the last one is answered, as a
 // client that keeps its connection does. It is never opened again: what becomes of it is the
-// point. One line per request, as the probe prints them, with ANSWER reset (the server had no
+// point. READY_FILE is made once each connection got its first answer (or failed): halab waits
+// for it before the step's action, however slow the machine is to start the probe. One line per request, as the probe prints them, with ANSWER reset (the server had no
 // such connection), closed (it shut the connection) or error on failure. On SIGTERM, SIGINT or
 // after SECONDS it sends one last request on each connection (what became of a connection shows
 // only when it is used: a VIP that moved back a moment ago leaves it unused so far) and waits
@@ -19,6 +20,8 @@ struct HeldConnection {
     var over = false
     /// Whether the last request, sent once the probe is told to stop, is out.
     var lastSent = false
+    /// Whether it got its first answer, or failed before one.
+    var opened = false
 
     /// Whether nothing more is to come of it once the probe is told to stop.
     var settled: Bool { over || (lastSent && sent == nil) }
@@ -53,7 +56,7 @@ extension Substring {
     }
 }
 
-@MainActor func hold(_ addresses: [String], interval: Int64, drain: Int64, seconds: Int) {
+@MainActor func hold(_ addresses: [String], interval: Int64, drain: Int64, seconds: Int, ready: String) {
     var connections: [HeldConnection] = []
     for address in addresses {
         let ipv6 = address.contains(":")
@@ -69,6 +72,9 @@ extension Substring {
         }
         connections.append(connection)
     }
+    var announced = false
+    // Each path out of the loop below has its connections opened or over.
+    defer { if !announced { close(open(ready, O_WRONLY | O_CREAT | O_TRUNC, 0o644)) } }
     let end = now() + Int64(seconds) * 1_000_000_000
     var stopAt: Int64?
     var nextTick = now() + interval
@@ -87,6 +93,10 @@ extension Substring {
         if count < 0 { finish(&connection, status: 0, answer: errno == ECONNRESET ? "reset" : "closed") }
     }
     while connections.contains(where: { !$0.over }) {
+        if !announced && connections.allSatisfy({ $0.opened || $0.over }) {
+            close(open(ready, O_WRONLY | O_CREAT | O_TRUNC, 0o644))
+            announced = true
+        }
         let current = now()
         if stopAt == nil && (current >= end || stopRequested()) { stopAt = current }
         if stopAt != nil {
@@ -144,6 +154,7 @@ extension Substring {
             if let length = responseLength(connections[index].response) {
                 let (status, answer) = parse(Array(connections[index].response[..<length]))
                 report(connections[index], status: status, answer: answer)
+                connections[index].opened = true
                 connections[index].response.removeFirst(length)
                 connections[index].sent = nil
             }

@@ -10,14 +10,15 @@ import Glibc
 
 let holding = CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "hold"
 let arguments = Array(CommandLine.arguments.dropFirst(holding ? 1 : 0))
-guard arguments.count >= 5, let intervalMs = Double(arguments[1]), let timeoutMs = Int(arguments[2]),
+guard arguments.count >= (holding ? 6 : 5), let intervalMs = Double(arguments[1]), let timeoutMs = Int(arguments[2]),
     let seconds = Int(arguments[3]), intervalMs > 0, timeoutMs > 0, seconds > 0
 else {
-    let usage = Array("usage: halab-probe [hold] INTERVAL_MS TIMEOUT_MS SECONDS ADDRESS…\n".utf8)
+    let usage = Array(
+        "usage: halab-probe INTERVAL_MS TIMEOUT_MS SECONDS ADDRESS…\n       halab-probe hold INTERVAL_MS DRAIN_MS SECONDS READY_FILE ADDRESS…\n".utf8)
     _ = write(2, usage, usage.count)
     exit(2)
 }
-let addresses = Array(arguments[4...])
+let addresses = Array(arguments[(holding ? 5 : 4)...])
 
 func now() -> Int64 {
     var time = timespec()
@@ -106,7 +107,9 @@ func parse(_ bytes: [UInt8]) -> (Int, String) {
 }
 
 if holding {
-    hold(addresses, interval: Int64(intervalMs * 1_000_000), drain: Int64(timeoutMs) * 1_000_000, seconds: seconds)
+    hold(
+        addresses, interval: Int64(intervalMs * 1_000_000), drain: Int64(timeoutMs) * 1_000_000, seconds: seconds,
+        ready: arguments[4])
     exit(0)
 }
 

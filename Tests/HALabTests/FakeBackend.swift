@@ -296,7 +296,7 @@ final class FakeBackend: LabBackend, FaultExecuting {
                     let fail = { (why: String) in
                         ProbeSample(start: now, end: now, address: address, status: 0, answer: why)
                     }
-                    guard connections == .held else {
+                    guard connections.isHeld else {
                         return answer.map {
                             .init(start: now, end: now + 0.001, address: address, status: 200, answer: $0)
                         }
@@ -315,6 +315,8 @@ final class FakeBackend: LabBackend, FaultExecuting {
                         : fail("reset")
                 }
                 record.withLock { $0 += samples }
+                // The held connections' first answers are in: the caller may act.
+                if case .held(let ready) = connections { Task { await ready.fire() } }
                 usleep(useconds_t(interval * 1000))
             }
         }

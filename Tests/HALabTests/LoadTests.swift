@@ -214,9 +214,9 @@ import HALabModel
             ])
         #expect(ProbeProgram.arguments(interval: 2.5, connections: .new, seconds: 5, addresses: ["a"])[0] == "2.500")
         #expect(
-            ProbeProgram.arguments(interval: 100, connections: .held, seconds: 5, addresses: ["a"]) == [
-                "hold", "100", "8000", "5", "a"
-            ])
+            ProbeProgram.arguments(
+                interval: 100, connections: .held(ready: StopSignal()), seconds: 5, addresses: ["a"], ready: "/r")
+                == ["hold", "100", "8000", "5", "/r", "a"])
     }
 
     /// The timeline's latency lane: the slowest good answer per pixel column, higher for a slower

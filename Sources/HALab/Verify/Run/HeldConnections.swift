@@ -1,6 +1,7 @@
 import Foundation
 import HALabBackends
 import HALabModel
+import HALabSystem
 
 /// A client's connection to a VIP held open across a step (`connections:`): what became of it,
 /// what the step expected and what the model said.
@@ -90,8 +91,8 @@ extension Verifier {
     /// Runs a step's action and checks (`body`, given when the action began) with a connection
     /// to each VIP held open across them when the step asks (`connections:`) or the scenario
     /// streams, and judges each.
-    /// The connections are opened half a second before the action, and their requests go ten
-    /// a second.
+    /// The action waits until each connection got its first answer (at most
+    /// `heldConnectionWait` seconds) and a fifth of a second more; their requests go ten a second.
     static func holdingConnections(
         for step: Scenario.Step, session: LabSession, worlds: VRRPWorlds, before: VRRPWorlds, moved: Set<String>,
         actionAt: () -> Double, progress: @Sendable (String) -> Void, body: () async throws -> Void
@@ -111,8 +112,17 @@ extension Verifier {
                         action: step.action?.chaosEquivalent, client: try? session.client()
                     ).map { (address, $0) } : nil
             })
-        let samples = try await session.probing(addresses, every: 100, connections: .held, seconds: 3600) {
-            try await Task.sleep(for: .milliseconds(500))
+        let ready = StopSignal()
+        // However slow the machine is to start the probe, but not for ever: where nothing answers, the
+        // connection is not opened, and said so.
+        Task {
+            try? await Task.sleep(for: .seconds(Self.heldConnectionWait))
+            await ready.fire()
+        }
+        let samples = try await session.probing(addresses, every: 100, connections: .held(ready: ready), seconds: 3600)
+        {
+            await ready.wait()
+            try await Task.sleep(for: .milliseconds(200))  // a few answers before the action
             try await body()
         }
         return addresses.map { address in
@@ -123,4 +133,6 @@ extension Verifier {
             return result
         }
     }
+
+    static let heldConnectionWait = 10.0
 }
