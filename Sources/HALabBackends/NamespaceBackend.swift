@@ -273,7 +273,8 @@ public struct NamespaceBackend: LabStateKeeping {
         }
         // Only the node's network is entered: the probe is the client's traffic, nothing else of it, and
         // its ready file is the host's.
-        let ready = FileManager.default.temporaryDirectory.appendingPathComponent("halab-hold-\(UUID().uuidString)").path
+        let ready = FileManager.default.temporaryDirectory.appendingPathComponent("halab-hold-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: ready) }
         connections.watchReady { FileManager.default.fileExists(atPath: ready) }
         let result = try await Command.run(

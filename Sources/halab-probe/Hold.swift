@@ -1,13 +1,14 @@
-// `halab-probe hold INTERVAL_MS DRAIN_MS SECONDS READY_FILE ADDRESS…`: one HTTP/1.1 keep-alive connection to
-// port 80 of each address, a GET on it every INTERVAL ms once the last one is answered, as a
-// client that keeps its connection does. It is never opened again: what becomes of it is the
-// point. READY_FILE is made once each connection got its first answer (or failed): halab waits
-// for it before the step's action, however slow the machine is to start the probe. One line per request, as the probe prints them, with ANSWER reset (the server had no
-// such connection), closed (it shut the connection) or error on failure. On SIGTERM, SIGINT or
-// after SECONDS it sends one last request on each connection (what became of a connection shows
-// only when it is used: a VIP that moved back a moment ago leaves it unused so far) and waits
-// up to DRAIN_MS for the answers, those missing then `pending` (the connection stalled: the
-// server neither answers nor resets it).
+// `halab-probe hold INTERVAL_MS DRAIN_MS SECONDS READY_FILE ADDRESS…`: one HTTP/1.1 keep-alive
+// connection to port 80 of each address, a GET on it every INTERVAL ms once the last one is
+// answered, as a client that keeps its connection does. It is never opened again: what becomes
+// of it is the point. READY_FILE is made once each connection got its first answer (or failed):
+// halab waits for it before the step's action, however slow the machine is to start the probe.
+// One line per request, as the probe prints them, with ANSWER reset (the server had no such
+// connection), closed (it shut the connection) or error on failure. On SIGTERM, SIGINT or after
+// SECONDS it sends one last request on each connection (what became of a connection shows only
+// when it is used: a VIP that moved back a moment ago leaves it unused so far) and waits up to
+// DRAIN_MS for the answers, those missing then `pending` (the connection stalled: the server
+// neither answers nor resets it).
 import Glibc
 
 struct HeldConnection {

@@ -14,7 +14,8 @@ guard arguments.count >= (holding ? 6 : 5), let intervalMs = Double(arguments[1]
     let seconds = Int(arguments[3]), intervalMs > 0, timeoutMs > 0, seconds > 0
 else {
     let usage = Array(
-        "usage: halab-probe INTERVAL_MS TIMEOUT_MS SECONDS ADDRESS…\n       halab-probe hold INTERVAL_MS DRAIN_MS SECONDS READY_FILE ADDRESS…\n".utf8)
+        ("usage: halab-probe INTERVAL_MS TIMEOUT_MS SECONDS ADDRESS…\n"
+            + "       halab-probe hold INTERVAL_MS DRAIN_MS SECONDS READY_FILE ADDRESS…\n").utf8)
     _ = write(2, usage, usage.count)
     exit(2)
 }
