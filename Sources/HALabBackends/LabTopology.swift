@@ -21,6 +21,16 @@ public struct LabTopology: Sendable, Codable, Equatable {
         return node
     }
 
+    /// The node whose neighbour table decides where `node`'s packets to a VIP go: the router
+    /// its default route names, if a node of the lab is that router; otherwise the node itself.
+    public func firstHop(of node: String) -> String {
+        let route = nodes.first { $0.name == node }?.routes.first { $0.hasPrefix("default ") }
+        guard let gateway = route?.split(separator: " ").drop(while: { $0 != "via" }).dropFirst().first else {
+            return node
+        }
+        return nodes.first { $0.addresses.contains(String(gateway)) }?.name ?? node
+    }
+
     /// The names halab gives the lab's objects after: its segments and nodes (and the domain
     /// that tries KVM once).
     public var objectNames: [String] { segments + nodes.map(\.name) + ["kvm-check"] }

@@ -10,8 +10,18 @@ public struct ProbeSample: Sendable, Codable, Equatable {
     public var status: Int
     /// The body's first word (the node's name), or why it failed: refused, timeout, reset, error.
     public var answer: String
+    /// The client node it was sent from, where the lab has several (a vantage point); nil for
+    /// the lab's first client.
+    public var vantage: String?
 
     public var ok: Bool { status == 200 }
+
+    /// The address, and where it was seen from when that is not the lab's first client.
+    public var label: String { ProbeSample.label(address, from: vantage) }
+
+    public static func label(_ address: String, from vantage: String?) -> String {
+        vantage.map { "\(address) from \($0)" } ?? address
+    }
 
     /// Reads halab-probe's lines (`START_NS END_NS ADDRESS STATUS ANSWER`), sorted by start.
     public static func parse(_ text: String) -> [ProbeSample] {

@@ -1,5 +1,5 @@
 /// A service a node runs, started the way OpenRC starts it on Alpine: the built-ins (nginx,
-/// keepalived, haproxy, local) and those a lab.yaml defines. The one place for their names,
+/// keepalived, haproxy, conntrackd, local) and those a lab.yaml defines. The one place for their names,
 /// pid files, commands, ports and logs.
 public struct Service: Sendable, Codable, Equatable {
     public var name: String
@@ -53,6 +53,11 @@ public struct Service: Sendable, Codable, Equatable {
         name: "haproxy", pidFile: "/run/haproxy.pid",
         start: "haproxy -D -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid",
         port: 80, program: "haproxy", package: "haproxy")
+    /// conntrack-tools' daemon, which copies a gateway's connection table to its peer so that
+    /// connections through it survive a failover; `-d` daemonizes it.
+    public static let conntrackd = Service(
+        name: "conntrackd", process: "conntrackd", start: "conntrackd -d -C /etc/conntrackd/conntrackd.conf",
+        logs: ["/var/log/conntrackd.log"], program: "conntrackd", package: "conntrackd")
     /// Alpine's `local`: runs the executable /etc/local.d/*.start files at boot, *.stop at shutdown.
     public static let local = Service(
         name: "local",
@@ -60,7 +65,7 @@ public struct Service: Sendable, Codable, Equatable {
             + #""$f" || { echo " * $f failed"; rc=1; }; done; [ $rc = 0 ]"#,
         stop: #"for f in /etc/local.d/*.stop; do [ -x "$f" ] && "$f"; done; true"#)
 
-    public static let builtIn = [nginx, keepalived, haproxy, local]
+    public static let builtIn = [nginx, keepalived, haproxy, conntrackd, local]
     public static var names: [String] { builtIn.map(\.name) }
 
     public static func named(_ name: String) -> Service? { builtIn.first { $0.name == name } }

@@ -32,7 +32,17 @@ import HALabSystem
         let reset = Self.judge(Self.record(until: 1, last: (4.2, "reset")), expected: .break)
         #expect(reset.seen == .reset && reset.passed)
         #expect(abs((reset.endedAfter ?? 0) - 3.71) < 1e-9)
-        #expect(reset.summary.hasPrefix("connection to 10.33.1.100 reset 3.71 s after the action (10 answers)"))
+        #expect(
+            reset.summary.hasPrefix(
+                "connection to 10.33.1.100 reset 3.71 s after the action (10 answers, the slowest after the action in "
+                    + "0.00 s)"))
+        // One that lives on through a stall: its slowest answer after the action says how long.
+        var stalledThrough = Self.record(until: 0.6)
+        stalledThrough.append(ProbeSample(start: 0.6, end: 3.8, address: Self.vip, status: 200, answer: "web"))
+        let lived = Self.judge(stalledThrough, expected: .survive)
+        #expect(lived.seen == .survived && abs((lived.slowest ?? 0) - 3.2) < 1e-9, "\(lived)")
+        #expect(lived.summary.contains("(7 answers, the slowest after the action in 3.20 s)"), "\(lived.summary)")
+        #expect(Self.judge(Self.record(until: 0.4)).slowest == nil)
         #expect(Self.judge(Self.record(until: 1, last: (0.6, "closed"))).seen == .closed)
         // A request neither answered nor reset by the end: stalled, from when it was sent.
         let stalled = Self.judge(Self.record(until: 1, last: (1.5, "pending")))

@@ -109,6 +109,41 @@ import Testing
         #expect(Self.judge(Self.step(), unheld, outage).map(\.invariant) == [.answered])
     }
 
+    /// A client behind a router: its failed requests are its own outage, and its router's entry
+    /// (not the first client's) says whether a stale entry blackholes it.
+    @Test func eachVantageIsJudgedByItsOwnRequestsAndItsFirstHopsEntry() throws {
+        let vantage = "client-routed"
+        var samples = Self.samples().map { sample in
+            var sample = sample
+            sample.vantage = vantage
+            return sample
+        }
+        samples += Self.samples()
+        for index in samples.indices where samples[index].vantage != nil && samples[index].start >= 104 {
+            samples[index].status = 0
+            samples[index].answer = "timeout"
+        }
+        let stale = Self.looks({ _ in ["n1"] }).map { look in
+            var look = look
+            look.vantageEntries[vantage] = [Self.vip: "52:54:00:00:00:02"]
+            return look
+        }
+        let step = Self.step()
+        let found = Invariants.judge(step, looks: stale, samples: samples, macs: Self.macs, vantages: [nil, vantage])
+        #expect(found.map(\.invariant) == [.staleARP] && found.first?.vantage == vantage, "\(found)")
+        #expect(
+            found.first?.summary.hasPrefix(
+                "10.33.1.100 from client-routed blackholed for 5.99 s: the ARP entry client-routed's requests go by "
+                    + "names n2's MAC") == true, "\(found)")
+        // Without its router's entry it is an outage of another cause, still its own.
+        let plain = Invariants.judge(
+            step, looks: Self.looks { _ in ["n1"] }, samples: samples, macs: Self.macs, vantages: [nil, vantage])
+        #expect(plain.map(\.invariant) == [.answered] && plain.first?.vantage == vantage, "\(plain)")
+        #expect(plain.first?.summary.hasPrefix("10.33.1.100 from client-routed not answered") == true)
+        // Judged from the first client alone, the other's failures are not seen.
+        #expect(Invariants.judge(step, looks: stale, samples: samples, macs: Self.macs).isEmpty)
+    }
+
     @Test func holderChangesBeyondTheFaultAreFlaps() throws {
         let flapping = Self.looks { Int(($0 - 100) / 2) % 2 == 0 ? ["n1"] : ["n2"] }  // n1, n2, n1, n2, n1
         let flaps = try #require(Self.judge(Self.step(), flapping).first { $0.invariant == .holderChanges })

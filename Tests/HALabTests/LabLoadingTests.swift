@@ -35,6 +35,18 @@ import Testing
                     Request(url: "http://10.33.1.100", from: "client"), status: 200, server: "nginx", body: "nginx-1"))
     }
 
+    /// Every client is a vantage point; one behind a router is judged by that router's ARP table.
+    @Test func loadsTheRoutedLabsTwoClients() throws {
+        let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup-routed")
+        #expect(lab.clientNode == "client" && lab.otherClients == ["client-routed"])
+        #expect(lab.vantages == [nil, "client-routed"])
+        #expect(lab.topology.firstHop(of: "client-routed") == "router")
+        #expect(lab.topology.firstHop(of: "client") == "client")
+        #expect(lab.topology.firstHop(of: "nginx-1") == "nginx-1")
+        let single = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup")
+        #expect(single.otherClients.isEmpty && single.vantages == [nil])
+    }
+
     @Test func locatesNamedLabsAndRefusesUnknownOnes() throws {
         let folder = try Lab.locate("master-backup", searchFolders: ["/nonexistent", KeepalivedConfigTests.labs])
         #expect(folder.hasSuffix("/labs/master-backup"))

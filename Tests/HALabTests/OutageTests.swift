@@ -112,6 +112,19 @@ import Testing
             ])
     }
 
+    /// A sample from another client is labelled with it, in summaries and in the raw record.
+    @Test func aVantageNamesItsClient() {
+        var sample = ProbeSample(start: 1, end: 1.5, address: "10.33.1.100", status: 200, answer: "nginx-1")
+        #expect(sample.label == "10.33.1.100" && TimelineReport.record([sample]) == "1.0 1.5 10.33.1.100 200 nginx-1")
+        sample.vantage = "client-routed"
+        #expect(sample.label == "10.33.1.100 from client-routed")
+        #expect(TimelineReport.record([sample]) == "1.0 1.5 10.33.1.100 200 nginx-1 client-routed")
+        var outage = OutageMeasurement.measure(
+            [sample], address: "10.33.1.100", faultAt: 1.2, until: 2, expected: nil, bound: 3)
+        outage.vantage = "client-routed"
+        #expect(outage.summary.hasPrefix("10.33.1.100 from client-routed: nginx-1 → nobody"), "\(outage.summary)")
+    }
+
     @Test func keepalivedStateChangesBecomeMarks() {
         let log = """
             Wed Nov 25 19:54:36 2026: (VI_1) Entering BACKUP STATE (init)

@@ -12,6 +12,11 @@ public struct Lab: Sendable {
     public var topology: LabTopology
     /// Where `halab curl` runs by default.
     public var clientNode: String?
+    /// The lab's other clients (vantage points): the probe runs from each of them too, and
+    /// each step's outages are measured from each.
+    public var otherClients: [String] = []
+    /// Where the probe runs from: nil for the first client, then each other one.
+    public var vantages: [String?] { [nil] + otherClients.map(Optional.some) }
     /// Each keepalived node's config, the one source of VIPs, VRIDs, priorities and timers.
     public var keepalived: [KeepalivedNodeConfig]
     public var scenario: Scenario
@@ -111,15 +116,20 @@ public struct Lab: Sendable {
         return VRRPModel(nodes: nodes, instances: instances)
     }
 
-    /// The files a node's checks name (`script "/etc/keepalived/chk_nginx.sh"`) and its track
-    /// files, as the node has them: from its file layers, the first that has one.
+    /// The files a node's checks name (`script "/etc/keepalived/chk_nginx.sh"`), its track
+    /// files and, where it runs `local`, its boot scripts (its firewall), as the node has them:
+    /// from its file layers, the first that has one.
     func scriptFiles(of node: NodeSpec) -> [String: String] {
         let configs = keepalived.filter { $0.node == node.name }
         let instances = configs.flatMap(\.instances)
         let commands: [String] = configs.flatMap(\.scripts).map(\.command) + instances.flatMap { $0.notify.values }
         let named: [String] = commands.flatMap { $0.split(whereSeparator: { " '\"".contains($0) }).map(String.init) }
             .filter { $0.hasPrefix("/") }
-        let paths = named + instances.flatMap(\.trackedFiles).map(\.path)
+        let boot =
+            node.services.contains(Service.local.name)
+            ? node.fileLayers.flatMap { FileSystem.list("\($0)/etc/local.d") }.filter { $0.hasSuffix(".start") }
+                .map { "/etc/local.d/\($0)" } : []
+        let paths = named + instances.flatMap(\.trackedFiles).map(\.path) + boot.sorted()
         var files: [String: String] = [:]
         for path in paths.uniqueInOrder() {
             guard let file = node.fileLayers.map({ $0 + path }).first(where: FileSystem.isFile),

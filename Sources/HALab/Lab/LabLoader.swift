@@ -18,7 +18,7 @@ struct LabLoader {
     /// What the nodes read so far add up to.
     struct Nodes {
         var specs: [NodeSpec] = []
-        var client: String?
+        var clients: [String] = []
         var keepalived: [KeepalivedNodeConfig] = []
         /// Every address given so far, and whose it is.
         var addresses: [UInt32: String] = [:]
@@ -80,7 +80,8 @@ struct LabLoader {
         }
         var lab = Lab(
             name: name, folder: folder, summary: try root["description"]?.string(what: "description") ?? "",
-            topology: LabTopology(name: name, segments: segments, nodes: nodes.specs), clientNode: nodes.client,
+            topology: LabTopology(name: name, segments: segments, nodes: nodes.specs), clientNode: nodes.clients.first,
+            otherClients: Array(nodes.clients.dropFirst()),
             keepalived: nodes.keepalived, scenario: Scenario(steps: []), configID: configID, checks: nodes.checks)
         let scenarioFile = "\(folder)/scenario.yaml"
         if FileSystem.exists(scenarioFile) { lab.scenario = try lab.loadScenario(scenarioFile) }
@@ -100,7 +101,7 @@ struct LabLoader {
         guard Self.nodeRoles.contains(role) else {
             throw entries["role"]!.fail("role must be one of \(Self.nodeRoles.joined(separator: ", ")), not '\(role)'")
         }
-        if role == "client" && nodes.client == nil { nodes.client = nodeName }
+        if role == "client" { nodes.clients.append(nodeName) }
         let services = try entries["services"]?.strings(what: "services") ?? []
         let known = Service.names + nodes.defined.map(\.name)
         for service in services where !known.contains(service) {

@@ -63,8 +63,9 @@ public enum LabSchema {
                 "description": "how many of the step's requests under load may fail: a count, or a share such as 1%"
             ],
             "stream": [
-                "type": "boolean",
-                "description": "hold a connection to each VIP open across every step, and say what became of it"
+                "anyOf": [["type": "boolean"], strings],
+                "description": "hold a connection to each VIP (true), or to each of these servers beyond a gateway "
+                    + "VIP, open across every step, and say what became of it"
             ],
             "max-p99": number.merging(["description": Load.latencyUsage]) { $1 },
             "connections": [

@@ -9,6 +9,9 @@ public struct Scenario: Sendable {
     /// A connection to each VIP held open across every step (`stream: true`, `verify --stream`),
     /// judged by the model where it can tell and by the step's `connections:`.
     public var stream = false
+    /// Where the held connections go instead of the VIPs (`stream: [203.0.113.80]`): servers
+    /// beyond a gateway VIP, so that each connection is forwarded by the gateway.
+    public var streamTargets: [String] = []
 
     public struct Step: Sendable {
         public var name: String

@@ -91,7 +91,20 @@ struct ScenarioLoader {
             steps.append(step)
         }
         var scenario = Scenario(steps: steps)
-        scenario.stream = try root["stream"]?.bool(what: "stream") ?? false
+        if let stream = root["stream"] {
+            if case .sequence = stream.node {
+                scenario.streamTargets = try stream.strings(what: "stream")
+                scenario.stream = true
+            } else {
+                scenario.stream = try stream.bool(what: "stream")
+            }
+        }
+        let addresses = topology.nodes.flatMap(\.addresses)
+        for target in scenario.streamTargets where !addresses.contains(target) {
+            throw root["stream"]!.fail(
+                "stream lists servers' addresses to hold a connection to; '\(target)' is no node's address (true "
+                    + "holds one to each VIP)")
+        }
         if let load = root["load"] {
             let fields = try load.mapping(allowed: Self.loadKeys, required: Self.loadKeys, what: "load")
             guard let rate = Double(try fields["rate"]!.string(what: "rate")), let chosen = try? Load(rate: rate) else {

@@ -98,15 +98,15 @@ extension LabSession {
         }
     }
 
-    /// Runs `body` while halab-probe, in the client node, requests each address every `interval` ms;
-    /// returns the probe's record. The probe is stopped however `body` ends.
+    /// Runs `body` while halab-probe, in the client node (or `vantage`), requests each address
+    /// every `interval` ms; returns the probe's record. The probe is stopped however `body` ends.
     func probing(
         _ addresses: [String], every interval: Double = 10, connections: ProbeConnections = .new, seconds: Int = 600,
-        during body: () async throws -> Void
+        from vantage: String? = nil, during body: () async throws -> Void
     ) async throws -> [ProbeSample] {
         let stop = StopSignal()
         async let record = backend.probe(
-            lab.name, node: try client(), addresses: addresses, interval: interval, connections: connections,
+            lab.name, node: try vantage ?? client(), addresses: addresses, interval: interval, connections: connections,
             seconds: seconds,
             until: { await stop.wait() })
         do {
@@ -117,7 +117,27 @@ extension LabSession {
             throw error
         }
         await stop.fire()
-        return try await record
+        return try await record.map { sample in
+            var sample = sample
+            sample.vantage = vantage
+            return sample
+        }
+    }
+
+    /// `probing` from the client and, at once, from each of `vantages`; the records merged.
+    func probing(
+        _ addresses: [String], every interval: Double = 10, seconds: Int = 600, alsoFrom vantages: ArraySlice<String>,
+        during body: () async throws -> Void
+    ) async throws -> [ProbeSample] {
+        guard let vantage = vantages.first else {
+            return try await probing(addresses, every: interval, seconds: seconds, during: body)
+        }
+        var others: [ProbeSample] = []
+        let own = try await probing(addresses, every: interval, seconds: seconds, from: vantage) {
+            others = try await probing(
+                addresses, every: interval, seconds: seconds, alsoFrom: vantages.dropFirst(), during: body)
+        }
+        return (own + others).sorted { $0.start < $1.start }
     }
 }
 

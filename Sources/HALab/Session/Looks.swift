@@ -28,15 +28,27 @@ extension LabSession {
     func lookAtLab() async throws -> LabLook {
         let time = Date().timeIntervalSince1970
         let holders = Dictionary(uniqueKeysWithValues: try await vipHolders().map { ($0.address, $0.nodes) })
-        var entries: [String: String] = [:]
-        if let client = lab.clientNode, backend.isRunning(lab.name, node: client) {
-            struct Entry: Decodable { var dst: String; var lladdr: String? }
-            let output = try await backend.exec(lab.name, node: client, ["ip", "-j", "neigh", "show"]).output
-            for entry in (try? JSONDecoder().decode([Entry].self, from: Data(output.utf8))) ?? []
-            where holders[entry.dst] != nil {
-                entries[entry.dst] = entry.lladdr
-            }
+        var look = LabLook(time: time, holders: holders, clientEntries: [:])
+        if let client = lab.clientNode {
+            look.clientEntries = try await neighbourEntries(of: client, for: holders)
         }
-        return LabLook(time: time, holders: holders, clientEntries: entries)
+        for vantage in lab.otherClients {
+            look.vantageEntries[vantage] = try await neighbourEntries(
+                of: lab.topology.firstHop(of: vantage), for: holders)
+        }
+        return look
+    }
+
+    /// The MAC address in `node`'s neighbour entry for each VIP, where it has one.
+    func neighbourEntries(of node: String, for holders: [String: [String]]) async throws -> [String: String] {
+        guard backend.isRunning(lab.name, node: node) else { return [:] }
+        struct Entry: Decodable { var dst: String; var lladdr: String? }
+        let output = try await backend.exec(lab.name, node: node, ["ip", "-j", "neigh", "show"]).output
+        var entries: [String: String] = [:]
+        for entry in (try? JSONDecoder().decode([Entry].self, from: Data(output.utf8))) ?? []
+        where holders[entry.dst] != nil {
+            entries[entry.dst] = entry.lladdr
+        }
+        return entries
     }
 }

@@ -79,8 +79,8 @@ extension ConfigCheck.Report {
                 + "depends on: unknown to the model"
         )
         lines.append(
-            "  connections: what becomes of a client's connection open to the VIP's holder across the failures "
-                + "(break: the new holder resets it)"
+            "  connections: what becomes of a client's connection open to the VIP's holder (through it, where the "
+                + "VIP is a route's gateway) across the failures (break: the new holder resets or drops it)"
         )
         lines.append(line("failure", "VIP → holder", "connections", "clients"))
         for (index, row) in shown.enumerated() {

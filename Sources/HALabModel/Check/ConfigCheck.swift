@@ -74,6 +74,7 @@ public enum ConfigCheck {
             + designFindings(configs, model: model)
             + modelFindings(model)
             + startOrderFindings(model)
+            + statefulGatewayFindings(model)
         let limit = rowLimit ?? Self.rowLimit(instances: model.instances.count)
         let sequences = failureSequences(model, kinds: kinds)
         if sequences.count > limit {

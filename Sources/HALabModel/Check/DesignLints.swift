@@ -92,3 +92,41 @@ extension ConfigCheck {
         }
     }
 }
+
+extension ConfigCheck {
+    /// A gateway VIP (the next hop of some node's route) floated by gateways whose firewalls
+    /// keep each connection's state: on failover the new gateway has none, so the connections
+    /// through the old one break, unless conntrackd copies the table (and never where they are
+    /// masqueraded behind the old gateway's own address).
+    static func statefulGatewayFindings(_ model: VRRPModel) -> [Finding] {
+        let gateways = Set(model.nodes.values.flatMap { $0.routes.map(\.gateway) })
+        return model.virtualAddresses.filter(gateways.contains).flatMap { address -> [Finding] in
+            let instances = model.instances.filter { $0.virtualAddresses.contains(address) }
+            let holders = instances.map(\.node).uniqueInOrder()
+            guard holders.count > 1 else { return [] }
+            let synced = holders.allSatisfy { model.nodes[$0]?.services.contains("conntrackd") == true }
+            return instances.compactMap { instance -> Finding? in
+                let node = instance.node
+                let others = holders.filter { $0 != node }.joined(separator: " and ")
+                let why: String
+                switch model.nodes[node]?.statefulForwarding {
+                case .masquerade:
+                    why =
+                        "it masquerades them behind its own address, which \(others) lacks (SNAT them to an "
+                        + "address the gateways float, and copy the table with conntrackd)"
+                case .newOnlyWithSYN where !synced:
+                    why =
+                        "\(others) forwards only connections it saw open, and no conntrackd sync copies \(node)'s "
+                        + "connection table to it (conntrack-tools, with a notify_master that commits it)"
+                default: return nil
+                }
+                return Finding(
+                    severity: .warning,
+                    location: instance.settings["virtual_ipaddress"]?.description ?? instance.location.description,
+                    message: "connections through \(node)"
+                        + "\(model.nodes[node]?.translatesAddresses == true ? "'s NAT" : "") break on failover to "
+                        + "\(others): \(why)")
+            }
+        }
+    }
+}

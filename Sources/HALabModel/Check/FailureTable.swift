@@ -9,6 +9,8 @@ extension ConfigCheck {
     static func failureTable(_ model: VRRPModel, sequences: [[Fault]]) -> [Row] {
         let start = VRRPWorlds(model)
         let nodes = model.nodes.keys.sorted()
+        // A gateway VIP's connections go through it, to servers beyond.
+        let gateways = Set(model.nodes.values.flatMap { $0.routes.map(\.gateway) })
         return sequences.map { failures in
             var worlds = start
             var bound = 0.0
@@ -30,9 +32,14 @@ extension ConfigCheck {
                 }
                 // A connection broken stays broken; one the model lost sight of stays unknown.
                 for address in alive {
-                    connections[address] = worlds.heldConnectionFate(
-                        of: address, before: beforeFailure, moved: moved.contains(address), action: failure, client: nil
-                    )
+                    connections[address] =
+                        gateways.contains(address)
+                        ? worlds.forwardedConnectionFate(
+                            through: address, before: beforeFailure, moved: moved.contains(address), action: failure,
+                            ends: [])
+                        : worlds.heldConnectionFate(
+                            of: address, before: beforeFailure, moved: moved.contains(address), action: failure,
+                            client: nil)
                 }
             }
             var row = row(worlds, failures: failures.map(\.description), bound: bound)

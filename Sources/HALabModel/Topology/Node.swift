@@ -22,7 +22,8 @@ extension VRRPModel {
         public var checks: [String: String]
         /// The service each program name runs as, where it differs (`pidof haproxy` …).
         public var programs: [String: String]
-        /// Script files the node has, by path, so a check that runs one is read too.
+        /// Script files the node has, by path, so a check that runs one is read too, and its boot
+        /// scripts (/etc/local.d), whose firewall rules say what it does with a connection.
         public var files: [String: String]
         /// Its static routes (`default via 100.64.1.1`, `203.0.113.0/24 via 10.0.0.1`), and
         /// whether it forwards packets between its links.

@@ -196,6 +196,8 @@ enum History {
         var answer: String?
         var end: Double?
         var passed: Bool?
+        /// A probe's client, where it is not the lab's first.
+        var vantage: String?
     }
 
     static func lines(_ report: VerifyReport) throws -> String {
@@ -220,7 +222,9 @@ enum History {
             }
         }
         lines += report.samples.map {
-            Line(time: $0.start, kind: "probe", address: $0.address, status: $0.status, answer: $0.answer, end: $0.end)
+            Line(
+                time: $0.start, kind: "probe", address: $0.address, status: $0.status, answer: $0.answer, end: $0.end,
+                vantage: $0.vantage)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

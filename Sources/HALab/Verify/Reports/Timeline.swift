@@ -231,7 +231,7 @@ public struct Timeline: Sendable {
         var rows = ""
         for (step, m) in measurements {
             rows +=
-                "<tr><td>\(Markup.escape(step))</td><td>\(m.address)</td><td>\(m.from ?? "-") → \(m.to ?? "-")</td><td>"
+                "<tr><td>\(Markup.escape(step))</td><td>\(m.label)</td><td>\(m.from ?? "-") → \(m.to ?? "-")</td><td>"
                 + "\(m.failed == 0 ? "none" : m.format(m.window))</td><td>"
                 + "\(m.format(m.recovery))</td><td>\(m.format(m.bound))</td>"
                 + "<td>\(m.failed)</td><td>\(m.unexpected)</td><td>"

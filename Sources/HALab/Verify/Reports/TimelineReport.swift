@@ -22,16 +22,23 @@ public struct TimelineReport: ReportWriter {
         if !report.loadSamples.isEmpty {
             try FileSystem.write(Self.record(report.loadSamples), to: "\(folder)/\(report.lab).load.txt")
         }
-        progress(
-            "outages (probe every \(String(format: "%.1f", (report.probeInterval ?? 0) * 1000)) ms from the client):")
-        for (step, measurement) in measured {
-            progress("  \(step): \(measurement.summary)\(measurement.withinBound ? "" : "  ← OVER THE TIMER BOUND")")
+        // From several clients, verify printed them already, a step at a time.
+        if !measured.contains(where: { $0.measurement.vantage != nil }) {
+            let interval = String(format: "%.1f", (report.probeInterval ?? 0) * 1000)
+            progress("outages (probe every \(interval) ms from the client):")
+            for (step, measurement) in measured {
+                progress("  \(step): \(measurement.judged)")
+            }
         }
         progress("timeline: \(folder)/\(report.lab).html")
     }
 
     /// A request per line: start and end (seconds since the epoch), address, status, answer.
     static func record(_ samples: [ProbeSample]) -> String {
-        samples.map { "\($0.start) \($0.end) \($0.address) \($0.status) \($0.answer)" }.joined(separator: "\n")
+        // A sixth field names the client where it is not the lab's first.
+        samples.map { sample in
+            "\(sample.start) \(sample.end) \(sample.address) \(sample.status) \(sample.answer)"
+                + (sample.vantage.map { " \($0)" } ?? "")
+        }.joined(separator: "\n")
     }
 }

@@ -11,6 +11,9 @@ public struct HeldConnectionResult: Sendable, Codable, Equatable {
     /// The answers it got, and when it ended (seconds after the step's action), if it did.
     public var answers: Int
     public var endedAfter: Double?
+    /// The longest an answer took after the action, seconds: a connection that lives on may
+    /// stall while the VIP moves (its packets dropped until the new holder can take them).
+    public var slowest: Double?
     public var expected: ConnectionFate?
     /// The model's word; nil where it cannot tell.
     public var predicted: ConnectionFate?
@@ -58,6 +61,7 @@ public struct HeldConnectionResult: Sendable, Codable, Equatable {
         guard mine.contains(where: { $0.status != 0 && $0.end <= actionAt }), let last = mine.last else {
             return result
         }
+        result.slowest = mine.filter { $0.status != 0 && $0.end > actionAt }.map { $0.end - $0.start }.max()
         guard last.status == 0 else {
             result.seen = .survived
             return result
@@ -82,7 +86,8 @@ public struct HeldConnectionResult: Sendable, Codable, Equatable {
             default: "\(seen.rawValue)\(end)"
             }
         let expectedWords = expected.map { "; expected to \($0)" } ?? ""
-        return "connection to \(address) \(seenWords) (\(answers) answers)\(expectedWords); model: "
+        let slowestWords = slowest.map { String(format: ", the slowest after the action in %.2f s", $0) } ?? ""
+        return "connection to \(address) \(seenWords) (\(answers) answers\(slowestWords))\(expectedWords); model: "
             + (predicted.map { "it will \($0)" } ?? "unknown")
     }
 }
@@ -101,16 +106,24 @@ extension Verifier {
             try await body()
             return []
         }
-        let addresses = session.lab.virtualAddresses.map(\.address)
+        let targets = session.lab.scenario.streamTargets
+        let addresses = targets.isEmpty ? session.lab.virtualAddresses.map(\.address) : targets
         // An action the model cannot follow (a command, a file written) leaves a connection's fate unknown.
         let followed = step.action.map { $0.chaosEquivalent != nil } ?? true
-        let predicted = Dictionary(
-            uniqueKeysWithValues: addresses.compactMap { address in
-                followed
+        let action = step.action?.chaosEquivalent
+        let client = try? session.client()
+        let predicted = [String: ConnectionFate](
+            uniqueKeysWithValues: addresses.compactMap { address -> (String, ConnectionFate)? in
+                guard followed else { return nil }
+                let fate =
+                    targets.isEmpty
                     ? worlds.heldConnectionFate(
-                        of: address, before: before, moved: moved.contains(address),
-                        action: step.action?.chaosEquivalent, client: try? session.client()
-                    ).map { (address, $0) } : nil
+                        of: address, before: before, moved: moved.contains(address), action: action, client: client)
+                    : client.flatMap { client in
+                        worlds.forwardedConnectionFate(
+                            to: address, from: client, before: before, moved: moved, action: action)
+                    }
+                return fate.map { (address, $0) }
             })
         let ready = StopSignal()
         // However slow the machine is to start the probe, but not for ever: where nothing answers, the

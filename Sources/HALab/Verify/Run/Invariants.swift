@@ -26,6 +26,8 @@ public struct Violation: Sendable, Codable, Equatable {
     /// For `answered`: whose outage it is.
     public var kind: Kind?
     public var evidence: String
+    /// For `answered` and `staleARP`: the client that saw it, where it is not the lab's first.
+    public var vantage: String?
 
     public enum Kind: String, Sendable, Codable {
         /// The model predicts it too: the design strands the VIP.
@@ -44,9 +46,10 @@ public struct Violation: Sendable, Codable, Equatable {
             "\(address) held by \(nodes.joined(separator: " and ")) at once for \(span): split brain while adverts can "
                 + "flow"
         case .answered:
-            "\(address) not answered for \(span) while \(nodes.joined(separator: ", ")) could serve "
+            "\(ProbeSample.label(address, from: vantage)) not answered for \(span) while "
+                + "\(nodes.joined(separator: ", ")) could serve "
                 + "(\(kind?.rawValue ?? "outage")): \(evidence)"
-        case .staleARP: "\(address) blackholed for \(span): \(evidence)"
+        case .staleARP: "\(ProbeSample.label(address, from: vantage)) blackholed for \(span): \(evidence)"
         case .holderChanges: "\(address) changed holder beyond what the fault explains: \(evidence)"
         }
     }
@@ -59,6 +62,14 @@ public struct LabLook: Sendable, Equatable {
     public var holders: [String: [String]]
     /// The MAC address in the client's neighbour entry for each VIP, where it has one.
     public var clientEntries: [String: String]
+    /// The same for each other client, from the neighbour table of its first hop (the router
+    /// in front of it, or itself).
+    public var vantageEntries: [String: [String: String]] = [:]
+
+    /// The entries that decide where `vantage`'s requests go (nil: the lab's first client).
+    func entries(for vantage: String?) -> [String: String] {
+        vantage.map { vantageEntries[$0] ?? [:] } ?? clientEntries
+    }
 }
 
 /// What the model says of one step, for judging it.
@@ -143,9 +154,11 @@ enum Invariants {
     /// A backend whose nodes react slower (software-emulated VMs) adds its allowance.
     static let grace = 1.0
 
-    static func judge(_ step: StepModel, looks: [LabLook], samples: [ProbeSample], macs: [String: String])
-        -> [Violation]
-    {
+    /// `vantages`: the clients whose requests are judged (nil: the lab's first client).
+    static func judge(
+        _ step: StepModel, looks: [LabLook], samples: [ProbeSample], macs: [String: String],
+        vantages: [String?] = [nil]
+    ) -> [Violation] {
         let settled = step.start + step.bound + step.grace
         let own = looks.filter { $0.time >= step.start && $0.time < step.end }
         var violations: [Violation] = []
@@ -154,11 +167,21 @@ enum Invariants {
                 violations += splitBrains(address, looks: own.filter { $0.time >= settled })
             }
             if !step.exempts(.answered, address), let servers = step.servers[address], !servers.isEmpty {
-                // Any HTTP answer is one: the VIP reached a server (a balancer whose backends are down answers 503).
-                let failed = samples.filter {
-                    $0.address == address && $0.start >= settled && $0.end < step.end && $0.status == 0
+                for vantage in vantages {
+                    // Any HTTP answer is one: the VIP reached a server (a balancer whose backends are down
+                    // answers 503).
+                    let failed = samples.filter {
+                        $0.vantage == vantage && $0.address == address && $0.start >= settled && $0.end < step.end
+                            && $0.status == 0
+                    }
+                    violations += outages(
+                        address, failed: failed, step: step, servers: servers, looks: own, macs: macs, vantage: vantage
+                    ).map { violation in
+                        var violation = violation
+                        violation.vantage = vantage
+                        return violation
+                    }
                 }
-                violations += outages(address, failed: failed, step: step, servers: servers, looks: own, macs: macs)
             }
             if !step.exempts(.holderChanges, address) { violations += holderChanges(address, step: step, looks: own) }
         }
@@ -179,7 +202,7 @@ enum Invariants {
     /// named a node not holding the VIP while another held it, otherwise the design's or the model's outage.
     static func outages(
         _ address: String, failed: [ProbeSample], step: StepModel, servers: [String], looks: [LabLook],
-        macs: [String: String]
+        macs: [String: String], vantage: String? = nil
     ) -> [Violation] {
         var spans: [[ProbeSample]] = []
         for sample in failed {
@@ -194,12 +217,13 @@ enum Invariants {
             let during = looks.filter { $0.time >= from - 0.3 && $0.time <= to }
             let holders = during.last?.holders[address] ?? []
             let requests = "\(span.count) requests failed (\(Set(span.map(\.answer)).sorted().joined(separator: ", ")))"
-            if let stale = during.compactMap({ look in look.clientEntries[address].map { ($0, macs[$0]) } })
+            if let stale = during.compactMap({ look in look.entries(for: vantage)[address].map { ($0, macs[$0]) } })
                 .first(where: { _, node in node.map { !holders.contains($0) } ?? false }), !holders.isEmpty
             {
                 return Violation(
                     invariant: .staleARP, address: address, from: from, to: to, nodes: [stale.1!] + holders,
-                    evidence: "the client's ARP entry names \(stale.1!)'s MAC (\(stale.0)), which does not hold it"
+                    evidence: (vantage.map { "the ARP entry \($0)'s requests go by" } ?? "the client's ARP entry")
+                        + " names \(stale.1!)'s MAC (\(stale.0)), which does not hold it"
                         + (holders.isEmpty ? "" : "; \(holders.joined(separator: ", ")) does")
                         + "; \(requests). A master that stays master sends no gratuitous ARP; "
                         + "'vrrp_higher_prio_send_advert true' in global_defs ends this (it answers the other's advert)"

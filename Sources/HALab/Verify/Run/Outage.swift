@@ -5,6 +5,8 @@ import HALabSystem
 /// What clients saw around one fault, from the probe's record, next to what the timers allow.
 public struct OutageMeasurement: Sendable, Codable, Equatable {
     public var address: String
+    /// The client it was seen from, where it is not the lab's first (a vantage point).
+    public var vantage: String?
     /// When halab began to make the fault (seconds since the epoch), and how long it took
     /// until the fault was in place (a crashed node once it is dark: its processes reaped, or a
     /// VM's cables pulled; a revived VM once it has booted).
@@ -30,6 +32,9 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
     /// The probe's mean gap between requests to this address, seconds.
     public var interval: Double
 
+    /// The address, and the client it was seen from where that is not the lab's first.
+    public var label: String { ProbeSample.label(address, from: vantage) }
+
     /// The outage clients saw: last good answer before to first good answer after.
     public var window: Double { (firstGoodAfter ?? 0) - (lastGoodBefore ?? 0) }
     /// From the fault being in place until clients were answered again.
@@ -45,22 +50,22 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
         guard failed > 0 else { return nil }
         guard firstGoodAfter != nil else {
             return
-                "\(address): clients got no good answer after the action, over the budget of \(format(budget)) (VRRP "
+                "\(label): clients got no good answer after the action, over the budget of \(format(budget)) (VRRP "
                     + "bound \(format(bound)))"
         }
         guard window > budget else { return nil }
         return
-            "\(address): clients saw \(format(window)) of outage, over the budget of \(format(budget)) (VRRP bound "
+            "\(label): clients saw \(format(window)) of outage, over the budget of \(format(budget)) (VRRP bound "
                 + "\(format(bound)))"
     }
 
     public var summary: String {
         let route = "\(from ?? "nobody") → \(to ?? "nobody")"
         guard firstGoodAfter != nil || failed == 0 else {
-            return "\(address): no good answer after the fault (\(failed) failed); bound \(format(bound))"
+            return "\(label): no good answer after the fault (\(failed) failed); bound \(format(bound))"
         }
         var parts = [
-            "\(address): \(route)",
+            "\(label): \(route)",
             failed == 0
                 ? "no request failed"
                 : "outage \(format(window)) (recovered \(format(recovery)) after the fault was in place, bound "
@@ -71,6 +76,9 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
         if flaps > 0 { parts.append("\(flaps) flaps") }
         return parts.joined(separator: ", ")
     }
+
+    /// The summary, marked where the outage outlasted the timers' bound.
+    public var judged: String { summary + (withinBound ? "" : "  ← OVER THE TIMER BOUND") }
 
     func format(_ seconds: Double) -> String { String(format: "%.3f s", seconds) }
 
@@ -111,5 +119,40 @@ public struct OutageMeasurement: Sendable, Codable, Equatable {
         let failover = (measurement.from != nil && answers.first != measurement.from) ? 1 : 0
         measurement.flaps = max(0, changes + failover - (measurement.from != measurement.to ? 1 : 0))
         return measurement
+    }
+}
+
+extension Verifier {
+    /// Each action's outage per VIP and client, from the probe's record: until the next action.
+    static func measureOutages(_ report: inout VerifyReport, session: LabSession) {
+        let addresses = session.lab.virtualAddresses.map(\.address)
+        let end = report.samples.last?.start ?? 0
+        for index in report.steps.indices where report.steps[index].action != nil {
+            let step = report.steps[index]
+            let until = report.steps.dropFirst(index + 1).first { $0.action != nil }?.at ?? end
+            let (bound, expected) = step.predicted ?? (session.lab.settleBound, [])
+            report.steps[index].outages = session.lab.vantages.flatMap { vantage in
+                let seen = report.samples.filter { $0.vantage == vantage }
+                return addresses.enumerated().map { offset, address in
+                    var outage = OutageMeasurement.measure(
+                        seen, address: address, faultAt: step.at, took: step.took, until: until,
+                        expected: offset < expected.count ? expected[offset] : nil, bound: bound)
+                    outage.vantage = vantage
+                    return outage
+                }
+            }
+        }
+        let gaps = report.steps.compactMap(\.outages).flatMap { $0 }.map(\.interval).filter { $0 > 0 }
+        report.probeInterval = gaps.isEmpty ? nil : gaps.reduce(0, +) / Double(gaps.count)
+    }
+
+    /// Each action's outage from each client, side by side (`--timeline` prints them for one).
+    static func printOutages(_ report: VerifyReport, progress: @Sendable (String) -> Void) {
+        progress("outages from each client (probe every 10 ms):")
+        for step in report.steps {
+            guard let outages = step.outages else { continue }
+            progress("  \(step.name):")
+            for outage in outages { progress("    \(outage.judged)") }
+        }
     }
 }

@@ -25,7 +25,7 @@ public enum Verifier {
         var samples: [ProbeSample] = []
         let addresses = session.lab.virtualAddresses.map(\.address)
         let probed = {
-            samples = try await session.probing(addresses, seconds: 3600) {
+            samples = try await session.probing(addresses, seconds: 3600, alsoFrom: session.lab.otherClients[...]) {
                 (report, looks) = try await session.looking {
                     try await Task.sleep(for: .seconds(1))  // a baseline before the first action
                     let report = try await steps(session, progress: progress, afterStep: afterStep)
@@ -44,6 +44,7 @@ public enum Verifier {
         }
         report!.samples = samples
         measureOutages(&report!, session: session)
+        if !session.lab.otherClients.isEmpty { printOutages(report!, progress: progress) }
         judgeBudgets(&report!, scenario: session.lab.scenario, progress: progress)
         if load != nil {
             report!.loadSamples = loadSamples
@@ -67,7 +68,8 @@ public enum Verifier {
             guard var model = report.steps[index].model else { continue }
             model.end = index + 1 < report.steps.count ? report.steps[index + 1].at : end
             let accept = session.lab.scenario.steps[index].accept
-            let found = Invariants.judge(model, looks: looks, samples: report.samples, macs: macs)
+            let found = Invariants.judge(
+                model, looks: looks, samples: report.samples, macs: macs, vantages: session.lab.vantages)
             report.steps[index].violations = found.filter { !accept.contains($0.invariant) }
             report.steps[index].accepted = found.filter { accept.contains($0.invariant) }
             for violation in report.steps[index].violations {
@@ -257,24 +259,6 @@ public enum Verifier {
         return checks
     }
 
-    /// Each action's outage per VIP, from the probe's record: until the next action.
-    static func measureOutages(_ report: inout VerifyReport, session: LabSession) {
-        let addresses = session.lab.virtualAddresses.map(\.address)
-        let end = report.samples.last?.start ?? 0
-        for index in report.steps.indices where report.steps[index].action != nil {
-            let step = report.steps[index]
-            let until = report.steps.dropFirst(index + 1).first { $0.action != nil }?.at ?? end
-            let (bound, expected) = step.predicted ?? (session.lab.settleBound, [])
-            report.steps[index].outages = addresses.enumerated().map { offset, address in
-                OutageMeasurement.measure(
-                    report.samples, address: address, faultAt: step.at, took: step.took, until: until,
-                    expected: offset < expected.count ? expected[offset] : nil, bound: bound)
-            }
-        }
-        let gaps = report.steps.compactMap(\.outages).flatMap { $0 }.map(\.interval).filter { $0 > 0 }
-        report.probeInterval = gaps.isEmpty ? nil : gaps.reduce(0, +) / Double(gaps.count)
-    }
-
     /// Each step with a budget (`max-outage`): every VIP's outage after its action, measured by
     /// the probe, must be within it.
     static func judgeBudgets(_ report: inout VerifyReport, scenario: Scenario, progress: @Sendable (String) -> Void) {
@@ -326,9 +310,18 @@ public enum Verifier {
                 logMarks: marks, addressEvents: addressEvents, adverts: adverts, addresses: addresses, down: down)
             lanes = evidence.lanes(session.lab.instances, from: start, to: end)
         }
+        // A lane per address and vantage point.
+        let labels = session.lab.vantages.flatMap { vantage in
+            session.lab.virtualAddresses.map { ProbeSample.label($0.address, from: vantage) }
+        }
+        let samples = report.samples.map { sample in
+            var sample = sample
+            sample.address = sample.label
+            return sample
+        }
         return Timeline(
-            title: "halab verify \(report.lab)", addresses: session.lab.virtualAddresses.map(\.address),
-            samples: report.samples, steps: report.steps.map { ($0.name, $0.at) },
+            title: "halab verify \(report.lab)", addresses: labels, samples: samples,
+            steps: report.steps.map { ($0.name, $0.at) },
             bands: bands, marks: marks.filter { $0.time >= start - 1 }, lanes: lanes, load: report.loadSamples)
     }
 
