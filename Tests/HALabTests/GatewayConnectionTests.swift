@@ -99,8 +99,14 @@ import HALabSystem
         #expect(Self.fate(.kill(node: "gw-1"), in: masquerading) == .break)
         // Rules that say neither, without a copy: the model cannot tell.
         #expect(Self.fate(.kill(node: "gw-1"), in: try Self.model(synced: false, rules: "true\n")) == nil)
-        // A server on the client's own segment has no gateway in between.
+        // A VIP that moved on the way and is back: whether a packet went the other way meanwhile
+        // is the client's ARP cache's.
         let worlds = VRRPWorlds(model)
+        let calm = { (moved: Bool) in
+            worlds.forwardedConnectionFate(through: Self.gateway, before: worlds, moved: moved, action: nil, ends: [])
+        }
+        #expect(calm(true) == nil && calm(false) == .survive)
+        // A server on the client's own segment has no gateway in between.
         #expect(
             worlds.forwardedConnectionFate(to: "10.33.1.2", from: "client", before: worlds, moved: [], action: nil)
                 == nil)
@@ -124,6 +130,10 @@ import HALabSystem
         // dual-isp masquerades behind each ISP's address: no copy could save those.
         let isp = ConfigCheck.statefulGatewayFindings(try VRRPModelTests.lab("dual-isp").vrrpModel())
         #expect(isp.first?.message.contains("it masquerades them behind its own address, which gw-2 lacks") == true)
+        // One gateway alone has no failover to warn of.
+        let lone = try Self.model(synced: false)
+        let single = VRRPModel(nodes: Array(lone.nodes.values), instances: lone.instances.filter { $0.node == "gw-1" })
+        #expect(ConfigCheck.statefulGatewayFindings(single).isEmpty)
         // A VIP nobody routes through (master-backup's) is no gateway.
         #expect(ConfigCheck.statefulGatewayFindings(try VRRPModelTests.lab("master-backup").vrrpModel()).isEmpty)
     }

@@ -125,6 +125,32 @@ import Testing
         #expect(outage.summary.hasPrefix("10.33.1.100 from client-routed: nginx-1 → nobody"), "\(outage.summary)")
     }
 
+    /// Each client's outage from its own requests: the routed client's longer outage is its own.
+    @Test func eachClientsOutageIsMeasuredFromItsOwnRequests() throws {
+        let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup-routed")
+        var report = VerifyReport(lab: lab.name, backend: "namespaces", seconds: 0, steps: [])
+        var step = VerifyReport.StepResult(name: "nginx-1 crashes", action: "chaos kill nginx-1")
+        step.at = 100
+        report.steps = [step]
+        // From the LAN, failing from 100 to 103 s; from behind the router, until 105 s.
+        report.samples = stride(from: 99.0, to: 110, by: 0.01).flatMap { time in
+            [(nil, 103.0), ("client-routed", 105.0)].map { vantage, until in
+                let failed = time >= 100 && time < until
+                var sample = ProbeSample(
+                    start: time, end: time + 0.002, address: "10.33.1.100", status: failed ? 0 : 200,
+                    answer: failed ? "timeout" : time < 100 ? "nginx-1" : "nginx-2")
+                sample.vantage = vantage
+                return sample
+            }
+        }
+        Verifier.measureOutages(&report, session: LabSession(lab: lab, backend: FakeBackend.following(lab)))
+        let outages = try #require(report.steps[0].outages)
+        #expect(outages.map(\.vantage) == [nil, "client-routed"])
+        #expect(outages.count == 2 && abs(outages[0].window - 3.002) < 0.02 && abs(outages[1].window - 5.002) < 0.02)
+        let routed = outages.last?.summary ?? ""
+        #expect(routed.hasPrefix("10.33.1.100 from client-routed: nginx-1 → nginx-2, outage 5.0"), "\(routed)")
+    }
+
     @Test func keepalivedStateChangesBecomeMarks() {
         let log = """
             Wed Nov 25 19:54:36 2026: (VI_1) Entering BACKUP STATE (init)

@@ -24,7 +24,9 @@ extension VRRPModel {
         public var programs: [String: String]
         /// Script files the node has, by path, so a check that runs one is read too, and its boot
         /// scripts (/etc/local.d), whose firewall rules say what it does with a connection.
-        public var files: [String: String]
+        public var files: [String: String] { didSet { firewall = Firewall(files) } }
+        /// What its boot scripts' rules do with what it forwards, read once from `files`.
+        public private(set) var firewall: Firewall
         /// Its static routes (`default via 100.64.1.1`, `203.0.113.0/24 via 10.0.0.1`), and
         /// whether it forwards packets between its links.
         public var routes: [Route]
@@ -39,6 +41,7 @@ extension VRRPModel {
         ) {
             self.programs = programs
             self.files = files
+            self.firewall = Firewall(files)
             self.routes = routes.compactMap(Route.init)
             self.forwarding = forwarding
             self.bonds = bonds

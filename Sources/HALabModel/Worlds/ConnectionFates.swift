@@ -94,8 +94,25 @@ extension VRRPModel {
 }
 
 extension VRRPModel.Node {
-    /// What its firewall (its boot scripts, /etc/local.d) does with a forwarded connection it
-    /// holds no state for; nil where they say neither.
+    /// What a node's firewall (its boot scripts, /etc/local.d) does with what it forwards.
+    public struct Firewall: Sendable, Equatable {
+        /// What it does with a forwarded connection it holds no state for; nil where the rules say neither.
+        public var statefulForwarding: StatefulForwarding?
+        /// Whether it rewrites the addresses of what it forwards (SNAT, masquerade).
+        public var translatesAddresses: Bool
+
+        init(_ files: [String: String]) {
+            let rules = files.filter { $0.key.hasPrefix("/etc/local.d/") }.values.flatMap { $0.split(separator: "\n") }
+                .filter { !$0.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("#") }
+            let masquerades = rules.contains { $0.contains("MASQUERADE") || $0.contains(" masquerade") }
+            let synOnly = rules.contains { $0.contains("--syn") }
+            statefulForwarding = masquerades ? .masquerade : synOnly ? .newOnlyWithSYN : nil
+            translatesAddresses = rules.contains { line in
+                ["SNAT", "MASQUERADE", " snat ", " masquerade"].contains(where: line.contains)
+            }
+        }
+    }
+
     public enum StatefulForwarding: Sendable, Equatable {
         /// It masquerades connections behind its own address: the server would see a stranger.
         case masquerade
@@ -103,23 +120,6 @@ extension VRRPModel.Node {
         case newOnlyWithSYN
     }
 
-    public var statefulForwarding: StatefulForwarding? {
-        if firewallRules.contains(where: { $0.contains("MASQUERADE") || $0.contains(" masquerade") }) {
-            return .masquerade
-        }
-        return firewallRules.contains { $0.contains("--syn") } ? .newOnlyWithSYN : nil
-    }
-
-    /// Whether it rewrites the addresses of what it forwards (SNAT, masquerade).
-    public var translatesAddresses: Bool {
-        firewallRules.contains { line in
-            ["SNAT", "MASQUERADE", " snat ", " masquerade"].contains(where: line.contains)
-        }
-    }
-
-    /// The lines of its boot scripts but comments.
-    var firewallRules: [Substring] {
-        files.filter { $0.key.hasPrefix("/etc/local.d/") }.values.flatMap { $0.split(separator: "\n") }
-            .filter { !$0.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("#") }
-    }
+    public var statefulForwarding: StatefulForwarding? { firewall.statefulForwarding }
+    public var translatesAddresses: Bool { firewall.translatesAddresses }
 }
