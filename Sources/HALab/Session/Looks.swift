@@ -29,14 +29,20 @@ extension LabSession {
         let time = Date().timeIntervalSince1970
         let holders = Dictionary(uniqueKeysWithValues: try await vipHolders().map { ($0.address, $0.nodes) })
         var look = LabLook(time: time, holders: holders, clientEntries: [:])
-        if let client = lab.clientNode {
-            look.clientEntries = try await neighbourEntries(of: client, for: holders)
-        }
+        if let client = lab.clientNode { look.clientEntries = try await entries(deciding: client, for: holders) }
         for vantage in lab.otherClients {
-            look.vantageEntries[vantage] = try await neighbourEntries(
-                of: lab.topology.firstHop(of: vantage), for: holders)
+            look.vantageEntries[vantage] = try await entries(deciding: vantage, for: holders)
         }
         return look
+    }
+
+    /// The entries that decide where `client`'s requests to each VIP go: its own where it has one
+    /// (the VIP on its link), else its router's (the next hop of its default route).
+    func entries(deciding client: String, for holders: [String: [String]]) async throws -> [String: String] {
+        let own = try await neighbourEntries(of: client, for: holders)
+        let router = lab.topology.firstHop(of: client)
+        guard router != client else { return own }
+        return try await neighbourEntries(of: router, for: holders).merging(own) { _, mine in mine }
     }
 
     /// The MAC address in `node`'s neighbour entry for each VIP, where it has one.

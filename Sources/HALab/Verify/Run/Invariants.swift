@@ -60,10 +60,10 @@ public struct LabLook: Sendable, Equatable {
     public var time: Double
     /// Each VIP's holders.
     public var holders: [String: [String]]
-    /// The MAC address in the client's neighbour entry for each VIP, where it has one.
+    /// The MAC address in the client's neighbour entry for each VIP, or its router's.
     public var clientEntries: [String: String]
-    /// The same for each other client, from the neighbour table of its first hop (the router
-    /// in front of it, or itself).
+    /// The same for each other client. A client whose VIP is not on its link has no entry for
+    /// it: the router in front of it (its default route's next hop) has, and that one counts.
     public var vantageEntries: [String: [String: String]] = [:]
 
     /// The entries that decide where `vantage`'s requests go (nil: the lab's first client).
