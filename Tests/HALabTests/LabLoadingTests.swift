@@ -38,13 +38,17 @@ import Testing
     /// Every client is a vantage point; one behind a router is judged by that router's ARP table.
     @Test func loadsTheRoutedLabsTwoClients() throws {
         let lab = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup-routed")
-        #expect(lab.clientNode == "client" && lab.otherClients == ["client-routed"])
+        #expect(lab.clientNode == "client")
+        #expect(lab.otherClients == [Lab.Vantage(node: "client-routed", addresses: ["10.33.1.100"])])
         #expect(lab.vantages == [nil, "client-routed"])
         #expect(lab.topology.firstHop(of: "client-routed") == "router")
         #expect(lab.topology.firstHop(of: "client") == "client")
         #expect(lab.topology.firstHop(of: "nginx-1") == "nginx-1")
         let single = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/master-backup")
         #expect(single.otherClients.isEmpty && single.vantages == [nil])
+        // dual-master's `outside` reaches no VIP (only the gateway's public address): no vantage.
+        let dualMaster = try Lab.load(folder: "\(KeepalivedConfigTests.labs)/dual-master")
+        #expect(dualMaster.clientNode == "client" && dualMaster.otherClients.isEmpty)
     }
 
     @Test func locatesNamedLabsAndRefusesUnknownOnes() throws {

@@ -12,11 +12,23 @@ public struct Lab: Sendable {
     public var topology: LabTopology
     /// Where `halab curl` runs by default.
     public var clientNode: String?
-    /// The lab's other clients (vantage points): the probe runs from each of them too, and
-    /// each step's outages are measured from each.
-    public var otherClients: [String] = []
+    /// The lab's other clients that reach a VIP (vantage points): the probe runs from each of
+    /// them too, to the VIPs it reaches, and each step's outages are measured from each.
+    public var otherClients: [Vantage] = []
     /// Where the probe runs from: nil for the first client, then each other one.
-    public var vantages: [String?] { [nil] + otherClients.map(Optional.some) }
+    public var vantages: [String?] { [nil] + otherClients.map(\.node) }
+
+    public struct Vantage: Sendable, Equatable {
+        public var node: String
+        /// The VIPs it reaches in the healthy lab, over lab.yaml's routes.
+        public var addresses: [String]
+    }
+
+    /// The VIPs probed from `vantage` (nil: the first client, every VIP).
+    public func addresses(seenFrom vantage: String?) -> [String] {
+        vantage.map { node in otherClients.first { $0.node == node }?.addresses ?? [] }
+            ?? virtualAddresses.map(\.address)
+    }
     /// Each keepalived node's config, the one source of VIPs, VRIDs, priorities and timers.
     public var keepalived: [KeepalivedNodeConfig]
     public var scenario: Scenario

@@ -81,8 +81,13 @@ struct LabLoader {
         var lab = Lab(
             name: name, folder: folder, summary: try root["description"]?.string(what: "description") ?? "",
             topology: LabTopology(name: name, segments: segments, nodes: nodes.specs), clientNode: nodes.clients.first,
-            otherClients: Array(nodes.clients.dropFirst()),
             keepalived: nodes.keepalived, scenario: Scenario(steps: []), configID: configID, checks: nodes.checks)
+        // A client probes the VIPs it can reach (dual-master's `outside` reaches only the gateway).
+        let healthy = lab.vrrpModel()
+        for client in nodes.clients.dropFirst() {
+            let reached = lab.virtualAddresses.map(\.address).filter { healthy.routes(from: client, to: $0) }
+            if !reached.isEmpty { lab.otherClients.append(Lab.Vantage(node: client, addresses: reached)) }
+        }
         let scenarioFile = "\(folder)/scenario.yaml"
         if FileSystem.exists(scenarioFile) { lab.scenario = try lab.loadScenario(scenarioFile) }
         return lab

@@ -124,16 +124,17 @@ extension LabSession {
         }
     }
 
-    /// `probing` from the client and, at once, from each of `vantages`; the records merged.
+    /// `probing` from the client and, at once, from each of `vantages` to the VIPs it reaches;
+    /// the records merged.
     func probing(
-        _ addresses: [String], every interval: Double = 10, seconds: Int = 600, alsoFrom vantages: ArraySlice<String>,
-        during body: () async throws -> Void
+        _ addresses: [String], every interval: Double = 10, seconds: Int = 600,
+        alsoFrom vantages: ArraySlice<Lab.Vantage>, during body: () async throws -> Void
     ) async throws -> [ProbeSample] {
         guard let vantage = vantages.first else {
             return try await probing(addresses, every: interval, seconds: seconds, during: body)
         }
         var others: [ProbeSample] = []
-        let own = try await probing(addresses, every: interval, seconds: seconds, from: vantage) {
+        let own = try await probing(vantage.addresses, every: interval, seconds: seconds, from: vantage.node) {
             others = try await probing(
                 addresses, every: interval, seconds: seconds, alsoFrom: vantages.dropFirst(), during: body)
         }

@@ -31,7 +31,7 @@ extension LabSession {
         var look = LabLook(time: time, holders: holders, clientEntries: [:])
         if let client = lab.clientNode { look.clientEntries = try await entries(deciding: client, for: holders) }
         for vantage in lab.otherClients {
-            look.vantageEntries[vantage] = try await entries(deciding: vantage, for: holders)
+            look.vantageEntries[vantage.node] = try await entries(deciding: vantage.node, for: holders)
         }
         return look
     }

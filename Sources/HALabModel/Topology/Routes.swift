@@ -25,7 +25,7 @@ extension VRRPModel {
 
     /// Whether `node` reaches `address` and the answer comes back; IPv4 over routes. An address
     /// no node has (nor holds as a VIP) is unreachable.
-    func routes(from node: String, to address: String) -> Bool {
+    public func routes(from node: String, to address: String) -> Bool {
         guard let target = owner(of: address), let source = forward(from: node, to: address) else { return false }
         return forward(from: target, to: source) != nil
     }

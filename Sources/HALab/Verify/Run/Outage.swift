@@ -133,7 +133,8 @@ extension Verifier {
             let (bound, expected) = step.predicted ?? (session.lab.settleBound, [])
             report.steps[index].outages = session.lab.vantages.flatMap { vantage in
                 let seen = report.samples.filter { $0.vantage == vantage }
-                return addresses.enumerated().map { offset, address in
+                let reached = session.lab.addresses(seenFrom: vantage)
+                return addresses.enumerated().filter { reached.contains($0.element) }.map { offset, address in
                     var outage = OutageMeasurement.measure(
                         seen, address: address, faultAt: step.at, took: step.took, until: until,
                         expected: offset < expected.count ? expected[offset] : nil, bound: bound)

@@ -312,7 +312,7 @@ public enum Verifier {
         }
         // A lane per address and vantage point.
         let labels = session.lab.vantages.flatMap { vantage in
-            session.lab.virtualAddresses.map { ProbeSample.label($0.address, from: vantage) }
+            session.lab.addresses(seenFrom: vantage).map { ProbeSample.label($0, from: vantage) }
         }
         let samples = report.samples.map { sample in
             var sample = sample
