@@ -99,12 +99,11 @@ extension ConfigCheck {
     /// through the old one break, unless conntrackd copies the table (and never where they are
     /// masqueraded behind the old gateway's own address).
     static func statefulGatewayFindings(_ model: VRRPModel) -> [Finding] {
-        let gateways = Set(model.nodes.values.flatMap { $0.routes.map(\.gateway) })
-        return model.virtualAddresses.filter(gateways.contains).flatMap { address -> [Finding] in
+        return model.virtualAddresses.filter(model.gatewayAddresses.contains).flatMap { address -> [Finding] in
             let instances = model.instances.filter { $0.virtualAddresses.contains(address) }
             let holders = instances.map(\.node).uniqueInOrder()
             guard holders.count > 1 else { return [] }
-            let synced = holders.allSatisfy { model.nodes[$0]?.services.contains("conntrackd") == true }
+            let synced = holders.allSatisfy(model.syncsConnections)
             return instances.compactMap { instance -> Finding? in
                 let node = instance.node
                 let others = holders.filter { $0 != node }.joined(separator: " and ")

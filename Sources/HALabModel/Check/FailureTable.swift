@@ -10,7 +10,7 @@ extension ConfigCheck {
         let start = VRRPWorlds(model)
         let nodes = model.nodes.keys.sorted()
         // A gateway VIP's connections go through it, to servers beyond.
-        let gateways = Set(model.nodes.values.flatMap { $0.routes.map(\.gateway) })
+        let gateways = model.gatewayAddresses
         return sequences.map { failures in
             var worlds = start
             var bound = 0.0

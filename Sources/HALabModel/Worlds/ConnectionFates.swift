@@ -86,6 +86,9 @@ extension VRRPWorlds {
 }
 
 extension VRRPModel {
+    /// The addresses some node's route goes through: a VIP among them is a gateway.
+    var gatewayAddresses: Set<String> { Set(nodes.values.flatMap { $0.routes.map(\.gateway) }) }
+
     /// Whether `node` copies its connection table to its peer now: conntrackd runs on it.
     func syncsConnections(_ node: String) -> Bool {
         nodes[node]?.services.contains("conntrackd") == true && network.runs(node)
